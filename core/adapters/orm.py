@@ -1,0 +1,170 @@
+"""The relational schema, in SQLAlchemy Core. Alembic migrations create it; tests compare the two.
+
+An application is one row: the register's own fields as columns (what counters search and sort
+on), the household's form as a JSON document. Two side tables index the form for the searches that
+matter: the adults' comparable identities (duplicates) and the wished communes in order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+from core.domain.calendar import PARIS
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Document = JSON().with_variant(JSONB(), "postgresql")
+Identifier = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER keys only
+
+
+class Instant(TypeDecorator):
+    """A moment in time: stored in UTC, read back in Paris time, where the register's days are counted."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are refused: the register counts days in Paris time")
+        utc = value.astimezone(timezone.utc)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.astimezone(PARIS)
+
+
+territories = Table(
+    "territories",
+    metadata,
+    Column("code", String(3), primary_key=True),
+    Column("name", String(100), nullable=False),
+)
+
+territory_areas = Table(
+    "territory_areas",
+    metadata,
+    Column("kind", String(12), primary_key=True),  # "departement" or "commune"
+    Column("area", String(5), primary_key=True),
+    Column("territory_code", ForeignKey("territories.code"), nullable=False, index=True),
+)
+
+number_sequences = Table(
+    "number_sequences",
+    metadata,
+    Column("territory_code", ForeignKey("territories.code"), primary_key=True),
+    Column("last_value", Integer, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("code", String(5), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("territory_code", ForeignKey("territories.code"), nullable=False, index=True),
+    Column("mailbox", String(255)),
+    Column("endpoint", String(500)),
+    Column("active", Boolean, nullable=False),
+)
+
+applications = Table(
+    "applications",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("number", String(18), nullable=False, unique=True),
+    Column("territory_code", ForeignKey("territories.code"), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("filing_date", Date, nullable=False, index=True),
+    Column("registered_at", Instant, nullable=False),
+    Column("registered_by", String(10), nullable=False),
+    Column("last_changed_at", Instant, nullable=False),
+    Column("last_changed_by", String(10), nullable=False),
+    Column("next_due", Date, nullable=False),
+    Column("last_renewed_on", Date, index=True),
+    Column("notice_sent_on", Date),
+    Column("second_notice_sent_on", Date),
+    Column("cancelled_on", Date, index=True),
+    Column("cancellation_motive", String(6)),
+    Column("allocation_commune", String(5), index=True),
+    Column("associated_number", String(18)),
+    Column("first_wished_commune", String(5)),
+    Column("online", Boolean, nullable=False),
+    Column("form", Document, nullable=False),
+    Column("cancellation", Document),
+    Index(None, "state", "next_due"),
+    Index("ix_applications_search_order", "territory_code", "state", "first_wished_commune", "filing_date", "number"),
+)
+
+application_people = Table(
+    "application_people",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("role", String(12), nullable=False),
+    Column("surname_key", String(80), nullable=False),
+    Column("first_name_key", String(80), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Index(None, "birth_date", "first_name_key", "surname_key"),
+)
+
+application_communes = Table(
+    "application_communes",
+    metadata,
+    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("rank", Integer, primary_key=True),
+    Column("commune", String(5), nullable=False, index=True),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(10), nullable=False),
+    Column("number", String(18), nullable=False, index=True),
+    Column("kind", String(60), nullable=False),
+    Column("details", Document, nullable=False),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("created_at", Instant, nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("number", String(18), nullable=False),
+    Column("payload", Document, nullable=False),
+    Column("delivered_at", Instant),
+    Index(None, "delivered_at", "topic", "id"),
+)

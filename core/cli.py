@@ -1,0 +1,360 @@
+"""``sne-hub``: the operators' command line. Every command has ``--help``.
+
+Channels plug their own commands and background services in through entry points (groups
+``sne_hub.commands`` and ``sne_hub.services``), so this module never imports them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+from importlib.metadata import entry_points
+from typing import Callable
+
+import click
+
+from core import demo
+from core.adapters import schema
+from core.adapters.database import database_url, make_engine
+from core.adapters.repository import SqlUnitOfWork
+from core.adapters.serialization import to_document
+from core.domain.calendar import now_in_paris
+from core.domain.codes import CounterType
+from core.domain.errors import RegisterError
+from core.domain.numbers import RegistrationNumber
+from core.domain.referential import Counter, Territory
+from core.service_layer import renewal_clock, services
+
+log = logging.getLogger("sne_hub")
+
+
+class Context:
+    """Lazily opened database, shared by the commands of one invocation."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.url)
+        return self._engine
+
+    def uow(self, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, readonly=readonly)
+
+    def require_schema(self) -> None:
+        if schema.current_revision(self.engine) != schema.head_revision(self.engine):
+            raise click.ClickException("the database is not up to date: run `sne-hub db upgrade` first")
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+class RegisterErrors(click.Group):
+    """Turn the register's refusals into one-line errors with their stable code, not tracebacks."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RegisterError as error:
+            details = "; ".join(f"{a.code} {a.property or '-'}: {a.message}" for a in error.anomalies)
+            raise click.ClickException(details) from error
+
+
+@click.group(cls=RegisterErrors)
+@click.option("--database-url", envvar="SNE_HUB_DATABASE_URL", default=database_url, show_default="var/sne-hub.db",
+              help="SQLAlchemy URL of the register (env SNE_HUB_DATABASE_URL).")
+@click.option("--log-level", envvar="SNE_HUB_LOG_LEVEL", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), help="Logging threshold (env SNE_HUB_LOG_LEVEL).")
+@click.pass_context
+def main(ctx: click.Context, database_url: str, log_level: str) -> None:
+    """Operate the sne-hub register: database, reference data, applications, jobs, servers."""
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_level != "DEBUG":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx.obj = Context(database_url)
+
+
+# -- database -----------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Create and migrate the database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target Alembic revision.")
+@pass_context
+def db_upgrade(context: Context, revision: str) -> None:
+    """Apply migrations up to REVISION (creates the database on first run)."""
+    schema.upgrade(context.engine, revision)
+    click.echo(f"database at revision {schema.current_revision(context.engine)}")
+
+
+@db.command("current")
+@pass_context
+def db_current(context: Context) -> None:
+    """Print the database's revision and the latest one known."""
+    click.echo(f"current: {schema.current_revision(context.engine)}  head: {schema.head_revision(context.engine)}")
+
+
+# -- territories and counters -------------------------------------------------------------------
+
+
+@main.group()
+def territories() -> None:
+    """Territories: codes used in registration numbers and the areas they cover."""
+
+
+@territories.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--departement", "departements", multiple=True, help="Département covered (repeatable): 57, 2A, 971.")
+@click.option("--commune", "communes", multiple=True, help="Single commune covered, INSEE code (repeatable).")
+@pass_context
+def territories_add(context: Context, code: str, name: str, departements: tuple[str, ...],
+                    communes: tuple[str, ...]) -> None:
+    """Add territory CODE (3 characters, e.g. 057, 02A, 971)."""
+    context.require_schema()
+    services.add_territory(context.uow(), Territory(code, name, frozenset(departements), frozenset(communes)))
+    click.echo(f"territory {code} added")
+
+
+@territories.command("list")
+@pass_context
+def territories_list(context: Context) -> None:
+    """List territories."""
+    context.require_schema()
+    with context.uow(readonly=True) as uow:
+        for territory in uow.territories.list():
+            click.echo(f"{territory.code}  {territory.name}")
+
+
+@territories.command("show")
+@click.argument("code")
+@pass_context
+def territories_show(context: Context, code: str) -> None:
+    """Show territory CODE with its areas and counters."""
+    context.require_schema()
+    with context.uow(readonly=True) as uow:
+        territory = uow.territories.get(code)
+        if territory is None:
+            raise click.ClickException(f"no territory {code}")
+        counters = uow.counters.list(code)
+    click.echo(f"code:         {territory.code}\nname:         {territory.name}")
+    click.echo(f"départements: {', '.join(sorted(territory.departements)) or '-'}")
+    click.echo(f"communes:     {', '.join(sorted(territory.communes)) or '-'}")
+    click.echo(f"counters:     {', '.join(c.code for c in counters) or '-'}")
+
+
+@main.group()
+def counters() -> None:
+    """Counters (guichets enregistreurs) and their territory."""
+
+
+@counters.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--type", "type_", required=True, type=click.Choice([t.value for t in CounterType]),
+              help="Kind of counter; rights follow it.")
+@click.option("--territory", required=True, help="Territory code.")
+@click.option("--mailbox", help="Exchange mailbox of the signed mail channel.")
+@click.option("--endpoint", help="URL of the counter's own system, for dispatching.")
+@pass_context
+def counters_add(context: Context, code: str, name: str, type_: str, territory: str, mailbox: str | None,
+                 endpoint: str | None) -> None:
+    """Add counter CODE (5 characters)."""
+    context.require_schema()
+    services.add_counter(context.uow(), Counter(code, name, CounterType(type_), territory, mailbox, endpoint))
+    click.echo(f"counter {code} added")
+
+
+@counters.command("list")
+@click.option("--territory", help="Only this territory's counters.")
+@pass_context
+def counters_list(context: Context, territory: str | None) -> None:
+    """List counters."""
+    context.require_schema()
+    with context.uow(readonly=True) as uow:
+        for counter in uow.counters.list(territory):
+            state = "" if counter.active else "  (inactive)"
+            click.echo(f"{counter.code}  {counter.territory}  {counter.type.value:<12} {counter.name}{state}")
+
+
+@counters.command("show")
+@click.argument("code")
+@pass_context
+def counters_show(context: Context, code: str) -> None:
+    """Show counter CODE."""
+    context.require_schema()
+    with context.uow(readonly=True) as uow:
+        counter = uow.counters.get(code)
+    if counter is None:
+        raise click.ClickException(f"no counter {code}")
+    for key, value in asdict(counter).items():
+        click.echo(f"{key + ':':<10} {value.value if isinstance(value, CounterType) else value}")
+
+
+# -- applications -------------------------------------------------------------------------------
+
+
+@main.group()
+def applications() -> None:
+    """Look at applications in the register."""
+
+
+@applications.command("show")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole application as JSON.")
+@click.option("--journal", is_flag=True, help="Also print the application's journal.")
+@pass_context
+def applications_show(context: Context, number: str, as_json: bool, journal: bool) -> None:
+    """Show application NUMBER (18 characters; spaces allowed)."""
+    context.require_schema()
+    parsed = RegistrationNumber.parse(number)
+    with context.uow(readonly=True) as uow:
+        application = uow.applications.get(parsed)
+        history = uow.events.history(str(parsed)) if journal else []
+    if application is None:
+        raise click.ClickException(f"no application {parsed.display()}")
+    if as_json:
+        document = {
+            "number": str(application.number), "state": application.state.value, "version": application.version,
+            "territory": application.territory, "filing_date": application.filing_date.isoformat(),
+            "next_due": application.renewal.next_due.isoformat(), "form": to_document(application.form),
+            "cancellation": to_document(application.cancellation) if application.cancellation else None,
+        }
+        click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    else:
+        renewal = application.renewal
+        rows = [
+            ("number", application.number.display()), ("state", application.state.label),
+            ("territory", application.territory), ("filing date", application.filing_date),
+            ("registered", f"{application.registered_at:%Y-%m-%d %H:%M} by {application.registered_by}"),
+            ("last change", f"{application.last_changed_at:%Y-%m-%d %H:%M} by {application.last_changed_by}"),
+            ("version", application.version), ("next renewal", renewal.next_due),
+            ("last renewal", renewal.last_renewed_on or "-"),
+            ("notices", f"{renewal.notice_sent_on or '-'} / {renewal.second_notice_sent_on or '-'}"),
+            ("wished communes", ", ".join(application.form.wished_communes) or "-"),
+        ]
+        if application.cancellation:
+            rows.append(("cancelled", f"{application.cancellation.date} ({application.cancellation.motive})"))
+        if application.associated_number:
+            rows.append(("associated", application.associated_number.display()))
+        for label, value in rows:
+            click.echo(f"{label + ':':<17}{value}")
+    for entry in history:
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<6} {entry.kind}  {json.dumps(entry.details)}")
+
+
+# -- jobs ---------------------------------------------------------------------------------------
+
+
+@main.group()
+def renewals() -> None:
+    """The renewal clock: notices before the due date, cancellation after it."""
+
+
+@renewals.command("run")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Run for this day (default: today, Paris).")
+@pass_context
+def renewals_run(context: Context, day: datetime | None) -> None:
+    """Run the daily renewal job for a day; safe to repeat, catches up missed days."""
+    context.require_schema()
+    today = day.date() if day else now_in_paris().date()
+    report = _run_clock(context, today, show_progress=True)
+    click.echo(str(report))
+
+
+def _run_clock(context: Context, today: date, show_progress: bool) -> renewal_clock.ClockReport:
+    numbers = renewal_clock.pending(context.uow, today)
+    if not show_progress:
+        return renewal_clock.run(context.uow, today, now_in_paris(), numbers)
+    with click.progressbar(length=len(numbers), label=f"renewal clock {today}",
+                           file=click.get_text_stream("stderr")) as bar:
+        return renewal_clock.run(context.uow, today, now_in_paris(), numbers, progress=bar.update)
+
+
+@main.group()
+def demo_group() -> None:
+    """Demo data for a first look (make run)."""
+
+
+main.add_command(demo_group, name="demo")
+
+
+@demo_group.command("seed")
+@pass_context
+def demo_seed(context: Context) -> None:
+    """Create the demo territory 057, counters DEMOB/DEMOC/DEMOE and three households, once."""
+    context.require_schema()
+    added = demo.seed(context.uow, now_in_paris())
+    click.echo("demo data: " + (", ".join(added) if added else "already present"))
+
+
+# -- serving ------------------------------------------------------------------------------------
+
+Service = Callable[[threading.Event], None]
+
+
+def clock_service(context: Context) -> Service:
+    """Run the renewal clock at start (catching up) and then every day at 02:00 Paris time."""
+
+    def serve(stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                report = _run_clock(context, now_in_paris().date(), show_progress=False)
+                log.info("renewal clock: %s", report)
+            except Exception:  # keep the scheduler alive; the next run catches up
+                log.exception("renewal clock failed")
+            stop.wait(_seconds_until_next_run())
+
+    return serve
+
+
+def _seconds_until_next_run(hour: int = 2) -> float:
+    current = now_in_paris()
+    next_run = current.replace(hour=hour, minute=0, second=0, microsecond=0)
+    if next_run <= current:
+        next_run += timedelta(days=1)
+    return (next_run - current).total_seconds()
+
+
+@main.command()
+@pass_context
+def serve(context: Context) -> None:
+    """Serve everything installed: the renewal clock and the channels' servers, until interrupted."""
+    context.require_schema()
+    services_to_run: dict[str, Service] = {"renewal clock": clock_service(context)}
+    for entry in entry_points(group="sne_hub.services"):
+        services_to_run[entry.name] = entry.load()(context)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    threads = [threading.Thread(target=run, args=(stop,), name=name, daemon=True)
+               for name, run in services_to_run.items()]
+    for thread in threads:
+        thread.start()
+        click.echo(f"serving: {thread.name}")
+    click.echo(f"database: {context.engine.url.render_as_string(hide_password=True)}  (Ctrl-C to stop)")
+    stop.wait()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def _plug_in_commands() -> None:
+    for entry in entry_points(group="sne_hub.commands"):
+        main.add_command(entry.load(), name=entry.name)
+
+
+_plug_in_commands()
+
+if __name__ == "__main__":
+    main()

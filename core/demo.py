@@ -1,0 +1,150 @@
+"""Demo data: a territory, its counters and a few households, for ``make run`` and the tests.
+
+Everything here is fictitious (the ``.test`` domain is reserved for that). The forms are complete
+CERFA households, the kind a counter's software sends, so that they exercise most of the model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+from typing import Callable
+
+from core.domain import codes
+from core.domain.codes import CounterType
+from core.domain.form import (
+    Address,
+    Applicant,
+    ApplicationForm,
+    CoApplicant,
+    CurrentHousing,
+    DaloInformation,
+    Dependant,
+    Household,
+    HousingSought,
+    Motives,
+    PaidResource,
+    ProfessionalSituation,
+    ReceivedResource,
+    TaxIncome,
+    WishedLocation,
+)
+from core.domain.referential import Counter, Territory
+from core.service_layer import services
+from core.service_layer.unit_of_work import UnitOfWork
+
+TERRITORY = Territory("057", "Moselle (démo)", departements=frozenset({"57"}))
+COUNTERS = (
+    Counter("DEMOB", "Bailleur social de démonstration", CounterType.LANDLORD, "057",
+            mailbox="demob@guichets.sne-hub.test"),
+    Counter("DEMOC", "Commune de démonstration", CounterType.MUNICIPALITY, "057",
+            mailbox="democ@guichets.sne-hub.test"),
+    Counter("DEMOE", "Intercommunalité de démonstration", CounterType.INTERMUNICIPAL_BODY, "057",
+            mailbox="demoe@guichets.sne-hub.test"),
+)
+METZ, THIONVILLE, MONTIGNY, WOIPPY = "57463", "57672", "57480", "57751"
+
+
+def address(street: str = "12 rue des Jardins", commune: str = METZ, postal_code: str = "57000") -> Address:
+    number, _, name = street.partition(" ")
+    return Address(abroad=False, street_number=number, street=name, postal_code=postal_code, commune=commune)
+
+
+def household_form(
+    surname: str = "Martin",
+    first_name: str = "Claire",
+    birth_date: date = date(1985, 4, 12),
+    *,
+    communes: tuple[str, ...] = (METZ, WOIPPY),
+    co_applicant: tuple[str, str, date] | None = None,
+    birth_name: str | None = None,
+    email: str | None = "claire.martin@example.test",
+    mobile: str | None = "0612345678",
+    online: bool = False,
+) -> ApplicationForm:
+    """A complete household: applicant, optional partner, two children, resources, housing, motives."""
+    applicant = Applicant(
+        civility=codes.Civility.MRS.value,
+        surname=surname,
+        birth_name=birth_name,
+        first_name=first_name,
+        birth_date=birth_date,
+        nationality=codes.Nationality.FRENCH.value,
+        family_situation=codes.FamilySituation.MARRIED.value if co_applicant else codes.FamilySituation.SINGLE.value,
+        mobile_phone=mobile,
+        email=email,
+        sms_notifications=mobile is not None,
+        event_notifications=True,
+        postal_address=address(),
+        professional_situation=ProfessionalSituation(
+            profession="Aide-soignante", contract=codes.EmploymentContract.PERMANENT.value,
+            main_employer="CHR Metz-Thionville", abroad=False, postal_code="57000", commune=METZ,
+        ),
+        tax_income=TaxIncome(year_minus_1=2025, amount_minus_1=19_850, year_minus_2=2024, amount_minus_2=18_900),
+        resources_received=[ReceivedResource(codes.ReceivedResourceKind.SALARY.value, 1_650),
+                            ReceivedResource(codes.ReceivedResourceKind.FAMILY_ALLOWANCE.value, 140)],
+        resources_paid=[PaidResource(codes.PaidResourceKind.ALIMONY_PAID.value, 0)],
+    )
+    partners = []
+    if co_applicant is not None:
+        partner_surname, partner_first_name, partner_birth_date = co_applicant
+        partners.append(CoApplicant(
+            civility=codes.Civility.MR.value, surname=partner_surname, first_name=partner_first_name,
+            birth_date=partner_birth_date, nationality=codes.Nationality.EUROPEAN_UNION.value,
+            family_situation=codes.FamilySituation.MARRIED.value,
+            relationship=codes.CoApplicantRelationship.SPOUSE.value,
+            professional_situation=ProfessionalSituation(contract=codes.EmploymentContract.FIXED_TERM.value),
+            resources_received=[ReceivedResource(codes.ReceivedResourceKind.SALARY.value, 1_200)],
+        ))
+    return ApplicationForm(
+        internal_reference=f"REF-{surname[:6].upper()}",
+        online_renewal=online,
+        details="Souhaite un logement proche d'une école.",
+        housing_sought=HousingSought(
+            category=codes.SoughtHousingCategory.FLAT.value, with_parking=False, max_rent=650, widened=True,
+            housing_types=[codes.HousingType.T3.value, codes.HousingType.T4.value],
+            wished_locations=[WishedLocation(commune) for commune in communes],
+        ),
+        motives=Motives(motives=[codes.RequestMotive.TOO_SMALL.value, codes.RequestMotive.CLOSER_TO_WORK.value]),
+        household=Household(
+            applicant=applicant,
+            dependants=[
+                Dependant(surname, "Léo", date(2014, 9, 3), codes.Sex.MALE.value, codes.Kinship.CHILD.value),
+                Dependant(surname, "Inès", date(2018, 1, 22), codes.Sex.FEMALE.value, codes.Kinship.CHILD.value),
+            ],
+            co_applicants=partners,
+            current_housing=CurrentHousing(
+                kinds=[codes.CurrentHousingKind.PRIVATE_TENANT.value], monthly_rent=720, monthly_housing_benefit=110,
+                occupants=3 + len(partners), category=codes.HousingCategory.FLAT.value,
+                housing_type=codes.HousingType.T2.value, surface=41, owner=False,
+            ),
+        ),
+        dalo=DaloInformation(status=codes.DaloStatus.NO.value),
+    )
+
+
+DEMO_HOUSEHOLDS = (
+    ("DEMOB", household_form()),
+    ("DEMOC", household_form("Nguyen", "Thanh", date(1979, 11, 2), communes=(THIONVILLE,),
+                             co_applicant=("Nguyen", "Minh", date(1977, 6, 30)))),
+    ("DEMOE", household_form("Lefèvre-Dupont", "Jérôme", date(1992, 2, 29), communes=(MONTIGNY, METZ),
+                             email=None, mobile=None)),
+)
+
+
+def seed(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> list[str]:
+    """Create the demo territory, counters and households unless they exist; return what was added."""
+    added = []
+    with unit_of_work() as uow:
+        present = uow.territories.get(TERRITORY.code) is not None
+    if present:
+        return added
+    services.add_territory(unit_of_work(), TERRITORY)
+    added.append(f"territory {TERRITORY.code}")
+    for counter in COUNTERS:
+        services.add_counter(unit_of_work(), counter)
+        added.append(f"counter {counter.code}")
+    for counter_code, form in DEMO_HOUSEHOLDS:
+        application = services.register(unit_of_work(), replace(form), now.date(), counter_code, now)
+        added.append(f"application {application.number}")
+    return added

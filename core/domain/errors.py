@@ -1,0 +1,213 @@
+"""Typed business errors, each with a stable code and the property it concerns.
+
+Channels turn them into the SNE's ``listeAnomalie/anomalie`` (``code``, ``propriete``, ``message``):
+codes are at most 10 characters, as the interface allows, and never change meaning once published
+(docs/ANOMALIES.md lists them). Messages are French because they reach counter staff as they are.
+
+Properties are wire paths (``personnePhysique.demandeur.dateNaissance``), computed from the model's
+vocabulary (:func:`core.domain.vocabulary.wire_path`), so channels pass them on unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Sequence
+
+from .vocabulary import RegistryNames
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """One problem found in a request, as the register reports it."""
+
+    code: str
+    message: str
+    property: str | None = None
+    complements: tuple[tuple[str, str], ...] = ()
+
+
+class RegisterError(Exception):
+    """Base of every refusal by the register. ``code`` is stable and documented."""
+
+    code: ClassVar[str] = "NUU000"
+    title: ClassVar[str] = "Erreur du registre"
+
+    def __init__(self, message: str | None = None, property: str | None = None):
+        self.message = message or self.title
+        self.property = property
+        super().__init__(self.message)
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        return [Anomaly(self.code, self.message, self.property)]
+
+
+class InvalidContent(RegisterError):
+    """The file breaks one or more content rules; every anomaly found is reported at once."""
+
+    code = "NUU100"
+    title = "Contenu de la demande invalide"
+
+    def __init__(self, anomalies: Sequence[Anomaly]):
+        if not anomalies:
+            raise ValueError("InvalidContent needs at least one anomaly")
+        self._anomalies = list(anomalies)
+        first = self._anomalies[0]
+        super().__init__(first.message, first.property)
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        return list(self._anomalies)
+
+
+# Content anomalies, collected by validation into InvalidContent.
+UNKNOWN_CODE = "NUU101"
+MISSING_VALUE = "NUU102"
+INVALID_VALUE = "NUU103"
+INCONSISTENT_VALUES = "NUU104"
+TOO_MANY_VALUES = "NUU105"
+
+
+class InvalidNumber(RegisterError):
+    code = "NUU110"
+    title = "Numéro unique mal formé"
+
+
+class ApplicationNotFound(RegisterError):
+    code = "NUU111"
+    title = "Aucune demande ne porte ce numéro unique"
+
+
+class InvalidDate(RegisterError):
+    code = "NUU112"
+    title = "Date de dépôt ou de renouvellement invalide"
+
+
+@dataclass(frozen=True)
+class DuplicateCandidate:
+    """An active application that seems to be the same household's."""
+
+    number: str
+    person_role: str  # "applicant" or "co_applicant"
+
+
+class DuplicateSuspected(RegisterError):
+    code = "NUU120"
+    title = "Doublon probable : une demande active existe pour la même personne"
+
+    def __init__(self, candidates: Sequence[DuplicateCandidate], property: str | None = None):
+        self.candidates = list(candidates)
+        numbers = ", ".join(candidate.number for candidate in self.candidates)
+        super().__init__(f"{self.title} ({numbers}). Pour l'enregistrer malgré tout, forcer le doublon.", property)
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        complements = tuple((RegistryNames.NUMBER, candidate.number) for candidate in self.candidates)
+        return [Anomaly(self.code, self.message, self.property, complements)]
+
+
+class VersionConflict(RegisterError):
+    code = "NUU130"
+    title = "La demande a été modifiée depuis la version transmise"
+
+
+class ApplicationNotActive(RegisterError):
+    code = "NUU131"
+    title = "La demande n'est pas active"
+
+
+class RenewalNotOpen(RegisterError):
+    code = "NUU140"
+    title = "Le renouvellement n'est pas encore ouvert pour cette demande"
+
+
+class CancellationRefused(RegisterError):
+    """The motive, its details or the date do not allow this cancellation."""
+
+    code = "NUU150"
+    title = "Radiation impossible"
+
+
+class CancellationDetailsMissing(RegisterError):
+    code = "NUU151"
+    title = "Informations de radiation manquantes"
+
+
+class ReactivationRefused(RegisterError):
+    code = "NUU160"
+    title = "Cette demande ne peut pas être réactivée"
+
+
+class ReactivationWindowClosed(RegisterError):
+    code = "NUU161"
+    title = "Le délai de réactivation de la demande est dépassé"
+
+
+class DeletionRefused(RegisterError):
+    code = "NUU170"
+    title = "Suppression impossible"
+
+
+class UnknownCounter(RegisterError):
+    code = "NUU180"
+    title = "Guichet inconnu ou inactif"
+
+
+class OutsideTerritory(RegisterError):
+    code = "NUU181"
+    title = "Cette opération sort du territoire du guichet"
+
+
+class NotAllowed(RegisterError):
+    """The counter's type does not give it this right."""
+
+    code = "NUU182"
+    title = "Opération non autorisée pour ce type de guichet"
+
+
+class UnknownTerritory(RegisterError):
+    code = "NUU183"
+    title = "Territoire inconnu"
+
+
+class SequenceExhausted(RegisterError):
+    code = "NUU190"
+    title = "Plus aucun numéro disponible pour ce territoire"
+
+
+class InvalidAssociation(RegisterError):
+    """CRS: the original application cannot be the source of a creation after separation."""
+
+    code = "NUU191"
+    title = "Demande d'origine invalide pour une création suite à séparation"
+
+
+class ReferenceDataConflict(RegisterError):
+    """Territories and counters: a code or area is already taken."""
+
+    code = "NUU192"
+    title = "Donnée de référence déjà existante"
+
+
+def catalogue() -> list[tuple[str, str]]:
+    """(code, French title) for every error class and content anomaly, sorted by code."""
+    rows = {cls.code: cls.title for cls in _all_subclasses(RegisterError)}
+    rows[RegisterError.code] = RegisterError.title
+    rows.update(
+        {
+            UNKNOWN_CODE: "Code absent de la liste de codes",
+            MISSING_VALUE: "Valeur obligatoire manquante",
+            INVALID_VALUE: "Valeur invalide",
+            INCONSISTENT_VALUES: "Valeurs incohérentes entre elles",
+            TOO_MANY_VALUES: "Trop de valeurs",
+        }
+    )
+    return sorted(rows.items())
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    found = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found

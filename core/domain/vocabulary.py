@@ -1,0 +1,185 @@
+"""The one mapping between the SNE's French wire names and our English Python names.
+
+Every field of the application model declares its wire element with :func:`wire`. Everything that
+speaks the wire (the XML codec, anomaly properties, docs/VOCABULARY.md) reads the names from this
+metadata, so a French term is written exactly once, next to the English field it names.
+
+Field order in a dataclass is the order of the XSD sequence, which is what lets a codec walk the
+model and produce schema-valid XML without a second description of the format.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Iterator, Protocol
+
+
+class CodeChecker(Protocol):
+    """Anything that says whether a wire code is known: a CodeList, or a pattern such as INSEE."""
+
+    @classmethod
+    def has(cls, code: str | None) -> bool: ...
+
+
+class InseeCommune:
+    """INSEE commune codes: five digits, or 2A/2B followed by three digits for Corsica."""
+
+    label = "code commune INSEE"
+    _pattern = re.compile(r"(?:\d{5}|2[AB]\d{3})")
+
+    @classmethod
+    def has(cls, code: str | None) -> bool:
+        return code is not None and cls._pattern.fullmatch(code) is not None
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How one Python field appears on the wire."""
+
+    name: str
+    codes: type | None = None  # set: a ``<name code="…"/>`` element checked against this list
+    item: str | None = None  # set: a wrapper element ``<name>`` holding repeated ``<item>``
+    repeated: bool = False  # true: the element itself repeats, with no wrapper
+
+
+def wire(
+    name: str,
+    *,
+    codes: type | None = None,
+    item: str | None = None,
+    repeated: bool = False,
+    required: bool = False,
+) -> Any:
+    """Declare a model field and its wire name; lists default to empty, others to None."""
+    metadata = {"wire": Wire(name, codes, item, repeated)}
+    if item is not None or repeated:
+        return field(default_factory=list, metadata=metadata)
+    if required:
+        return field(metadata=metadata)
+    return field(default=None, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class WireField:
+    """A dataclass field with its wire description and resolved Python type."""
+
+    attribute: str
+    wire: Wire
+    type: Any
+
+    @property
+    def is_list(self) -> bool:
+        return typing.get_origin(self.type) is list
+
+    @property
+    def element_type(self) -> Any:
+        """The type of one value: the list item for lists, the non-None member of optionals."""
+        annotation = typing.get_args(self.type)[0] if self.is_list else self.type
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return members[0] if typing.get_origin(annotation) in (typing.Union, _UnionType) else annotation
+
+
+_UnionType = type(int | None)
+
+
+@cache
+def wire_fields(model: type) -> tuple[WireField, ...]:
+    """The wire fields of a model class, in XSD order."""
+    hints = typing.get_type_hints(model)
+    return tuple(
+        WireField(f.name, f.metadata["wire"], hints[f.name])
+        for f in dataclasses.fields(model)
+        if "wire" in f.metadata
+    )
+
+
+def is_model(value_type: Any) -> bool:
+    return isinstance(value_type, type) and dataclasses.is_dataclass(value_type)
+
+
+def wire_path(model: type, python_path: str) -> str:
+    """Translate ``applicant.birth_date`` into ``demandeur.dateNaissance``.
+
+    List indexes (``co_applicants[1].surname``) are kept, as ``cotitulaire[1].nom``, so an anomaly
+    can name the exact occurrence; lists with a wrapper are named by their item element.
+    """
+    parts: list[str] = []
+    current: Any = model
+    for step in python_path.split("."):
+        name, _, index = step.partition("[")
+        by_attribute = {f.attribute: f for f in wire_fields(current)}
+        if name not in by_attribute:
+            raise KeyError(f"{current.__name__} has no wire field {name!r}")
+        wire_field = by_attribute[name]
+        if wire_field.wire.item:
+            parts.append(wire_field.wire.name)
+            parts.append(wire_field.wire.item + (f"[{index}" if index else ""))
+        else:
+            parts.append(wire_field.wire.name + (f"[{index}" if index else ""))
+        current = wire_field.element_type
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class CodedValue:
+    """One code found in a model instance, with where it was found."""
+
+    python_path: str
+    value: str
+    codes: type
+
+
+def coded_values(instance: Any, prefix: str = "") -> Iterator[CodedValue]:
+    """Every code carried by a model instance, depth first, for validation against its list."""
+    for wire_field in wire_fields(type(instance)):
+        value = getattr(instance, wire_field.attribute)
+        path = f"{prefix}{wire_field.attribute}"
+        values = list(enumerate(value)) if wire_field.is_list else [(None, value)]
+        for index, item in values:
+            item_path = path if index is None else f"{path}[{index}]"
+            if item is None:
+                continue
+            if wire_field.wire.codes is not None:
+                yield CodedValue(item_path, item, wire_field.wire.codes)
+            elif is_model(type(item)):
+                yield from coded_values(item, item_path + ".")
+
+
+def vocabulary(model: type, python_prefix: str = "", wire_prefix: str = "") -> Iterator[tuple[str, str, str]]:
+    """Rows (python path, wire path, code list) describing a model, for docs/VOCABULARY.md."""
+    for wire_field in wire_fields(model):
+        python = f"{python_prefix}{wire_field.attribute}"
+        element = wire_field.wire.name
+        if wire_field.wire.item:
+            element = f"{element}/{wire_field.wire.item}"
+        wire_name = f"{wire_prefix}{element}"
+        suffix = "[]" if wire_field.is_list else ""
+        codes = wire_field.wire.codes
+        yield python + suffix, wire_name, codes.__name__ if codes else ""
+        if is_model(wire_field.element_type):
+            yield from vocabulary(wire_field.element_type, python + suffix + ".", wire_name + "/")
+
+
+class RegistryNames:
+    """Wire names of what the register manages itself, around the household's form.
+
+    They sit in ``demandeLogement`` beside the form's elements; the codec and anomaly properties
+    use these constants rather than spelling the French names again.
+    """
+
+    NUMBER = "numUnique"
+    COUNTER = "numGuichet"
+    ASSOCIATED_NUMBER = "numUniqueAssocie"
+    FILING_DATE = "dateCreationDemande"
+    FORCE_DUPLICATE = "forcerDoublon"
+    RENEWAL = "renouvellement"
+    RENEWAL_DATE = "renouvellement.dateRenouvellement"
+    CANCELLATION = "radiation"
+    VERSION = "incrementFichier"
+    DOCUMENTS_CHANGED_ON = "dateDerniereModificationPiece"
+    ANOMALIES = "listeAnomalie"
+    DUPLICATES = "listeDoublons"

@@ -1,0 +1,247 @@
+"""The register's use cases: one function per thing a counter (or an operator) can ask.
+
+Each one opens the unit of work, loads what it needs, lets the domain decide, stores the result and
+its events, and commits. Channels call these functions and nothing else; they hand over an acting
+counter's code, already authenticated, and the time.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Callable
+
+from core.domain.application import Application, Cancellation, check_filing_date, check_renewal_date
+from core.domain.errors import (
+    ApplicationNotFound,
+    DuplicateCandidate,
+    DuplicateSuspected,
+    InvalidAssociation,
+    InvalidContent,
+    ReferenceDataConflict,
+    UnknownCounter,
+    UnknownTerritory,
+)
+from core.domain.form import ApplicationForm
+from core.domain.identity import PersonKey
+from core.domain.numbers import RegistrationNumber
+from core.domain.referential import Counter, Operation, Territory, authorize
+from core.domain.validation import check_codes, validate_form
+from core.domain.vocabulary import RegistryNames
+
+from .unit_of_work import UnitOfWork
+
+# -- reference data -----------------------------------------------------------------------------
+
+
+def add_territory(uow: UnitOfWork, territory: Territory) -> None:
+    with uow:
+        if uow.territories.get(territory.code) is not None:
+            raise ReferenceDataConflict(f"Le territoire {territory.code} existe déjà", "code")
+        taken = uow.territories.claimed_areas(territory.departements, territory.communes)
+        if taken:
+            listed = ", ".join(f"{area} ({code})" for area, code in sorted(taken.items()))
+            raise ReferenceDataConflict(f"Zones déjà couvertes par un autre territoire : {listed}", "departements")
+        uow.territories.add(territory)
+        uow.sequences.create(territory.code)
+        uow.commit()
+
+
+def add_counter(uow: UnitOfWork, counter: Counter) -> None:
+    with uow:
+        if uow.territories.get(counter.territory) is None:
+            raise UnknownTerritory(f"Territoire inconnu : {counter.territory}", "territory")
+        if uow.counters.get(counter.code) is not None:
+            raise ReferenceDataConflict(f"Le guichet {counter.code} existe déjà", "code")
+        uow.counters.add(counter)
+        uow.commit()
+
+
+# -- applications -------------------------------------------------------------------------------
+
+
+def register(
+    uow: UnitOfWork,
+    form: ApplicationForm,
+    filing_date: date | None,
+    counter_code: str,
+    now: datetime,
+    *,
+    force_duplicate: bool = False,
+    associated_number: RegistrationNumber | None = None,
+) -> Application:
+    """CRE, or CRS when ``associated_number`` names the application of the couple that separated."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        territory = _territory(uow, counter.territory)
+        today = now.date()
+        original = None
+        if associated_number is not None:
+            authorize(counter, Operation.REGISTER_AFTER_SEPARATION, territory.code)
+            original = _separation_source(uow, associated_number, form, territory.code)
+        else:
+            authorize(counter, Operation.REGISTER, territory.code)
+            check_filing_date(filing_date, today)
+        validate_form(form, territory, today)
+        forced = _check_duplicates(uow, form, territory.code, force_duplicate,
+                                   exclude=original.number if original else None)
+        sequence = uow.sequences.next(territory.code)
+        number = RegistrationNumber.issue(territory.code, today, sequence, counter.code)
+        application = Application.register(number, territory.code, form, filing_date, counter, now,
+                                           forced_duplicates=forced, after_separation_from=original)
+        uow.applications.add(application)
+        uow.events.append(application.events)
+        uow.commit()
+    return application
+
+
+def update(
+    uow: UnitOfWork,
+    number: RegistrationNumber,
+    form: ApplicationForm,
+    counter_code: str,
+    now: datetime,
+    *,
+    expected_version: int | None = None,
+    force_duplicate: bool = False,
+) -> Application:
+    """MOD: replace the household's form; a changed identity is checked for duplicates again."""
+
+    def change(application: Application, counter: Counter) -> None:
+        validate_form(form, _territory(uow, application.territory), now.date())
+        if _person_keys(form) != _person_keys(application.form):
+            _check_duplicates(uow, form, application.territory, force_duplicate, exclude=application.number)
+        application.update(form, counter, now, expected_version)
+
+    return _change(uow, number, counter_code, change)
+
+
+def renew(
+    uow: UnitOfWork,
+    number: RegistrationNumber,
+    counter_code: str,
+    now: datetime,
+    *,
+    renewed_on: date | None = None,
+    form: ApplicationForm | None = None,
+) -> Application:
+    """REN: renew for a year, with the household's updated form when the counter sends one."""
+
+    def change(application: Application, counter: Counter) -> None:
+        if form is not None:
+            validate_form(form, _territory(uow, application.territory), now.date())
+        application.renew(counter, now, check_renewal_date(renewed_on, now.date()), form)
+
+    return _change(uow, number, counter_code, change)
+
+
+def cancel(uow: UnitOfWork, number: RegistrationNumber, cancellation: Cancellation, counter_code: str,
+           now: datetime) -> Application:
+    """RAD with a motive."""
+
+    def change(application: Application, counter: Counter) -> None:
+        anomalies = check_codes(cancellation, RegistryNames.CANCELLATION + ".")
+        if anomalies:
+            raise InvalidContent(anomalies)
+        application.cancel(cancellation, counter, now)
+
+    return _change(uow, number, counter_code, change)
+
+
+def reactivate(uow: UnitOfWork, number: RegistrationNumber, counter_code: str, now: datetime) -> Application:
+    """RAD without a motive (the SNE's "déradiation"): undo a cancellation within its window."""
+    return _change(uow, number, counter_code, lambda application, counter: application.reactivate(counter, now))
+
+
+def delete(uow: UnitOfWork, number: RegistrationNumber, counter_code: str, now: datetime) -> Application:
+    """SUP: erase an application registered in error."""
+    return _change(uow, number, counter_code, lambda application, counter: application.delete(counter, now))
+
+
+def get(uow: UnitOfWork, number: RegistrationNumber, counter_code: str) -> Application:
+    """Read one application, within the counter's territory."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        application = _load(uow, number)
+        authorize(counter, Operation.READ, application.territory)
+        return application
+
+
+def find_duplicates(uow: UnitOfWork, form: ApplicationForm, counter_code: str) -> list[DuplicateCandidate]:
+    """What registering ``form`` would collide with, without registering it."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        authorize(counter, Operation.SEARCH, counter.territory)
+        return uow.applications.find_duplicates(_person_keys(form), counter.territory)
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _change(uow: UnitOfWork, number: RegistrationNumber, counter_code: str,
+            change: Callable[[Application, Counter], None]) -> Application:
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        application = _load(uow, number, for_update=True)
+        loaded_version = application.version
+        change(application, counter)
+        uow.applications.save(application, loaded_version)
+        uow.events.append(application.events)
+        uow.commit()
+    return application
+
+
+def _acting_counter(uow: UnitOfWork, code: str) -> Counter:
+    counter = uow.counters.get(code)
+    if counter is None or not counter.active:
+        raise UnknownCounter(f"Guichet inconnu ou inactif : {code}", RegistryNames.COUNTER)
+    return counter
+
+
+def _territory(uow: UnitOfWork, code: str) -> Territory:
+    territory = uow.territories.get(code)
+    if territory is None:
+        raise UnknownTerritory(f"Territoire inconnu : {code}", RegistryNames.COUNTER)
+    return territory
+
+
+def _load(uow: UnitOfWork, number: RegistrationNumber, *, for_update: bool = False) -> Application:
+    application = uow.applications.get(number, for_update=for_update)
+    if application is None:
+        raise ApplicationNotFound(f"Aucune demande n° {number.display()}", RegistryNames.NUMBER)
+    return application
+
+
+def _person_keys(form: ApplicationForm) -> set[PersonKey]:
+    keys = (PersonKey.of(p.surname, p.birth_name, p.first_name, p.birth_date) for p in form.people)
+    return {key for key in keys if key is not None}
+
+
+def _check_duplicates(uow: UnitOfWork, form: ApplicationForm, territory: str, force: bool,
+                      exclude: RegistrationNumber | None) -> list[str]:
+    """Refuse a probable duplicate unless forced; return the numbers knowingly overridden."""
+    keys = _person_keys(form)
+    uow.applications.lock_identities(keys)
+    candidates = uow.applications.find_duplicates(keys, territory, exclude)
+    if candidates and not force:
+        raise DuplicateSuspected(candidates, RegistryNames.FORCE_DUPLICATE)
+    return sorted({candidate.number for candidate in candidates})
+
+
+def _separation_source(uow: UnitOfWork, number: RegistrationNumber, form: ApplicationForm,
+                       territory: str) -> Application:
+    """The couple's application a CRS comes from: active, same territory, the new holder among its adults."""
+    original = uow.applications.get(number)
+    if original is None:
+        raise InvalidAssociation(f"Aucune demande n° {number.display()}", RegistryNames.ASSOCIATED_NUMBER)
+    if not original.is_active:
+        raise InvalidAssociation("La demande d'origine n'est pas active", RegistryNames.ASSOCIATED_NUMBER)
+    if original.territory != territory:
+        raise InvalidAssociation("La demande d'origine relève d'un autre territoire", RegistryNames.ASSOCIATED_NUMBER)
+    holder = form.household.applicant if form.household else None
+    key = PersonKey.of(holder.surname, holder.birth_name, holder.first_name, holder.birth_date) if holder else None
+    if key is None or not any(key.matches(other) for other in _person_keys(original.form)):
+        raise InvalidAssociation(
+            "Le demandeur doit être le demandeur ou un co-titulaire de la demande d'origine",
+            RegistryNames.ASSOCIATED_NUMBER,
+        )
+    return original

@@ -1,0 +1,90 @@
+"""Fixtures shared by every test: the databases the data layer runs on.
+
+Data-layer tests run twice, on SQLite and on PostgreSQL. PostgreSQL is the server at
+SNE_HUB_TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432, trust auth); each run creates a
+throwaway database and drops it at the end. When the server is unreachable the PostgreSQL variants
+are skipped locally, but fail under CI=true: CI must prove the PostgreSQL path.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from typing import Callable, Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+from core.adapters import schema
+from core.adapters.database import make_engine
+from core.adapters.orm import metadata
+from core.adapters.repository import SqlUnitOfWork
+from core.domain.calendar import PARIS
+
+POSTGRES_SERVER = os.environ.get("SNE_HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database, migrated, for the whole session."""
+    server = make_engine(POSTGRES_SERVER)
+    name = f"sne_hub_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # the server is down or refuses us
+        server.dispose()
+        message = f"PostgreSQL unreachable at {POSTGRES_SERVER}: {error.__class__.__name__}: {error}"
+        if in_ci():
+            pytest.fail(message + " (CI=true requires the PostgreSQL run)", pytrace=False)
+        pytest.skip(message)
+    url = make_url(POSTGRES_SERVER).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    yield url
+    with server.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path) -> str:
+    """The URL of an empty, migrated database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'register.db'}"
+        engine = make_engine(url)
+        schema.upgrade(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    tables = ", ".join(table.name for table in metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def uow(engine) -> Callable[..., SqlUnitOfWork]:
+    """A unit-of-work factory on the test database: ``uow()`` for writes, ``uow(readonly=True)``."""
+    return lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly)
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
