@@ -104,18 +104,22 @@ def is_model(value_type: Any) -> bool:
 def wire_path(model: type, python_path: str) -> str:
     """Translate ``applicant.birth_date`` into ``demandeur.dateNaissance``.
 
-    List indexes (``co_applicants[1].surname``) are kept, as ``cotitulaire[1].nom``, so an anomaly
-    can name the exact occurrence; lists with a wrapper are named by their item element.
+    List indexes (``co_applicants[1].surname``) are kept, as ``listeCotitulaire.cotitulaire[1].nom``,
+    so an anomaly can name the exact occurrence; a whole list is named by its wrapper element.
     """
     parts: list[str] = []
     current: Any = model
-    for step in python_path.split("."):
+    steps = python_path.split(".")
+    for position, step in enumerate(steps):
         name, _, index = step.partition("[")
         by_attribute = {f.attribute: f for f in wire_fields(current)}
         if name not in by_attribute:
             raise KeyError(f"{current.__name__} has no wire field {name!r}")
         wire_field = by_attribute[name]
-        if wire_field.wire.item:
+        whole_list = not index and position == len(steps) - 1
+        if wire_field.wire.item and whole_list:
+            parts.append(wire_field.wire.name)
+        elif wire_field.wire.item:
             parts.append(wire_field.wire.name)
             parts.append(wire_field.wire.item + (f"[{index}" if index else ""))
         else:

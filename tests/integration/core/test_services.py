@@ -1,0 +1,366 @@
+"""The register's use cases on real databases (SQLite and PostgreSQL): what is stored, and what is not."""
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, text, update
+
+from core import demo
+from core.adapters import orm
+from core.domain.application import Allocation, AllocationAddress, Cancellation
+from core.domain.calendar import PARIS
+from core.domain.codes import ApplicationState, CounterType
+from core.domain.errors import (
+    ApplicationNotFound,
+    DuplicateSuspected,
+    InvalidAssociation,
+    InvalidContent,
+    InvalidDate,
+    NotAllowed,
+    OutsideTerritory,
+    ReferenceDataConflict,
+    SequenceExhausted,
+    UnknownCounter,
+    UnknownTerritory,
+    VersionConflict,
+)
+from core.domain.numbers import RegistrationNumber
+from core.domain.referential import Counter, Territory
+from core.service_layer import services
+
+NOW = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
+TODAY = NOW.date()
+
+
+@pytest.fixture
+def register_of(uow):
+    """A register with the demo territory 057 and counters DEMOB (landlord), DEMOC, DEMOE, plus 054."""
+    services.add_territory(uow(), demo.TERRITORY)
+    for counter in demo.COUNTERS:
+        services.add_counter(uow(), counter)
+    services.add_territory(uow(), Territory("054", "Meurthe-et-Moselle", frozenset({"54"})))
+    services.add_counter(uow(), Counter("NANCY", "Nancy", CounterType.MUNICIPALITY, "054"))
+    services.add_counter(uow(), Counter("GESTM", "Gestion 057", CounterType.TERRITORIAL_MANAGER, "057"))
+    return uow
+
+
+def register(uow, form=None, counter="DEMOC", **options):
+    return services.register(uow(), form or demo.household_form(), TODAY, counter, NOW, **options)
+
+
+def rows(uow, table):
+    with uow(readonly=True) as work:
+        return work.connection.execute(select(orm.metadata.tables[table])).mappings().all()
+
+
+# -- reference data -----------------------------------------------------------------------------
+
+
+def test_territory_codes_and_areas_are_unique(register_of):
+    with pytest.raises(ReferenceDataConflict):
+        services.add_territory(register_of(), Territory("057", "Encore", frozenset({"88"})))
+    with pytest.raises(ReferenceDataConflict) as refused:
+        services.add_territory(register_of(), Territory("088", "Vosges", frozenset({"88", "57"})))
+    assert "57 (057)" in refused.value.message
+    with register_of(readonly=True) as work:
+        assert work.territories.get("088") is None
+
+
+def test_counters_need_a_known_territory_and_a_free_code(register_of):
+    with pytest.raises(UnknownTerritory):
+        services.add_counter(register_of(), Counter("XXXXX", "X", CounterType.STATE, "088"))
+    with pytest.raises(ReferenceDataConflict):
+        services.add_counter(register_of(), Counter("DEMOB", "Doublon", CounterType.STATE, "057"))
+
+
+def test_reference_data_round_trips(register_of):
+    with register_of(readonly=True) as work:
+        assert work.territories.get("057") == demo.TERRITORY
+        assert work.counters.get("DEMOB") == demo.COUNTERS[0]
+        assert [c.code for c in work.counters.list("057")] == ["DEMOB", "DEMOC", "DEMOE", "GESTM"]
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def test_registration_allocates_numbers_in_sequence_per_territory(register_of):
+    first = register(register_of)
+    second = register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1)), counter="DEMOB")
+    elsewhere = services.register(register_of(), demo.household_form("Lorrain", "Paul", date(1970, 3, 3),
+                                                                      communes=("54395",)), TODAY, "NANCY", NOW)
+    assert str(first.number) == "0571126000001DEMOC"
+    assert str(second.number) == "0571126000002DEMOB"
+    assert str(elsewhere.number) == "0541126000001NANCY"
+
+
+def test_a_registered_application_is_stored_whole(register_of):
+    form = demo.household_form(co_applicant=("Nguyen", "Minh", date(1977, 6, 30)))
+    application = register(register_of, form)
+    with register_of(readonly=True) as work:
+        stored = work.applications.get(application.number)
+    assert stored.form == form
+    assert stored.filing_date == TODAY and stored.version == 1 and stored.state is ApplicationState.ACTIVE
+    assert stored.registered_at == NOW and stored.registered_by == "DEMOC"
+    assert stored.renewal.next_due == date(2027, 11, 30)
+
+
+def test_registration_journals_and_queues_one_event(register_of):
+    application = register(register_of)
+    [journal] = rows(register_of, "journal")
+    [message] = rows(register_of, "outbox")
+    assert (journal["kind"], journal["actor"], journal["number"]) == ("application.registered", "DEMOC",
+                                                                      str(application.number))
+    assert message["topic"] == "application.registered" and message["delivered_at"] is None
+
+
+def test_a_refused_registration_leaves_no_trace(register_of):
+    form = demo.household_form()
+    form.household.applicant.civility = "9"
+    with pytest.raises(InvalidContent):
+        register(register_of, form)
+    assert rows(register_of, "applications") == [] and rows(register_of, "journal") == []
+    assert rows(register_of, "outbox") == []
+    assert {r["territory_code"]: r["last_value"] for r in rows(register_of, "number_sequences")} == {"057": 0, "054": 0}
+
+
+@pytest.mark.parametrize("filed", [TODAY + timedelta(days=1), TODAY - timedelta(days=32)])
+def test_filing_date_outside_the_month_is_refused(register_of, filed):
+    with pytest.raises(InvalidDate):
+        services.register(register_of(), demo.household_form(), filed, "DEMOC", NOW)
+
+
+def test_unknown_or_inactive_counters_cannot_register(register_of):
+    with pytest.raises(UnknownCounter):
+        register(register_of, counter="NOONE")
+    with register_of() as work:
+        work.connection.execute(update(orm.counters).where(orm.counters.c.code == "DEMOE").values(active=False))
+        work.commit()
+    with pytest.raises(UnknownCounter):
+        register(register_of, counter="DEMOE")
+
+
+def test_territorial_manager_does_not_register(register_of):
+    with pytest.raises(NotAllowed):
+        register(register_of, counter="GESTM")
+
+
+def test_first_wished_commune_outside_the_territory_is_refused(register_of):
+    with pytest.raises(InvalidContent) as refused:
+        register(register_of, demo.household_form(communes=("54395",)))
+    assert refused.value.anomalies[0].code == OutsideTerritory.code
+
+
+def test_exhausted_sequence_is_an_error_not_a_wrap(register_of):
+    with register_of() as work:
+        work.connection.execute(update(orm.number_sequences).where(orm.number_sequences.c.territory_code == "057")
+                                .values(last_value=999_998))
+        work.commit()
+    last = register(register_of)
+    assert last.number.sequence == 999_999
+    with pytest.raises(SequenceExhausted) as refused:
+        register(register_of, demo.household_form("Trop", "Tard", date(1991, 1, 1)))
+    assert refused.value.code == "NUU190"
+    assert len(rows(register_of, "applications")) == 1
+    assert {r["territory_code"]: r["last_value"] for r in rows(register_of, "number_sequences")}["057"] == 999_999
+
+
+# -- duplicates ---------------------------------------------------------------------------------
+
+
+def test_a_probable_duplicate_is_refused_with_its_candidates(register_of):
+    original = register(register_of)
+    with pytest.raises(DuplicateSuspected) as refused:
+        register(register_of, demo.household_form("MARTIN", "claire"), counter="DEMOB")
+    assert [c.number for c in refused.value.candidates] == [str(original.number)]
+    assert refused.value.anomalies[0].complements == (("numUnique", str(original.number)),)
+    assert len(rows(register_of, "applications")) == 1
+
+
+def test_birth_name_and_co_applicants_are_compared(register_of):
+    couple = register(register_of, demo.household_form("Durand", "Claire", co_applicant=("Nguyen", "Minh",
+                                                                                        date(1977, 6, 30))))
+    with pytest.raises(DuplicateSuspected):  # she files alone under her birth name
+        register(register_of, demo.household_form("Legrand", "Claire", birth_name="Durand"))
+    with pytest.raises(DuplicateSuspected) as refused:  # he files alone
+        register(register_of, demo.household_form("Nguyen", "Minh", date(1977, 6, 30)))
+    assert refused.value.candidates[0].number == str(couple.number)
+    assert refused.value.candidates[0].person_role == "co_applicant"
+
+
+def test_forcing_a_duplicate_registers_it_and_journals_the_override(register_of):
+    original = register(register_of)
+    forced = register(register_of, demo.household_form(), counter="DEMOB", force_duplicate=True)
+    with register_of(readonly=True) as work:
+        [entry] = work.events.history(str(forced.number))
+    assert entry.details["forced_duplicates"] == [str(original.number)]
+
+
+def test_cancelled_and_other_territories_applications_are_not_duplicates(register_of):
+    original = register(register_of)
+    services.cancel(register_of(), original.number, Cancellation(TODAY, "RADABA"), "DEMOC", NOW)
+    register(register_of)  # same person again: the old application is no longer active
+    services.register(register_of(), demo.household_form(communes=("54395",)), TODAY, "NANCY", NOW)
+
+
+def test_find_duplicates_without_registering(register_of):
+    original = register(register_of)
+    found = services.find_duplicates(register_of(readonly=True), demo.household_form(), "DEMOE")
+    assert [c.number for c in found] == [str(original.number)]
+    assert services.find_duplicates(register_of(readonly=True), demo.household_form(), "NANCY") == []
+
+
+# -- creation after separation ------------------------------------------------------------------
+
+
+def test_creation_after_separation(register_of):
+    couple = register(register_of, demo.household_form(co_applicant=("Nguyen", "Minh", date(1977, 6, 30))))
+    alone = register(register_of, demo.household_form("Nguyen", "Minh", date(1977, 6, 30)), counter="DEMOB",
+                     associated_number=couple.number)
+    assert alone.associated_number == couple.number
+    assert alone.filing_date == couple.filing_date and alone.renewal.next_due == couple.renewal.next_due
+    with register_of(readonly=True) as work:
+        assert work.applications.get(alone.number).associated_number == couple.number
+
+
+def test_creation_after_separation_needs_a_member_of_the_couple(register_of):
+    couple = register(register_of, demo.household_form(co_applicant=("Nguyen", "Minh", date(1977, 6, 30))))
+    with pytest.raises(InvalidAssociation):
+        register(register_of, demo.household_form("Inconnu", "Paul", date(1960, 1, 1)),
+                 associated_number=couple.number)
+    with pytest.raises(InvalidAssociation):
+        register(register_of, demo.household_form("Nguyen", "Minh", date(1977, 6, 30)),
+                 associated_number=RegistrationNumber.parse("0571126999999DEMOC"))
+
+
+# -- changes ------------------------------------------------------------------------------------
+
+
+def test_update_with_version_check(register_of):
+    application = register(register_of)
+    changed = demo.household_form(email="nouvelle@example.test")
+    updated = services.update(register_of(), application.number, changed, "DEMOB", NOW, expected_version=1)
+    assert updated.version == 2
+    with pytest.raises(VersionConflict):
+        services.update(register_of(), application.number, demo.household_form(), "DEMOE", NOW, expected_version=1)
+    with register_of(readonly=True) as work:
+        stored = work.applications.get(application.number)
+    assert stored.version == 2 and stored.last_changed_by == "DEMOB"
+    assert stored.form.household.applicant.email == "nouvelle@example.test"
+
+
+def test_a_changed_identity_is_checked_for_duplicates(register_of):
+    register(register_of)
+    other = register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1)))
+    with pytest.raises(DuplicateSuspected):
+        services.update(register_of(), other.number, demo.household_form(), "DEMOC", NOW)
+
+
+def test_counters_of_another_territory_neither_read_nor_change(register_of):
+    application = register(register_of)
+    with pytest.raises(OutsideTerritory):
+        services.get(register_of(readonly=True), application.number, "NANCY")
+    with pytest.raises(OutsideTerritory):
+        services.update(register_of(), application.number, demo.household_form(), "NANCY", NOW)
+
+
+def test_unknown_number(register_of):
+    with pytest.raises(ApplicationNotFound):
+        services.get(register_of(readonly=True), RegistrationNumber.parse("0571126000099DEMOC"), "DEMOC")
+
+
+def test_renew_and_cancel_are_stored(register_of):
+    application = register(register_of)
+    renewal_day = datetime(2027, 9, 15, 9, tzinfo=PARIS)
+    services.renew(register_of(), application.number, "DEMOE", renewal_day)
+    cancel_day = datetime(2027, 10, 1, 9, tzinfo=PARIS)
+    services.cancel(register_of(), application.number,
+                    Cancellation(date(2027, 10, 1), "RADABA"), "DEMOC", cancel_day)
+    with register_of(readonly=True) as work:
+        stored = work.applications.get(application.number)
+        kinds = [entry.kind for entry in work.events.history(str(application.number))]
+    assert stored.renewal.last_renewed_on == date(2027, 9, 15) and stored.renewal.next_due == date(2028, 11, 30)
+    assert stored.state is ApplicationState.CANCELLED and stored.cancellation.motive == "RADABA"
+    assert kinds == ["application.registered", "application.renewed", "application.cancelled"]
+
+
+def test_allocation_is_stored_with_its_commune(register_of):
+    application = register(register_of)
+    allocation = Cancellation(TODAY, "RADATT", allocation=Allocation(
+        lease_signed_on=TODAY, already_housed_by_landlord="NON", collective_agreement="AUCUN",
+        reservation_quota="COLTER", address=AllocationAddress(street="rue Haute", postal_code="57000",
+                                                              commune="57463")))
+    services.cancel(register_of(), application.number, allocation, "DEMOB", NOW)
+    [row] = rows(register_of, "applications")
+    assert (row["state"], row["cancellation_motive"], row["allocation_commune"]) == ("cancelled", "RADATT", "57463")
+
+
+def test_unknown_codes_in_a_cancellation_are_anomalies(register_of):
+    application = register(register_of)
+    allocation = Cancellation(TODAY, "RADATT", allocation=Allocation(
+        lease_signed_on=TODAY, already_housed_by_landlord="PEUT", collective_agreement="AUCUN",
+        reservation_quota="AUCUN", address=AllocationAddress(commune="57463")))
+    with pytest.raises(InvalidContent) as refused:
+        services.cancel(register_of(), application.number, allocation, "DEMOB", NOW)
+    assert refused.value.anomalies[0].property == "radiation.attributionLogement.dejaLogeParcBailleur"
+
+
+def test_deletion_erases_the_household_and_keeps_the_number(register_of):
+    application = register(register_of)
+    services.delete(register_of(), application.number, "DEMOC", NOW + timedelta(hours=2))
+    [row] = rows(register_of, "applications")
+    assert row["state"] == "deleted" and row["form"] == {}
+    assert rows(register_of, "application_people") == [] and rows(register_of, "application_communes") == []
+    again = register(register_of)  # the person is no longer a duplicate, and gets a new number
+    assert again.number.sequence == 2
+
+
+# -- journal and outbox -------------------------------------------------------------------------
+
+
+def test_the_journal_is_append_only(register_of, engine):
+    register(register_of)
+    with pytest.raises(Exception, match="append-only"):
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE journal SET actor = 'X'"))
+    with pytest.raises(Exception, match="append-only"):
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM journal"))
+    assert len(rows(register_of, "journal")) == 1
+
+
+def test_events_rolled_back_are_never_queued(register_of):
+    application = register(register_of)
+    with register_of() as work:
+        loaded = work.applications.get(application.number, for_update=True)
+        loaded.update(demo.household_form(), work.counters.get("DEMOC"), NOW)
+        work.applications.save(loaded, 1)
+        work.events.append(loaded.events)
+        work.rollback()
+    assert len(rows(register_of, "outbox")) == 1
+    with register_of(readonly=True) as work:
+        assert work.applications.get(application.number).version == 1
+
+
+def test_outbox_messages_are_claimed_once_and_marked_done(register_of):
+    for index in range(3):
+        register(register_of, demo.household_form(f"Nom{index}", "Test", date(1980, 1, 1 + index)))
+    with register_of() as work:
+        taken = work.events.claim(["application.registered"], limit=2)
+        work.events.done([m.id for m in taken], NOW)
+        work.commit()
+    with register_of() as work:
+        remaining = work.events.claim(["application.registered"], limit=10)
+    assert len(taken) == 2 and len(remaining) == 1
+    assert remaining[0].id not in {m.id for m in taken}
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite serialises writers anyway
+def test_concurrent_consumers_never_claim_the_same_message(register_of):
+    """Two hub processes claiming at once get disjoint messages (FOR UPDATE SKIP LOCKED)."""
+    for index in range(4):
+        register(register_of, demo.household_form(f"Nom{index}", "Test", date(1980, 1, 1 + index)))
+    with register_of() as first, register_of() as second:
+        mine = first.events.claim(["application.registered"], limit=2)
+        theirs = second.events.claim(["application.registered"], limit=10)
+    assert len(mine) == 2 and len(theirs) == 2
+    assert {m.id for m in mine}.isdisjoint({m.id for m in theirs})
