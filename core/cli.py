@@ -118,12 +118,15 @@ def territories() -> None:
 @click.option("--name", required=True, help="Display name.")
 @click.option("--departement", "departements", multiple=True, help="Département covered (repeatable): 57, 2A, 971.")
 @click.option("--commune", "communes", multiple=True, help="Single commune covered, INSEE code (repeatable).")
+@click.option("--last-issued", type=click.IntRange(0, 999_999), default=0, show_default=True,
+              help="Last sequence number already issued, when taking over a territory's numbering.")
 @pass_context
 def territories_add(context: Context, code: str, name: str, departements: tuple[str, ...],
-                    communes: tuple[str, ...]) -> None:
+                    communes: tuple[str, ...], last_issued: int) -> None:
     """Add territory CODE (3 characters, e.g. 057, 02A, 971)."""
     context.require_schema()
-    services.add_territory(context.uow(), Territory(code, name, frozenset(departements), frozenset(communes)))
+    territory = Territory(code, name, frozenset(departements), frozenset(communes))
+    services.add_territory(context.uow(), territory, last_issued)
     click.echo(f"territory {code} added")
 
 

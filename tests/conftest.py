@@ -54,6 +54,13 @@ def postgres_url() -> Iterator[str]:
     server.dispose()
 
 
+def drop_number_sequences(connection) -> None:
+    """Territories' native sequences (PostgreSQL) go with the territories a test truncates."""
+    names = connection.scalars(text("SELECT sequencename FROM pg_sequences WHERE sequencename LIKE 'number_sequence_%'"))
+    for name in list(names):
+        connection.execute(text(f'DROP SEQUENCE "{name}"'))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database of each kind."""
@@ -68,6 +75,7 @@ def database_url(request, tmp_path) -> str:
     tables = ", ".join(table.name for table in metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        drop_number_sequences(connection)
     engine.dispose()
     return url
 

@@ -78,6 +78,8 @@ territory_areas = Table(
     Column("territory_code", ForeignKey("territories.code"), nullable=False, index=True),
 )
 
+# SQLite counts registration numbers in last_value; PostgreSQL in a native sequence per territory
+# (core.adapters.repository.NativeSequences), this row recording its starting point.
 number_sequences = Table(
     "number_sequences",
     metadata,

@@ -10,20 +10,54 @@ import zlib
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, text, true, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 from core.domain.application import Application, Cancellation, Renewal
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
 from core.domain.form import ApplicationForm
-from core.domain.identity import PersonKey, name_key
-from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
+from core.domain.identity import PersonKey
+from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
 from core.domain.referential import Counter, Territory
 from core.service_layer import unit_of_work as port
 
 from . import orm
 from .serialization import from_document, to_document
+
+
+# Statements built once: constructing SQLAlchemy expressions costs more than running them on SQLite.
+_APPLICATIONS = orm.applications.c
+INSERT_APPLICATION = insert(orm.applications).returning(_APPLICATIONS.id)
+SELECT_APPLICATION = select(orm.applications).where(_APPLICATIONS.number == bindparam("number"))
+UPDATE_APPLICATION = update(orm.applications).where(_APPLICATIONS.id == bindparam("row_id"),
+                                                     _APPLICATIONS.version == bindparam("loaded_version"))
+INSERT_PEOPLE = insert(orm.application_people)
+INSERT_COMMUNES = insert(orm.application_communes)
+DELETE_PEOPLE = delete(orm.application_people).where(orm.application_people.c.application_id == bindparam("row_id"))
+DELETE_COMMUNES = delete(orm.application_communes).where(
+    orm.application_communes.c.application_id == bindparam("row_id"))
+NEXT_SEQUENCE = (
+    update(orm.number_sequences)
+    .where(orm.number_sequences.c.territory_code == bindparam("territory"))
+    .values(last_value=orm.number_sequences.c.last_value + 1)
+    .returning(orm.number_sequences.c.last_value)
+)
+SELECT_COUNTER = select(orm.counters).where(orm.counters.c.code == bindparam("code"))
+INSERT_JOURNAL = insert(orm.journal)
+INSERT_OUTBOX = insert(orm.outbox)
+_PEOPLE = orm.application_people.c
+SELECT_IDENTITIES = (  # a superset of the matches (any date × first name × surname given), filtered in Python
+    select(_APPLICATIONS.number, _PEOPLE.role, _PEOPLE.surname_key, _PEOPLE.first_name_key, _PEOPLE.birth_date)
+    .join(orm.applications, _APPLICATIONS.id == _PEOPLE.application_id)
+    .where(_PEOPLE.birth_date.in_(bindparam("birth_dates", expanding=True)),
+           _PEOPLE.first_name_key.in_(bindparam("first_names", expanding=True)),
+           _PEOPLE.surname_key.in_(bindparam("surnames", expanding=True)),
+           _APPLICATIONS.state == ApplicationState.ACTIVE.value,
+           _APPLICATIONS.territory_code == bindparam("territory"))
+)
+ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
 
 
 class SqlUnitOfWork(port.UnitOfWork):
@@ -42,7 +76,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.applications = SqlApplications(self.connection, postgres)
         self.territories = SqlTerritories(self.connection)
         self.counters = SqlCounters(self.connection)
-        self.sequences = SqlNumberSequences(self.connection)
+        self.sequences = NativeSequences(self.connection) if postgres else TableSequences(self.connection)
         self.events = SqlEventLog(self.connection, postgres)
         return self
 
@@ -69,17 +103,13 @@ class SqlApplications(port.Applications):
 
     def add(self, application: Application) -> None:
         form = to_document(application.form)
-        row_id = self.connection.execute(
-            insert(orm.applications).values(**_columns(application), form=form).returning(orm.applications.c.id)
-        ).scalar_one()
+        row_id = self.connection.execute(INSERT_APPLICATION, {**_columns(application), "form": form}).scalar_one()
         self._index(row_id, application)
         self._loaded[str(application.number)] = (row_id, form)
 
     def get(self, number: RegistrationNumber, *, for_update: bool = False) -> Application | None:
-        query = select(orm.applications).where(orm.applications.c.number == str(number))
-        if for_update:
-            query = query.with_for_update()
-        row = self.connection.execute(query).mappings().first()
+        query = SELECT_APPLICATION.with_for_update() if for_update else SELECT_APPLICATION
+        row = self.connection.execute(query, {"number": str(number)}).mappings().first()
         if row is None:
             return None
         self._loaded[row["number"]] = (row["id"], row["form"])
@@ -91,45 +121,41 @@ class SqlApplications(port.Applications):
         values = _columns(application)
         if form != loaded_form:
             values["form"] = form
-        result = self.connection.execute(
-            update(orm.applications)
-            .where(orm.applications.c.id == row_id, orm.applications.c.version == loaded_version)
-            .values(**values)
-        )
+        result = self.connection.execute(UPDATE_APPLICATION.values(**values),
+                                         {"row_id": row_id, "loaded_version": loaded_version})
         if result.rowcount != 1:
             raise port.StaleApplication(str(application.number))
         if form != loaded_form:
-            self.connection.execute(delete(orm.application_people).where(orm.application_people.c.application_id == row_id))
-            self.connection.execute(delete(orm.application_communes).where(orm.application_communes.c.application_id == row_id))
+            self.connection.execute(DELETE_PEOPLE, {"row_id": row_id})
+            self.connection.execute(DELETE_COMMUNES, {"row_id": row_id})
             self._index(row_id, application)
         self._loaded[str(application.number)] = (row_id, form)
 
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
         if not self.postgres:
             return  # SQLite: the writing transaction is already exclusive
-        for lock_id in sorted({_identity_lock(key) for key in keys}):
-            self.connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        lock_ids = sorted({_identity_lock(key) for key in keys})
+        if lock_ids:  # in one round trip, in a fixed order so that two registrations never deadlock
+            self.connection.execute(ADVISORY_LOCKS, {"ids": lock_ids})
 
     def find_duplicates(self, keys: Iterable[PersonKey], territory: str,
                         exclude: RegistrationNumber | None = None) -> list[DuplicateCandidate]:
-        people, apps = orm.application_people.c, orm.applications.c
-        conditions = [
-            and_(people.birth_date == key.birth_date, people.first_name_key == key.first_name,
-                 people.surname_key.in_(sorted(key.surnames)))
-            for key in keys
-        ]
-        if not conditions:
+        keys = list(keys)
+        if not keys:
             return []
-        query = (
-            select(apps.number, people.role)
-            .join(orm.applications, apps.id == people.application_id)
-            .where(or_(*conditions), apps.state == ApplicationState.ACTIVE.value, apps.territory_code == territory)
-            .distinct()
-            .order_by(apps.number, people.role)
-        )
-        if exclude is not None:
-            query = query.where(apps.number != str(exclude))
-        return [DuplicateCandidate(number, role) for number, role in self.connection.execute(query)]
+        rows = self.connection.execute(SELECT_IDENTITIES, {
+            "territory": territory,
+            "birth_dates": sorted({key.birth_date for key in keys}),
+            "first_names": sorted({key.first_name for key in keys}),
+            "surnames": sorted({surname for key in keys for surname in key.surnames}),
+        })
+        found = {
+            DuplicateCandidate(number, role)
+            for number, role, surname, first_name, birth_date in rows
+            if number != str(exclude)
+            and any(k.first_name == first_name and k.birth_date == birth_date and surname in k.surnames for k in keys)
+        }
+        return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
 
     def due_for_clock(self, until: date) -> list[RegistrationNumber]:
         apps = orm.applications.c
@@ -148,11 +174,11 @@ class SqlApplications(port.Applications):
             for surname in sorted(key.surnames)
         ]
         if people:
-            self.connection.execute(insert(orm.application_people), people)
+            self.connection.execute(INSERT_PEOPLE, people)
         communes = [{"application_id": row_id, "rank": rank, "commune": commune}
                     for rank, commune in enumerate(application.form.wished_communes)]
         if communes:
-            self.connection.execute(insert(orm.application_communes), communes)
+            self.connection.execute(INSERT_COMMUNES, communes)
 
 
 def _people(form: ApplicationForm) -> list[tuple[str, PersonKey]]:
@@ -231,11 +257,11 @@ class SqlTerritories(port.Territories):
         self.connection.execute(insert(orm.territory_areas), areas)
 
     def get(self, code: str) -> Territory | None:
-        found = self._load(orm.territories.c.code == code)
+        found = _territories(self.connection.execute(SELECT_TERRITORY, {"code": code}))
         return found[0] if found else None
 
     def list(self) -> list[Territory]:
-        return self._load(true())
+        return _territories(self.connection.execute(SELECT_TERRITORIES))
 
     def claimed_areas(self, departements: Iterable[str], communes: Iterable[str]) -> dict[str, str]:
         areas = orm.territory_areas.c
@@ -245,20 +271,25 @@ class SqlTerritories(port.Territories):
         )
         return dict(self.connection.execute(query).all())
 
-    def _load(self, condition: Any) -> list[Territory]:
-        rows = self.connection.execute(select(orm.territories).where(condition).order_by(orm.territories.c.code)).all()
-        areas = self.connection.execute(
-            select(orm.territory_areas).where(orm.territory_areas.c.territory_code.in_([r.code for r in rows]))
-        ).all()
-        return [
-            Territory(
-                code=row.code,
-                name=row.name,
-                departements=frozenset(a.area for a in areas if a.territory_code == row.code and a.kind == "departement"),
-                communes=frozenset(a.area for a in areas if a.territory_code == row.code and a.kind == "commune"),
-            )
-            for row in rows
-        ]
+
+SELECT_TERRITORIES = (
+    select(orm.territories.c.code, orm.territories.c.name, orm.territory_areas.c.kind, orm.territory_areas.c.area)
+    .join(orm.territory_areas, orm.territory_areas.c.territory_code == orm.territories.c.code, isouter=True)
+    .order_by(orm.territories.c.code)
+)
+SELECT_TERRITORY = SELECT_TERRITORIES.where(orm.territories.c.code == bindparam("code"))
+
+
+def _territories(rows: Iterable[Any]) -> list[Territory]:
+    """Territories from their rows joined with their areas, one row per area."""
+    found: dict[str, tuple[str, set[str], set[str]]] = {}
+    for code, name, kind, area in rows:
+        _, departements, communes = found.setdefault(code, (name, set(), set()))
+        if kind == "departement":
+            departements.add(area)
+        elif kind == "commune":
+            communes.add(area)
+    return [Territory(code, name, frozenset(d), frozenset(c)) for code, (name, d, c) in found.items()]
 
 
 class SqlCounters(port.Counters):
@@ -272,7 +303,7 @@ class SqlCounters(port.Counters):
         ))
 
     def get(self, code: str) -> Counter | None:
-        row = self.connection.execute(select(orm.counters).where(orm.counters.c.code == code)).first()
+        row = self.connection.execute(SELECT_COUNTER, {"code": code}).first()
         return _counter(row) if row else None
 
     def list(self, territory: str | None = None) -> list[Counter]:
@@ -287,26 +318,80 @@ def _counter(row: Any) -> Counter:
                    mailbox=row.mailbox, endpoint=row.endpoint, active=row.active)
 
 
-class SqlNumberSequences(port.NumberSequences):
+class TableSequences(port.NumberSequences):
+    """SQLite: the territory's row counts, incremented inside the registration's transaction.
+
+    Writers are serialised anyway, so this costs nothing and leaves no gap: a registration that
+    rolls back gives its number back.
+    """
+
     def __init__(self, connection: Connection):
         self.connection = connection
 
-    def create(self, territory: str) -> None:
-        self.connection.execute(insert(orm.number_sequences).values(territory_code=territory, last_value=0))
+    def create(self, territory: str, last_issued: int = 0) -> None:
+        self.connection.execute(insert(orm.number_sequences).values(territory_code=territory, last_value=last_issued))
 
     def next(self, territory: str) -> int:
-        sequences = orm.number_sequences.c
-        value = self.connection.execute(
-            update(orm.number_sequences)
-            .where(sequences.territory_code == territory)
-            .values(last_value=sequences.last_value + 1)
-            .returning(sequences.last_value)
-        ).scalar_one_or_none()
+        value = self.connection.execute(NEXT_SEQUENCE, {"territory": territory}).scalar_one_or_none()
         if value is None:
             raise UnknownTerritory(f"Territoire inconnu : {territory}")
-        if value > SEQUENCE_MAX:
-            raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés")
+        return _within_bounds(value, territory)
+
+    def last(self, territory: str) -> int:
+        return self.connection.execute(
+            select(orm.number_sequences.c.last_value).where(orm.number_sequences.c.territory_code == territory)
+        ).scalar_one()
+
+
+class NativeSequences(TableSequences):
+    """PostgreSQL: one native sequence per territory (``number_sequence_057``), never locked.
+
+    A row counter would be locked from the draw to the commit, queueing every registration of a
+    territory behind the previous one's round trips and fsync. A native sequence is drawn without
+    a lock; the price is that a registration failing after its draw (a database error, never a
+    business refusal, which happens before) leaves a gap. Numbers stay unique and increasing, and
+    MAXVALUE 999999 NO CYCLE makes exhaustion an error. The ``number_sequences`` row records the
+    starting point.
+    """
+
+    def create(self, territory: str, last_issued: int = 0) -> None:
+        super().create(territory, last_issued)
+        name = _sequence_name(territory)
+        self.connection.execute(text(f"CREATE SEQUENCE {name} MINVALUE 1 MAXVALUE {SEQUENCE_MAX} NO CYCLE"))
+        if last_issued:
+            self.connection.execute(text("SELECT setval(:name, :value, true)"),
+                                    {"name": name, "value": min(last_issued, SEQUENCE_MAX)})
+
+    def next(self, territory: str) -> int:
+        try:
+            value = self.connection.execute(text("SELECT nextval(:name)"),
+                                            {"name": _sequence_name(territory)}).scalar_one()
+        except DBAPIError as error:  # the transaction is lost either way: the unit of work rolls back
+            if "reached maximum value" in str(error.orig):
+                raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés") from None
+            if "does not exist" in str(error.orig):
+                raise UnknownTerritory(f"Territoire inconnu : {territory}") from None
+            raise
         return value
+
+    def last(self, territory: str) -> int:
+        name = _sequence_name(territory)
+        return self.connection.execute(
+            text("SELECT coalesce(last_value, 0) FROM pg_sequences WHERE sequencename = :name"),
+            {"name": name},
+        ).scalar_one()
+
+
+def _sequence_name(territory: str) -> str:
+    if not TERRITORY_CODE.fullmatch(territory):  # the name goes into DDL: accept only valid codes
+        raise UnknownTerritory(f"Territoire inconnu : {territory}")
+    return f"number_sequence_{territory.lower()}"
+
+
+def _within_bounds(value: int, territory: str) -> int:
+    if value > SEQUENCE_MAX:
+        raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés")
+    return value
 
 
 class SqlEventLog(port.EventLog):
@@ -318,11 +403,11 @@ class SqlEventLog(port.EventLog):
         events = list(events)
         if not events:
             return
-        self.connection.execute(insert(orm.journal), [
+        self.connection.execute(INSERT_JOURNAL, [
             {"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
             for e in events
         ])
-        self.connection.execute(insert(orm.outbox), [
+        self.connection.execute(INSERT_OUTBOX, [
             {"created_at": e.at, "topic": e.kind.value, "number": e.number,
              "payload": {**e.details, **({"delivery": e.delivery} if e.delivery else {}),
                          "number": e.number, "actor": e.actor, "at": e.at.isoformat()}}

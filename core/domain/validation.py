@@ -64,16 +64,16 @@ def _at(python_path: str) -> str:
 def _bounded_lists(instance: Any, prefix: str = "") -> Iterator[Anomaly]:
     for wire_field in wire_fields(type(instance)):
         value = getattr(instance, wire_field.attribute)
-        path = prefix + wire_path(type(instance), wire_field.attribute)
-        if wire_field.is_list:
-            if len(value) > MAX_REPEATED:
-                yield Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_REPEATED} éléments", path)
-            items = value
-        else:
-            items = [value]
-        for item in items:
-            if item is not None and is_model(type(item)):
-                yield from _bounded_lists(item, path + ".")
+        if value is None:
+            continue
+        items = value if wire_field.is_list else [value]
+        if wire_field.is_list and len(value) > MAX_REPEATED:
+            yield Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_REPEATED} éléments",
+                          prefix + wire_path(type(instance), wire_field.attribute))
+        if is_model(wire_field.element_type):
+            for index, item in enumerate(items):
+                step = f"{wire_field.attribute}[{index}]" if wire_field.is_list else wire_field.attribute
+                yield from _bounded_lists(item, prefix + wire_path(type(instance), step) + ".")
 
 
 def _holder(form: ApplicationForm, today: date) -> Iterator[Anomaly]:

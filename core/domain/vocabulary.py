@@ -70,17 +70,16 @@ class WireField:
     attribute: str
     wire: Wire
     type: Any
+    is_list: bool = False
+    element_type: Any = None  # one value's type: the list item, or the non-None member of an optional
 
-    @property
-    def is_list(self) -> bool:
-        return typing.get_origin(self.type) is list
-
-    @property
-    def element_type(self) -> Any:
-        """The type of one value: the list item for lists, the non-None member of optionals."""
-        annotation = typing.get_args(self.type)[0] if self.is_list else self.type
-        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
-        return members[0] if typing.get_origin(annotation) in (typing.Union, _UnionType) else annotation
+    @classmethod
+    def of(cls, attribute: str, wire: Wire, annotation: Any) -> "WireField":
+        is_list = typing.get_origin(annotation) is list
+        element = typing.get_args(annotation)[0] if is_list else annotation
+        if typing.get_origin(element) in (typing.Union, _UnionType):
+            element = next(arg for arg in typing.get_args(element) if arg is not type(None))
+        return cls(attribute, wire, annotation, is_list, element)
 
 
 _UnionType = type(int | None)
@@ -91,16 +90,18 @@ def wire_fields(model: type) -> tuple[WireField, ...]:
     """The wire fields of a model class, in XSD order."""
     hints = typing.get_type_hints(model)
     return tuple(
-        WireField(f.name, f.metadata["wire"], hints[f.name])
+        WireField.of(f.name, f.metadata["wire"], hints[f.name])
         for f in dataclasses.fields(model)
         if "wire" in f.metadata
     )
 
 
+@cache
 def is_model(value_type: Any) -> bool:
     return isinstance(value_type, type) and dataclasses.is_dataclass(value_type)
 
 
+@cache
 def wire_path(model: type, python_path: str) -> str:
     """Translate ``applicant.birth_date`` into ``demandeur.dateNaissance``.
 

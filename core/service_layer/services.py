@@ -17,13 +17,14 @@ from core.domain.errors import (
     DuplicateSuspected,
     InvalidAssociation,
     InvalidContent,
+    InvalidNumber,
     ReferenceDataConflict,
     UnknownCounter,
     UnknownTerritory,
 )
 from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey
-from core.domain.numbers import RegistrationNumber
+from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
 from core.domain.referential import Counter, Operation, Territory, authorize
 from core.domain.validation import check_codes, validate_form
 from core.domain.vocabulary import RegistryNames
@@ -33,7 +34,10 @@ from .unit_of_work import UnitOfWork
 # -- reference data -----------------------------------------------------------------------------
 
 
-def add_territory(uow: UnitOfWork, territory: Territory) -> None:
+def add_territory(uow: UnitOfWork, territory: Territory, last_issued: int = 0) -> None:
+    """A new territory; ``last_issued`` continues the numbering of a territory taken over from elsewhere."""
+    if not 0 <= last_issued <= SEQUENCE_MAX:
+        raise InvalidNumber(f"Dernier numéro d'ordre attribué hors limites : {last_issued}", "last_issued")
     with uow:
         if uow.territories.get(territory.code) is not None:
             raise ReferenceDataConflict(f"Le territoire {territory.code} existe déjà", "code")
@@ -42,7 +46,7 @@ def add_territory(uow: UnitOfWork, territory: Territory) -> None:
             listed = ", ".join(f"{area} ({code})" for area, code in sorted(taken.items()))
             raise ReferenceDataConflict(f"Zones déjà couvertes par un autre territoire : {listed}", "departements")
         uow.territories.add(territory)
-        uow.sequences.create(territory.code)
+        uow.sequences.create(territory.code, last_issued)
         uow.commit()
 
 

@@ -75,11 +75,16 @@ class Counters(abc.ABC):
 
 class NumberSequences(abc.ABC):
     @abc.abstractmethod
-    def create(self, territory: str) -> None: ...
+    def create(self, territory: str, last_issued: int = 0) -> None:
+        """Start a territory's sequence after ``last_issued`` (a territory taken over from elsewhere)."""
 
     @abc.abstractmethod
     def next(self, territory: str) -> int:
         """The next sequence number of ``territory``; raises SequenceExhausted past 999999."""
+
+    @abc.abstractmethod
+    def last(self, territory: str) -> int:
+        """The last sequence number drawn (0 when none)."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,15 @@ APPEND_ONLY = {
     ],
 }
 DROP_APPEND_ONLY = {
-    "postgresql": ["DROP TRIGGER journal_append_only ON journal", "DROP FUNCTION journal_is_append_only()"],
+    "postgresql": [
+        "DROP TRIGGER journal_append_only ON journal",
+        "DROP FUNCTION journal_is_append_only()",
+        # the territories' number sequences (core.adapters.repository.NativeSequences) go with them
+        """DO $$ DECLARE name text; BEGIN
+             FOR name IN SELECT sequencename FROM pg_sequences WHERE sequencename LIKE 'number_sequence_%' LOOP
+               EXECUTE format('DROP SEQUENCE %I', name);
+             END LOOP; END $$""",
+    ],
     "sqlite": ["DROP TRIGGER journal_no_update", "DROP TRIGGER journal_no_delete"],
 }
 

@@ -120,7 +120,8 @@ def test_a_refused_registration_leaves_no_trace(register_of):
         register(register_of, form)
     assert rows(register_of, "applications") == [] and rows(register_of, "journal") == []
     assert rows(register_of, "outbox") == []
-    assert {r["territory_code"]: r["last_value"] for r in rows(register_of, "number_sequences")} == {"057": 0, "054": 0}
+    with register_of(readonly=True) as work:
+        assert (work.sequences.last("057"), work.sequences.last("054")) == (0, 0)
 
 
 @pytest.mark.parametrize("filed", [TODAY + timedelta(days=1), TODAY - timedelta(days=32)])
@@ -150,18 +151,25 @@ def test_first_wished_commune_outside_the_territory_is_refused(register_of):
     assert refused.value.anomalies[0].code == OutsideTerritory.code
 
 
+def test_a_territory_taken_over_continues_its_numbering(register_of):
+    services.add_territory(register_of(), Territory("088", "Vosges", frozenset({"88"})), last_issued=41_000)
+    services.add_counter(register_of(), Counter("EPINA", "Epinal", CounterType.MUNICIPALITY, "088"))
+    application = services.register(register_of(), demo.household_form(communes=("88160",)), TODAY, "EPINA", NOW)
+    assert str(application.number) == "0881126041001EPINA"
+
+
 def test_exhausted_sequence_is_an_error_not_a_wrap(register_of):
-    with register_of() as work:
-        work.connection.execute(update(orm.number_sequences).where(orm.number_sequences.c.territory_code == "057")
-                                .values(last_value=999_998))
-        work.commit()
-    last = register(register_of)
+    services.add_territory(register_of(), Territory("088", "Vosges", frozenset({"88"})), last_issued=999_998)
+    services.add_counter(register_of(), Counter("EPINA", "Epinal", CounterType.MUNICIPALITY, "088"))
+    last = services.register(register_of(), demo.household_form(communes=("88160",)), TODAY, "EPINA", NOW)
     assert last.number.sequence == 999_999
     with pytest.raises(SequenceExhausted) as refused:
-        register(register_of, demo.household_form("Trop", "Tard", date(1991, 1, 1)))
+        services.register(register_of(), demo.household_form("Trop", "Tard", date(1991, 1, 1), communes=("88160",)),
+                          TODAY, "EPINA", NOW)
     assert refused.value.code == "NUU190"
     assert len(rows(register_of, "applications")) == 1
-    assert {r["territory_code"]: r["last_value"] for r in rows(register_of, "number_sequences")}["057"] == 999_999
+    with register_of(readonly=True) as work:
+        assert work.sequences.last("088") == 999_999
 
 
 # -- duplicates ---------------------------------------------------------------------------------
