@@ -313,8 +313,7 @@ def clock_service(context: Context) -> Service:
     def serve(stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                report = _run_clock(context, now_in_paris().date(), show_progress=False)
-                log.info("renewal clock: %s", report)
+                _run_clock(context, now_in_paris().date(), show_progress=False)  # it logs its report
             except Exception:  # keep the scheduler alive; the next run catches up
                 log.exception("renewal clock failed")
             stop.wait(_seconds_until_next_run())

@@ -145,8 +145,8 @@ class PaidResource:
 
 
 @dataclass
-class Applicant:
-    """``demandeur``: the person who applies."""
+class Adult:
+    """What ``demandeur`` and ``cotitulaire`` share, at the head of both sequences."""
 
     civility: str | None = wire("civilite", codes=codes.Civility)
     surname: str | None = wire("nom")
@@ -158,6 +158,12 @@ class Applicant:
     home_phone: str | None = wire("telDomicile")
     mobile_phone: str | None = wire("telPortable")
     work_phone: str | None = wire("telTravail")
+
+
+@dataclass
+class Applicant(Adult):
+    """``demandeur``: the person who applies."""
+
     email: str | None = wire("mel")
     sms_notifications: bool | None = wire("notifSms")
     event_notifications: bool | None = wire("notifEvt")
@@ -203,19 +209,9 @@ class SharedCustodyChild:
 
 
 @dataclass
-class CoApplicant:
+class CoApplicant(Adult):
     """``cotitulaire``: spouse, partner or co-tenant applying together with the applicant."""
 
-    civility: str | None = wire("civilite", codes=codes.Civility)
-    surname: str | None = wire("nom")
-    birth_name: str | None = wire("nomPatronymique")
-    first_name: str | None = wire("prenom")
-    birth_date: date | None = wire("dateNaissance")
-    nationality: str | None = wire("nationalite", codes=codes.Nationality)
-    family_situation: str | None = wire("situationFamiliale", codes=codes.FamilySituation)
-    home_phone: str | None = wire("telDomicile")
-    mobile_phone: str | None = wire("telPortable")
-    work_phone: str | None = wire("telTravail")
     relationship: str | None = wire("lienDemandeur", codes=codes.CoApplicantRelationship)
     professional_situation: ProfessionalSituation | None = wire("situationProfessionnelle")
     tax_income: TaxIncome | None = wire("revenuFiscal")
@@ -334,7 +330,7 @@ class ApplicationForm:
         return [location.commune for location in self.housing_sought.wished_locations if location.commune]
 
     @property
-    def people(self) -> list[Applicant | CoApplicant]:
+    def people(self) -> list[Adult]:
         """The adults who hold the application: the applicant, then co-applicants."""
         if self.household is None:
             return []
