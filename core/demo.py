@@ -58,7 +58,7 @@ def household_form(
     communes: tuple[str, ...] = (METZ, WOIPPY),
     co_applicant: tuple[str, str, date] | None = None,
     birth_name: str | None = None,
-    email: str | None = "claire.martin@example.test",
+    email: str | None = "claire.martin@example.org",
     mobile: str | None = "0612345678",
     online: bool = False,
 ) -> ApplicationForm:

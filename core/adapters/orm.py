@@ -78,6 +78,17 @@ territory_areas = Table(
     Column("territory_code", ForeignKey("territories.code"), nullable=False, index=True),
 )
 
+counter_certificates = Table(
+    "counter_certificates",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("counter_code", ForeignKey("counters.code"), nullable=False, index=True),
+    Column("subject", String(500), nullable=False),
+    Column("not_before", Instant, nullable=False),
+    Column("not_after", Instant, nullable=False),
+    Column("revoked_at", Instant),
+)
+
 # SQLite counts registration numbers in last_value; PostgreSQL in a native sequence per territory
 # (core.adapters.repository.NativeSequences), this row recording its starting point.
 number_sequences = Table(
@@ -122,6 +133,7 @@ applications = Table(
     Column("associated_number", String(18)),
     Column("first_wished_commune", String(5)),
     Column("online", Boolean, nullable=False),
+    Column("dalo_active_since", Instant, index=True),
     Column("form", Document, nullable=False),
     Column("cancellation", Document),
     Index(None, "state", "next_due"),

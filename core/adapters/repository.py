@@ -18,9 +18,10 @@ from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
 from core.domain.form import ApplicationForm
-from core.domain.identity import PersonKey
+from core.domain.identity import PersonKey, name_key
+from core.domain.search import SearchCriteria, SortKey
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
-from core.domain.referential import Counter, Territory
+from core.domain.referential import Counter, CounterCertificate, Territory
 from core.service_layer import unit_of_work as port
 
 from . import orm
@@ -76,6 +77,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.applications = SqlApplications(self.connection, postgres)
         self.territories = SqlTerritories(self.connection)
         self.counters = SqlCounters(self.connection)
+        self.certificates = SqlCertificates(self.connection)
         self.sequences = NativeSequences(self.connection) if postgres else TableSequences(self.connection)
         self.events = SqlEventLog(self.connection, postgres)
         return self
@@ -157,6 +159,67 @@ class SqlApplications(port.Applications):
         }
         return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
 
+    def search(self, criteria: SearchCriteria, territory: str) -> list[SortKey]:
+        apps, people = orm.applications.c, orm.application_people.c
+        columns = [apps.first_wished_commune, apps.filing_date, apps.number]
+        query = select(*columns, apps.form) if criteria.needs_form else select(*columns)
+        query = query.where(apps.territory_code == territory, apps.state != ApplicationState.DELETED.value)
+        if criteria.number:
+            query = query.where(apps.number == criteria.number)
+        if criteria.state is not None:
+            query = query.where(apps.state == criteria.state.value)
+        for period, column in ((criteria.filed, apps.filing_date), (criteria.renewed, apps.last_renewed_on),
+                               (criteria.cancelled, apps.cancelled_on)):
+            if period.start is not None:
+                query = query.where(column >= period.start)
+            if period.end is not None:
+                query = query.where(column <= period.end)
+        if criteria.cancellation_motive:
+            query = query.where(apps.cancellation_motive == criteria.cancellation_motive)
+        if criteria.allocation_commune:
+            query = query.where(apps.allocation_commune == criteria.allocation_commune)
+        if criteria.wished_commune:
+            communes = orm.application_communes.c
+            query = query.where(select(communes.rank).where(communes.application_id == apps.id,
+                                                            communes.commune == criteria.wished_commune).exists())
+        person = [people.application_id == apps.id]
+        if criteria.surname:
+            person.append(people.surname_key == name_key(criteria.surname))
+        if criteria.first_name:
+            person.append(people.first_name_key == name_key(criteria.first_name))
+        if criteria.birth_date:
+            person.append(people.birth_date == criteria.birth_date)
+        if len(person) > 1:
+            query = query.where(select(people.id).where(*person).exists())
+        query = query.order_by(apps.first_wished_commune, apps.filing_date, apps.number)
+        rows = self.connection.execute(query)
+        if criteria.needs_form:
+            return [(r[0] or "", r[1], r[2]) for r in rows
+                    if criteria.matches_form(from_document(ApplicationForm, r[3]))]
+        return [(r[0] or "", r[1], r[2]) for r in rows]
+
+    def cancelled_since(self, territory: str, since: datetime, motive: str | None) -> list[Application]:
+        apps = orm.applications.c
+        query = select(orm.applications).where(
+            apps.territory_code == territory, apps.state == ApplicationState.CANCELLED.value,
+            apps.last_changed_at >= since).order_by(apps.last_changed_at, apps.number)
+        if motive:
+            query = query.where(apps.cancellation_motive == motive)
+        return [_application(row) for row in self.connection.execute(query).mappings()]
+
+    def dalo_active_since(self, territory: str, since: datetime) -> list[str]:
+        apps = orm.applications.c
+        query = select(apps.number).where(
+            apps.territory_code == territory, apps.state == ApplicationState.ACTIVE.value,
+            apps.dalo_active_since >= since).order_by(apps.dalo_active_since, apps.number)
+        return list(self.connection.scalars(query))
+
+    def sort_key(self, number: str) -> SortKey | None:
+        apps = orm.applications.c
+        row = self.connection.execute(
+            select(apps.first_wished_commune, apps.filing_date, apps.number).where(apps.number == number)).first()
+        return (row[0] or "", row[1], row[2]) if row else None
+
     def due_for_clock(self, until: date) -> list[RegistrationNumber]:
         apps = orm.applications.c
         query = (
@@ -218,6 +281,7 @@ def _columns(application: Application) -> dict[str, Any]:
         "associated_number": str(application.associated_number) if application.associated_number else None,
         "first_wished_commune": communes[0] if communes else None,
         "online": application.online,
+        "dalo_active_since": application.dalo_active_since,
         "cancellation": to_document(cancellation) if cancellation else None,
     }
 
@@ -243,6 +307,7 @@ def _application(row: Any) -> Application:
         associated_number=RegistrationNumber.parse(row["associated_number"]) if row["associated_number"] else None,
         cancellation=from_document(Cancellation, row["cancellation"]) if row["cancellation"] else None,
         online=row["online"],
+        dalo_active_since=row["dalo_active_since"],
     )
 
 
@@ -316,6 +381,39 @@ class SqlCounters(port.Counters):
 def _counter(row: Any) -> Counter:
     return Counter(code=row.code, name=row.name, type=CounterType(row.type), territory=row.territory_code,
                    mailbox=row.mailbox, endpoint=row.endpoint, active=row.active)
+
+
+class SqlCertificates(port.Certificates):
+    def __init__(self, connection: Connection):
+        self.connection = connection
+
+    def add(self, certificate: CounterCertificate) -> None:
+        self.connection.execute(insert(orm.counter_certificates).values(
+            fingerprint=certificate.fingerprint, counter_code=certificate.counter, subject=certificate.subject,
+            not_before=certificate.not_before, not_after=certificate.not_after, revoked_at=certificate.revoked_at,
+        ))
+
+    def get(self, fingerprint: str) -> CounterCertificate | None:
+        row = self.connection.execute(SELECT_CERTIFICATE, {"fingerprint": fingerprint}).first()
+        return _certificate(row) if row else None
+
+    def of_counter(self, counter: str) -> list[CounterCertificate]:
+        table = orm.counter_certificates
+        rows = self.connection.execute(select(table).where(table.c.counter_code == counter).order_by(table.c.not_after))
+        return [_certificate(row) for row in rows]
+
+    def revoke(self, fingerprint: str, at: datetime) -> None:
+        table = orm.counter_certificates
+        self.connection.execute(update(table).where(table.c.fingerprint == fingerprint).values(revoked_at=at))
+
+
+SELECT_CERTIFICATE = select(orm.counter_certificates).where(
+    orm.counter_certificates.c.fingerprint == bindparam("fingerprint"))
+
+
+def _certificate(row: Any) -> CounterCertificate:
+    return CounterCertificate(row.fingerprint, row.counter_code, row.subject, row.not_before, row.not_after,
+                              row.revoked_at)
 
 
 class TableSequences(port.NumberSequences):

@@ -28,7 +28,7 @@ from typing import Any
 
 from . import codes
 from .calendar import add_months, anniversary
-from .codes import ApplicationState, CancellationMotive
+from .codes import ApplicationState, CancellationMotive, DaloStatus
 from .errors import (
     INCONSISTENT_VALUES,
     MISSING_VALUE,
@@ -45,7 +45,7 @@ from .errors import (
     VersionConflict,
 )
 from .events import Event, EventKind
-from .form import ApplicationForm
+from .form import ApplicationForm, DaloInformation
 from .numbers import RegistrationNumber
 from .referential import Actor, Operation, authorize, authorize_cancellation
 from .vocabulary import InseeCommune, RegistryNames, wire, wire_path
@@ -172,6 +172,7 @@ class Application:
     associated_number: RegistrationNumber | None = None
     cancellation: Cancellation | None = None
     online: bool = False  # created or renewed online at least once: notices by email/SMS only
+    dalo_active_since: datetime | None = None  # when the DALO status last became ACTIF
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # -- creation ---------------------------------------------------------------------------
@@ -210,6 +211,7 @@ class Application:
             associated_number=after_separation_from.number if after_separation_from else None,
             online=bool(form.online_renewal),
         )
+        application._track_dalo(None, now)
         details: dict[str, Any] = {}
         if after_separation_from is not None:
             details["associated_number"] = str(after_separation_from.number)
@@ -229,8 +231,10 @@ class Application:
                 f"Version transmise {expected_version}, version actuelle {self.version} : relire la demande",
                 RegistryNames.VERSION,
             )
+        previous = self.dalo_status
         self.form = form
         self.online = self.online or bool(form.online_renewal)
+        self._track_dalo(previous, now)
         self._touch(by, now)
         self._record(EventKind.UPDATED, by, now)
 
@@ -247,8 +251,10 @@ class Application:
                     f"Renouvellement possible à partir du {opens:%d/%m/%Y}", RegistryNames.RENEWAL_DATE
                 )
         if form is not None:
+            previous = self.dalo_status
             self.form = form
             self.online = self.online or bool(form.online_renewal)
+            self._track_dalo(previous, now)
         was_cancelled = self.state is ApplicationState.CANCELLED
         self._extend_validity(renewed_on)
         self._touch(by, now)
@@ -302,6 +308,26 @@ class Application:
         self.form = ApplicationForm()
         self._touch(by, now)
         self._record(EventKind.DELETED, by, now)
+
+    def declare_dalo(self, dalo: DaloInformation, by: Actor, now: datetime) -> None:
+        """Record a DALO decision (getDeclarationNouveauDalo) on an active application."""
+        authorize(by, Operation.DECLARE_DALO, self.territory)
+        self._require_active()
+        previous = self.dalo_status
+        self.form.dalo = dalo
+        self._track_dalo(previous, now)
+        self._touch(by, now)
+        self._record(EventKind.DALO_DECLARED, by, now)
+
+    @property
+    def dalo_status(self) -> str | None:
+        return self.form.dalo.status if self.form.dalo else None
+
+    def _track_dalo(self, previous: str | None, now: datetime) -> None:
+        if self.dalo_status != DaloStatus.ACTIVE.value:
+            self.dalo_active_since = None
+        elif previous != DaloStatus.ACTIVE.value:
+            self.dalo_active_since = now
 
     # -- the register's own clock -------------------------------------------------------------
 

@@ -68,6 +68,18 @@ INCONSISTENT_VALUES = "NUU104"
 TOO_MANY_VALUES = "NUU105"
 
 
+class UnsupportedFile(RegisterError):
+    """A file type or block the operation does not take (a DIS file sent to getNumUnique…)."""
+
+    code = "NUU106"
+    title = "Type de fichier ou bloc non accepté pour cette opération"
+
+
+class InvalidSearch(RegisterError):
+    code = "NUU107"
+    title = "Critère de recherche invalide"
+
+
 class InvalidNumber(RegisterError):
     code = "NUU110"
     title = "Numéro unique mal formé"
@@ -163,6 +175,27 @@ class NotAllowed(RegisterError):
 
     code = "NUU182"
     title = "Opération non autorisée pour ce type de guichet"
+
+
+class ForeignCounterFile(RegisterError):
+    """The file names a counter other than the one the channel authenticated."""
+
+    code = "NUU184"
+    title = "Le fichier est au nom d'un autre guichet"
+
+
+class UnknownCertificate(RegisterError):
+    """No active counter holds this certificate, or it is expired, not yet valid or revoked."""
+
+    code = "NUU185"
+    title = "Certificat inconnu, expiré ou révoqué"
+
+
+class ForeignCertificate(RegisterError):
+    """The certificate attached to a message belongs to another counter than the sender."""
+
+    code = "NUU186"
+    title = "Le certificat joint appartient à un autre guichet"
 
 
 class UnknownTerritory(RegisterError):

@@ -21,6 +21,7 @@ class EventKind(StrEnum):
     CANCELLED = "application.cancelled"
     REACTIVATED = "application.reactivated"
     DELETED = "application.deleted"
+    DALO_DECLARED = "application.dalo_declared"
     RENEWAL_NOTICE = "notice.renewal"
 
 

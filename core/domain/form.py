@@ -55,8 +55,8 @@ class HousingSought:
     without_lift: bool | None = wire("sansAscenseur")
     max_rent: int | None = wire("montantLoyer")
     widened: bool | None = wire("demandeElargie")
-    housing_types: list[str] = wire("listeTypeLogement", item="typeLogement", codes=codes.HousingType)
-    wished_locations: list[WishedLocation] = wire("listeLocalisationSouhaite", item="localisationSouhaite")
+    housing_types: list[str] = wire("listeTypeLogement", required=True, item="typeLogement", codes=codes.HousingType)
+    wished_locations: list[WishedLocation] = wire("listeLocalisationSouhaite", required=True, item="localisationSouhaite")
 
 
 @dataclass
@@ -170,13 +170,13 @@ class Applicant(Adult):
     postal_address: Address | None = wire("adressePostale")
     professional_situation: ProfessionalSituation | None = wire("situationProfessionnelle")
     tax_income: TaxIncome | None = wire("revenuFiscal")
-    resources_received: list[ReceivedResource] = wire("listeRessourceRecue", item="detailRessource")
-    resources_paid: list[PaidResource] = wire("listeRessourceVersee", item="detailRessource")
+    resources_received: list[ReceivedResource] = wire("listeRessourceRecue", item="detailRessource", required=True)
+    resources_paid: list[PaidResource] = wire("listeRessourceVersee", item="detailRessource", required=True)
     dependants_resources_received: list[ReceivedResource] = wire(
-        "listeRessourceRecuePersACharge", item="detailRessource"
+        "listeRessourceRecuePersACharge", item="detailRessource", required=True
     )
     dependants_resources_paid: list[PaidResource] = wire(
-        "listeRessourceVerseePersACharge", item="detailRessource"
+        "listeRessourceVerseePersACharge", item="detailRessource", required=True
     )
 
 
@@ -215,15 +215,15 @@ class CoApplicant(Adult):
     relationship: str | None = wire("lienDemandeur", codes=codes.CoApplicantRelationship)
     professional_situation: ProfessionalSituation | None = wire("situationProfessionnelle")
     tax_income: TaxIncome | None = wire("revenuFiscal")
-    resources_received: list[ReceivedResource] = wire("listeRessourceRecue", item="detailRessource")
-    resources_paid: list[PaidResource] = wire("listeRessourceVersee", item="detailRessource")
+    resources_received: list[ReceivedResource] = wire("listeRessourceRecue", item="detailRessource", required=True)
+    resources_paid: list[PaidResource] = wire("listeRessourceVersee", item="detailRessource", required=True)
 
 
 @dataclass
 class CurrentHousing:
     """``logementActuel``: where the household lives now."""
 
-    kinds: list[str] = wire("listeModeleLogement", item="modeleLogement", codes=codes.CurrentHousingKind)
+    kinds: list[str] = wire("listeModeleLogement", required=True, item="modeleLogement", codes=codes.CurrentHousingKind)
     landlord_name: str | None = wire("compNomOrgBailleur")
     social_residence_since: date | None = wire("compResSocDepuis")
     hotel_since: date | None = wire("compResHotDepuis")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 from .codes import CancellationMotive, CounterType
@@ -83,6 +84,29 @@ class Counter:
             raise InvalidContent(anomalies)
 
 
+@dataclass(frozen=True)
+class CounterCertificate:
+    """A certificate registered to a counter: it authenticates the counter on both channels.
+
+    The register keeps what identifies and bounds it (SHA-256 fingerprint of the DER encoding,
+    validity dates, revocation); parsing X.509 is the certificates package's business.
+    """
+
+    fingerprint: str
+    counter: str
+    subject: str
+    not_before: datetime
+    not_after: datetime
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", self.fingerprint):
+            raise InvalidContent([Anomaly(INVALID_VALUE, "Empreinte SHA-256 : 64 chiffres hexadécimaux", "fingerprint")])
+
+    def valid_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and self.not_before <= moment <= self.not_after
+
+
 class Operation(Enum):
     """What a counter can ask of the register; rights are granted per operation."""
 
@@ -95,6 +119,7 @@ class Operation(Enum):
     DELETE = "delete"
     READ = "read"
     SEARCH = "search"
+    DECLARE_DALO = "declare_dalo"
 
 
 _REGISTERING = frozenset(CounterType) - {CounterType.TERRITORIAL_MANAGER}
@@ -112,6 +137,8 @@ RIGHTS: dict[Operation, frozenset[CounterType]] = {
     Operation.DELETE: _REGISTERING,
     Operation.READ: frozenset(CounterType),
     Operation.SEARCH: frozenset(CounterType),
+    # DALO decisions come from the prefect's commission: the State's counters record them.
+    Operation.DECLARE_DALO: frozenset({CounterType.STATE, CounterType.TERRITORIAL_MANAGER}),
 }
 
 # Cancellation motives a counter may use, by type. RADREN is the register's own (non-renewal).

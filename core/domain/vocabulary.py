@@ -44,6 +44,7 @@ class Wire:
     codes: type | None = None  # set: a ``<name code="…"/>`` element checked against this list
     item: str | None = None  # set: a wrapper element ``<name>`` holding repeated ``<item>``
     repeated: bool = False  # true: the element itself repeats, with no wrapper
+    required: bool = False  # a list whose wrapper the XSD requires even when it holds nothing
 
 
 def wire(
@@ -55,11 +56,9 @@ def wire(
     required: bool = False,
 ) -> Any:
     """Declare a model field and its wire name; lists default to empty, others to None."""
-    metadata = {"wire": Wire(name, codes, item, repeated)}
+    metadata = {"wire": Wire(name, codes, item, repeated, required)}
     if item is not None or repeated:
         return field(default_factory=list, metadata=metadata)
-    if required:
-        return field(metadata=metadata)
     return field(default=None, metadata=metadata)
 
 

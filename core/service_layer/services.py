@@ -19,13 +19,15 @@ from core.domain.errors import (
     InvalidContent,
     InvalidNumber,
     ReferenceDataConflict,
+    UnknownCertificate,
     UnknownCounter,
     UnknownTerritory,
 )
-from core.domain.form import ApplicationForm
+from core.domain.form import ApplicationForm, DaloInformation
 from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
-from core.domain.referential import Counter, Operation, Territory, authorize
+from core.domain.search import SearchCriteria, SearchResult, page
+from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
 from core.domain.validation import check_codes, validate_form
 from core.domain.vocabulary import RegistryNames
 
@@ -58,6 +60,40 @@ def add_counter(uow: UnitOfWork, counter: Counter) -> None:
             raise ReferenceDataConflict(f"Le guichet {counter.code} existe déjà", "code")
         uow.counters.add(counter)
         uow.commit()
+
+
+def register_certificate(uow: UnitOfWork, certificate: CounterCertificate) -> None:
+    """Let a counter authenticate with this certificate (TLS client, S/MIME signer)."""
+    with uow:
+        if uow.counters.get(certificate.counter) is None:
+            raise UnknownCounter(f"Guichet inconnu : {certificate.counter}", "counter")
+        known = uow.certificates.get(certificate.fingerprint)
+        if known is not None:
+            if known.counter != certificate.counter:
+                raise ReferenceDataConflict(f"Ce certificat est déjà celui du guichet {known.counter}", "fingerprint")
+            return
+        uow.certificates.add(certificate)
+        uow.commit()
+
+
+def revoke_certificate(uow: UnitOfWork, fingerprint: str, at: datetime) -> None:
+    with uow:
+        if uow.certificates.get(fingerprint) is None:
+            raise UnknownCertificate(f"Aucun certificat d'empreinte {fingerprint}", "fingerprint")
+        uow.certificates.revoke(fingerprint, at)
+        uow.commit()
+
+
+def identify(uow: UnitOfWork, fingerprint: str, at: datetime) -> Counter:
+    """The active counter a certificate authenticates at ``at``, or UnknownCertificate."""
+    with uow:
+        certificate = uow.certificates.get(fingerprint)
+        if certificate is None or not certificate.valid_at(at):
+            raise UnknownCertificate(property="certificat")
+        counter = uow.counters.get(certificate.counter)
+        if counter is None or not counter.active:
+            raise UnknownCertificate("Le guichet de ce certificat est inconnu ou désactivé", "certificat")
+        return counter
 
 
 # -- applications -------------------------------------------------------------------------------
@@ -176,6 +212,53 @@ def find_duplicates(uow: UnitOfWork, form: ApplicationForm, counter_code: str) -
         counter = _acting_counter(uow, counter_code)
         authorize(counter, Operation.SEARCH, counter.territory)
         return uow.applications.find_duplicates(_person_keys(form), counter.territory)
+
+
+def search(uow: UnitOfWork, criteria: SearchCriteria, counter_code: str) -> SearchResult:
+    """rechercheDemandeMulticritere: one page of matches in the counter's territory."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        authorize(counter, Operation.SEARCH, counter.territory)
+        after = uow.applications.sort_key(criteria.after) if criteria.after else None
+        return page(uow.applications.search(criteria, counter.territory), after)
+
+
+def declare_dalo(uow: UnitOfWork, number: RegistrationNumber, dalo: DaloInformation, counter_code: str,
+                 now: datetime) -> Application:
+    """getDeclarationNouveauDalo: record the DALO commission's decision on an application."""
+
+    def change(application: Application, counter: Counter) -> None:
+        anomalies = check_codes(dalo, "informationDalo.")
+        if anomalies:
+            raise InvalidContent(anomalies)
+        application.declare_dalo(dalo, counter, now)
+
+    return _change(uow, number, counter_code, change)
+
+
+def cancelled_since(uow: UnitOfWork, counter_code: str, since: datetime, *, motive: str | None = None,
+                    dalo_status: str | None = None, reservation_quota: str | None = None) -> list[str]:
+    """getDemandesRadieesDepuisLe: numbers of the territory's applications cancelled since ``since``."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        authorize(counter, Operation.READ, counter.territory)
+        found = uow.applications.cancelled_since(counter.territory, since, motive)
+    return [str(a.number) for a in found
+            if (dalo_status is None or a.dalo_status == dalo_status)
+            and (reservation_quota is None or _quota(a) == reservation_quota)]
+
+
+def new_dalo_since(uow: UnitOfWork, counter_code: str, since: datetime) -> list[str]:
+    """getNouveauxDaloDepuisLe: numbers of the territory's applications whose DALO became active since."""
+    with uow:
+        counter = _acting_counter(uow, counter_code)
+        authorize(counter, Operation.READ, counter.territory)
+        return uow.applications.dalo_active_since(counter.territory, since)
+
+
+def _quota(application: Application) -> str | None:
+    allocation = application.cancellation.allocation if application.cancellation else None
+    return allocation.reservation_quota if allocation else None
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from core.domain.errors import DuplicateCandidate
 from core.domain.events import Event
 from core.domain.identity import PersonKey
 from core.domain.numbers import RegistrationNumber
-from core.domain.referential import Counter, Territory
+from core.domain.referential import Counter, CounterCertificate, Territory
+from core.domain.search import SearchCriteria, SortKey
 
 
 class Applications(abc.ABC):
@@ -41,6 +42,21 @@ class Applications(abc.ABC):
         self, keys: Iterable[PersonKey], territory: str, exclude: RegistrationNumber | None = None
     ) -> list[DuplicateCandidate]:
         """Active applications of ``territory`` held by one of these people."""
+
+    @abc.abstractmethod
+    def search(self, criteria: SearchCriteria, territory: str) -> list[SortKey]:
+        """Every match's sort key in ``territory``, in the SNE's order."""
+
+    @abc.abstractmethod
+    def sort_key(self, number: str) -> SortKey | None: ...
+
+    @abc.abstractmethod
+    def cancelled_since(self, territory: str, since: datetime, motive: str | None) -> list[Application]:
+        """Applications of ``territory`` cancelled (recorded) at or after ``since``, oldest first."""
+
+    @abc.abstractmethod
+    def dalo_active_since(self, territory: str, since: datetime) -> list[str]:
+        """Numbers of active applications whose DALO status became ACTIF at or after ``since``."""
 
     @abc.abstractmethod
     def due_for_clock(self, until: date) -> list[RegistrationNumber]:
@@ -71,6 +87,20 @@ class Counters(abc.ABC):
 
     @abc.abstractmethod
     def list(self, territory: str | None = None) -> list[Counter]: ...
+
+
+class Certificates(abc.ABC):
+    @abc.abstractmethod
+    def add(self, certificate: CounterCertificate) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, fingerprint: str) -> CounterCertificate | None: ...
+
+    @abc.abstractmethod
+    def of_counter(self, counter: str) -> list[CounterCertificate]: ...
+
+    @abc.abstractmethod
+    def revoke(self, fingerprint: str, at: datetime) -> None: ...
 
 
 class NumberSequences(abc.ABC):
@@ -128,6 +158,7 @@ class UnitOfWork(abc.ABC):
     applications: Applications
     territories: Territories
     counters: Counters
+    certificates: Certificates
     sequences: NumberSequences
     events: EventLog
 

@@ -245,7 +245,7 @@ def test_creation_after_separation_needs_a_member_of_the_couple(register_of):
 
 def test_update_with_version_check(register_of):
     application = register(register_of)
-    changed = demo.household_form(email="nouvelle@example.test")
+    changed = demo.household_form(email="nouvelle@example.org")
     updated = services.update(register_of(), application.number, changed, "DEMOB", NOW, expected_version=1)
     assert updated.version == 2
     with pytest.raises(VersionConflict):
@@ -253,7 +253,7 @@ def test_update_with_version_check(register_of):
     with register_of(readonly=True) as work:
         stored = work.applications.get(application.number)
     assert stored.version == 2 and stored.last_changed_by == "DEMOB"
-    assert stored.form.household.applicant.email == "nouvelle@example.test"
+    assert stored.form.household.applicant.email == "nouvelle@example.org"
 
 
 def test_a_changed_identity_is_checked_for_duplicates(register_of):

@@ -128,11 +128,11 @@ def test_missing_filing_date_is_refused():
 
 def test_update_bumps_the_version_and_records_who_and_when():
     application = registered()
-    application.update(household_form(email="new@example.test"), LANDLORD, at(date(2025, 7, 1)), expected_version=1)
+    application.update(household_form(email="new@example.org"), LANDLORD, at(date(2025, 7, 1)), expected_version=1)
     assert application.version == 2
     assert application.last_changed_by == "BAIL1"
     assert application.last_changed_at == at(date(2025, 7, 1))
-    assert application.form.household.applicant.email == "new@example.test"
+    assert application.form.household.applicant.email == "new@example.org"
     assert application.events[-1].kind is EventKind.UPDATED
 
 

@@ -43,7 +43,7 @@ def test_first_notice_two_months_before_by_email_and_sms():
     step = next_step(application(), date(2026, 3, 26))
     assert isinstance(step, SendNotice) and not step.second
     assert step.delivery["channels"] == ["email", "sms"]
-    assert step.delivery["recipient"]["email"] == "claire.martin@example.test"
+    assert step.delivery["recipient"]["email"] == "claire.martin@example.org"
     assert step.delivery["sms_text"] == SMS_TEXT.format(number="057 0525 000007 COMM1")
 
 

@@ -20,6 +20,7 @@ EXPECTED = {
     Operation.DELETE: REGISTERING,
     Operation.READ: ALL,
     Operation.SEARCH: ALL,
+    Operation.DECLARE_DALO: {"Etat", "gestionnaire"},
 }
 EXPECTED_MOTIVES = {
     CancellationMotive.ABANDONMENT: ALL,

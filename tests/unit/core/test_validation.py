@@ -117,7 +117,7 @@ def test_association_or_person_not_both():
 def test_an_association_can_apply():
     form = household_form()
     form.household = None
-    form.association = Association(name="Les Amis du Quartier", email="contact@amis.test")
+    form.association = Association(name="Les Amis du Quartier", email="contact@amis.org")
     validate_form(form, TERRITORY, TODAY)
 
 

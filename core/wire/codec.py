@@ -1,0 +1,313 @@
+"""The SNE interface file (``interfaceNuu``) to the domain model and back.
+
+Household content is read and written generically from the model's vocabulary
+(:mod:`core.domain.vocabulary`); the blocks the register manages around it are mapped here, in the
+order of the ``demandeLogement`` sequence, which is the one place that order is written down.
+
+Answers use the prefix ``ns2`` for the SNE namespace, as the real SNE does: existing clients find
+the file in the raw response by looking for ``:interfaceNuu`` three characters after ``<``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+
+from core.domain.application import Application, Cancellation
+from core.domain.errors import Anomaly
+from core.domain.form import ApplicationForm, DaloInformation
+from core.domain.vocabulary import RegistryNames, is_model, wire_fields
+
+NS = "http://nuu.application.i2/"
+PREFIX = "ns2"
+VERSIONS = ("02.00", "02.01")
+ONLY_IN_0201 = {"informationTraitement", "notifSms", "notifEvt"}
+
+
+def q(name: str) -> str:
+    return f"{{{NS}}}{name}"
+
+
+@dataclass
+class InterfaceFile:
+    """One ``interfaceNuu`` file, read or to be written."""
+
+    version: str
+    file_type: str
+    counter: str
+    form: ApplicationForm
+    file_date: datetime | None = None
+    number: str | None = None
+    associated_number: str | None = None
+    filing_date: date | None = None
+    force_duplicate: bool | None = None
+    renewal_date: date | None = None
+    has_renewal: bool = False
+    cancellation: Cancellation | None = None
+    documents_changed_on: date | None = None
+    increment: str | None = None
+    anomalies: list[Anomaly] = field(default_factory=list)
+    duplicates: list[Application] = field(default_factory=list)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def read_file(root: etree._Element) -> InterfaceFile:
+    """An ``interfaceNuu`` element already validated against its XSD, as domain objects."""
+    header = root.find(q("entete"))
+    request = root.find(q("demande"))
+    demand = request.find(q("demandeLogement"))
+    children = _children(demand)
+    form = read_model(ApplicationForm, demand, children)
+    dalo = request.find(q("informationDalo"))
+    if dalo is not None:
+        form.dalo = read_model(DaloInformation, dalo)
+    renewal = _first(children, RegistryNames.RENEWAL)
+    cancellation = _first(children, RegistryNames.CANCELLATION)
+    return InterfaceFile(
+        version=root.get("versionInterface"),
+        file_type=_text(header.find(q("typeFichier"))),
+        file_date=_datetime(_text(header.find(q("dateFichier")))),
+        counter=_text(_first(children, RegistryNames.COUNTER)),
+        form=form,
+        number=_optional_text(_first(children, RegistryNames.NUMBER)),
+        associated_number=_optional_text(_first(children, RegistryNames.ASSOCIATED_NUMBER)),
+        filing_date=_date_of(_first(children, RegistryNames.FILING_DATE)),
+        force_duplicate=_boolean_of(_first(children, RegistryNames.FORCE_DUPLICATE)),
+        has_renewal=renewal is not None,
+        renewal_date=_date_of(renewal.find(q("dateRenouvellement"))) if renewal is not None else None,
+        cancellation=read_model(Cancellation, cancellation) if cancellation is not None else None,
+        documents_changed_on=_date_of(_first(children, RegistryNames.DOCUMENTS_CHANGED_ON)),
+        increment=_optional_text(_first(children, RegistryNames.VERSION)),
+    )
+
+
+def read_model(model: type, element: etree._Element, children: dict[str, list] | None = None) -> Any:
+    """A model instance from its element, field by field, as the vocabulary names them."""
+    children = _children(element) if children is None else children
+    values: dict[str, Any] = {}
+    for wire_field in wire_fields(model):
+        found = children.get(wire_field.wire.name, [])
+        if not found:
+            continue
+        kind, codes = wire_field.element_type, wire_field.wire.codes
+        if wire_field.wire.item:
+            items = found[0].findall(q(wire_field.wire.item))
+            values[wire_field.attribute] = [_value(kind, codes, item) for item in items]
+        elif wire_field.wire.repeated:
+            values[wire_field.attribute] = [_value(kind, codes, item) for item in found]
+        else:
+            values[wire_field.attribute] = _value(kind, codes, found[0])
+    return model(**values)
+
+
+def _value(kind: Any, codes: type | None, element: etree._Element) -> Any:
+    if codes is not None:
+        return element.get("code")
+    if is_model(kind):
+        return read_model(kind, element)
+    text = element.text or ""
+    if kind is bool:
+        return text.strip() in ("true", "1")
+    if kind is int:
+        return int(text.strip())
+    if kind is date:
+        return _date(text)
+    if kind is datetime:
+        return _datetime(text)
+    return text
+
+
+def _children(element: etree._Element) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for child in element:
+        if isinstance(child.tag, str) and child.tag.startswith(f"{{{NS}}}"):
+            found.setdefault(etree.QName(child).localname, []).append(child)
+    return found
+
+
+def _first(children: dict[str, list], name: str):
+    found = children.get(name)
+    return found[0] if found else None
+
+
+def _text(element) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _optional_text(element) -> str | None:
+    return _text(element) or None if element is not None else None
+
+
+def _date_of(element) -> date | None:
+    return _date(element.text or "") if element is not None else None
+
+
+def _boolean_of(element) -> bool | None:
+    return (element.text or "").strip() in ("true", "1") if element is not None else None
+
+
+_DATE = re.compile(r"\s*(-?\d{4,}-\d{2}-\d{2})(Z|[+-]\d{2}:\d{2})?\s*")
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+def _date(text: str) -> date:
+    """xs:date, whose optional time zone says nothing about the calendar day we keep."""
+    match = _DATE.fullmatch(text)
+    return date.fromisoformat(match.group(1)) if match else date.fromisoformat(text.strip())
+
+
+def _datetime(text: str) -> datetime | None:
+    """xs:dateTime, with any number of fraction digits (Python keeps six)."""
+    if not text:
+        return None
+    text = text.strip().replace("Z", "+00:00")
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    return datetime.fromisoformat(text)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def write_file(file: InterfaceFile) -> bytes:
+    """The bytes of an ``interfaceNuu`` file, schema-valid for ``file.version``."""
+    root = etree.Element(q("interfaceNuu"), nsmap={PREFIX: NS})
+    root.set("versionInterface", file.version)
+    header = etree.SubElement(root, q("entete"))
+    _leaf(header, "typeFichier", file.file_type)
+    _leaf(header, "dateFichier", file.file_date)
+    request = etree.SubElement(root, q("demande"))
+    if file.form.dalo is not None:
+        write_model(file.form.dalo, etree.SubElement(request, q("informationDalo")), file.version)
+    demand = etree.SubElement(request, q("demandeLogement"))
+    form = file.form
+    _leaf(demand, RegistryNames.COUNTER, file.counter)
+    _leaf(demand, RegistryNames.NUMBER, file.number)
+    _leaf(demand, RegistryNames.ASSOCIATED_NUMBER, file.associated_number)
+    _form_fields(form, demand, file.version, ("internal_reference",))
+    _leaf(demand, RegistryNames.FILING_DATE, file.filing_date)
+    _leaf(demand, RegistryNames.FORCE_DUPLICATE, file.force_duplicate)
+    _form_fields(form, demand, file.version, ("online_renewal", "details", "processing", "housing_sought", "motives",
+                                               "association", "household", "disabilities"))
+    if file.has_renewal:
+        renewal = etree.SubElement(demand, q(RegistryNames.RENEWAL))
+        _leaf(renewal, "dateRenouvellement", file.renewal_date)
+    if file.cancellation is not None:
+        write_model(file.cancellation, etree.SubElement(demand, q(RegistryNames.CANCELLATION)), file.version)
+    if file.anomalies:
+        write_anomalies(demand, file.anomalies)
+    if file.duplicates:
+        demand.append(duplicates_element(file.duplicates))
+    _leaf(demand, RegistryNames.DOCUMENTS_CHANGED_ON, file.documents_changed_on)
+    _leaf(demand, RegistryNames.VERSION, file.increment)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...]) -> None:
+    by_attribute = {f.attribute: f for f in wire_fields(ApplicationForm)}
+    for attribute in attributes:
+        _write_field(by_attribute[attribute], getattr(form, attribute), parent, version)
+
+
+def write_model(instance: Any, element: etree._Element, version: str) -> etree._Element:
+    for wire_field in wire_fields(type(instance)):
+        _write_field(wire_field, getattr(instance, wire_field.attribute), element, version)
+    return element
+
+
+def _write_field(wire_field, value: Any, parent: etree._Element, version: str) -> None:
+    name = wire_field.wire.name
+    if version == "02.00" and name in ONLY_IN_0201:
+        return
+    if wire_field.wire.item:
+        if value or wire_field.wire.required:
+            wrapper = etree.SubElement(parent, q(name))
+            for item in value:
+                _write_value(wire_field, item, wrapper, wire_field.wire.item, version)
+    elif wire_field.wire.repeated:
+        for item in value:
+            _write_value(wire_field, item, parent, name, version)
+    elif value is not None:
+        _write_value(wire_field, value, parent, name, version)
+
+
+def _write_value(wire_field, value: Any, parent: etree._Element, name: str, version: str) -> None:
+    element = etree.SubElement(parent, q(name))
+    if wire_field.wire.codes is not None:
+        if value:
+            element.set("code", value)
+    elif is_model(type(value)):
+        write_model(value, element, version)
+    else:
+        element.text = _lexical(value)
+
+
+def _leaf(parent: etree._Element, name: str, value: Any) -> None:
+    if value is not None:
+        etree.SubElement(parent, q(name)).text = _lexical(value)
+
+
+def _lexical(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def write_anomalies(demand: etree._Element, anomalies: list[Anomaly]) -> etree._Element:
+    """``listeAnomalie``: code, property and message of each problem, as the SNE reports them."""
+    element = etree.SubElement(demand, q(RegistryNames.ANOMALIES))
+    for anomaly in anomalies:
+        entry = etree.SubElement(element, q("anomalie"), code=anomaly.code[:10])
+        if anomaly.property:
+            entry.set("propriete", anomaly.property[:255])
+        for name, value in anomaly.complements:
+            etree.SubElement(entry, q("complement"), nom=name[:100]).text = value
+        etree.SubElement(entry, q("message")).text = anomaly.message[:512]
+    return element
+
+
+def duplicates_element(applications: list[Application]) -> etree._Element:
+    """``listeDoublons``: the probable duplicates, identified as the Doublon schema says."""
+    element = etree.Element(q(RegistryNames.DUPLICATES), nsmap={PREFIX: NS})
+    for application in applications:
+        entry = etree.SubElement(element, q("doublon"))
+        _leaf(entry, "numUnique", str(application.number))
+        household = application.form.household
+        applicant = household.applicant
+        person = etree.SubElement(entry, q("demandeur"))
+        _identity(person, applicant)
+        _duplicate_address(person, "adressePostale", applicant.postal_address)
+        if household.dwelling_address is not None:
+            _duplicate_address(person, "adresseLogement", household.dwelling_address)
+        if household.co_applicants:
+            partners = etree.SubElement(entry, q("listeCotitulaire"))
+            for partner in household.co_applicants:
+                _identity(etree.SubElement(partners, q("cotitulaire")), partner)
+        locations = etree.SubElement(entry, q("listeLocalisationSouhaitee"))
+        for location in application.form.housing_sought.wished_locations:
+            wished = etree.SubElement(locations, q("localisationSouhaitee"))
+            etree.SubElement(wished, q("commune"), code=location.commune)
+            _leaf(wished, "quartier", location.district)
+    return element
+
+
+def _identity(parent: etree._Element, person: Any) -> None:
+    civility = etree.SubElement(parent, q("civilite"))
+    if person.civility:
+        civility.set("code", person.civility)
+    _leaf(parent, "nom", person.surname)
+    _leaf(parent, "nomPatronymique", person.birth_name)
+    _leaf(parent, "prenom", person.first_name)
+    _leaf(parent, "dateNaissance", person.birth_date)
+
+
+def _duplicate_address(parent: etree._Element, name: str, address: Any) -> None:
+    """The Doublon schema's address has the same elements, in the same order, as the form's."""
+    write_model(address, etree.SubElement(parent, q(name)), "02.01")

@@ -1,0 +1,153 @@
+"""Search files (InterfaceNuuRecherche): criteria in, the matching numbers out.
+
+The request's ``operation/demandeMulticritere`` carries the criteria; the answer echoes them and
+lists the numbers found in ``listeDemandes``, in the SNE's order, at most 500 at a time. When more
+match, the answer says so in ``listeAnomalies`` (code ``RECH-SUITE``); the next page is asked for
+by sending the same criteria with the last number received in ``listeDemandes``.
+
+The same answer format serves the lists of getDemandesRadieesDepuisLe and getNouveauxDaloDepuisLe:
+their criteria are written in ``demandeMulticritere`` the way a search would express them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from core.domain.codes import ApplicationState
+from core.domain.errors import Anomaly, ForeignCounterFile, InvalidSearch, RegisterError
+from core.domain.numbers import RegistrationNumber
+from core.domain.search import Period, SearchCriteria, SearchResult
+from core.service_layer import services
+
+from . import schemas
+from .codec import NS, PREFIX, q
+from .processing import FILE_INVALID, FILE_UNKNOWN, FileRefused, UnitOfWorkFactory
+from .xml import UnsafeXml, parse
+
+NEXT_PAGE = "RECH-SUITE"
+STATES = {"A": ApplicationState.ACTIVE, "R": ApplicationState.CANCELLED}
+
+
+def search_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now: datetime) -> bytes:
+    """rechercheDemandeMulticritere: the answer file for a search file."""
+    root = _read(data)
+    criteria_element = root.find(f"{q('operation')}/{q('demandeMulticritere')}")
+    anomalies: list[Anomaly] = []
+    result = None
+    try:
+        header_counter = (root.findtext(f"{q('entete')}/{q('codeGuichet')}") or "").strip()
+        if header_counter != counter_code:
+            raise ForeignCounterFile(f"La recherche est au nom du guichet {header_counter}, le message vient de "
+                                     f"{counter_code}", "codeGuichet")
+        criteria = read_criteria(criteria_element, root.findall(f"{q('listeDemandes')}/{q('numUnique')}"))
+        result = services.search(unit_of_work(readonly=True), criteria, counter_code)
+    except RegisterError as refusal:
+        anomalies = refusal.anomalies
+    return answer(counter_code, now, criteria_element, result, anomalies)
+
+
+def _read(data: bytes) -> etree._Element:
+    try:
+        root = parse(data)
+    except UnsafeXml as error:
+        raise FileRefused(error.code, error.message) from None
+    if root.tag != q("interfaceNuu"):
+        raise FileRefused(FILE_UNKNOWN, "Le fichier de recherche a pour racine interfaceNuu")
+    problems = schemas.errors(schemas.load(schemas.SEARCH_FILE), root)
+    if problems:
+        raise FileRefused(FILE_INVALID, "Le fichier n'est pas conforme au schéma InterfaceNuuRecherche", problems)
+    return root
+
+
+def read_criteria(element: etree._Element, listed: list[etree._Element]) -> SearchCriteria:
+    def text(name: str) -> str | None:
+        found = element.findtext(q(name))
+        return found.strip() or None if found is not None else None
+
+    def day(name: str) -> date | None:
+        value = text(name)
+        return date.fromisoformat(value[:10]) if value else None
+
+    def flag(name: str) -> bool | None:
+        value = text(name)
+        return None if value is None else value in ("true", "1")
+
+    state_code = text("etatDemande")
+    if state_code is not None and state_code not in STATES:
+        raise InvalidSearch("etatDemande : A (active) ou R (radiée)", "etatDemande")
+    number = text("numUnique")
+    if number is not None:
+        number = str(RegistrationNumber.parse(number))
+    after = listed[-1].text.strip() if listed and listed[-1].text else None
+    return SearchCriteria(
+        number=number,
+        state=STATES.get(state_code) if state_code else None,
+        filed=Period(day("dateDepotDebut"), day("dateDepotFin")),
+        renewed=Period(day("dateRenouvellementDebut"), day("dateRenouvellementFin")),
+        cancelled=Period(day("dateRadiationDebut"), day("dateRadiationFin")),
+        request_motive=text("motifDemande"),
+        cancellation_motive=text("motifRadiation"),
+        wished_commune=text("communeSouhaitee"),
+        allocation_commune=text("communeAttribution"),
+        abnormally_long_wait=flag("estDelaiAnormalementLong"),
+        multiple_conditional_allocations=flag("estMultiplesAttributionsSousConditions"),
+        association_name=element.findtext(f"{q('association')}/{q('nom')}"),
+        surname=element.findtext(f"{q('personneRecherchee')}/{q('nom')}"),
+        first_name=element.findtext(f"{q('personneRecherchee')}/{q('prenom')}"),
+        birth_date=_date_or_none(element.findtext(f"{q('personneRecherchee')}/{q('dateNaissance')}")),
+        document_categories=tuple(c.text.strip() for c in element.iter(q("codeCategorie")) if c.text),
+        after=after,
+    )
+
+
+def _date_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
+
+
+def answer(counter_code: str, now: datetime, criteria: etree._Element | None, result: SearchResult | None,
+           anomalies: list[Anomaly] = ()) -> bytes:
+    """An InterfaceNuuRecherche answer: the criteria echoed, the numbers, paging and anomalies."""
+    root = etree.Element(q("interfaceNuu"), nsmap={PREFIX: NS}, versionInterface="02.00")
+    header = etree.SubElement(root, q("entete"))
+    etree.SubElement(header, q("typeFichier")).text = "RET"
+    etree.SubElement(header, q("dateFichier")).text = now.isoformat()
+    etree.SubElement(header, q("codeGuichet")).text = counter_code
+    operation = etree.SubElement(root, q("operation"))
+    operation.append(_copy(criteria) if criteria is not None else etree.Element(q("demandeMulticritere")))
+    anomalies = list(anomalies)
+    if result is not None and result.numbers:
+        listed = etree.SubElement(root, q("listeDemandes"))
+        for number in result.numbers:
+            etree.SubElement(listed, q("numUnique")).text = number
+    if result is not None and result.has_more:
+        first, last = result.skipped + 1, result.skipped + len(result.numbers)
+        anomalies.append(Anomaly(NEXT_PAGE, f"Résultats {first} à {last} sur {result.total} : pour la suite, "
+                                            "renvoyer la recherche avec le dernier numéro reçu dans listeDemandes"))
+    if anomalies:
+        listed = etree.SubElement(root, q("listeAnomalies"))
+        for anomaly in anomalies:
+            entry = etree.SubElement(listed, q("anomalie"), code=anomaly.code[:10])
+            etree.SubElement(entry, q("message")).text = anomaly.message[:512]
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _copy(element: etree._Element) -> etree._Element:
+    """The request's element, rebuilt under our prefix (comments and foreign prefixes dropped)."""
+    copy = etree.Element(q(etree.QName(element).localname))
+    copy.text = element.text if len(element) == 0 else None
+    for child in element:
+        if isinstance(child.tag, str):
+            copy.append(_copy(child))
+    return copy
+
+
+def criteria_element(**values: str | None) -> etree._Element:
+    """A ``demandeMulticritere`` stating the criteria of a "…DepuisLe" list, in schema order."""
+    element = etree.Element(q("demandeMulticritere"))
+    for name in ("etatDemande", "dateRadiationDebut", "motifRadiation"):
+        if values.get(name):
+            etree.SubElement(element, q(name)).text = values[name]
+    return element
+

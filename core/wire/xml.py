@@ -1,0 +1,72 @@
+"""Reading XML from outside safely: no DTD, no entity, no network, bounded size and depth.
+
+Every byte that reaches the register from a channel goes through :func:`parse` first. libxml2 is
+asked not to load DTDs, resolve entities or touch the network, and a document that declares a
+DOCTYPE at all is refused: the SNE's files never have one, so one is either a mistake or an attack
+(XXE, entity expansion).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_DEPTH = 64  # the deepest SNE file is about 10 levels; SOAP adds 3
+
+
+class UnsafeXml(Exception):
+    """The bytes are not a document we are willing to read. ``code`` is stable (see docs)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+NOT_WELL_FORMED = "XML-MALFORME"
+DTD_FORBIDDEN = "XML-DTD"
+TOO_LARGE = "XML-TAILLE"
+TOO_DEEP = "XML-PROFONDEUR"
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_pis=True,
+        collect_ids=False,
+    )
+
+
+def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = MAX_DEPTH) -> etree._Element:
+    """The root element of ``data``, or :class:`UnsafeXml` saying why not."""
+    if len(data) > max_bytes:
+        raise UnsafeXml(TOO_LARGE, f"Document de {len(data)} octets : au plus {max_bytes}")
+    try:
+        tree = etree.fromstring(data, _parser()).getroottree()
+    except etree.XMLSyntaxError as error:
+        raise UnsafeXml(NOT_WELL_FORMED, f"XML mal formé : {error.msg}") from None
+    except ValueError as error:  # e.g. a str with an encoding declaration
+        raise UnsafeXml(NOT_WELL_FORMED, f"XML illisible : {error}") from None
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise UnsafeXml(DTD_FORBIDDEN, "Les DTD et entités sont refusées")
+    root = tree.getroot()
+    if _depth(root) > max_depth:
+        raise UnsafeXml(TOO_DEEP, f"Imbrication de plus de {max_depth} niveaux")
+    return root
+
+
+def _depth(root: etree._Element) -> int:
+    depth = deepest = 0
+    for event, _ in etree.iterwalk(root, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def schema(path) -> etree.XMLSchema:
+    """Load one of our XSDs (relative includes only, never the network)."""
+    return etree.XMLSchema(etree.parse(str(path), _parser()))

@@ -1,0 +1,65 @@
+"""The hub's WSGI application: the SNE services at /services/<ServiceName>/, their WSDL at ?wsdl.
+
+GestionPartageeEVTImplService is not served yet. WSDLs are our own files (wsdl/), served with the
+address rewritten to where the hub is reached, so a client that reads the address from the WSDL
+calls the hub and not the ministry.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Callable, Iterable
+
+from spyne.server.wsgi import WsgiApplication
+
+from .gate import Gate, Service
+from .soap import DemandeLogement, RechercheDemande, application
+
+WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
+SERVICES = {
+    "DemandeLogementImplService": DemandeLogement,
+    "RechercheDemandeImplService": RechercheDemande,
+}
+_ADDRESS = b'location="https://localhost:8443/services/'
+
+
+@cache
+def _wsdl(name: str) -> bytes:
+    return (WSDL_DIR / f"{name}.wsdl").read_bytes()
+
+
+class Hub:
+    def __init__(self, unit_of_work: Callable, max_request_bytes: int, client_cert_header: str | None = None,
+                 public_url: str | None = None):
+        self.public_url = public_url
+        self.gates = {
+            name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl", WsgiApplication(application(service))),
+                       unit_of_work, max_request_bytes, client_cert_header)
+            for name, service in SERVICES.items()
+        }
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        parts = environ.get("PATH_INFO", "").strip("/").split("/")
+        if len(parts) != 2 or parts[0] != "services" or parts[1] not in self.gates:
+            return _plain(start_response, "404 Not Found", "Services : " + ", ".join(
+                f"/services/{name}/" for name in self.gates))
+        name = parts[1]
+        if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
+            document = _wsdl(name).replace(_ADDRESS, b'location="' + self._base(environ).encode() + b"/services/")
+            start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
+                                      ("Content-Length", str(len(document)))])
+            return [document]
+        return self.gates[name](environ, start_response)
+
+    def _base(self, environ: dict) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        return f"{environ.get('wsgi.url_scheme', 'https')}://{host}"
+
+
+def _plain(start_response: Callable, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+    return [body]

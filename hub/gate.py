@@ -1,0 +1,225 @@
+"""The gate in front of spyne: everything about a request that is not an SNE operation.
+
+In order, before any SNE code runs: the size bound, the content type, the caller's certificate, MTOM
+unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, a
+known operation, and the message checked against our WSDL's schema. Each refusal is a SOAP 1.2
+fault with a stable code in ``Subcode`` (docs/INTERFACES.md lists them). Then spyne runs the
+operation on a plain SOAP 1.2 envelope, and the answer goes back as MTOM when the request was.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+from urllib.parse import unquote
+
+from lxml import etree
+
+from core.domain.calendar import now_in_paris
+from core.domain.errors import UnknownCertificate
+from core.wire.xml import UnsafeXml, parse
+
+from . import mtom
+from .identity import COUNTER_KEY, UNIT_OF_WORK_KEY, certificate_owner
+from .soap import BINARY_ANSWERS
+
+log = logging.getLogger(__name__)
+
+NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+NS_XS = "http://www.w3.org/2001/XMLSchema"
+NS_SERVICES = "http://ws.metier.nuu.application.i2/"
+
+TOO_LARGE = "HUB-TAILLE"
+MEDIA_TYPE = "HUB-CONTENT-TYPE"
+METHOD = "HUB-METHODE"
+CERTIFICATE = "HUB-CERTIFICAT"
+SOAP_VERSION = "SOAP-VERSION"
+ENVELOPE = "SOAP-ENVELOPPE"
+OPERATION = "SOAP-OPERATION"
+MESSAGE = "SOAP-MESSAGE"
+INTERNAL = "HUB-INTERNE"
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, status: int = 400, version_mismatch: bool = False):
+        super().__init__(message)
+        self.code, self.message, self.status, self.version_mismatch = code, message, status, version_mismatch
+
+
+@dataclass(frozen=True)
+class Service:
+    """One SNE service: its WSDL (ours), the spyne WSGI app behind it, and what its messages may be."""
+
+    name: str
+    wsdl: Path
+    spyne_app: Callable
+
+    @property
+    def operations(self) -> dict[str, str]:
+        """Input message element -> operation name, read from the WSDL."""
+        tree = etree.parse(str(self.wsdl))
+        messages = {m.get("name"): m.find(f"{{{NS_WSDL}}}part").get("element").split(":")[1]
+                    for m in tree.iter(f"{{{NS_WSDL}}}message")}
+        port_type = tree.find(f"{{{NS_WSDL}}}portType")
+        return {messages[op.find(f"{{{NS_WSDL}}}input").get("message").split(":")[1]]: op.get("name")
+                for op in port_type.iter(f"{{{NS_WSDL}}}operation")}
+
+    @property
+    def message_schema(self) -> etree.XMLSchema:
+        schema = etree.parse(str(self.wsdl)).find(f"{{{NS_WSDL}}}types/{{{NS_XS}}}schema")
+        return etree.XMLSchema(etree.ElementTree(schema))
+
+
+class Gate:
+    """WSGI application for one service's endpoint."""
+
+    def __init__(self, service: Service, unit_of_work: Callable, max_bytes: int,
+                 client_cert_header: str | None = None):
+        self.service = service
+        self.unit_of_work = unit_of_work
+        self.max_bytes = max_bytes
+        self.client_cert_key = ("HTTP_" + client_cert_header.upper().replace("-", "_")) if client_cert_header else None
+        self.operations = service.operations
+        self.schema = service.message_schema
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        operation, counter = "-", "-"
+        try:
+            if environ.get("REQUEST_METHOD") != "POST":
+                raise Refused(METHOD, "Seul POST est accepté ici (la description est à ?wsdl)", 405)
+            body = self._body(environ)
+            content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
+            counter = self._counter(environ)
+            envelope, action = self._envelope(content_type, body)
+            operation = self._operation(envelope)
+            status, headers, payload = self._spyne(environ, envelope, action, counter)
+            if content_type.is_multipart:
+                headers, payload = self._as_mtom(headers, payload, action)
+        except Refused as refusal:
+            status, headers, payload = fault(refusal.code, refusal.message, refusal.status, refusal.version_mismatch)
+        except Exception:  # never a traceback, never personal data, to the client or the log
+            log.exception("internal error on %s", self.service.name)
+            status, headers, payload = fault(INTERNAL, "Erreur interne du hub", 500, receiver=True)
+        log.info("%s %s counter=%s status=%s bytes=%d %.1fms", self.service.name, operation, counter, status,
+                 len(payload), (time.perf_counter() - started) * 1000)
+        start_response(status, headers + [("Content-Length", str(len(payload)))])
+        return [payload]
+
+    def _body(self, environ: dict) -> bytes:
+        length = environ.get("CONTENT_LENGTH") or ""
+        if length.isdigit() and int(length) > self.max_bytes:
+            raise Refused(TOO_LARGE, f"Requête de {length} octets : au plus {self.max_bytes}", 413)
+        body = environ["wsgi.input"].read(self.max_bytes + 1)
+        if len(body) > self.max_bytes:
+            raise Refused(TOO_LARGE, f"Requête de plus de {self.max_bytes} octets", 413)
+        return body
+
+    def _counter(self, environ: dict) -> str:
+        pem = environ.get("SSL_CLIENT_CERT") or (unquote(environ.get(self.client_cert_key, ""))
+                                                  if self.client_cert_key else "")
+        if not pem:
+            raise Refused(CERTIFICATE, "Certificat client TLS absent", 403)
+        try:
+            return certificate_owner(self.unit_of_work, pem.encode("ascii", errors="replace"), now_in_paris())
+        except UnknownCertificate as error:
+            raise Refused(CERTIFICATE, error.message, 403) from None
+
+    def _envelope(self, content_type: mtom.ContentType, body: bytes) -> tuple[etree._Element, str | None]:
+        action = content_type.params.get("action")
+        try:
+            if content_type.is_multipart:
+                if content_type.params.get("type", "").lower() != "application/xop+xml":
+                    raise Refused(MEDIA_TYPE, 'multipart/related doit être de type "application/xop+xml"', 415)
+                parts = mtom.split(content_type, body)
+                root = mtom.root_part(content_type, parts)
+                root_type = mtom.ContentType.parse(root.headers.get("content-type"))
+                if root_type.media_type != "application/xop+xml":
+                    raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
+                envelope = parse(root.body, max_bytes=self.max_bytes)
+                mtom.inline(envelope, parts)
+            elif content_type.media_type == "application/soap+xml":
+                envelope = parse(body, max_bytes=self.max_bytes)
+            elif content_type.media_type == "text/xml":
+                raise Refused(SOAP_VERSION, "SOAP 1.1 (text/xml) : ce service parle SOAP 1.2 (application/soap+xml)",
+                              415)
+            else:
+                raise Refused(MEDIA_TYPE, f"Type de contenu non accepté : {content_type.media_type or 'absent'}", 415)
+        except mtom.MtomError as error:
+            raise Refused(error.code, error.message) from None
+        except UnsafeXml as error:
+            raise Refused(error.code, error.message) from None
+        if envelope.tag == f"{{{NS_SOAP11}}}Envelope":
+            raise Refused(SOAP_VERSION, "Enveloppe SOAP 1.1 : ce service parle SOAP 1.2", 500, version_mismatch=True)
+        if envelope.tag != f"{{{NS_SOAP12}}}Envelope":
+            raise Refused(ENVELOPE, "Le message n'est pas une enveloppe SOAP 1.2")
+        return envelope, action
+
+    def _operation(self, envelope: etree._Element) -> str:
+        bodies = envelope.findall(f"{{{NS_SOAP12}}}Body")
+        if len(bodies) != 1:
+            raise Refused(ENVELOPE, "L'enveloppe SOAP doit avoir un et un seul Body")
+        payloads = [child for child in bodies[0] if isinstance(child.tag, str)]
+        if len(payloads) != 1:
+            raise Refused(ENVELOPE, "Le Body SOAP doit porter un et un seul message")
+        payload = payloads[0]
+        name = etree.QName(payload)
+        if name.namespace != NS_SERVICES or name.localname not in self.operations:
+            raise Refused(OPERATION, f"Opération inconnue de {self.service.name} : {name.localname}")
+        if not self.schema.validate(payload):
+            error = self.schema.error_log.last_error
+            raise Refused(MESSAGE, f"Message {name.localname} non conforme au WSDL : {error.message}")
+        return self.operations[name.localname]
+
+    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None,
+               counter: str) -> tuple[str, list, bytes]:
+        body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+        content_type = "application/soap+xml; charset=utf-8" + (f'; action="{action}"' if action else "")
+        inner = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
+                 "CONTENT_TYPE": content_type, "PATH_INFO": "/", "QUERY_STRING": "",
+                 COUNTER_KEY: counter, UNIT_OF_WORK_KEY: self.unit_of_work}
+        captured: dict = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        payload = b"".join(self.service.spyne_app(inner, start_response))
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        status = captured["status"]
+        if status.startswith("500") and b":Sender<" in payload:
+            status = "400 Bad Request"  # SOAP 1.2 HTTP binding: a Sender fault is the client's error
+        return status, headers, payload
+
+    def _as_mtom(self, headers: list, payload: bytes, action: str | None) -> tuple[list, bytes]:
+        envelope = parse(payload, max_bytes=len(payload) + 1)
+        content_type, body = mtom.package(envelope, BINARY_ANSWERS, action)
+        others = [(k, v) for k, v in headers if k.lower() != "content-type"]
+        return others + [("Content-Type", content_type)], body
+
+
+def fault(code: str, message: str, http_status: int, version_mismatch: bool = False,
+          receiver: bool = False) -> tuple[str, list, bytes]:
+    """A SOAP 1.2 fault with our stable code in Subcode, as spyne writes its own."""
+    soap = f"{{{NS_SOAP12}}}"
+    envelope = etree.Element(soap + "Envelope", nsmap={"soap12env": NS_SOAP12})
+    fault_element = etree.SubElement(etree.SubElement(envelope, soap + "Body"), soap + "Fault")
+    code_element = etree.SubElement(fault_element, soap + "Code")
+    value = "VersionMismatch" if version_mismatch else "Receiver" if receiver else "Sender"
+    etree.SubElement(code_element, soap + "Value").text = f"soap12env:{value}"
+    etree.SubElement(etree.SubElement(code_element, soap + "Subcode"), soap + "Value").text = code
+    reason = etree.SubElement(fault_element, soap + "Reason")
+    etree.SubElement(reason, soap + "Text", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"}).text = message
+    detail = etree.SubElement(fault_element, soap + "Detail")
+    exception = etree.SubElement(detail, f"{{{NS_SERVICES}}}demandeLogementException", nsmap={"tns": NS_SERVICES})
+    etree.SubElement(exception, "message").text = message
+    status = {400: "400 Bad Request", 403: "403 Forbidden", 405: "405 Method Not Allowed",
+              413: "413 Payload Too Large", 415: "415 Unsupported Media Type",
+              500: "500 Internal Server Error"}[http_status]
+    body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return status, [("Content-Type", "application/soap+xml; charset=utf-8")], body

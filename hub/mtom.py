@@ -1,0 +1,190 @@
+"""MTOM/XOP (multipart/related) packaging, in and out, the way SNE clients use it.
+
+Incoming, the SOAP envelope is the root part and each ``xop:Include`` points at another part by
+Content-ID; we put every referenced part back into the envelope as base64 text, so that what
+follows sees a plain SOAP 1.2 message. Outgoing, when the request came as MTOM, binary answers
+(the answer file, the attestation) leave the envelope for parts of their own, raw, as the SNE does:
+existing clients read the answer file straight out of the HTTP body.
+
+Parsing is strict and bounded: a boundary that never appears, a part without headers, a reference
+to a part that is not there, a part encoded in an unknown way are all refused with stable codes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import quopri
+import uuid
+from dataclasses import dataclass
+from email.message import Message
+from urllib.parse import unquote
+
+from lxml import etree
+
+NS_XOP = "http://www.w3.org/2004/08/xop/include"
+MAX_PARTS = 16
+
+
+class MtomError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+INVALID = "MTOM-INVALIDE"
+MISSING_PART = "MTOM-PART-MANQUANTE"
+BAD_ENCODING = "MTOM-ENCODAGE"
+
+
+@dataclass(frozen=True)
+class ContentType:
+    """A parsed Content-Type header: media type and its parameters (lower-case names)."""
+
+    media_type: str
+    params: dict[str, str]
+
+    @classmethod
+    def parse(cls, header: str | None) -> "ContentType":
+        message = Message()
+        message["content-type"] = header or ""
+        params = {name.lower(): value for name, value in message.get_params(header="content-type")[1:]}
+        return cls(message.get_content_type().lower(), params)
+
+    @property
+    def is_multipart(self) -> bool:
+        return self.media_type == "multipart/related"
+
+
+@dataclass(frozen=True)
+class Part:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_id(self) -> str | None:
+        value = self.headers.get("content-id")
+        return value.strip().strip("<>") if value else None
+
+
+def split(content_type: ContentType, body: bytes) -> list[Part]:
+    """The parts of a multipart/related body, decoded."""
+    boundary = content_type.params.get("boundary")
+    if not boundary:
+        raise MtomError(INVALID, "Paramètre boundary absent du Content-Type multipart/related")
+    delimiter = b"--" + boundary.encode("ascii", errors="strict")
+    chunks = body.split(delimiter)
+    if len(chunks) < 3:
+        raise MtomError(INVALID, "Délimiteur MIME absent du corps du message")
+    parts = []
+    for chunk in chunks[1:]:
+        if chunk.startswith(b"--"):  # the closing delimiter
+            break
+        parts.append(_part(chunk))
+        if len(parts) > MAX_PARTS:
+            raise MtomError(INVALID, f"Plus de {MAX_PARTS} parties MIME")
+    else:
+        raise MtomError(INVALID, "Délimiteur MIME final absent")
+    if not parts:
+        raise MtomError(INVALID, "Aucune partie MIME")
+    return parts
+
+
+def _part(chunk: bytes) -> Part:
+    chunk = chunk[2:] if chunk.startswith(b"\r\n") else chunk[1:] if chunk.startswith(b"\n") else chunk
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        head, found, content = chunk.partition(separator)
+        if found:
+            break
+    else:
+        raise MtomError(INVALID, "Partie MIME sans en-têtes")
+    if content.endswith(b"\r\n"):
+        content = content[:-2]
+    elif content.endswith(b"\n"):
+        content = content[:-1]
+    headers = {}
+    for line in head.decode("latin-1").replace("\r\n", "\n").split("\n"):
+        name, colon, value = line.partition(":")
+        if not colon:
+            raise MtomError(INVALID, f"En-tête MIME illisible : {line[:60]!r}")
+        headers[name.strip().lower()] = value.strip()
+    return Part(headers, _decode(headers.get("content-transfer-encoding", "binary"), content))
+
+
+def _decode(encoding: str, content: bytes) -> bytes:
+    encoding = encoding.lower()
+    if encoding in ("binary", "8bit", "7bit"):
+        return content
+    if encoding == "base64":
+        try:
+            return base64.b64decode(b"".join(content.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise MtomError(BAD_ENCODING, "Partie MIME en base64 invalide") from None
+    if encoding == "quoted-printable":
+        return quopri.decodestring(content)
+    raise MtomError(BAD_ENCODING, f"Content-Transfer-Encoding inconnu : {encoding}")
+
+
+def root_part(content_type: ContentType, parts: list[Part]) -> Part:
+    start = content_type.params.get("start")
+    if start:
+        wanted = start.strip().strip("<>")
+        for part in parts:
+            if part.content_id == wanted:
+                return part
+        raise MtomError(MISSING_PART, "La partie racine désignée par start est absente")
+    return parts[0]
+
+
+def inline(envelope: etree._Element, parts: list[Part]) -> int:
+    """Replace each xop:Include by the base64 of the part it references; return how many."""
+    by_id = {part.content_id: part for part in parts if part.content_id}
+    includes = list(envelope.iter(f"{{{NS_XOP}}}Include"))
+    for include in includes:
+        href = include.get("href", "")
+        if not href.startswith("cid:"):
+            raise MtomError(MISSING_PART, f"Référence xop:Include invalide : {href[:60]!r}")
+        part = by_id.get(unquote(href[4:]))
+        if part is None:
+            raise MtomError(MISSING_PART, f"Partie MIME absente : {href[:60]!r}")
+        parent = include.getparent()
+        parent.remove(include)
+        parent.text = base64.b64encode(part.body).decode("ascii")
+    return len(includes)
+
+
+def package(envelope: etree._Element, binary_elements: set[str], action: str | None) -> tuple[str, bytes]:
+    """An MTOM response: the envelope as root part, each binary element's content as a raw part."""
+    boundary = f"uuid:{uuid.uuid4()}"
+    root_id = f"root.message@sne-hub"
+    attachments = []
+    for element in envelope.iter():
+        if isinstance(element.tag, str) and etree.QName(element).localname in binary_elements and element.text:
+            content_id = f"{uuid.uuid4()}@sne-hub"
+            attachments.append((content_id, base64.b64decode(element.text)))
+            element.text = None
+            etree.SubElement(element, f"{{{NS_XOP}}}Include", nsmap={"xop": NS_XOP}, href=f"cid:{content_id}")
+    body = bytearray()
+    root = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    action_param = f'; action="{action}"' if action else ""
+    body += _part_bytes(boundary, {
+        "Content-Type": f'application/xop+xml; charset=UTF-8; type="application/soap+xml"{action_param}',
+        "Content-Transfer-Encoding": "binary",
+        "Content-ID": f"<{root_id}>",
+    }, root)
+    for content_id, content in attachments:
+        body += _part_bytes(boundary, {
+            "Content-Type": "application/octet-stream",
+            "Content-Transfer-Encoding": "binary",
+            "Content-ID": f"<{content_id}>",
+        }, content)
+    body += f"--{boundary}--\r\n".encode("ascii")
+    content_type = (f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
+                    f'start="<{root_id}>"; start-info="application/soap+xml"{action_param}')
+    return content_type, bytes(body)
+
+
+def _part_bytes(boundary: str, headers: dict[str, str], content: bytes) -> bytes:
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    return f"--{boundary}\r\n{head}\r\n".encode("ascii") + content + b"\r\n"

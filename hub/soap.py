@@ -1,0 +1,208 @@
+"""The SNE's operations in spyne: message shapes of our WSDL, each handed to core.wire.
+
+spyne reads the (already unpacked, already checked) SOAP 1.2 body into the classes below and
+writes the answer; each operation only translates to a :mod:`core.wire.processing` call and back.
+Children of the SNE's messages are unqualified (``elementFormDefault="unqualified"``), hence
+``sub_ns=""`` on every member.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from spyne import Application, ByteArray, ComplexModel, DateTime, Fault, ServiceBase, Unicode, XmlAttribute, rpc
+from spyne.protocol.soap import Soap12
+
+from core.domain.calendar import PARIS, now_in_paris
+from core.domain.errors import RegisterError
+from core.wire import lists, processing, search
+from core.wire.processing import FileRefused
+
+from .identity import Caller, attached_owner, caller_of
+
+log = logging.getLogger(__name__)
+
+NS = "http://ws.metier.nuu.application.i2/"
+Text = Unicode(sub_ns="")
+Binary = ByteArray(sub_ns="")
+
+
+class CodeElement(ComplexModel):
+    __namespace__ = NS
+    __type_name__ = "codeElement"
+    _type_info = [("code", XmlAttribute(Unicode))]
+
+
+Code = CodeElement.customize(sub_ns="")
+
+
+class _Message(ComplexModel):
+    __namespace__ = NS
+
+
+def _shape(type_name: str, members: list[tuple[str, type]]) -> type:
+    return type(type_name, (_Message,), {"__type_name__": type_name, "_type_info": members})
+
+
+NumUniqueIn = _shape("NumUniqueIn", [("nomFichierDemande", Text), ("fichierDemande", Binary),
+                                     ("nomCertificat", Text), ("certificat", Binary), ("complet", Text)])
+NumUniqueOut = _shape("NumUniqueOut", [("nomFichierDemande", Text), ("fichierDemande", Binary),
+                                       ("nomAttestation", Text), ("attestation", Binary)])
+DemandeIn = _shape("DemandeIn", [("numUnique", Text), ("nomCertificat", Text), ("certificat", Binary),
+                                 ("complet", Text)])
+DemandeOut = _shape("DemandeOut", [("nomFichierDemande", Text), ("fichierDemande", Binary)])
+DoublonsIn = _shape("DoublonsIn", [("nomFichierDemande", Text), ("fichierDemande", Binary)])
+DoublonsOut = _shape("DoublonsOut", [("nomFichierDoublons", Text), ("listeDoublons", Binary),
+                                     ("nomFichierDemande", Text), ("fichierDemande", Binary)])
+DaloIn = _shape("DaloIn", [("nomFichierDalo", Text), ("fichierDalo", Binary), ("nomCertificat", Text),
+                           ("certificat", Binary)])
+DaloOut = _shape("DaloOut", [("nomFichierDalo", Text), ("fichierDalo", Binary)])
+RadieesIn = _shape("RadieesIn", [("dateRadiationDepuisLe", DateTime(sub_ns="")), ("motifRadiation", Code),
+                                 ("statutDalo", Code), ("typeReservataire", Code), ("nomCertificat", Text),
+                                 ("certificat", Binary)])
+RadieesOut = _shape("RadieesOut", [("nomFichierDemandesRadiees", Text), ("fichierDemandesRadiees", Binary)])
+NouveauxDaloIn = _shape("NouveauxDaloIn", [("dateNouveauDaloDepuisLe", DateTime(sub_ns="")),
+                                           ("nomCertificat", Text), ("certificat", Binary)])
+NouveauxDaloOut = _shape("NouveauxDaloOut", [("nomFichierNouveauxDalo", Text), ("fichierNouveauxDalo", Binary)])
+RechercheIn = _shape("RechercheIn", [("nomFichier", Text), ("fichierXml", Binary), ("nomCertificat", Text)])
+RechercheOut = _shape("RechercheOut", [("nomFichierXmlRetour", Text), ("fichierXmlRetour", Binary)])
+
+# Elements of answers that carry files: MTOM moves them out of the envelope when the request used it.
+BINARY_ANSWERS = {"fichierDemande", "attestation", "listeDoublons", "fichierDalo", "fichierDemandesRadiees",
+                  "fichierNouveauxDalo", "fichierXmlRetour"}
+
+
+def operation(in_type: type, out_type: type, in_name: str, out_name: str):
+    return rpc(in_type, _returns=out_type, _body_style="bare", _in_message_name=in_name,
+               _out_message_name=out_name)
+
+
+def _bytes(value) -> bytes:
+    """spyne hands ByteArray values as a sequence of chunks."""
+    return b"".join(value) if value else b""
+
+
+def _refusal(code: str, message: str, details: list[str] = ()) -> Fault:
+    detail = {"demandeLogementException": {"message": " | ".join([message, *details])[:4000]}}
+    return Fault(faultcode=f"Client.{code}", faultstring=message, detail=detail, lang="fr")
+
+
+def _answer_name(prefix: str, caller: Caller, now: datetime, extension: str = "xml") -> str:
+    return f"{prefix}{caller.counter}-{now:%Y%m%d%H%M}-{now:%S%f}.{extension}"
+
+
+class DemandeLogement(ServiceBase):
+    """DemandeLogementImplService."""
+
+    @operation(NumUniqueIn, NumUniqueOut, "numUniqueParametres", "numUniqueReponse")
+    def getNumUnique(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        owner = attached_owner(caller, _bytes(request.certificat), now)
+        try:
+            answer = processing.process(caller.unit_of_work, caller.counter, _bytes(request.fichierDemande), now,
+                                        attached_owner=owner)
+        except FileRefused as refused:
+            raise _refusal(refused.code, refused.message, refused.details) from None
+        reply = NumUniqueOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[answer.file])
+        if answer.attestation is not None:
+            reply.nomAttestation = _answer_name("ATT", caller, now, "pdf")
+            reply.attestation = [answer.attestation]
+        return reply
+
+    @operation(DemandeIn, DemandeOut, "demandeLogementParametres", "demandeLogementReponse")
+    def getDemandeLogement(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+            file = processing.application_answer(caller.unit_of_work, caller.counter, request.numUnique or "", now)
+        except RegisterError as refusal:
+            raise _refusal(refusal.code, refusal.message) from None
+        return DemandeOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[file])
+
+    @operation(DoublonsIn, DoublonsOut, "rechercheDoublonsParametres", "rechercheDoublonsReponse")
+    def getDoublons(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            duplicates, echoed = processing.duplicates_answer(caller.unit_of_work, caller.counter,
+                                                              _bytes(request.fichierDemande), now)
+        except FileRefused as refused:
+            raise _refusal(refused.code, refused.message, refused.details) from None
+        except RegisterError as refusal:
+            raise _refusal(refusal.code, refusal.message) from None
+        reply = DoublonsOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[echoed])
+        if duplicates is not None:
+            reply.nomFichierDoublons = _answer_name("DBL", caller, now)
+            reply.listeDoublons = [duplicates]
+        return reply
+
+
+    @operation(DaloIn, DaloOut, "declarationNouveauDaloParametres", "declarationNouveauDaloReponse")
+    def getDeclarationNouveauDalo(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+            file = processing.dalo_answer(caller.unit_of_work, caller.counter, _bytes(request.fichierDalo), now)
+        except FileRefused as refused:
+            raise _refusal(refused.code, refused.message, refused.details) from None
+        except RegisterError as refusal:
+            raise _refusal(refusal.code, refusal.message) from None
+        return DaloOut(nomFichierDalo=_answer_name("RET", caller, now), fichierDalo=[file])
+
+    @operation(RadieesIn, RadieesOut, "demandesRadieesDepuisLeParametres", "demandesRadieesDepuisLeReponse")
+    def getDemandesRadieesDepuisLe(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+            file = lists.cancelled_since_answer(
+                caller.unit_of_work, caller.counter, _aware(request.dateRadiationDepuisLe), now,
+                motive=_code(request.motifRadiation), dalo_status=_code(request.statutDalo),
+                reservation_quota=_code(request.typeReservataire))
+        except RegisterError as refusal:
+            raise _refusal(refusal.code, refusal.message) from None
+        return RadieesOut(nomFichierDemandesRadiees=_answer_name("RAD", caller, now), fichierDemandesRadiees=[file])
+
+    @operation(NouveauxDaloIn, NouveauxDaloOut, "nouveauxDaloDepuisLeParametres", "nouveauxDaloDepuisLeReponse")
+    def getNouveauxDaloDepuisLe(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+            file = lists.new_dalo_since_answer(caller.unit_of_work, caller.counter,
+                                               _aware(request.dateNouveauDaloDepuisLe), now)
+        except RegisterError as refusal:
+            raise _refusal(refusal.code, refusal.message) from None
+        return NouveauxDaloOut(nomFichierNouveauxDalo=_answer_name("DAL", caller, now), fichierNouveauxDalo=[file])
+
+
+class RechercheDemande(ServiceBase):
+    """RechercheDemandeImplService."""
+
+    @operation(RechercheIn, RechercheOut, "fichierXmlParametres", "fichierXmlReponse")
+    def rechercheDemandeMulticritere(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        try:
+            file = search.search_answer(caller.unit_of_work, caller.counter, _bytes(request.fichierXml), now)
+        except FileRefused as refused:
+            raise _refusal(refused.code, refused.message, refused.details) from None
+        return RechercheOut(nomFichierXmlRetour=_answer_name("RET", caller, now), fichierXmlRetour=[file])
+
+
+def _code(element) -> str | None:
+    return element.code if element is not None and element.code else None
+
+
+def _aware(moment: datetime) -> datetime:
+    """A moment without a time zone is Paris time, the register's."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
+
+
+def application(service: type[ServiceBase]) -> Application:
+    return Application([service], tns=NS, name=service.__name__, in_protocol=Soap12(validator=None),
+                       out_protocol=Soap12(cleanup_namespaces=True))
