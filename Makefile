@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut 
 run: install
 	$(BIN)/sne-hub db upgrade
 	$(BIN)/sne-hub demo seed
+	$(BIN)/sne-hub certificates demo
 	$(BIN)/sne-hub serve
 
 test: install

@@ -13,11 +13,10 @@ import click
 from core import demo
 from core.cli import Context, pass_context
 from core.domain.calendar import now_in_paris
-from core.domain.referential import CounterCertificate
 from core.service_layer import services
 
 from .demo import write_demo_pki
-from .reading import CertificateError, fingerprint, load_certificate
+from .reading import CertificateError, registration
 
 DEMO_DIRECTORY = Path("var/demo")
 HUB_DEMO_ADDRESS = "hub@sne-hub.example.org"
@@ -26,12 +25,6 @@ HUB_DEMO_ADDRESS = "hub@sne-hub.example.org"
 @click.group()
 def certificates() -> None:
     """Counter certificates: what authenticates counters on the SOAP and mail channels."""
-
-
-def registration(counter: str, pem: bytes) -> CounterCertificate:
-    certificate = load_certificate(pem)
-    return CounterCertificate(fingerprint(certificate), counter, certificate.subject.rfc4514_string()[:500],
-                              certificate.not_valid_before_utc, certificate.not_valid_after_utc)
 
 
 @certificates.command("register")

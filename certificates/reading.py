@@ -11,6 +11,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
+from core.domain.referential import CounterCertificate
+
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 _PEM_MARK = b"-----BEGIN"
@@ -74,3 +76,10 @@ def key_matches(key: PrivateKey, certificate: x509.Certificate) -> bool:
     """Whether ``key`` is the private half of the certificate's public key."""
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
+
+
+def registration(counter: str, pem_or_der: bytes) -> CounterCertificate:
+    """What the register keeps of a certificate it is asked to trust for ``counter``."""
+    certificate = load_certificate(pem_or_der)
+    return CounterCertificate(fingerprint(certificate), counter, certificate.subject.rfc4514_string()[:500],
+                              certificate.not_valid_before_utc, certificate.not_valid_after_utc)

@@ -57,7 +57,21 @@ pass_context = click.make_pass_decorator(Context)
 
 
 class RegisterErrors(click.Group):
-    """Turn the register's refusals into one-line errors with their stable code, not tracebacks."""
+    """Turn the register's refusals into one-line errors with their stable code, not tracebacks.
+
+    Commands of other packages (entry points ``sne_hub.commands``) are found when asked for, so
+    that importing this module never imports them.
+    """
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *(entry.name for entry in _plugins())})
+
+    def get_command(self, ctx, name):
+        command = super().get_command(ctx, name)
+        if command is None:
+            entry = next((entry for entry in _plugins() if entry.name == name), None)
+            command = entry.load() if entry else None
+        return command
 
     def invoke(self, ctx):
         try:
@@ -351,12 +365,8 @@ def serve(context: Context) -> None:
         thread.join(timeout=10)
 
 
-def _plug_in_commands() -> None:
-    for entry in entry_points(group="sne_hub.commands"):
-        main.add_command(entry.load(), name=entry.name)
-
-
-_plug_in_commands()
+def _plugins():
+    return entry_points(group="sne_hub.commands")
 
 if __name__ == "__main__":
     main()

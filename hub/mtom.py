@@ -3,8 +3,9 @@
 Incoming, the SOAP envelope is the root part and each ``xop:Include`` points at another part by
 Content-ID; we put every referenced part back into the envelope as base64 text, so that what
 follows sees a plain SOAP 1.2 message. Outgoing, when the request came as MTOM, binary answers
-(the answer file, the attestation) leave the envelope for parts of their own, raw, as the SNE does:
-existing clients read the answer file straight out of the HTTP body.
+(the answer file, the attestation) leave the envelope for parts of their own. Answer files go raw,
+as the SNE sends them: existing clients read the file straight out of the HTTP body, decoded as
+text. That is also why a PDF goes base64-encoded: raw, it would make the body undecodable for them.
 
 Parsing is strict and bounded: a boundary that never appears, a part without headers, a reference
 to a part that is not there, a part encoded in an unknown way are all refused with stable codes.
@@ -157,7 +158,7 @@ def inline(envelope: etree._Element, parts: list[Part]) -> int:
 def package(envelope: etree._Element, binary_elements: set[str], action: str | None) -> tuple[str, bytes]:
     """An MTOM response: the envelope as root part, each binary element's content as a raw part."""
     boundary = f"uuid:{uuid.uuid4()}"
-    root_id = f"root.message@sne-hub"
+    root_id = "root.message@sne-hub"
     attachments = []
     for element in envelope.iter():
         if isinstance(element.tag, str) and etree.QName(element).localname in binary_elements and element.text:
@@ -174,15 +175,20 @@ def package(envelope: etree._Element, binary_elements: set[str], action: str | N
         "Content-ID": f"<{root_id}>",
     }, root)
     for content_id, content in attachments:
-        body += _part_bytes(boundary, {
-            "Content-Type": "application/octet-stream",
-            "Content-Transfer-Encoding": "binary",
-            "Content-ID": f"<{content_id}>",
-        }, content)
+        if content.lstrip().startswith(b"<"):  # an interface file: raw, where clients look for it
+            headers, encoded = {"Content-Type": "text/xml; charset=UTF-8", "Content-Transfer-Encoding": "binary"}, content
+        else:  # a PDF: base64, so that the whole body still decodes as text, as libsne reads it
+            headers = {"Content-Type": _binary_type(content), "Content-Transfer-Encoding": "base64"}
+            encoded = base64.encodebytes(content)
+        body += _part_bytes(boundary, {**headers, "Content-ID": f"<{content_id}>"}, encoded)
     body += f"--{boundary}--\r\n".encode("ascii")
     content_type = (f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
                     f'start="<{root_id}>"; start-info="application/soap+xml"{action_param}')
     return content_type, bytes(body)
+
+
+def _binary_type(content: bytes) -> str:
+    return "application/pdf" if content.startswith(b"%PDF") else "application/octet-stream"
 
 
 def _part_bytes(boundary: str, headers: dict[str, str], content: bytes) -> bytes:

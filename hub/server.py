@@ -38,7 +38,7 @@ def make_server(settings: Settings, engine) -> wsgi.Server:
     hub = Hub(lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly), settings.max_request_bytes,
               settings.client_cert_header, settings.public_url)
     server = wsgi.Server((settings.host, settings.https_port), hub, numthreads=settings.threads,
-                         server_name="sne-hub", reuse_port=True)
+                         server_name="sne-hub", reuse_port=settings.https_port != 0)  # several hub processes
     server.max_request_body_size = settings.max_request_bytes + 64 * 1024  # room for MIME headers
     if settings.tls:
         server.ssl_adapter = tls_adapter(settings)

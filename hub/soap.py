@@ -8,6 +8,7 @@ Children of the SNE's messages are unqualified (``elementFormDefault="unqualifie
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -74,8 +75,23 @@ BINARY_ANSWERS = {"fichierDemande", "attestation", "listeDoublons", "fichierDalo
 
 
 def operation(in_type: type, out_type: type, in_name: str, out_name: str):
-    return rpc(in_type, _returns=out_type, _body_style="bare", _in_message_name=in_name,
-               _out_message_name=out_name)
+    """An SNE operation; an unexpected error becomes a Receiver fault, logged without any data."""
+    declare = rpc(in_type, _returns=out_type, _body_style="bare", _in_message_name=in_name,
+                  _out_message_name=out_name)
+
+    def decorate(function):
+        @functools.wraps(function)
+        def guarded(ctx, request):
+            try:
+                return function(ctx, request)
+            except Fault:
+                raise
+            except Exception as error:  # its message may quote a file: only the type is logged
+                log.error("internal error in %s: %s", function.__name__, type(error).__name__)
+                raise Fault(faultcode="Server.HUB-INTERNE", faultstring="Erreur interne du hub", lang="fr") from None
+        return declare(guarded)
+
+    return decorate
 
 
 def _bytes(value) -> bytes:
@@ -201,6 +217,11 @@ def _code(element) -> str | None:
 def _aware(moment: datetime) -> datetime:
     """A moment without a time zone is Paris time, the register's."""
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
+
+
+# spyne logs every fault with its text, which may quote a counter's file: personal data stays out.
+logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
+logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 
 
 def application(service: type[ServiceBase]) -> Application:

@@ -105,7 +105,7 @@ class Cancellation:
     """``radiation``: why and when an application ended."""
 
     date: date | None = wire("dateRadiation")
-    motive: str | None = wire("motifRadiation", codes=codes.CancellationMotive)
+    motive: str | None = wire("motifRadiation", codes=codes.CancellationMotive, required=True)  # empty: reactivate
     inadmissibility_reason: str | None = wire("sousMotifIrrecevabilite", codes=codes.InadmissibilityReason)
     no_answer: NoAnswer | None = wire("absenceReponse")
     allocation: Allocation | None = wire("attributionLogement")

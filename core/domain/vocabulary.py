@@ -44,7 +44,7 @@ class Wire:
     codes: type | None = None  # set: a ``<name code="…"/>`` element checked against this list
     item: str | None = None  # set: a wrapper element ``<name>`` holding repeated ``<item>``
     repeated: bool = False  # true: the element itself repeats, with no wrapper
-    required: bool = False  # a list whose wrapper the XSD requires even when it holds nothing
+    required: bool = False  # written even when empty: a list's wrapper, or a code element without code
 
 
 def wire(

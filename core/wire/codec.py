@@ -232,7 +232,7 @@ def _write_field(wire_field, value: Any, parent: etree._Element, version: str) -
     elif wire_field.wire.repeated:
         for item in value:
             _write_value(wire_field, item, parent, name, version)
-    elif value is not None:
+    elif value is not None or (wire_field.wire.required and wire_field.wire.codes is not None):
         _write_value(wire_field, value, parent, name, version)
 
 

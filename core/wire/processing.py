@@ -16,8 +16,9 @@ from typing import Callable
 from lxml import etree
 
 from core.domain.application import Application
-from core.domain.codes import FileType
+from core.domain.codes import ApplicationState, FileType
 from core.domain.errors import (
+    ApplicationNotFound,
     DuplicateSuspected,
     ForeignCertificate,
     ForeignCounterFile,
@@ -40,6 +41,8 @@ UnitOfWorkFactory = Callable[..., UnitOfWork]
 FILE_INVALID = "FICHIER-XSD"
 FILE_UNKNOWN = "FICHIER-INCONNU"
 FILE_VERSION = "FICHIER-VERSION"
+ACCEPTED = {FileType.CREATION, FileType.CREATION_AFTER_SEPARATION, FileType.MODIFICATION, FileType.RENEWAL,
+            FileType.CANCELLATION, FileType.DELETION}
 
 
 class FileRefused(Exception):
@@ -102,6 +105,9 @@ def process(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now
         application, attest = _apply(unit_of_work, file, counter_code, now)
     except RegisterError as refusal:
         return Answer(_refusal(unit_of_work, file, refusal, counter_code, now))
+    if application.state is ApplicationState.DELETED:  # nothing left to describe: the file comes back
+        return Answer(write_file(replace(file, file_type=FileType.ANSWER.value, file_date=now,
+                                         increment=str(application.version))))
     attestation = attestation_pdf(application, renewal=attest == "renewal", issued_on=now.date()) if attest else None
     return Answer(answer_file(application, file.version, now, counter_code), attestation)
 
@@ -109,6 +115,9 @@ def process(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now
 def _apply(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, counter: str,
            now: datetime) -> tuple[Application, str | None]:
     kind = file.file_type
+    if kind not in ACCEPTED:
+        raise UnsupportedFile(f"Type de fichier {kind!r} non accepté ici : CRE, CRS, MOD, REN, RAD ou SUP",
+                              "typeFichier")
     force = bool(file.force_duplicate)
     if kind == FileType.CREATION:
         return services.register(unit_of_work(), file.form, file.filing_date, counter, now,
@@ -130,9 +139,7 @@ def _apply(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, counter: str,
         if file.cancellation.motive is None:  # no motive: the SNE's "déradiation"
             return services.reactivate(unit_of_work(), number, counter, now), None
         return services.cancel(unit_of_work(), number, file.cancellation, counter, now), None
-    if kind == FileType.DELETION:
-        return services.delete(unit_of_work(), number, counter, now), None
-    raise UnsupportedFile(f"Type de fichier {kind!r} non accepté ici : CRE, CRS, MOD, REN, RAD ou SUP", "typeFichier")
+    return services.delete(unit_of_work(), number, counter, now), None
 
 
 def _number(text: str | None, property: str) -> RegistrationNumber:
@@ -193,6 +200,8 @@ def answer_file(application: Application, version: str, now: datetime, counter_c
 def application_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, number: str, now: datetime) -> bytes:
     """getDemandeLogement: the application in a RET file; refusals are raised (a read has no file)."""
     application = services.get(unit_of_work(readonly=True), _number(number, RegistryNames.NUMBER), counter_code)
+    if application.state is ApplicationState.DELETED:
+        raise ApplicationNotFound(f"La demande n° {application.number.display()} a été supprimée", RegistryNames.NUMBER)
     return answer_file(application, "02.01", now, counter_code)
 
 

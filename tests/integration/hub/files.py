@@ -1,0 +1,53 @@
+"""Interface files for the SOAP tests, built with the codec from demo households."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from lxml import etree
+
+from core import demo
+from core.domain.application import Cancellation
+from core.domain.calendar import now_in_paris
+from core.domain.form import ApplicationForm
+from core.wire.codec import InterfaceFile, write_file
+
+DEMANDE = "DemandeLogementImplService"
+RECHERCHE = "RechercheDemandeImplService"
+
+
+def today() -> date:
+    return now_in_paris().date()
+
+
+def interface_file(counter: str, file_type: str = "CRE", form: ApplicationForm | None = None, *,
+                   number: str | None = None, version: str = "02.01", **fields) -> bytes:
+    """An interfaceNuu file as libsne sends it: ASCII with character references, no declaration."""
+    file = InterfaceFile(version=version, file_type=file_type, counter=counter,
+                         form=form or demo.household_form(), file_date=now_in_paris(), number=number,
+                         filing_date=fields.pop("filing_date", today()), **fields)
+    return etree.tostring(etree.fromstring(write_file(file)))
+
+
+def person(index: int, **options) -> ApplicationForm:
+    """A distinct household per index, so that duplicates are not an issue unless wanted."""
+    letters = "".join(chr(ord("A") + int(digit)) for digit in f"{index:04d}")
+    return demo.household_form(f"Famille{letters}", "Alex", date(1980, 1, 1 + index % 28), **options)
+
+
+def get_num_unique(client, file: bytes, certificate: bytes = b"", mtom: bool = True):
+    return client.call(DEMANDE, "getNumUnique", "numUniqueParametres", [
+        ("nomFichierDemande", f"DEMTEST-{datetime.now():%Y%m%d%H%M}-000001.xml"),
+        ("fichierDemande", file),
+        ("nomCertificat", "CERTEST.pem"),
+        ("certificat", certificate),
+    ], mtom=mtom)
+
+
+def get_demande(client, number: str, certificate: bytes = b"", mtom: bool = True):
+    return client.call(DEMANDE, "getDemandeLogement", "demandeLogementParametres", [
+        ("numUnique", number), ("nomCertificat", "CERTEST.pem"), ("certificat", certificate)], mtom=mtom)
+
+
+def cancellation_file(counter: str, number: str, cancellation: Cancellation, form=None) -> bytes:
+    return interface_file(counter, "RAD", form, number=number, cancellation=cancellation)
