@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
@@ -22,6 +23,7 @@ from core.adapters.database import make_engine
 from core.adapters.orm import metadata
 from core.adapters.repository import SqlUnitOfWork
 from core.domain.calendar import PARIS
+from tests import reference
 
 POSTGRES_SERVER = os.environ.get("SNE_HUB_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -96,3 +98,18 @@ def uow(engine) -> Callable[..., SqlUnitOfWork]:
 @pytest.fixture
 def now() -> datetime:
     return datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
+
+
+@pytest.fixture(scope="session")
+def reference_schemas_dir() -> Path:
+    """The ministry's reference XSD files (libsne 0.1.0a8 sdist, ressources/), never committed.
+
+    Downloaded with pip into .cache/reference/ on first use, then read from there offline. When
+    the download fails the tests that need them are skipped locally, but fail under CI=true.
+    """
+    try:
+        return reference.reference_schemas_dir()
+    except reference.ReferenceUnavailable as error:
+        if in_ci():
+            pytest.fail(f"{error} (CI=true requires the reference schemas)", pytrace=False)
+        pytest.skip(str(error))

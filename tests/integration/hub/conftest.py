@@ -30,6 +30,7 @@ from .soap_client import SoapClient
 EXTRA_COUNTERS = (
     Counter("ETAT1", "Préfecture de démonstration", CounterType.STATE, "057", mailbox="etat1@guichets.sne-hub.test"),
     Counter("GEST1", "Gestion territoriale", CounterType.TERRITORIAL_MANAGER, "057"),
+    Counter("AUTR1", "Collecteur Action Logement", CounterType.OTHER_RESERVATION_HOLDER, "057"),
     Counter("NANCY", "Ville de Nancy", CounterType.MUNICIPALITY, "054", mailbox="nancy@guichets.sne-hub.test"),
 )
 ALL_COUNTERS = demo.COUNTERS + EXTRA_COUNTERS
