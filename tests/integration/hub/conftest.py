@@ -82,6 +82,7 @@ def hub(engine, pki, now) -> RunningHub:
     settings = Settings(host="127.0.0.1", https_port=0, server_certificate=directory / "server-cert.pem",
                         server_key=directory / "server-key.pem", client_authority=directory / "ca.pem", threads=4)
     server = make_server(settings, engine)
+    server.expiration_interval = 0.05  # notice stop() quickly: many servers come and go in a test run
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
