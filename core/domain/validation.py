@@ -108,7 +108,7 @@ def _holder(form: ApplicationForm, today: date) -> Iterator[Anomaly]:
 
 
 def _person(person: Any, path: str, today: date) -> Iterator[Anomaly]:
-    for attribute in ("surname", "first_name", "birth_date"):
+    for attribute in ("civility", "surname", "first_name", "birth_date", "nationality", "family_situation"):
         if not getattr(person, attribute):
             yield Anomaly(MISSING_VALUE, "Valeur obligatoire", f"{path}.{wire_path(type(person), attribute)}")
     if person.birth_date and not OLDEST_BIRTH_DATE <= person.birth_date <= today:

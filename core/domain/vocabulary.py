@@ -145,7 +145,7 @@ def coded_values(instance: Any, prefix: str = "") -> Iterator[CodedValue]:
         values = list(enumerate(value)) if wire_field.is_list else [(None, value)]
         for index, item in values:
             item_path = path if index is None else f"{path}[{index}]"
-            if item is None:
+            if item is None or item == "":  # an empty code element gives no code
                 continue
             if wire_field.wire.codes is not None:
                 yield CodedValue(item_path, item, wire_field.wire.codes)

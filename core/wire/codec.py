@@ -107,8 +107,8 @@ def read_model(model: type, element: etree._Element, children: dict[str, list] |
 
 
 def _value(kind: Any, codes: type | None, element: etree._Element) -> Any:
-    if codes is not None:
-        return element.get("code")
+    if codes is not None:  # the code attribute is optional even on required elements: "" when absent
+        return element.get("code", "")
     if is_model(kind):
         return read_model(kind, element)
     text = element.text or ""
@@ -141,7 +141,8 @@ def _text(element) -> str:
 
 
 def _optional_text(element) -> str | None:
-    return _text(element) or None if element is not None else None
+    """The text of an optional element: None when absent, "" when present and empty."""
+    return _text(element) if element is not None else None
 
 
 def _date_of(element) -> date | None:

@@ -136,7 +136,7 @@ def _apply(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, counter: str,
     if kind == FileType.CANCELLATION:
         if file.cancellation is None:
             raise UnsupportedFile("Un fichier RAD porte le bloc radiation", RegistryNames.CANCELLATION)
-        if file.cancellation.motive is None:  # no motive: the SNE's "déradiation"
+        if not file.cancellation.motive:  # no motive: the SNE's "déradiation"
             return services.reactivate(unit_of_work(), number, counter, now), None
         return services.cancel(unit_of_work(), number, file.cancellation, counter, now), None
     return services.delete(unit_of_work(), number, counter, now), None
@@ -153,7 +153,7 @@ def _number(text: str | None, property: str) -> RegistrationNumber:
 
 def _version(file: InterfaceFile) -> int | None:
     """The version the counter last read, when it sends it back in ``incrementFichier``."""
-    if file.increment is None:
+    if not file.increment:
         return None
     if not file.increment.isdigit():
         raise InvalidNumber("incrementFichier porte la version lue (un entier)", RegistryNames.VERSION)
