@@ -7,6 +7,7 @@ calls the hub and not the ministry.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Callable, Iterable
@@ -22,6 +23,7 @@ SERVICES = {
     "RechercheDemandeImplService": RechercheDemande,
 }
 _ADDRESS = b'location="https://localhost:8443/services/'
+_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?")
 
 
 @cache
@@ -46,16 +48,22 @@ class Hub:
                 f"/services/{name}/" for name in self.gates))
         name = parts[1]
         if environ.get("REQUEST_METHOD") == "GET" and environ.get("QUERY_STRING", "").lower() == "wsdl":
-            document = _wsdl(name).replace(_ADDRESS, b'location="' + self._base(environ).encode() + b"/services/")
+            base = self._base(environ)
+            if base is None:
+                return _plain(start_response, "400 Bad Request", "En-tête Host invalide")
+            document = _wsdl(name).replace(_ADDRESS, b'location="' + base.encode() + b"/services/")
             start_response("200 OK", [("Content-Type", "text/xml; charset=utf-8"),
                                       ("Content-Length", str(len(document)))])
             return [document]
         return self.gates[name](environ, start_response)
 
-    def _base(self, environ: dict) -> str:
+    def _base(self, environ: dict) -> str | None:
+        """Where the client reached us; None when its Host header is not a plain host[:port]."""
         if self.public_url:
             return self.public_url.rstrip("/")
-        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME')}:{environ.get('SERVER_PORT')}"
+        host = environ.get("HTTP_HOST", "")
+        if not _HOST.fullmatch(host):
+            return None
         return f"{environ.get('wsgi.url_scheme', 'https')}://{host}"
 
 

@@ -100,7 +100,7 @@ def _bytes(value) -> bytes:
 
 
 def _refusal(code: str, message: str, details: list[str] = ()) -> Fault:
-    detail = {"demandeLogementException": {"message": " | ".join([message, *details])[:4000]}}
+    detail = {f"{{{NS}}}demandeLogementException": {"message": " | ".join([message, *details])[:4000]}}
     return Fault(faultcode=f"Client.{code}", faultstring=message, detail=detail, lang="fr")
 
 
