@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.demo import household_form
+from core.domain.form import DaloInformation
 from core.domain.application import (
     Allocation,
     AllocationAddress,
@@ -387,3 +388,33 @@ def test_deletion_after_a_change_is_refused():
 def test_a_territorial_manager_never_deletes():
     with pytest.raises(NotAllowed):
         registered().delete(MANAGER, at(FILED, hour=18))
+
+
+# -- DALO -----------------------------------------------------------------------------------
+
+STATE = Counter("ETAT1", "Préfecture", CounterType.STATE, "057")
+
+
+def test_dalo_decision_by_the_state_records_when_it_became_active():
+    application = registered()
+    application.declare_dalo(DaloInformation(status="ACTIF"), STATE, at(date(2025, 6, 1)))
+    assert application.dalo_active_since == at(date(2025, 6, 1))
+    application.declare_dalo(DaloInformation(status="ACTIF", housing_typology="03"), STATE, at(date(2025, 6, 2)))
+    assert application.dalo_active_since == at(date(2025, 6, 1))  # still the day it became active
+    application.declare_dalo(DaloInformation(status="CADUC"), STATE, at(date(2025, 7, 1)))
+    assert application.dalo_active_since is None
+    assert application.events[-1].kind is EventKind.DALO_DECLARED
+
+
+def test_only_the_state_and_managers_declare_dalo():
+    with pytest.raises(NotAllowed):
+        registered().declare_dalo(DaloInformation(status="ACTIF"), LANDLORD, at(date(2025, 6, 1)))
+    registered().declare_dalo(DaloInformation(status="ACTIF"), MANAGER, at(date(2025, 6, 1)))
+
+
+def test_an_update_can_activate_dalo_too():
+    application = registered()
+    form = household_form()
+    form.dalo = DaloInformation(status="ACTIF")
+    application.update(form, TOWN, at(date(2025, 6, 1)))
+    assert application.dalo_active_since == at(date(2025, 6, 1))
