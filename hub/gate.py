@@ -25,7 +25,7 @@ from core.wire.xml import UnsafeXml, parse
 
 from . import mtom
 from .identity import COUNTER_KEY, UNIT_OF_WORK_KEY, certificate_owner
-from .soap import BINARY_ANSWERS
+from .soap import BINARY_ANSWERS, INTERNAL_ERROR
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class Gate:
             status, headers, payload = fault(refusal.code, refusal.message, refusal.status, refusal.version_mismatch)
         except Exception:  # never a traceback, never personal data, to the client or the log
             log.exception("internal error on %s", self.service.name)
-            status, headers, payload = fault(INTERNAL, "Erreur interne du hub", 500, receiver=True)
+            status, headers, payload = fault(INTERNAL, INTERNAL_ERROR, 500, receiver=True)
         log.info("%s %s counter=%s status=%s bytes=%d %.1fms", self.service.name, operation, counter, status,
                  len(payload), (time.perf_counter() - started) * 1000)
         start_response(status, headers + [("Content-Length", str(len(payload)))])
@@ -217,7 +217,7 @@ def fault(code: str, message: str, http_status: int, version_mismatch: bool = Fa
     etree.SubElement(reason, soap + "Text", {"{http://www.w3.org/XML/1998/namespace}lang": "fr"}).text = message
     detail = etree.SubElement(fault_element, soap + "Detail")
     exception = etree.SubElement(detail, f"{{{NS_SERVICES}}}demandeLogementException", nsmap={"tns": NS_SERVICES})
-    etree.SubElement(exception, "message").text = message
+    etree.SubElement(exception, "message").text = f"{code} : {message}"
     status = {400: "400 Bad Request", 403: "403 Forbidden", 405: "405 Method Not Allowed",
               413: "413 Payload Too Large", 415: "415 Unsupported Media Type",
               500: "500 Internal Server Error"}[http_status]

@@ -69,6 +69,9 @@ NouveauxDaloOut = _shape("NouveauxDaloOut", [("nomFichierNouveauxDalo", Text), (
 RechercheIn = _shape("RechercheIn", [("nomFichier", Text), ("fichierXml", Binary), ("nomCertificat", Text)])
 RechercheOut = _shape("RechercheOut", [("nomFichierXmlRetour", Text), ("fichierXmlRetour", Binary)])
 
+# The SNE's own wording, which existing clients recognise.
+INTERNAL_ERROR = "Une erreur inattendue est survenue lors du traitement de la demande."
+
 # Elements of answers that carry files: MTOM moves them out of the envelope when the request used it.
 BINARY_ANSWERS = {"fichierDemande", "attestation", "listeDoublons", "fichierDalo", "fichierDemandesRadiees",
                   "fichierNouveauxDalo", "fichierXmlRetour"}
@@ -88,7 +91,7 @@ def operation(in_type: type, out_type: type, in_name: str, out_name: str):
                 raise
             except Exception as error:  # its message may quote a file: only the type is logged
                 log.error("internal error in %s: %s", function.__name__, type(error).__name__)
-                raise Fault(faultcode="Server.HUB-INTERNE", faultstring="Erreur interne du hub", lang="fr") from None
+                raise Fault(faultcode="Server.HUB-INTERNE", faultstring=INTERNAL_ERROR, lang="fr") from None
         return declare(guarded)
 
     return decorate
@@ -100,7 +103,10 @@ def _bytes(value) -> bytes:
 
 
 def _refusal(code: str, message: str, details: list[str] = ()) -> Fault:
-    detail = {f"{{{NS}}}demandeLogementException": {"message": " | ".join([message, *details])[:4000]}}
+    # The code goes in the detail too ("CODE : message", as SNE clients print anomalies): some
+    # stacks (PHP's SoapClient) do not expose a SOAP 1.2 Subcode.
+    text = " | ".join([f"{code} : {message}", *details])[:4000]
+    detail = {f"{{{NS}}}demandeLogementException": {"message": text}}
     return Fault(faultcode=f"Client.{code}", faultstring=message, detail=detail, lang="fr")
 
 

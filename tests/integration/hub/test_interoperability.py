@@ -1,7 +1,16 @@
-"""Interoperability: requests built the way existing SNE clients build them, and mainstream SOAP stacks.
+"""Interoperability: existing SNE clients' requests, mainstream SOAP stacks, and WS-I rules on our WSDLs.
 
-1. libsne (the vendor client in the libsne 0.1.0a8 sdist) builds, sends and reads with its own code;
-2. zeep (Python) loads our WSDL from the hub and calls it;
+1. libsne, the client a software vendor wrote against the real SNE (libsne 0.1.0a8 sdist, cached in
+   .cache/reference/): its own code builds the MTOM requests, sends them with its own headers (its
+   Host header still names the ministry's host) and reads the answers;
+2. zeep (Python) loads our WSDL from the hub, over HTTPS with a counter's certificate, and calls it;
+3. node-soap (JavaScript, npm ``soap@1``, installed into .cache/node-soap/) does the same;
+4. the WS-I Basic Profile rules that apply to a document/literal WSDL 1.1 description, checked on
+   wsdl/*.wsdl with lxml;
+5. PHP's SoapClient (Debian's php-cli and php-soap, installed when missing).
+
+The tools that are not Python packages (npm and node-soap, PHP) are skipped when they cannot be
+obtained locally, and fail the run under CI=true, as PostgreSQL does (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -9,129 +18,697 @@ from __future__ import annotations
 import base64
 import http.client
 import importlib
+import json
+import os
+import shutil
 import ssl
+import subprocess
 import sys
 from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
+import requests
+import zeep
+import zeep.exceptions
 from lxml import etree
+from zeep.transports import Transport
+from zeep.wsdl.bindings.soap import Soap12Binding
 
+from core.wire import schemas
 from core.wire.codec import NS
 from tests import reference
 from tests.conftest import in_ci
 
-from .files import DEMANDE, interface_file, person
+from .files import DEMANDE, RECHERCHE, get_num_unique, interface_file, person
 
 N = f"{{{NS}}}"
 SERVICES_NS = "http://ws.metier.nuu.application.i2/"
+WSDL = "http://schemas.xmlsoap.org/wsdl/"
+WSOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"  # WSDL 1.1's SOAP 1.2 binding, as the SNE's WSDLs use
+XS = "http://www.w3.org/2001/XMLSchema"
+UNKNOWN_NUMBER = "0571126999999DEMOB"  # well formed, never registered: refused with NUU111
+WSDL_DIR = reference.REPO_ROOT / "wsdl"
+TOOL_TIMEOUT = 300  # seconds, for npm and apt-get
+
+
+def unavailable(message: str, what: str) -> None:
+    """Skip locally; under CI=true the run must prove ``what``, so fail."""
+    if in_ci():
+        pytest.fail(f"{message} (CI=true requires {what})", pytrace=False)
+    pytest.skip(message)
+
+
+def credentials(hub, counter: str = "DEMOB") -> SimpleNamespace:
+    entry = hub.pki["counters"][counter]
+    return SimpleNamespace(cert=str(entry["cert"]), key=str(entry["key"]), ca=str(hub.pki["ca"]["cert"]))
+
+
+def register(hub, counter: str, index: int) -> str:
+    """A new application through our own test client; its registration number."""
+    reply = get_num_unique(hub.client(counter), interface_file(counter, form=person(index)))
+    assert reply.status == 200, reply.body[:2000]
+    return etree.fromstring(reply.field("fichierDemande")).findtext(f".//{N}numUnique")
+
+
+def valid_answer(data: bytes) -> etree._Element:
+    """An interfaceNuu answer file, valid against our schema of its version."""
+    answer = etree.fromstring(data)
+    assert answer.tag == f"{N}interfaceNuu"
+    assert schemas.errors(schemas.load(schemas.APPLICATION_FILES[answer.get("versionInterface")]), answer) == []
+    return answer
+
+
+def served_wsdl(hub, service: str = DEMANDE) -> bytes:
+    status, document = hub.client("DEMOB").get(f"/services/{service}/?wsdl")
+    assert status == 200
+    return document
 
 
 # ------------------------------------------------------------------------------------------------
-# 1. libsne
+# 1. libsne, the vendor client: its requests, its headers, its way of reading answers
 # ------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
 def libsne():
-    """libsne's module, imported from the cached sdist (its schema lies next to it, in ressources/)."""
+    """libsne's module (``libsne.libsne``), imported from the cached sdist, its schemas next to it."""
     try:
         package = reference.libsne_package_dir()
     except reference.ReferenceUnavailable as error:
-        if in_ci():
-            pytest.fail(f"{error} (CI=true requires libsne)", pytrace=False)
-        pytest.skip(str(error))
+        unavailable(str(error), "libsne")
     root = str(package.parent)
     sys.path.insert(0, root)
     try:
-        module = importlib.import_module("libsne.libsne")
-        yield module
+        yield importlib.import_module("libsne.libsne")
     finally:
         sys.path.remove(root)
         for name in [name for name in sys.modules if name == "libsne" or name.startswith("libsne.")]:
             del sys.modules[name]
 
 
-class Wire:
-    """What libsne put on the wire: one entry per request (method, path, headers, body)."""
-
-    def __init__(self):
-        self.requests: list[SimpleNamespace] = []
-
-    @property
-    def last(self) -> SimpleNamespace:
-        return self.requests[-1]
-
-
 @pytest.fixture
 def vendor(libsne, hub, monkeypatch):
-    """libsne, pointed at the hub with a counter's certificate, everything else its own code.
+    """libsne pointed at the hub: ``send`` runs its ConnexionServeur.https and returns the raw answer.
 
-    libsne opens ``httplib.HTTPSConnection(hostname, cert_file=..., key_file=...)``, an API that
-    Python 3.12 removed (3.11 warns): the stand-in below takes the same arguments and opens the same
-    connection with an SSLContext (the hub's CA, the counter's certificate). Body, headers (its
-    Content-Type with start="soaproot", boundary MIME_BOUNDARY and action, and its Host header, which
-    names the ministry's host) and the reading of the answer are libsne's own.
+    libsne opens ``httplib.HTTPSConnection(hostname, cert_file=..., key_file=...)``, an API Python
+    3.12 removed: the stand-in below takes the same arguments and opens the connection with an
+    SSLContext (the hub's CA, the counter's certificate), recording what libsne sends. The body, the
+    headers (Content-Type with start="soaproot", boundary MIME_BOUNDARY and the action; Host naming
+    the ministry's host; Apache-HttpClient's User-Agent) and the request path are libsne's own.
     """
-    wire = Wire()
-    ca = Path(hub.pki["ca"]["cert"])
+    sent: list[SimpleNamespace] = []
+    ca = credentials(hub).ca
 
     class HTTPSConnection(http.client.HTTPSConnection):
         def __init__(self, host, cert_file=None, key_file=None):
-            context = ssl.create_default_context(cafile=str(ca))
+            context = ssl.create_default_context(cafile=ca)
             if cert_file:
                 context.load_cert_chain(cert_file, key_file)
             super().__init__(host, context=context, timeout=30)
 
         def request(self, method, url, body=None, headers=None, **kwargs):
-            wire.requests.append(SimpleNamespace(method=method, path=url, headers=dict(headers or {}), body=body))
+            sent.append(SimpleNamespace(method=method, path=url, headers=dict(headers or {}), body=body))
             super().request(method, url, body=body, headers=headers or {}, **kwargs)
 
     monkeypatch.setattr(libsne, "httplib", SimpleNamespace(HTTPSConnection=HTTPSConnection,
                                                            HTTPResponse=http.client.HTTPResponse))
+    address = f"localhost:{hub.port}"
 
-    def send(service: str, counter: str = "DEMOB", **kwargs) -> str:
-        """libsne's ConnexionServeur.https to the hub; the raw answer, decoded as libsne decodes it."""
-        entry = hub.pki["counters"][counter]
-        response = libsne.ConnexionServeur.https(service, entry["cert"], entry["key"], f"localhost:{hub.port}",
-                                                 **kwargs)
-        assert response.status == 200, response.read()[:2000]
-        return response.read().decode()
+    def send(service: str, counter: str = "DEMOB", status: int = 200, **kwargs) -> str:
+        """The answer's body, decoded the way libsne decodes it."""
+        own = credentials(hub, counter)
+        response = libsne.ConnexionServeur.https(service, own.cert, own.key, address, **kwargs)
+        body = response.read()
+        assert response.status == status, body[:2000]
+        return body.decode()
 
-    return SimpleNamespace(module=libsne, wire=wire, send=send,
-                           echanger=lambda service, counter="DEMOB", **kwargs: libsne.echanger(
-                               service, hub.pki["counters"][counter]["cert"], hub.pki["counters"][counter]["key"],
-                               f"localhost:{hub.port}", **kwargs))
+    def echanger(service: str, counter: str = "DEMOB", **kwargs) -> str:
+        """libsne's entry point, unchanged: request, HTTPResponse, analysis, answer file."""
+        own = credentials(hub, counter)
+        return libsne.echanger(service, own.cert, own.key, address, **kwargs)
+
+    def replay(body: str, counter: str = "DEMOB") -> str:
+        """Another body libsne built, sent again with the headers libsne sent last."""
+        own = credentials(hub, counter)
+        connection = HTTPSConnection(address, own.cert, own.key)
+        try:
+            connection.request("POST", sent[-1].path, body=body, headers=sent[-1].headers)
+            response = connection.getresponse()
+            assert response.status == 200
+            return response.read().decode()
+        finally:
+            connection.close()
+
+    return SimpleNamespace(libsne=libsne, sent=sent, send=send, echanger=echanger, replay=replay)
 
 
-def test_libsne_registers_a_file_and_reads_the_answer(vendor):
-    file = interface_file("DEMOB", form=person(41))
-    text = vendor.send("numUnique", xml=file.decode("ascii"))
-    print(vendor.wire.last.headers)
-    print(text[:3000])
-    analysis = vendor.module.AnalyseReponse("numUnique", text)
+def test_libsne_registration_goes_through_and_its_answer_is_read(vendor, reference_schemas_dir):
+    """getNumUnique as libsne does it: MTOM built by ConstructionMessage, answer sliced by AnalyseReponse."""
+    libsne = vendor.libsne
+    text = vendor.send("numUnique", xml=interface_file("DEMOB", form=person(41)).decode("ascii"))
+
+    request = vendor.sent[-1]
+    assert (request.method, request.path) == ("POST", f"/services/{DEMANDE}/")
+    assert request.headers["Host"] == libsne.HOSTNAME  # the ministry's: only DNS points at the hub
+    content_type = request.headers["Content-Type"]
+    assert content_type.startswith('multipart/related; type="application/xop+xml"; start="soaproot"')
+    assert 'boundary="MIME_BOUNDARY"' in content_type and f'action="{SERVICES_NS}getNumUnique"' in content_type
+    assert request.body.startswith("--MIME_BOUNDARY\r\n")
+
+    analysis = libsne.AnalyseReponse("numUnique", text)
+    analysis.anomalies()  # no AnomaliesException
+    answer = analysis.get_demande()
+    document = valid_answer(answer.encode())
+    assert document.findtext(f"{N}entete/{N}typeFichier") == "RET"
+    number = document.findtext(f".//{N}numUnique")
+    assert len(number) == 18 and number.startswith("057") and number.endswith("DEMOB")
+    # libsne's GestionDemande validates with the ministry's reference XSD shipped next to it.
+    assert Path(libsne.XSD).resolve() == (reference_schemas_dir / "InterfaceNuu_v0201.xsd").resolve()
+    accepted = libsne.GestionDemande(answer).get_interface_nuu()
+    assert accepted.findtext(f".//{N}numUnique") == number
+
+
+def test_libsne_raises_its_anomaly_exception_with_our_code(vendor):
+    """A code value outside its list passes libsne's own checks, and comes back as an anomaly."""
+    libsne = vendor.libsne
+    form = person(42)
+    form.household.applicant.civility = "9"
+    text = vendor.send("numUnique", xml=interface_file("DEMOB", form=form).decode("ascii"))
+    with pytest.raises(libsne.AnomaliesDansReponse) as raised:
+        libsne.AnalyseReponse("numUnique", text).anomalies()
+    assert "\nNUU101 : " in raised.value.message
+
+
+def test_libsne_reads_an_application(vendor, hub):
+    """getDemandeLogement with a number; then the same request carrying the counter's certificate."""
+    libsne = vendor.libsne
+    registered = vendor.echanger("numUnique", xml=interface_file("DEMOB", form=person(43)).decode("ascii"))
+    number = etree.fromstring(registered).findtext(f".//{N}numUnique")
+
+    text = vendor.send("demandeLogement", counter="DEMOC", num_unique=number)
+    assert f'action="{SERVICES_NS}getDemandeLogement"' in vendor.sent[-1].headers["Content-Type"]
+    analysis = libsne.AnalyseReponse("demandeLogement", text)
     analysis.anomalies()
-    print(analysis.get_demande()[:500])
+    answer = valid_answer(analysis.get_demande().encode())
+    assert answer.findtext(f".//{N}numUnique") == number
+    assert answer.findtext(f".//{N}numGuichet") == "DEMOC"  # addressed to the reader
+    libsne.GestionDemande(analysis.get_demande())
+
+    # libsne leaves the certificate part empty; its template carries one when given (a BASE64 part).
+    pem = Path(credentials(hub, "DEMOC").cert).read_text()
+    certificate = base64.encodebytes(ssl.PEM_cert_to_DER_cert(pem)).decode("ascii").strip()
+    body = libsne.ConstructionMessage().get_message_xopmtom(certificate, "demandeLogement",
+                                                            num_unique=number).replace("\n", "\r\n")
+    assert 'ws:contentType="application/x-x509-ca-cert"' in body
+    analysis = libsne.AnalyseReponse("demandeLogement", vendor.replay(body, counter="DEMOC"))
+    analysis.anomalies()
+    assert etree.fromstring(analysis.get_demande()).findtext(f".//{N}numUnique") == number
 
 
-def test_zeep_explore(hub):
-    import requests
-    import zeep
-    from zeep.transports import Transport
-    session = requests.Session()
-    entry = hub.pki["counters"]["DEMOB"]
-    session.cert = (entry["cert"], entry["key"])
-    session.verify = str(hub.pki["ca"]["cert"])
-    session.trust_env = False
-    client = zeep.Client(f"https://localhost:{hub.port}/services/{DEMANDE}/?wsdl", transport=Transport(session=session))
-    print(client.service._binding_options, type(client.service._binding))
-    client.wsdl.dump()
-    file = interface_file("DEMOB", form=person(51))
+def test_libsne_reads_the_duplicates_list(vendor, reference_schemas_dir):
+    """getDoublons: libsne slices ``listeDoublons`` out of the body; the list is the reference's format."""
+    libsne = vendor.libsne
+    number = etree.fromstring(vendor.echanger(
+        "numUnique", xml=interface_file("DEMOB", form=person(44)).decode("ascii"))).findtext(f".//{N}numUnique")
+
+    text = vendor.send("doublons", counter="DEMOC", xml=interface_file("DEMOC", form=person(44)).decode("ascii"))
+    assert f'action="{SERVICES_NS}getDoublons"' in vendor.sent[-1].headers["Content-Type"]
+    analysis = libsne.AnalyseReponse("doublons", text)
+    analysis.anomalies()
+    duplicates = etree.fromstring(analysis.get_demande())
+    assert duplicates.tag == f"{N}listeDoublons"
+    assert [element.text for element in duplicates.iter(f"{N}numUnique")] == [number]
+    reference_schema = etree.XMLSchema(etree.parse(str(reference_schemas_dir / "Doublon_V0200.xsd")))
+    assert reference_schema.validate(duplicates), reference_schema.error_log
+
+
+def test_libsne_user_sees_our_code_when_a_request_is_refused(vendor):
+    """A refusal is a SOAP fault, with no file to slice: libsne raises with the raw answer, code included."""
+    text = vendor.send("demandeLogement", num_unique=UNKNOWN_NUMBER, status=400)
+    with pytest.raises(Exception, match="NUU111") as raised:
+        vendor.libsne.AnalyseReponse("demandeLogement", text).anomalies()
+    assert not isinstance(raised.value, vendor.libsne.AnomaliesException)
+
+
+# ------------------------------------------------------------------------------------------------
+# 2. zeep: our WSDL, served by the hub, in a mainstream Python SOAP stack
+# ------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def zeep_client(hub):
+    """``zeep_client(service)``: a zeep Client on the WSDL the hub serves; ``.sent`` lists its requests."""
+    def make(service: str = DEMANDE, counter: str = "DEMOB") -> zeep.Client:
+        own = credentials(hub, counter)
+        session = requests.Session()
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE, when set, silently replaces verify
+        session.cert, session.verify = (own.cert, own.key), own.ca
+        sent: list[requests.PreparedRequest] = []
+        session.hooks["response"].append(lambda response, *args, **kwargs: sent.append(response.request))
+        client = zeep.Client(f"https://localhost:{hub.port}/services/{service}/?wsdl",
+                             transport=Transport(session=session, timeout=30, operation_timeout=30))
+        client.sent = sent
+        return client
+    return make
+
+
+@pytest.mark.parametrize("service", [DEMANDE, RECHERCHE])
+def test_zeep_loads_our_wsdl_with_the_hub_address(hub, zeep_client, service):
+    client = zeep_client(service)
+    assert isinstance(client.service._binding, Soap12Binding)
+    assert client.service._binding_options["address"] == f"https://localhost:{hub.port}/services/{service}/"
+    port_type = etree.parse(str(WSDL_DIR / f"{service}.wsdl")).find(f"{{{WSDL}}}portType")
+    expected = {operation.get("name") for operation in port_type.iter(f"{{{WSDL}}}operation")}
+    assert set(client.service._binding._operations) == expected
+
+
+def test_zeep_registers_and_reads_an_application(hub, zeep_client):
+    """getNumUnique and getDemandeLogement with zeep's inline base64 (zeep sends no MTOM)."""
+    client = zeep_client()
+    registered = client.service.getNumUnique(
+        nomFichierDemande="DEMTEST-000001.xml", fichierDemande=interface_file("DEMOB", form=person(45)),
+        nomCertificat="CERTEST.pem", certificat=b"")
+    assert client.sent[-1].headers["Content-Type"] == \
+        f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}getNumUnique"'
+    answer = valid_answer(registered.fichierDemande._value_1)
+    number = answer.findtext(f".//{N}numUnique")
+    assert number.endswith("DEMOB") and not list(answer.iter(f"{N}anomalie"))
+    assert registered.nomFichierDemande.endswith(".xml")
+    assert registered.attestation._value_1.startswith(b"%PDF")
+
+    read = zeep_client(counter="DEMOC").service.getDemandeLogement(
+        numUnique=number, nomCertificat="CERTEST.pem", certificat=hub.certificate("DEMOC"))
+    answer = valid_answer(read.fichierDemande._value_1)
+    assert answer.findtext(f".//{N}numUnique") == number
+    assert answer.findtext(f".//{N}numGuichet") == "DEMOC"
+
+
+def test_zeep_gets_our_code_in_the_fault_subcode(zeep_client):
+    client = zeep_client()
+    with pytest.raises(zeep.exceptions.Fault) as raised:
+        client.service.getDemandeLogement(numUnique=UNKNOWN_NUMBER, nomCertificat="CERTEST.pem", certificat=b"")
+    assert [code.localname for code in raised.value.subcodes] == ["NUU111"]
+    assert raised.value.message.startswith("Aucune demande")
+
+
+# ------------------------------------------------------------------------------------------------
+# 3. node-soap (JavaScript)
+# ------------------------------------------------------------------------------------------------
+
+NODE_SOAP = "soap@1"
+NODE_SOAP_DIR = reference.REPO_ROOT / ".cache" / "node-soap"
+
+# The WSDL is the text the hub served (so its address is the hub's), read from a local file.
+# node-soap needs forceSoap12Headers for SOAP 1.2: it does not read the binding's soap12 namespace.
+NODE_CLIENT = r"""
+const soap = require('soap');
+
+async function main() {
+  const options = JSON.parse(process.argv[2]);
+  const client = await soap.createClientAsync(options.wsdl, { forceSoap12Headers: true });
+  client.setSecurity(new soap.ClientSSLSecurity(options.key, options.cert, options.ca));
+  const operations = {};
+  for (const [service, ports] of Object.entries(client.describe())) {
+    for (const [port, methods] of Object.entries(ports)) operations[`${service}/${port}`] = Object.keys(methods);
+  }
+  const [result] = await client.getDemandeLogementAsync(
+    { numUnique: options.number, nomCertificat: 'CERTEST.pem', certificat: '' });
+  const read = { endpoint: client.lastEndpoint, contentType: client.lastRequestHeaders['Content-Type'],
+                 nomFichierDemande: result.nomFichierDemande, fichierDemande: result.fichierDemande };
+  let refused = null;
+  try {
+    await client.getDemandeLogementAsync({ numUnique: options.unknown, nomCertificat: 'CERTEST.pem', certificat: '' });
+  } catch (error) {
+    refused = { message: error.message, fault: error.root && error.root.Envelope.Body.Fault };
+  }
+  console.log(JSON.stringify({ operations, read, refused }));
+}
+
+main().catch((error) => { console.error(error && error.stack || String(error)); process.exit(1); });
+"""
+
+
+@pytest.fixture(scope="session")
+def node_soap() -> Path:
+    """node_modules holding node-soap, installed with npm into .cache/node-soap/ on first use."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node or not npm:
+        unavailable("node and npm are needed for the node-soap test", "node-soap")
+    modules = NODE_SOAP_DIR / "node_modules"
+    if not (modules / "soap" / "package.json").is_file():
+        command = [npm, "install", "--prefix", str(NODE_SOAP_DIR), "--no-audit", "--no-fund", NODE_SOAP]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            unavailable(f"npm install {NODE_SOAP} failed: {error}", "node-soap")
+        if result.returncode != 0 or not (modules / "soap" / "package.json").is_file():
+            head = "\n".join((result.stderr or result.stdout).strip().splitlines()[:4])  # npm puts the cause first
+            unavailable(f"npm install {NODE_SOAP} failed (exit {result.returncode}): {head}", "node-soap")
+    return modules
+
+
+def test_node_soap_lists_the_operations_and_reads_an_application(hub, node_soap, tmp_path):
+    number = register(hub, "DEMOB", 46)
+    wsdl = tmp_path / f"{DEMANDE}.wsdl"
+    wsdl.write_bytes(served_wsdl(hub))
+    script = tmp_path / "client.js"
+    script.write_text(NODE_CLIENT)
+    own = credentials(hub)
+    options = {"wsdl": str(wsdl), "cert": own.cert, "key": own.key, "ca": own.ca, "number": number,
+               "unknown": UNKNOWN_NUMBER}
+    result = subprocess.run(["node", str(script), json.dumps(options)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "NODE_PATH": str(node_soap)}, check=False)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+
+    port_type = etree.parse(str(WSDL_DIR / f"{DEMANDE}.wsdl")).find(f"{{{WSDL}}}portType")
+    assert output["operations"] == {f"{DEMANDE}/DemandeLogementImplPort": [
+        operation.get("name") for operation in port_type.iter(f"{{{WSDL}}}operation")]}
+    read = output["read"]
+    assert read["endpoint"] == f"https://localhost:{hub.port}/services/{DEMANDE}/"
+    assert read["contentType"] == f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}getDemandeLogement"'
+    assert read["nomFichierDemande"].endswith(".xml")
+    answer = valid_answer(base64.b64decode(read["fichierDemande"]))
+    assert answer.findtext(f".//{N}numUnique") == number
+    refused = output["refused"]
+    assert refused is not None and "NUU111" in refused["message"]
+    assert refused["fault"]["Code"]["Subcode"]["Value"] == "NUU111"
+
+
+# ------------------------------------------------------------------------------------------------
+# 4. WS-I Basic Profile: the rules that apply to a document/literal WSDL 1.1 description
+# ------------------------------------------------------------------------------------------------
+# Rule numbers and wording are Basic Profile 1.1's (www.ws-i.org/Profiles/BasicProfile-1.1.html).
+# BP 1.1 writes them for WSDL's SOAP 1.1 binding (soapbind:); our WSDLs, like the SNE's, use the
+# SOAP 1.2 binding (wsoap12:), for which BP 2.0 restates the same rules. R2401 (SOAP 1.1 binding
+# only) is the one rule our SOAP 1.2 service cannot, and is not meant to, follow.
+
+WSDL_FILES = sorted(WSDL_DIR.glob("*.wsdl"))
+HTTP_TRANSPORT = "http://schemas.xmlsoap.org/soap/http"
+XSD_BUILTINS = {
+    "string", "boolean", "decimal", "float", "double", "duration", "dateTime", "time", "date", "gYearMonth",
+    "gYear", "gMonthDay", "gDay", "gMonth", "hexBinary", "base64Binary", "anyURI", "QName", "NOTATION",
+    "normalizedString", "token", "language", "NMTOKEN", "NMTOKENS", "Name", "NCName", "ID", "IDREF", "IDREFS",
+    "ENTITY", "ENTITIES", "integer", "nonPositiveInteger", "negativeInteger", "long", "int", "short", "byte",
+    "nonNegativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte", "positiveInteger",
+    "anyType", "anySimpleType",
+}
+
+
+class Description:
+    """One WSDL file, with its top-level components by qualified name."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.root = etree.parse(str(path), etree.XMLParser(no_network=True, resolve_entities=False)).getroot()
+        self.namespace = self.root.get("targetNamespace")
+        self.schemas = self.root.findall(f"{{{WSDL}}}types/{{{XS}}}schema")
+
+        def named(parent: etree._Element, tag: str, namespace: str) -> dict[etree.QName, etree._Element]:
+            return {etree.QName(namespace, child.get("name")): child for child in parent.findall(tag)}
+
+        self.messages = named(self.root, f"{{{WSDL}}}message", self.namespace)
+        self.port_types = named(self.root, f"{{{WSDL}}}portType", self.namespace)
+        self.bindings = named(self.root, f"{{{WSDL}}}binding", self.namespace)
+        self.elements, self.types, self.attributes = {}, {}, {}
+        for schema in self.schemas:
+            target = schema.get("targetNamespace")
+            self.elements |= named(schema, f"{{{XS}}}element", target)
+            self.types |= named(schema, f"{{{XS}}}complexType", target) | named(schema, f"{{{XS}}}simpleType", target)
+            self.attributes |= named(schema, f"{{{XS}}}attribute", target)
+
+    @staticmethod
+    def qname(element: etree._Element, attribute: str) -> etree.QName:
+        """The QName in ``attribute``, its prefix resolved where it is written."""
+        value = element.get(attribute)
+        prefix, _, local = value.rpartition(":")
+        namespace = element.nsmap.get(prefix or None)
+        assert namespace is not None, f"undeclared prefix in {attribute}={value!r} (line {element.sourceline})"
+        return etree.QName(namespace, local)
+
+    def port_type_of(self, binding: etree._Element) -> etree._Element:
+        return self.port_types[self.qname(binding, "type")]
+
+    def message_of(self, operation: etree._Element, direction: str) -> etree._Element:
+        return self.messages[self.qname(operation.find(f"{{{WSDL}}}{direction}"), "message")]
+
+    def operations(self, parent: etree._Element) -> dict[str, etree._Element]:
+        return {operation.get("name"): operation for operation in parent.findall(f"{{{WSDL}}}operation")}
+
+    def soap_actions(self) -> dict[str, str]:
+        return {operation.get("name"): operation.find(f"{{{WSOAP12}}}operation").get("soapAction")
+                for binding in self.bindings.values() for operation in binding.findall(f"{{{WSDL}}}operation")}
+
+    def signatures(self) -> dict[str, tuple[etree.QName, etree.QName]]:
+        """Operation name -> (input element, output element)."""
+        signatures = {}
+        for port_type in self.port_types.values():
+            for name, operation in self.operations(port_type).items():
+                signatures[name] = tuple(self.qname(self.message_of(operation, direction).find(f"{{{WSDL}}}part"),
+                                                    "element") for direction in ("input", "output"))
+        return signatures
+
+
+@pytest.fixture(params=WSDL_FILES, ids=lambda path: path.stem)
+def description(request) -> Description:
+    return Description(request.param)
+
+
+def test_both_services_are_described():
+    assert [path.stem for path in WSDL_FILES] == [DEMANDE, RECHERCHE]
+
+
+def test_R2201_R2210_document_literal_messages_have_one_part(description):
+    """R2201: at most one part listed in a body's ``parts``; R2210: without ``parts``, zero or one part."""
+    for name, message in description.messages.items():
+        assert len(message.findall(f"{{{WSDL}}}part")) == 1, name
+    for body in description.root.iter(f"{{{WSOAP12}}}body"):
+        assert len((body.get("parts") or "").split()) <= 1, body.sourceline
+
+
+def test_R2204_R2206_R2306_parts_refer_to_global_elements_of_the_inline_schema(description):
+    """R2204: parts defined with ``element``; R2306: never with ``type`` too; R2206: a global element."""
+    for name, message in description.messages.items():
+        part = message.find(f"{{{WSDL}}}part")
+        assert part.get("element") and part.get("type") is None, name
+        assert description.qname(part, "element") in description.elements, (name, part.get("element"))
+
+
+def test_R2710_operation_signatures_are_unique(description):
+    """R2710: the operations of a binding differ by their wire signature (the body's child element)."""
+    for binding in description.bindings.values():
+        port_type = description.port_type_of(binding)
+        inputs = [description.qname(description.message_of(operation, "input").find(f"{{{WSDL}}}part"), "element")
+                  for operation in description.operations(port_type).values()]
+        assert len(set(inputs)) == len(inputs) == len(description.operations(binding))
+
+
+def test_R2303_R2304_request_response_operations_with_distinct_names(description):
+    """R2303: no solicit-response or notification operation; R2304: no overloaded operation name."""
+    for port_type in description.port_types.values():
+        names = [operation.get("name") for operation in port_type.findall(f"{{{WSDL}}}operation")]
+        assert len(set(names)) == len(names)
+        for operation in port_type.findall(f"{{{WSDL}}}operation"):
+            shape = [etree.QName(child).localname for child in operation if isinstance(child.tag, str)]
+            assert shape[:2] == ["input", "output"], (operation.get("name"), shape)
+
+
+def test_R2718_R2209_bindings_cover_their_port_type(description):
+    """R2718: a binding has the same operations as its portType; R2209: every part is bound (to the body)."""
+    assert description.bindings
+    for binding in description.bindings.values():
+        port_type = description.port_type_of(binding)
+        bound, declared = description.operations(binding), description.operations(port_type)
+        assert set(bound) == set(declared)
+        for name, operation in bound.items():
+            for direction in ("input", "output"):
+                assert (operation.find(f"{{{WSDL}}}{direction}") is None) == \
+                    (declared[name].find(f"{{{WSDL}}}{direction}") is None), (name, direction)
+                body = operation.find(f"{{{WSDL}}}{direction}/{{{WSOAP12}}}body")
+                assert body is not None, (name, direction)
+                part = description.message_of(declared[name], direction).find(f"{{{WSDL}}}part")
+                assert body.get("parts") in (None, part.get("name")), (name, direction)
+
+
+def test_R2701_R2702_R2705_R2706_R2716_document_literal_over_http(description):
+    """R2701/R2702: HTTP transport; R2705: document style throughout; R2706: use="literal" everywhere;
+    R2716: no ``namespace`` on a document-literal binding's body, header or fault."""
+    for binding in description.bindings.values():
+        soap_binding = binding.find(f"{{{WSOAP12}}}binding")
+        assert soap_binding is not None and soap_binding.get("transport") == HTTP_TRANSPORT
+        assert soap_binding.get("style", "document") == "document"
+        for operation in binding.findall(f"{{{WSDL}}}operation"):
+            assert operation.find(f"{{{WSOAP12}}}operation").get("style", "document") == "document"
+        for tag in ("body", "header", "headerfault", "fault"):
+            for element in binding.iter(f"{{{WSOAP12}}}{tag}"):
+                assert element.get("use") == "literal", (tag, element.sourceline)
+                assert element.get("namespace") is None and element.get("encodingStyle") is None
+
+
+def test_soap_actions_operations_and_messages_are_the_references(description, reference_schemas_dir):
+    """Not a WS-I rule: what lets counter software switch by host name only. Every soapAction is
+    present, absolute, and the reference's; so are the service, port, operations and message elements."""
+    ours = description
+    theirs = Description(reference_schemas_dir / description.path.name)
+    assert ours.soap_actions() == theirs.soap_actions()
+    for action in ours.soap_actions().values():
+        assert urlsplit(action).scheme == "http" and action.startswith(SERVICES_NS), action
+    assert ours.signatures() == theirs.signatures()
+    for document in (ours, theirs):
+        assert [(service.get("name"), [port.get("name") for port in service.findall(f"{{{WSDL}}}port")])
+                for service in document.root.findall(f"{{{WSDL}}}service")] == \
+            [(description.path.stem, [description.path.stem.replace("Service", "Port")])]
+
+
+def test_R2105_schemas_and_definitions_have_absolute_target_namespaces(description):
+    """R2105: every xsd:schema in wsdl:types has a valid, non-null targetNamespace (ours: absolute URIs)."""
+    assert description.schemas
+    for namespace in [description.namespace] + [schema.get("targetNamespace") for schema in description.schemas]:
+        assert namespace and urlsplit(namespace).scheme in ("http", "https", "urn"), namespace
+        assert urlsplit(namespace).netloc or namespace.startswith("urn:"), namespace
+
+
+def test_R2101_R2102_every_qname_reference_resolves(description):
+    """R2101/R2102: QNames only point into the document's own or imported namespaces; here, every one
+    resolves to a declaration (inline schema, message, portType, binding) or an XSD built-in type."""
+    def resolves(element: etree._Element, attribute: str, table: dict) -> None:
+        name = description.qname(element, attribute)
+        if name.namespace == XS:
+            assert name.localname in XSD_BUILTINS, (attribute, element.get(attribute), element.sourceline)
+        else:
+            assert name in table, (attribute, element.get(attribute), element.sourceline)
+
+    for part in description.root.iter(f"{{{WSDL}}}part"):
+        resolves(part, "element", description.elements)
+    for port_type in description.port_types.values():
+        for operation in port_type.findall(f"{{{WSDL}}}operation"):
+            for child in operation:
+                if isinstance(child.tag, str):
+                    resolves(child, "message", description.messages)
+    for binding in description.bindings.values():
+        resolves(binding, "type", description.port_types)
+    for port in description.root.iter(f"{{{WSDL}}}port"):
+        resolves(port, "binding", description.bindings)
+    for schema in description.schemas:
+        for element in schema.iter(f"{{{XS}}}element", f"{{{XS}}}attribute", f"{{{XS}}}extension",
+                                   f"{{{XS}}}restriction"):
+            if element.get("type"):
+                resolves(element, "type", description.types)
+            if element.get("base"):
+                resolves(element, "base", description.types)
+            if element.get("ref"):
+                table = description.elements if etree.QName(element).localname == "element" else description.attributes
+                resolves(element, "ref", table)
+
+
+def test_R2001_R2002_R2801_self_contained_xml_schema_1_0(description):
+    """R2001/R2002: imports only through wsdl:import / xsd:import, and ours fetch nothing remote (no
+    http location at all: the description works offline); R2801: the inline schema is XML Schema 1.0."""
+    for element in description.root.iter(f"{{{WSDL}}}import", f"{{{XS}}}import", f"{{{XS}}}include",
+                                         f"{{{XS}}}redefine"):
+        location = element.get("location") or element.get("schemaLocation") or ""
+        assert urlsplit(location).scheme not in ("http", "https"), (etree.QName(element).localname, location)
+    for schema in description.schemas:
+        etree.XMLSchema(etree.ElementTree(schema))  # raises XMLSchemaParseError if not
+
+
+# ------------------------------------------------------------------------------------------------
+# 5. PHP's SoapClient
+# ------------------------------------------------------------------------------------------------
+
+PHP_PACKAGES = ("php-cli", "php-soap")  # Debian's; PHP 8.2 on bookworm
+
+# SoapClient reads the WSDL from the hub itself, over HTTPS with the counter's certificate (local_cert:
+# certificate and key in one PEM file), and calls the address the hub wrote into it.
+PHP_CLIENT = r"""<?php
+$options = json_decode($argv[1], true);
+$context = stream_context_create(['ssl' => ['cafile' => $options['ca'], 'verify_peer' => true,
+                                            'verify_peer_name' => true, 'local_cert' => $options['pem']]]);
+$client = new SoapClient($options['wsdl'], ['soap_version' => SOAP_1_2, 'local_cert' => $options['pem'],
+                                            'stream_context' => $context, 'cache_wsdl' => WSDL_CACHE_NONE,
+                                            'trace' => true, 'exceptions' => true]);
+$output = ['functions' => $client->__getFunctions()];
+try {
+    $answer = $client->getDemandeLogement(['numUnique' => $options['number'], 'nomCertificat' => 'CERTEST.pem',
+                                           'certificat' => '']);
+    $output['answer'] = ['nomFichierDemande' => $answer->nomFichierDemande,
+                         'fichierDemande' => base64_encode($answer->fichierDemande->_)];
+} catch (SoapFault $fault) {
+    $output['fault'] = ['faultcode' => $fault->faultcode, 'faultstring' => $fault->faultstring,
+                        'detail' => $fault->detail ?? null];
+}
+$output['requestHeaders'] = $client->__getLastRequestHeaders();
+echo json_encode($output), "\n";
+"""
+
+
+def _php_with_soap() -> str | None:
+    php = shutil.which("php")
+    if php is None:
+        return None
+    check = subprocess.run([php, "-r", "exit(class_exists('SoapClient') ? 0 : 1);"], capture_output=True,
+                           timeout=30, check=False)
+    return php if check.returncode == 0 else None
+
+
+def _apt_get(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["apt-get", *arguments], capture_output=True, text=True, timeout=TOOL_TIMEOUT,
+                          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, check=False)
+
+
+@pytest.fixture(scope="session")
+def php() -> str:
+    """The php executable with the soap extension, installed with apt-get (as root) when missing."""
+    found = _php_with_soap()
+    if found:
+        return found
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        unavailable("php with the soap extension is missing, and apt-get as root is needed to install it", "PHP")
+    install = ("install", "-y", "--no-install-recommends", *PHP_PACKAGES)
     try:
-        result = client.service.getNumUnique(nomFichierDemande="DEM.xml", fichierDemande=file, nomCertificat="x.pem", certificat=b"")
-    except Exception as e:
-        print("ERR", repr(e))
-        with client.settings(raw_response=True):
-            r = client.service.getNumUnique(nomFichierDemande="DEM.xml", fichierDemande={"_value_1": file}, nomCertificat="x.pem", certificat={"_value_1": b""})
-            print(r.status_code, r.content[:1000])
-        result = client.service.getNumUnique(nomFichierDemande="DEM.xml", fichierDemande={"_value_1": file}, nomCertificat="x.pem", certificat={"_value_1": b""})
-    print(type(result), result.nomFichierDemande, type(result.fichierDemande), repr(result.fichierDemande)[:300])
+        result = _apt_get(*install)
+        if result.returncode != 0:  # package lists missing or stale: refresh once
+            _apt_get("update")
+            result = _apt_get(*install)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        unavailable(f"apt-get install {' '.join(PHP_PACKAGES)} failed: {error}", "PHP")
+    found = _php_with_soap()
+    if not found:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        unavailable(f"apt-get install {' '.join(PHP_PACKAGES)} failed (exit {result.returncode}): {tail}", "PHP")
+    return found
+
+
+def run_php(hub, php: str, tmp_path: Path, number: str) -> dict:
+    own = credentials(hub)
+    pem = tmp_path / "counter.pem"
+    pem.write_bytes(Path(own.cert).read_bytes() + Path(own.key).read_bytes())
+    pem.chmod(0o600)
+    script = tmp_path / "client.php"
+    script.write_text(PHP_CLIENT)
+    options = {"wsdl": f"https://localhost:{hub.port}/services/{DEMANDE}/?wsdl", "pem": str(pem), "ca": own.ca,
+               "number": number}
+    result = subprocess.run([php, str(script), json.dumps(options)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout)
+
+
+def test_php_soapclient_loads_our_wsdl_and_reads_an_application(hub, php, tmp_path):
+    number = register(hub, "DEMOB", 47)
+    output = run_php(hub, php, tmp_path, number)
+    assert "demandeLogementReponse getDemandeLogement(demandeLogementParametres $parameters)" in output["functions"]
+    assert len(output["functions"]) == 6
+    headers = output["requestHeaders"]
+    assert headers.startswith(f"POST /services/{DEMANDE}/ HTTP/1.1\r\nHost: localhost:{hub.port}\r\n")
+    assert f'Content-Type: application/soap+xml; charset=utf-8; action="{SERVICES_NS}getDemandeLogement"' in headers
+    assert "fault" not in output, output
+    assert output["answer"]["nomFichierDemande"].endswith(".xml")
+    answer = valid_answer(base64.b64decode(output["answer"]["fichierDemande"]))
+    assert answer.findtext(f".//{N}numUnique") == number
+
+
+def test_php_soapclient_gets_our_code_when_a_request_is_refused(hub, php, tmp_path):
+    fault = run_php(hub, php, tmp_path, UNKNOWN_NUMBER)["fault"]
+    assert fault["faultstring"].startswith("Aucune demande")
+    assert "NUU111" in json.dumps(fault)
