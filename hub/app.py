@@ -36,7 +36,9 @@ class Hub:
                  public_url: str | None = None):
         self.public_url = public_url
         self.gates = {
-            name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl", WsgiApplication(application(service))),
+            # spyne gets the message with files inlined in base64: a third larger than what the gate admits
+            name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl",
+                               WsgiApplication(application(service), max_content_length=2 * max_request_bytes)),
                        unit_of_work, max_request_bytes, client_cert_header)
             for name, service in SERVICES.items()
         }

@@ -9,8 +9,11 @@ operation on a plain SOAP 1.2 envelope, and the answer goes back as MTOM when th
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,7 @@ from lxml import etree
 
 from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
+from core.wire.codec import parse_datetime
 from core.wire.xml import UnsafeXml, parse
 
 from . import mtom
@@ -44,6 +48,29 @@ ENVELOPE = "SOAP-ENVELOPPE"
 OPERATION = "SOAP-OPERATION"
 MESSAGE = "SOAP-MESSAGE"
 INTERNAL = "HUB-INTERNE"
+REQUEST = "HUB-REQUETE"
+
+# Binary parameters, checked as strict base64 (libxml2's xs:base64Binary skips stray characters).
+BINARY_FIELDS = {"fichierDemande", "certificat", "fichierDalo", "fichierXml"}
+MOMENT_FIELDS = {"dateRadiationDepuisLe", "dateNouveauDaloDepuisLe"}
+
+
+def _strict_base64(text: str | None) -> bool:
+    compact = "".join((text or "").split())
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
+
+
+def _supported_moment(text: str | None) -> bool:
+    """An xs:dateTime the register can place in time: years 1900 to 2100, hour 24:00 allowed."""
+    try:
+        moment = parse_datetime(text or "")
+    except ValueError:
+        return False
+    return moment is not None and 1900 <= moment.year <= 2100
 
 
 class Refused(Exception):
@@ -113,8 +140,10 @@ class Gate:
         return [payload]
 
     def _body(self, environ: dict) -> bytes:
-        length = environ.get("CONTENT_LENGTH") or ""
-        if length.isdigit() and int(length) > self.max_bytes:
+        length = (environ.get("CONTENT_LENGTH") or "").strip()
+        if length and not re.fullmatch(r"\d{1,18}", length):
+            raise Refused(REQUEST, f"Content-Length invalide : {length[:20]!r}")
+        if length and int(length) > self.max_bytes:
             raise Refused(TOO_LARGE, f"Requête de {length} octets : au plus {self.max_bytes}", 413)
         body = environ["wsgi.input"].read(self.max_bytes + 1)
         if len(body) > self.max_bytes:
@@ -142,10 +171,10 @@ class Gate:
                 root_type = mtom.ContentType.parse(root.headers.get("content-type"))
                 if root_type.media_type != "application/xop+xml":
                     raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
-                envelope = parse(root.body, max_bytes=self.max_bytes)
+                envelope = self._checked(parse(root.body, max_bytes=self.max_bytes))
                 mtom.inline(envelope, parts)
             elif content_type.media_type == "application/soap+xml":
-                envelope = parse(body, max_bytes=self.max_bytes)
+                envelope = self._checked(parse(body, max_bytes=self.max_bytes))
             elif content_type.media_type == "text/xml":
                 raise Refused(SOAP_VERSION, "SOAP 1.1 (text/xml) : ce service parle SOAP 1.2 (application/soap+xml)",
                               415)
@@ -155,11 +184,15 @@ class Gate:
             raise Refused(error.code, error.message) from None
         except UnsafeXml as error:
             raise Refused(error.code, error.message) from None
+        return envelope, action
+
+    @staticmethod
+    def _checked(envelope: etree._Element) -> etree._Element:
         if envelope.tag == f"{{{NS_SOAP11}}}Envelope":
             raise Refused(SOAP_VERSION, "Enveloppe SOAP 1.1 : ce service parle SOAP 1.2", 500, version_mismatch=True)
         if envelope.tag != f"{{{NS_SOAP12}}}Envelope":
             raise Refused(ENVELOPE, "Le message n'est pas une enveloppe SOAP 1.2")
-        return envelope, action
+        return envelope
 
     def _operation(self, envelope: etree._Element) -> str:
         bodies = envelope.findall(f"{{{NS_SOAP12}}}Body")
@@ -175,6 +208,11 @@ class Gate:
         if not self.schema.validate(payload):
             error = self.schema.error_log.last_error
             raise Refused(MESSAGE, f"Message {name.localname} non conforme au WSDL : {error.message}")
+        for element in payload:
+            if etree.QName(element).localname in BINARY_FIELDS and not _strict_base64(element.text):
+                raise Refused(MESSAGE, f"{etree.QName(element).localname} : base64 invalide")
+            if etree.QName(element).localname in MOMENT_FIELDS and not _supported_moment(element.text):
+                raise Refused(MESSAGE, f"{etree.QName(element).localname} : date et heure hors des bornes (1900-2100)")
         return self.operations[name.localname]
 
     def _spyne(self, environ: dict, envelope: etree._Element, action: str | None,

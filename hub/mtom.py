@@ -19,6 +19,7 @@ import quopri
 import uuid
 from dataclasses import dataclass
 from email.message import Message
+from email.utils import collapse_rfc2231_value
 from urllib.parse import unquote
 
 from lxml import etree
@@ -50,7 +51,8 @@ class ContentType:
     def parse(cls, header: str | None) -> "ContentType":
         message = Message()
         message["content-type"] = header or ""
-        params = {name.lower(): value for name, value in message.get_params(header="content-type")[1:]}
+        params = {name.lower(): collapse_rfc2231_value(value)  # RFC 2231 (name*=) values come as tuples
+                  for name, value in message.get_params(header="content-type")[1:]}
         return cls(message.get_content_type().lower(), params)
 
     @property
@@ -74,7 +76,9 @@ def split(content_type: ContentType, body: bytes) -> list[Part]:
     boundary = content_type.params.get("boundary")
     if not boundary:
         raise MtomError(INVALID, "Paramètre boundary absent du Content-Type multipart/related")
-    delimiter = b"--" + boundary.encode("ascii", errors="strict")
+    if not boundary.isascii() or len(boundary) > 70:  # RFC 2046: 1 to 70 ASCII characters
+        raise MtomError(INVALID, "Paramètre boundary invalide (1 à 70 caractères ASCII)")
+    delimiter = b"--" + boundary.encode("ascii")
     chunks = body.split(delimiter)
     if len(chunks) < 3:
         raise MtomError(INVALID, "Délimiteur MIME absent du corps du message")
@@ -150,6 +154,8 @@ def inline(envelope: etree._Element, parts: list[Part]) -> int:
         if part is None:
             raise MtomError(MISSING_PART, f"Partie MIME absente : {href[:60]!r}")
         parent = include.getparent()
+        if parent is None:
+            raise MtomError(INVALID, "xop:Include ne peut pas être l'élément racine")
         parent.remove(include)
         parent.text = base64.b64encode(part.body).decode("ascii")
     return len(includes)

@@ -39,7 +39,8 @@ def make_server(settings: Settings, engine) -> wsgi.Server:
               settings.client_cert_header, settings.public_url)
     server = wsgi.Server((settings.host, settings.https_port), hub, numthreads=settings.threads,
                          server_name="sne-hub", reuse_port=settings.https_port != 0)  # several hub processes
-    server.max_request_body_size = settings.max_request_bytes + 64 * 1024  # room for MIME headers
+    server.max_request_body_size = 0  # the gate bounds the body, and answers a SOAP fault
+    server.timeout = 5  # a silent connection holds a thread (or the TLS handshake) this long at most
     if settings.tls:
         server.ssl_adapter = tls_adapter(settings)
     return server

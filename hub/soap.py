@@ -12,12 +12,13 @@ import functools
 import logging
 from datetime import datetime
 
-from spyne import Application, ByteArray, ComplexModel, DateTime, Fault, ServiceBase, Unicode, XmlAttribute, rpc
+from spyne import Application, ByteArray, ComplexModel, Fault, ServiceBase, Unicode, XmlAttribute, rpc
 from spyne.protocol.soap import Soap12
 
 from core.domain.calendar import PARIS, now_in_paris
 from core.domain.errors import RegisterError
 from core.wire import lists, processing, search
+from core.wire.codec import parse_datetime
 from core.wire.processing import FileRefused
 
 from .identity import Caller, attached_owner, caller_of
@@ -59,11 +60,12 @@ DoublonsOut = _shape("DoublonsOut", [("nomFichierDoublons", Text), ("listeDoublo
 DaloIn = _shape("DaloIn", [("nomFichierDalo", Text), ("fichierDalo", Binary), ("nomCertificat", Text),
                            ("certificat", Binary)])
 DaloOut = _shape("DaloOut", [("nomFichierDalo", Text), ("fichierDalo", Binary)])
-RadieesIn = _shape("RadieesIn", [("dateRadiationDepuisLe", DateTime(sub_ns="")), ("motifRadiation", Code),
+# Moments are read by the codec (24:00:00, any fraction digits), already checked by the gate.
+RadieesIn = _shape("RadieesIn", [("dateRadiationDepuisLe", Text), ("motifRadiation", Code),
                                  ("statutDalo", Code), ("typeReservataire", Code), ("nomCertificat", Text),
                                  ("certificat", Binary)])
 RadieesOut = _shape("RadieesOut", [("nomFichierDemandesRadiees", Text), ("fichierDemandesRadiees", Binary)])
-NouveauxDaloIn = _shape("NouveauxDaloIn", [("dateNouveauDaloDepuisLe", DateTime(sub_ns="")),
+NouveauxDaloIn = _shape("NouveauxDaloIn", [("dateNouveauDaloDepuisLe", Text),
                                            ("nomCertificat", Text), ("certificat", Binary)])
 NouveauxDaloOut = _shape("NouveauxDaloOut", [("nomFichierNouveauxDalo", Text), ("fichierNouveauxDalo", Binary)])
 RechercheIn = _shape("RechercheIn", [("nomFichier", Text), ("fichierXml", Binary), ("nomCertificat", Text)])
@@ -220,8 +222,9 @@ def _code(element) -> str | None:
     return element.code if element is not None and element.code else None
 
 
-def _aware(moment: datetime) -> datetime:
-    """A moment without a time zone is Paris time, the register's."""
+def _aware(text: str) -> datetime:
+    """The moment a "…DepuisLe" request names; without a time zone, Paris time, the register's."""
+    moment = parse_datetime(text)
     return moment if moment.tzinfo else moment.replace(tzinfo=PARIS)
 
 
@@ -231,5 +234,7 @@ logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 
 
 def application(service: type[ServiceBase]) -> Application:
-    return Application([service], tns=NS, name=service.__name__, in_protocol=Soap12(validator=None),
+    # The gate has parsed, bounded and checked the message: spyne reads it again with files inlined
+    # in base64, whose text nodes may exceed libxml2's 10 MB default, hence huge_tree.
+    return Application([service], tns=NS, name=service.__name__, in_protocol=Soap12(validator=None, huge_tree=True),
                        out_protocol=Soap12(cleanup_namespaces=True))

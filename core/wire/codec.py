@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -163,13 +163,22 @@ def _date(text: str) -> date:
     return date.fromisoformat(match.group(1)) if match else date.fromisoformat(text.strip())
 
 
-def _datetime(text: str) -> datetime | None:
-    """xs:dateTime, with any number of fraction digits (Python keeps six)."""
+def parse_datetime(text: str) -> datetime | None:
+    """xs:dateTime, with any number of fraction digits (Python keeps six) and 24:00:00 (next midnight).
+
+    Years Python cannot hold (five digits, negative) raise ValueError.
+    """
     if not text:
         return None
     text = text.strip().replace("Z", "+00:00")
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
+    if "T24:00:00" in text:
+        midnight = datetime.fromisoformat(text.replace("T24:00:00", "T00:00:00"))
+        return midnight + timedelta(days=1)
     return datetime.fromisoformat(text)
+
+
+_datetime = parse_datetime
 
 
 # -- writing ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ error) because no valid answer file can be built from it. A valid file goes to t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
@@ -79,7 +80,10 @@ def read_application_file(data: bytes) -> InterfaceFile:
     problems = schemas.errors(schemas.load(schemas.APPLICATION_FILES[version]), root)
     if problems:
         raise FileRefused(FILE_INVALID, "Le fichier n'est pas conforme au schéma InterfaceNuu " + version, problems)
-    return read_file(root)
+    try:
+        return read_file(root)
+    except (ValueError, OverflowError):  # valid for the XSD, out of any calendar: years 12026, -1980…
+        raise FileRefused(FILE_INVALID, "Une date ou un nombre du fichier sort des bornes prises en charge") from None
 
 
 def check_attached(counter_code: str, attached_owner: str | None) -> None:
@@ -155,7 +159,7 @@ def _version(file: InterfaceFile) -> int | None:
     """The version the counter last read, when it sends it back in ``incrementFichier``."""
     if not file.increment:
         return None
-    if not file.increment.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", file.increment):
         raise InvalidNumber("incrementFichier porte la version lue (un entier)", RegistryNames.VERSION)
     return int(file.increment)
 

@@ -67,8 +67,7 @@ def read_criteria(element: etree._Element, listed: list[etree._Element]) -> Sear
         return found.strip() or None if found is not None else None
 
     def day(name: str) -> date | None:
-        value = text(name)
-        return date.fromisoformat(value[:10]) if value else None
+        return _day(text(name), name)
 
     def flag(name: str) -> bool | None:
         value = text(name)
@@ -96,14 +95,20 @@ def read_criteria(element: etree._Element, listed: list[etree._Element]) -> Sear
         association_name=element.findtext(f"{q('association')}/{q('nom')}"),
         surname=element.findtext(f"{q('personneRecherchee')}/{q('nom')}"),
         first_name=element.findtext(f"{q('personneRecherchee')}/{q('prenom')}"),
-        birth_date=_date_or_none(element.findtext(f"{q('personneRecherchee')}/{q('dateNaissance')}")),
+        birth_date=_day(element.findtext(f"{q('personneRecherchee')}/{q('dateNaissance')}"), "dateNaissance"),
         document_categories=tuple(c.text.strip() for c in element.iter(q("codeCategorie")) if c.text),
         after=after,
     )
 
 
-def _date_or_none(text: str | None) -> date | None:
-    return date.fromisoformat(text.strip()[:10]) if text and text.strip() else None
+def _day(text: str | None, name: str) -> date | None:
+    """An xs:date criterion (its time zone says nothing about the day)."""
+    if not text or not text.strip():
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        raise InvalidSearch(f"{name} : date hors des bornes prises en charge", name) from None
 
 
 def answer(counter_code: str, now: datetime, criteria: etree._Element | None, result: SearchResult | None,

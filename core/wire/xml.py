@@ -8,6 +8,8 @@ DOCTYPE at all is refused: the SNE's files never have one, so one is either a mi
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -45,9 +47,13 @@ def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = 
     """The root element of ``data``, or :class:`UnsafeXml` saying why not."""
     if len(data) > max_bytes:
         raise UnsafeXml(TOO_LARGE, f"Document de {len(data)} octets : au plus {max_bytes}")
+    if _declares_doctype(data):  # before libxml2 sees it: even unused, it would open external subsets
+        raise UnsafeXml(DTD_FORBIDDEN, "Les DTD et entités sont refusées")
     try:
         tree = etree.fromstring(data, _parser()).getroottree()
     except etree.XMLSyntaxError as error:
+        if "depth" in (error.msg or "").lower():
+            raise UnsafeXml(TOO_DEEP, f"Imbrication de plus de {max_depth} niveaux") from None
         raise UnsafeXml(NOT_WELL_FORMED, f"XML mal formé : {error.msg}") from None
     except ValueError as error:  # e.g. a str with an encoding declaration
         raise UnsafeXml(NOT_WELL_FORMED, f"XML illisible : {error}") from None
@@ -57,6 +63,19 @@ def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = 
     if _depth(root) > max_depth:
         raise UnsafeXml(TOO_DEEP, f"Imbrication de plus de {max_depth} niveaux")
     return root
+
+
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _declares_doctype(data: bytes) -> bool:
+    """Whether the prolog, before the root element, holds a DOCTYPE, in whatever encoding."""
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    if encoding is None:  # no BOM: ASCII-compatible, or UTF-16 guessed from its first "<"
+        encoding = "utf-16-le" if data[:2] == b"<\x00" else "utf-16-be" if data[:2] == b"\x00<" else "latin-1"
+    first = re.search(r"<!DOCTYPE|<(?![?!])", data[:4096].decode(encoding, errors="ignore"))
+    return first is not None and first.group() == "<!DOCTYPE"  # a DOCTYPE before any element
 
 
 def _depth(root: etree._Element) -> int:

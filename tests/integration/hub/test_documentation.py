@@ -30,7 +30,7 @@ def test_the_curl_example_registers_an_application(hub, tmp_path):
     assert re.fullmatch(r"<ns2:numUnique>057\d{4}\d{6}DEMOB</ns2:numUnique>\n", result.stdout)
 
 
-CODES = [gate.TOO_LARGE, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
+CODES = [gate.TOO_LARGE, gate.REQUEST, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
          gate.OPERATION, gate.MESSAGE, gate.INTERNAL, mtom.INVALID, mtom.MISSING_PART, mtom.BAD_ENCODING,
          xml.NOT_WELL_FORMED, xml.DTD_FORBIDDEN, xml.TOO_LARGE, xml.TOO_DEEP, processing.FILE_INVALID,
          processing.FILE_UNKNOWN, processing.FILE_VERSION]
