@@ -28,7 +28,7 @@ from core.wire.codec import parse_datetime
 from core.wire.xml import UnsafeXml, parse
 
 from . import mtom
-from .identity import COUNTER_KEY, UNIT_OF_WORK_KEY, certificate_owner
+from .identity import COUNTER_KEY, FINGERPRINT_KEY, OWNERS, UNIT_OF_WORK_KEY, read_fingerprint
 from .soap import BINARY_ANSWERS, INTERNAL_ERROR
 
 log = logging.getLogger(__name__)
@@ -123,10 +123,10 @@ class Gate:
                 raise Refused(METHOD, "Seul POST est accepté ici (la description est à ?wsdl)", 405)
             body = self._body(environ)
             content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
-            counter = self._counter(environ)
+            counter, print_ = self._counter(environ)
             envelope, action = self._envelope(content_type, body)
             operation = self._operation(envelope)
-            status, headers, payload = self._spyne(environ, envelope, action, counter)
+            status, headers, payload = self._spyne(environ, envelope, action, counter, print_)
             if content_type.is_multipart:
                 headers, payload = self._as_mtom(headers, payload, action)
         except Refused as refusal:
@@ -150,13 +150,15 @@ class Gate:
             raise Refused(TOO_LARGE, f"Requête de plus de {self.max_bytes} octets", 413)
         return body
 
-    def _counter(self, environ: dict) -> str:
+    def _counter(self, environ: dict) -> tuple[str, str]:
+        """The counter the client certificate authenticates, and the certificate's fingerprint."""
         pem = environ.get("SSL_CLIENT_CERT") or (unquote(environ.get(self.client_cert_key, ""))
                                                   if self.client_cert_key else "")
         if not pem:
             raise Refused(CERTIFICATE, "Certificat client TLS absent", 403)
         try:
-            return certificate_owner(self.unit_of_work, pem.encode("ascii", errors="replace"), now_in_paris())
+            print_ = read_fingerprint(pem.encode("ascii", errors="replace"))
+            return OWNERS.owner(self.unit_of_work, print_, now_in_paris()), print_
         except UnknownCertificate as error:
             raise Refused(CERTIFICATE, error.message, 403) from None
 
@@ -215,13 +217,13 @@ class Gate:
                 raise Refused(MESSAGE, f"{etree.QName(element).localname} : date et heure hors des bornes (1900-2100)")
         return self.operations[name.localname]
 
-    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None,
-               counter: str) -> tuple[str, list, bytes]:
+    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None, counter: str,
+               print_: str) -> tuple[str, list, bytes]:
         body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
         content_type = "application/soap+xml; charset=utf-8" + (f'; action="{action}"' if action else "")
         inner = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
                  "CONTENT_TYPE": content_type, "PATH_INFO": "/", "QUERY_STRING": "",
-                 COUNTER_KEY: counter, UNIT_OF_WORK_KEY: self.unit_of_work}
+                 COUNTER_KEY: counter, FINGERPRINT_KEY: print_, UNIT_OF_WORK_KEY: self.unit_of_work}
         captured: dict = {}
 
         def start_response(status, headers, exc_info=None):

@@ -6,6 +6,7 @@ on SQLite, ``BEGIN IMMEDIATE`` already makes every writing transaction exclusive
 
 from __future__ import annotations
 
+import json
 import zlib
 from datetime import date, datetime
 from typing import Any, Iterable
@@ -58,6 +59,24 @@ SELECT_IDENTITIES = (  # a superset of the matches (any date × first name × su
            _APPLICATIONS.state == ApplicationState.ACTIVE.value,
            _APPLICATIONS.territory_code == bindparam("territory"))
 )
+# PostgreSQL: several inserts in one statement (data-modifying CTEs), rows passed as JSON.
+APPEND_EVENTS = text("""
+    WITH journal_rows AS (
+        INSERT INTO journal (at, actor, number, kind, details)
+        SELECT at, actor, number, kind, details FROM jsonb_to_recordset(CAST(:journal AS jsonb))
+            AS r(at timestamptz, actor text, number text, kind text, details jsonb))
+    INSERT INTO outbox (created_at, topic, number, payload)
+    SELECT created_at, topic, number, payload FROM jsonb_to_recordset(CAST(:outbox AS jsonb))
+        AS r(created_at timestamptz, topic text, number text, payload jsonb)""")
+INDEX_APPLICATION = text("""
+    WITH people_rows AS (
+        INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date)
+        SELECT application_id, role, surname_key, first_name_key, birth_date
+        FROM jsonb_to_recordset(CAST(:people AS jsonb))
+            AS r(application_id bigint, role text, surname_key text, first_name_key text, birth_date date))
+    INSERT INTO application_communes (application_id, rank, commune)
+    SELECT application_id, rank, commune FROM jsonb_to_recordset(CAST(:communes AS jsonb))
+        AS r(application_id bigint, rank integer, commune text)""")
 ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
 
 
@@ -236,10 +255,13 @@ class SqlApplications(port.Applications):
             for role, key in _people(application.form)
             for surname in sorted(key.surnames)
         ]
-        if people:
-            self.connection.execute(INSERT_PEOPLE, people)
         communes = [{"application_id": row_id, "rank": rank, "commune": commune}
                     for rank, commune in enumerate(application.form.wished_communes)]
+        if self.postgres:  # one round trip for both
+            self.connection.execute(INDEX_APPLICATION, {"people": _json(people), "communes": _json(communes)})
+            return
+        if people:
+            self.connection.execute(INSERT_PEOPLE, people)
         if communes:
             self.connection.execute(INSERT_COMMUNES, communes)
 
@@ -251,6 +273,10 @@ def _people(form: ApplicationForm) -> list[tuple[str, PersonKey]]:
         if key is not None:
             found.append(("applicant" if index == 0 else "co_applicant", key))
     return found
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=lambda value: value.isoformat())
 
 
 def _identity_lock(key: PersonKey) -> int:
@@ -501,16 +527,17 @@ class SqlEventLog(port.EventLog):
         events = list(events)
         if not events:
             return
-        self.connection.execute(INSERT_JOURNAL, [
-            {"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
-            for e in events
-        ])
-        self.connection.execute(INSERT_OUTBOX, [
-            {"created_at": e.at, "topic": e.kind.value, "number": e.number,
-             "payload": {**e.details, **({"delivery": e.delivery} if e.delivery else {}),
-                         "number": e.number, "actor": e.actor, "at": e.at.isoformat()}}
-            for e in events
-        ])
+        journal = [{"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
+                   for e in events]
+        outbox = [{"created_at": e.at, "topic": e.kind.value, "number": e.number,
+                   "payload": {**e.details, **({"delivery": e.delivery} if e.delivery else {}),
+                               "number": e.number, "actor": e.actor, "at": e.at.isoformat()}}
+                  for e in events]
+        if self.postgres:  # one round trip for both
+            self.connection.execute(APPEND_EVENTS, {"journal": _json(journal), "outbox": _json(outbox)})
+            return
+        self.connection.execute(INSERT_JOURNAL, journal)
+        self.connection.execute(INSERT_OUTBOX, outbox)
 
     def history(self, number: str) -> list[port.JournalEntry]:
         rows = self.connection.execute(

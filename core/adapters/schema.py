@@ -21,11 +21,15 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate, then refresh the planner's statistics: on a PostgreSQL database that never had
+    them, the duplicate search would scan a territory's applications instead of using its index."""
     config = alembic_config(engine)
     with engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
         connection.commit()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
 
 
 def downgrade(engine: Engine, revision: str) -> None:

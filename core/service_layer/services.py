@@ -84,8 +84,9 @@ def revoke_certificate(uow: UnitOfWork, fingerprint: str, at: datetime) -> None:
         uow.commit()
 
 
-def identify(uow: UnitOfWork, fingerprint: str, at: datetime) -> Counter:
-    """The active counter a certificate authenticates at ``at``, or UnknownCertificate."""
+def identify(uow: UnitOfWork, fingerprint: str, at: datetime) -> tuple[Counter, datetime]:
+    """The active counter a certificate authenticates at ``at``, and until when the certificate
+    is valid; UnknownCertificate otherwise."""
     with uow:
         certificate = uow.certificates.get(fingerprint)
         if certificate is None or not certificate.valid_at(at):
@@ -93,7 +94,7 @@ def identify(uow: UnitOfWork, fingerprint: str, at: datetime) -> Counter:
         counter = uow.counters.get(certificate.counter)
         if counter is None or not counter.active:
             raise UnknownCertificate("Le guichet de ce certificat est inconnu ou désactivé", "certificat")
-        return counter
+        return counter, certificate.not_after
 
 
 # -- applications -------------------------------------------------------------------------------

@@ -1,0 +1,1018 @@
+"""getNumUnique per second over real HTTPS with client certificates, on PostgreSQL, against a baseline.
+
+What one registration is: a counter's software posting a getNumUnique message to
+``/services/DemandeLogementImplService/`` the way libsne does (``multipart/related`` MTOM, the
+envelope as root part, the interface file as a raw ``text/xml`` part, the counter's certificate
+attached as a base64 part; built by ``tests/integration/hub/soap_client.build_mtom``), carrying a
+``CRE`` file with a complete household from ``core.demo.household_form`` (applicant, co-applicant,
+two children, resources, housing, motives), each time for different people so that the duplicate
+check passes. The hub authenticates the TLS client certificate, unpacks MTOM, checks the message
+against the WSDL's schema, runs spyne, validates the file against our XSD, registers the
+application through ``core`` and answers with the completed file and the PDF attestation, as MTOM.
+
+The servers are the production ones: ``hub.server.make_server`` with ``hub.config.Settings``
+(cheroot, TLS 1.2+, client certificates checked against the demo CA), in 1, 2 and 3 server
+processes sharing one port through ``SO_REUSEPORT`` (which ``make_server`` sets when the port is
+fixed), each with its own engine on a throwaway PostgreSQL database (dropped at the end), logging
+at INFO to a file as ``sne-hub serve`` does to stderr. The demo PKI is written to a temporary
+directory and the demo counters' certificates are registered.
+
+The baseline, measured in the same run, on the same server processes: a small WSGI application
+built here, mounted next to the hub under ``/baseline/services/DemandeLogementImplService/`` by a
+dispatcher on the path prefix. It reads the body, unpacks MTOM with ``hub.mtom``, parses the
+envelope with ``core.wire.xml.parse``, takes the file out of it, parses and validates it with
+``core.wire.processing.read_application_file`` (our XSD), inserts it as one row in a plain table
+(one transaction, SQLAlchemy Core, same engine) and returns a minimal SOAP 1.2 answer. It is the
+floor of any getNumUnique over this transport: the ratio hub/baseline says how much of it the
+register keeps.
+
+Clients are ``--client-processes`` spawned processes holding ``--clients`` keep-alive HTTPS
+connections between them (a thread per connection; each process calls as one of the three demo
+counters, with its certificate). Every process builds its messages, connects and makes a few
+untimed warm-up calls per connection, then waits at a barrier; the clock starts at the barrier.
+The connections then take calls from one shared count until ``--requests`` have been made, so that
+a connection the kernel put on a less busy server process (``SO_REUSEPORT`` hashes connections,
+not requests) makes more of them instead of idling. Throughput is calls over the wall time from
+the first process leaving the barrier to the last one finishing; latency is per call, from sending
+the request to having read the whole answer; every answer is checked (HTTP 200 and, for the hub, a
+registration number and no anomaly). Peak RSS is each server process's VmHWM over the measurement
+(reset through ``/proc/<pid>/clear_refs`` at the barrier): the largest server process, and the sum
+over them. The CPU spent per call by the server processes (and, within them, by the WSGI
+application's own thread), by PostgreSQL (this database's backends and the server's own processes:
+WAL writer, checkpointer...) and by the clients is read from ``/proc``, and so is what the rest of
+the machine did meanwhile: the machine is shared, and a benchmark run next to a test suite says
+little. The planner's statistics are refreshed (``ANALYZE``) after the set-up and after each
+measurement, outside the clock, as autovacuum keeps them on a live register (``--no-analyze`` leaves
+them to autovacuum).
+
+Each measurement is repeated ``--runs`` times (fresh server processes every time) and reported as
+the median with the min and max; within a run, hub and baseline are measured back to back on the
+same servers, and the ratio is taken run by run. Nothing is asserted: it is a measurement, not a
+test. ``--profile DIR`` runs, instead, one server process with cProfile around every request and
+one client connection, and prints where the (wall) time goes.
+
+    .venv/bin/python bench/soap.py --help
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # `.venv/bin/python bench/soap.py` from anywhere
+
+import argparse  # noqa: E402
+import base64  # noqa: E402
+import collections  # noqa: E402
+import multiprocessing  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import queue  # noqa: E402
+import resource  # noqa: E402
+import socket  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import uuid  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bench.registrations import (  # noqa: E402 - standard library only at import time
+    COUNTER_CODES,
+    DEFAULT_POSTGRES_URL,
+    cpu_model,
+    create_postgres_database,
+    drop_postgres_database,
+    latency_digits,
+    log,
+    percentile,
+    person_form,
+    positive,
+    ram_gib,
+    software_facts,
+    spread,
+)
+
+# As in bench/registrations.py, the coordinating process imports only the standard library: servers,
+# clients and the admin helper are spawned, and a lean parent keeps their memory figures their own.
+
+DEFAULT_REQUESTS = 600  # per measurement, shared by the connections
+DEFAULT_CLIENTS = 8  # keep-alive HTTPS connections
+DEFAULT_CLIENT_PROCESSES = 4
+DEFAULT_SERVER_PROCESSES = "1,2,3"
+WARMUP = 4  # untimed calls per connection before the barrier (TLS handshake, caches, schemas)
+BARRIER_TIMEOUT_S = 300
+REQUEST_TIMEOUT_S = 120
+
+HUB, BASELINE = "hub", "baseline"
+SERVICE = "DemandeLogementImplService"
+HUB_PATH = f"/services/{SERVICE}/"
+BASELINE_PREFIX = "/baseline"
+PATHS = {HUB: HUB_PATH, BASELINE: BASELINE_PREFIX + HUB_PATH}
+BASELINE_TABLE = "bench_soap_baseline_files"
+HUB_MAIL = "hub@sne-hub.example.org"
+NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+NS_SERVICES = "http://ws.metier.nuu.application.i2/"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # core.cli's
+
+
+# -- the baseline: parse, validate, insert one row (runs in the server processes) -----------------
+
+
+def baseline_table(metadata: Any = None) -> Any:
+    from sqlalchemy import Column, LargeBinary, MetaData, String, Table
+
+    from core.adapters.orm import Identifier
+
+    return Table(
+        BASELINE_TABLE,
+        metadata if metadata is not None else MetaData(),
+        Column("id", Identifier, primary_key=True, autoincrement=True),
+        Column("counter", String(5), nullable=False),
+        Column("file", LargeBinary, nullable=False),
+    )
+
+
+class Baseline:
+    """WSGI: the same MTOM message in, the file validated against our XSD and stored, a bare SOAP answer out."""
+
+    def __init__(self, engine: Any, max_bytes: int):
+        from sqlalchemy import insert
+
+        from core.wire import processing, xml
+        from hub import mtom
+
+        self.engine, self.max_bytes = engine, max_bytes
+        self.statement = insert(baseline_table())  # built once, as core's statements are
+        self.mtom, self.parse, self.read_application_file = mtom, xml.parse, processing.read_application_file
+        self.refusals = (mtom.MtomError, xml.UnsafeXml, processing.FileRefused, ValueError)
+
+    def __call__(self, environ: dict, start_response: Any) -> list[bytes]:
+        mtom = self.mtom
+        try:
+            body = environ["wsgi.input"].read(self.max_bytes + 1)
+            content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
+            parts = mtom.split(content_type, body)
+            envelope = self.parse(mtom.root_part(content_type, parts).body, max_bytes=self.max_bytes)
+            mtom.inline(envelope, parts)
+            element = envelope.find(f"{{{NS_SOAP12}}}Body/{{{NS_SERVICES}}}numUniqueParametres/fichierDemande")
+            if element is None:
+                raise ValueError("no fichierDemande")
+            data = base64.b64decode(element.text or "")
+            file = self.read_application_file(data)  # parse, validate against our XSD, read
+            with self.engine.begin() as connection:  # one transaction, one statement
+                connection.execute(self.statement, {"counter": file.counter, "file": data})
+            status = "200 OK"
+            payload = (f'<?xml version="1.0" encoding="UTF-8"?><env:Envelope xmlns:env="{NS_SOAP12}">'
+                       f'<env:Body><tns:numUniqueReponse xmlns:tns="{NS_SERVICES}">'
+                       f"<nomFichierDemande>RET{file.counter}.xml</nomFichierDemande>"
+                       f"</tns:numUniqueReponse></env:Body></env:Envelope>").encode()
+        except self.refusals as error:
+            status, payload = "400 Bad Request", f"baseline refused the message: {error}".encode()
+        start_response(status, [("Content-Type", "application/soap+xml; charset=utf-8"),
+                                ("Content-Length", str(len(payload)))])
+        return [payload]
+
+
+class Dispatcher:
+    """The hub, with the baseline next to it under /baseline; counts requests and, if asked, profiles them."""
+
+    def __init__(self, hub: Any, baseline: Baseline, counts: Any, profiles: list | None = None):
+        self.hub, self.baseline, self.counts, self.profiles = hub, baseline, counts, profiles
+
+    def __call__(self, environ: dict, start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(BASELINE_PREFIX + "/"):
+            environ["PATH_INFO"] = path[len(BASELINE_PREFIX):]
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + BASELINE_PREFIX
+            application, slot = self.baseline, 1
+        else:
+            application, slot = self.hub, 0
+        cpu_before = time.thread_time()  # this thread's CPU: what the application itself costs
+        if self.profiles is None:
+            result = application(environ, start_response)
+        else:
+            import cProfile
+
+            profile = cProfile.Profile()  # this thread only: one per request, merged at the end
+            profile.enable()
+            try:
+                result = application(environ, start_response)
+            finally:
+                profile.disable()
+                self.profiles.append((slot, profile))
+        cpu = time.thread_time() - cpu_before
+        with self.counts.get_lock():
+            self.counts[slot] += 1
+            self.counts[2 + slot] += int(cpu * 1_000_000)  # microseconds
+        return result
+
+
+def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, ready: Any, stop: Any,
+           profile_path: str | None) -> None:
+    """One hub server process: make_server as production does, the dispatcher in front, until ``stop``."""
+    try:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, filename=log_path)
+        from core.adapters.database import make_engine
+        from hub.config import Settings
+        from hub.server import make_server
+
+        directory = Path(pki_directory)
+        settings = Settings(host="127.0.0.1", https_port=port, server_certificate=directory / "server-cert.pem",
+                            server_key=directory / "server-key.pem", client_authority=directory / "ca.pem")
+        engine = make_engine(url)
+        http_server = make_server(settings, engine)  # fixed port: SO_REUSEPORT, several processes
+        profiles: list | None = [] if profile_path else None
+        http_server.wsgi_app = Dispatcher(http_server.wsgi_app, Baseline(engine, settings.max_request_bytes),
+                                          counts, profiles)
+        http_server.prepare()
+        thread = threading.Thread(target=http_server.serve, name="soap", daemon=True)
+        thread.start()
+        ready.put(("ok", os.getpid(), settings.threads))
+        stop.wait()
+        http_server.stop()
+        thread.join(timeout=10)
+        engine.dispose()
+        if profiles:
+            import pstats
+
+            for slot, name in ((0, HUB), (1, BASELINE)):
+                selected = [p for s, p in profiles if s == slot]
+                if selected:
+                    stats = pstats.Stats(selected[0])
+                    for profile in selected[1:]:
+                        stats.add(profile)
+                    stats.dump_stats(f"{profile_path}/{name}-{os.getpid()}.prof")
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the benchmark
+        ready.put(("error", f"{error.__class__.__name__}: {error}\n{traceback.format_exc()}"))
+
+
+# -- the clients (spawned processes, one thread per keep-alive connection) -------------------------
+
+
+def messages(pki_directory: str, counter: str, first_index: int, count: int) -> list[tuple[bytes, str]]:
+    """``count`` getNumUnique messages of ``counter``, CRE files of distinct households, as libsne sends them."""
+    from datetime import datetime
+
+    from tests.integration.hub.files import interface_file
+    from tests.integration.hub.soap_client import build_mtom
+
+    certificate = (Path(pki_directory) / counter / "cert.pem").read_bytes()
+    built = []
+    for index in range(first_index, first_index + count):
+        file = interface_file(counter, "CRE", person_form(index))
+        built.append(build_mtom("getNumUnique", "numUniqueParametres", [
+            ("nomFichierDemande", f"DEM{counter}-{datetime.now():%Y%m%d%H%M}-{index:06d}.xml"),
+            ("fichierDemande", file),
+            ("nomCertificat", f"{counter}.pem"),
+            ("certificat", certificate),
+        ], boundary=f"MIME_BOUNDARY_{uuid.uuid4().hex}"))
+    return built
+
+
+class Connection:
+    """One client connection: a counter's certificate, keep-alive, every answer checked."""
+
+    def __init__(self, handler: str, port: int, pki_directory: str, counter: str):
+        import http.client
+        import ssl
+
+        directory = Path(pki_directory)
+        context = ssl.create_default_context(cafile=str(directory / "ca.pem"))
+        context.load_cert_chain(str(directory / counter / "cert.pem"), str(directory / counter / "key.pem"))
+        self.handler, self.path = handler, PATHS[handler]
+        self.connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=REQUEST_TIMEOUT_S)
+        self.connects = 0
+        original = self.connection.connect
+
+        def counted_connect() -> None:  # http.client reconnects silently when the server closed
+            self.connects += 1
+            original()
+
+        self.connection.connect = counted_connect
+
+    def call(self, message: tuple[bytes, str]) -> None:
+        body, content_type = message
+        self.connection.request("POST", self.path, body=body, headers={"Content-Type": content_type})
+        response = self.connection.getresponse()
+        data = response.read()
+        if self.handler == HUB:
+            good = response.status == 200 and b":numUnique>" in data and b"listeAnomalie" not in data
+        else:
+            good = response.status == 200 and b"numUniqueReponse" in data
+        if not good:
+            raise RuntimeError(f"{self.handler}: HTTP {response.status}: {data[:1500]!r}")
+
+
+def client(handler: str, port: int, pki_directory: str, counter: str, connections: int, first_index: int,
+           requests: int, remaining: Any, barrier: Any, results: Any) -> None:
+    """``connections`` keep-alive connections of ``counter`` (a thread each), calling until ``remaining`` is 0.
+
+    Every connection makes its warm-up calls, then, after the barrier, takes calls from the shared
+    count until the measurement's total is reached: connections served faster make more calls, so
+    no connection idles at the end waiting for a slow one (the kernel's SO_REUSEPORT hashing may put
+    more connections on one server process than on another).
+    """
+    try:
+        built = messages(pki_directory, counter, first_index, connections * WARMUP + requests)
+        warmups = [built[i * WARMUP:(i + 1) * WARMUP] for i in range(connections)]
+        pool = collections.deque(built[connections * WARMUP:])  # popleft is atomic
+        warm = threading.Barrier(connections + 1)
+        go = threading.Event()
+        outcome: list[Any] = [None] * connections
+
+        def run(slot: int) -> None:
+            try:
+                connection = Connection(handler, port, pki_directory, counter)
+                for message in warmups[slot]:
+                    connection.call(message)
+                warm.wait(BARRIER_TIMEOUT_S)
+                go.wait()
+                latencies = []
+                while True:
+                    with remaining.get_lock():
+                        if remaining.value <= 0:
+                            break
+                        remaining.value -= 1
+                    message = pool.popleft()
+                    before = time.perf_counter()
+                    connection.call(message)
+                    latencies.append(time.perf_counter() - before)
+                outcome[slot] = (time.perf_counter(), latencies, connection.connects)
+                connection.connection.close()
+            except BaseException as error:  # noqa: BLE001
+                outcome[slot] = error
+                warm.abort()
+                go.set()
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(connections)]
+        for thread in threads:
+            thread.start()
+        try:
+            warm.wait(BARRIER_TIMEOUT_S)
+        except threading.BrokenBarrierError:
+            pass
+        errors = [o for o in outcome if isinstance(o, BaseException)]
+        if errors:
+            raise errors[0]
+        barrier.wait(BARRIER_TIMEOUT_S)
+        cpu_before = _own_cpu()
+        started = time.perf_counter()  # CLOCK_MONOTONIC: comparable between processes on Linux
+        go.set()
+        for thread in threads:
+            thread.join()
+        cpu = _own_cpu() - cpu_before
+        errors = [o for o in outcome if isinstance(o, BaseException)]
+        if errors:
+            raise errors[0]
+        results.put(("ok", started, max(o[0] for o in outcome), [lat for o in outcome for lat in o[1]],
+                     sum(o[2] for o in outcome), cpu))
+    except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the benchmark
+        barrier.abort()
+        results.put(("error", f"{error.__class__.__name__}: {error}\n{traceback.format_exc()}"))
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# -- /proc: CPU and memory of the servers, PostgreSQL and the machine -----------------------------
+
+
+TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of stat)
+
+
+def postgres_processes(database: str) -> list[int]:
+    """PostgreSQL's own processes and the backends of ``database`` (not those of other databases)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        parts = title.split()
+        backend = len(parts) >= 4 and parts[0] == "postgres:" and "(" in parts[3]  # "postgres: user db host(port) ..."
+        if not backend or parts[2] == database:
+            found.append(int(entry.name))
+    return found
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / TICK, sum(values[:8]) / TICK
+
+
+def reset_peak(pid: int) -> None:
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
+
+
+def peak_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@dataclass
+class CpuWindow:
+    servers: list[int]
+    database: str
+    started: dict = field(default_factory=dict)
+
+    def start(self) -> None:
+        self.started = {"servers": {pid: process_cpu(pid) for pid in self.servers},
+                        "postgres": {pid: process_cpu(pid) for pid in postgres_processes(self.database)},
+                        "machine": machine_cpu()}
+
+    def stop(self) -> dict[str, float]:
+        servers = sum(process_cpu(pid) - before for pid, before in self.started["servers"].items())
+        postgres = sum(process_cpu(pid) - self.started["postgres"].get(pid, 0.0)
+                       for pid in postgres_processes(self.database))
+        busy, total = machine_cpu()
+        busy0, total0 = self.started["machine"]
+        return {"servers": servers, "postgres": postgres, "machine_busy_s": busy - busy0,
+                "window_s": (total - total0) / (os.cpu_count() or 1),
+                "machine_busy": (busy - busy0) / (total - total0) if total > total0 else 0.0}
+
+
+# -- measurements (in the coordinating process) ---------------------------------------------------
+
+
+@dataclass
+class Sample:
+    count: int
+    wall_s: float
+    latencies_s: list[float]
+    peak_rss_kib: int  # the largest server process
+    total_rss_kib: int  # the server processes together
+    cpu_s: dict[str, float]  # servers, postgres, clients; machine_busy as a fraction
+    per_server: list[int]  # requests served by each server process
+    connects: int
+
+    @property
+    def throughput(self) -> float:
+        return self.count / self.wall_s
+
+    def percentile_ms(self, p: float) -> float:
+        return percentile(self.latencies_s, p) * 1000
+
+    def cpu_ms(self, who: str) -> float:
+        return self.cpu_s[who] / self.count * 1000
+
+
+class People:
+    """Disjoint ranges of households, so that no registration of the whole benchmark is a duplicate."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def take(self, size: int) -> int:
+        first, self.next = self.next, self.next + size
+        return first
+
+
+class Servers:
+    """``count`` hub server processes on one port, started and stopped together."""
+
+    def __init__(self, context: Any, count: int, url: str, pki: str, workdir: str, database: str,
+                 profile_path: str | None = None):
+        self.context, self.count, self.url, self.pki, self.workdir = context, count, url, pki, workdir
+        self.database, self.profile_path = database, profile_path
+        self.port = free_port()
+        self.processes: list[Any] = []
+        self.counts: list[Any] = []
+        self.pids: list[int] = []
+
+    def __enter__(self) -> "Servers":
+        ready = self.context.Queue()
+        self.stop_event = self.context.Event()
+        for index in range(self.count):
+            counts = self.context.Array("q", 4)  # requests (hub, baseline), CPU µs in the application (same)
+            log_path = str(Path(self.workdir) / f"server-{self.count}-{index}.log")
+            process = self.context.Process(
+                target=server, args=(self.url, self.pki, self.port, log_path, counts, ready, self.stop_event,
+                                     self.profile_path), daemon=True)
+            process.start()
+            self.processes.append(process)
+            self.counts.append(counts)
+        try:
+            for _ in range(self.count):
+                report = ready.get(timeout=120)
+                if report[0] == "error":
+                    raise RuntimeError(f"a server process failed to start: {report[1]}")
+                self.threads = report[2]
+        except BaseException:
+            self.__exit__()
+            raise
+        self.pids = [p.pid for p in self.processes]
+        return self
+
+    def served(self) -> list[list[int]]:
+        return [list(c) for c in self.counts]
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_event.set()
+        for process in self.processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.terminate()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def measure(context: Any, servers: Servers, handler: str, requests: int, clients: int, client_processes: int,
+            people: People) -> Sample:
+    processes = min(client_processes, clients)
+    connections = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    remaining = context.Value("q", requests)  # calls left to make, shared by every connection
+    barrier = context.Barrier(processes + 1)  # the clients, and this process (which resets the counters)
+    results = context.Queue()
+    workers = [
+        context.Process(
+            target=client,
+            args=(handler, servers.port, servers.pki, COUNTER_CODES[i % len(COUNTER_CODES)], count,
+                  people.take(count * WARMUP + requests), requests, remaining, barrier, results),
+            daemon=True,
+        )
+        for i, count in enumerate(connections)
+    ]
+    for process in workers:
+        process.start()
+    window = CpuWindow(servers.pids, servers.database)
+    reports = []
+    try:
+        try:
+            barrier.wait(BARRIER_TIMEOUT_S)
+        except threading.BrokenBarrierError:  # a client failed before the clock (and aborted the barrier)
+            raise RuntimeError(_failure(results, workers, handler) or f"the {handler} clients never got ready") from None
+        served_before = servers.served()
+        for pid in servers.pids:
+            reset_peak(pid)
+        window.start()
+        while len(reports) < processes:
+            try:
+                report = results.get(timeout=5)
+            except queue.Empty:
+                if any(p.exitcode not in (None, 0) for p in workers):
+                    raise RuntimeError(f"a {handler} client died: exit codes {[p.exitcode for p in workers]}")
+                continue
+            if report[0] == "error":
+                raise RuntimeError(f"a {handler} client failed: {report[1]}")
+            reports.append(report)
+        cpu = window.stop()
+        peaks = [peak_kib(pid) for pid in servers.pids]
+        slot = 0 if handler == HUB else 1
+        served = [after[slot] - before[slot] for after, before in zip(servers.served(), served_before)]
+        cpu["application"] = sum(after[2 + slot] - before[2 + slot]
+                                 for after, before in zip(servers.served(), served_before)) / 1_000_000
+    finally:
+        for process in workers:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+    started = min(r[1] for r in reports)
+    finished = max(r[2] for r in reports)
+    cpu["clients"] = sum(r[5] for r in reports)
+    # Everything else the machine ran meanwhile (other workloads, the kernel's own work), in cores.
+    ours = cpu["servers"] + cpu["postgres"] + cpu["clients"]
+    cpu["others_cores"] = max(0.0, cpu["machine_busy_s"] - ours) / cpu["window_s"] if cpu["window_s"] else 0.0
+    latencies = [latency for r in reports for latency in r[3]]
+    return Sample(len(latencies), finished - started, latencies, max(peaks), sum(peaks), cpu, served,
+                  sum(r[4] for r in reports))
+
+
+def _failure(results: Any, workers: list, handler: str) -> str | None:
+    try:
+        report = results.get(timeout=10)
+    except queue.Empty:
+        if any(p.exitcode not in (None, 0) for p in workers):
+            return f"a {handler} client died: exit codes {[p.exitcode for p in workers]}"
+        return None
+    return f"a {handler} client failed: {report[1]}" if report[0] == "error" else None
+
+
+# -- the database and the PKI (prepared and dropped by a spawned helper process) -------------------
+
+
+def prepare(url: str, pki_directory: str) -> None:
+    """Migrate, add the demo territory and counters, write the demo PKI, register the counters' certificates."""
+    from sqlalchemy import MetaData
+
+    from certificates import write_demo_pki
+    from certificates.reading import registration
+    from core import demo
+    from core.adapters import schema
+    from core.adapters.database import make_engine
+    from core.adapters.repository import SqlUnitOfWork
+    from core.service_layer import services
+
+    described = write_demo_pki(Path(pki_directory), [(c.code, c.name, c.mailbox) for c in demo.COUNTERS], HUB_MAIL)
+    engine = make_engine(url)
+    try:
+        schema.upgrade(engine)
+        services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+        for counter in demo.COUNTERS:
+            services.add_counter(SqlUnitOfWork(engine), counter)
+            certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
+            services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
+        metadata = MetaData()
+        baseline_table(metadata)
+        metadata.create_all(engine)
+    finally:
+        engine.dispose()
+
+
+def library_versions() -> dict[str, str]:
+    import ssl
+
+    from importlib.metadata import version
+
+    return {"cheroot": version("cheroot"), "spyne": version("spyne"), "lxml": version("lxml"),
+            "openssl": ssl.OPENSSL_VERSION}
+
+
+def analyze(url: str) -> None:
+    """Refresh the planner's statistics, as autovacuum keeps them on a live register."""
+    from sqlalchemy import text
+
+    from core.adapters.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    finally:
+        engine.dispose()
+
+
+class Database:
+    def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool):
+        self.admin, self.server_url, self.pki = admin, server_url, pki_directory
+        self.keep_statistics = keep_statistics
+        self.name = f"sne_hub_bench_soap_{uuid.uuid4().hex[:12]}"
+        self.url = ""
+
+    def analyze(self) -> None:
+        if self.keep_statistics:
+            self.admin.submit(analyze, self.url).result()
+
+    def __enter__(self) -> str:
+        url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
+        try:
+            self.admin.submit(prepare, url, self.pki).result()
+        except BaseException:
+            self.__exit__()
+            raise
+        self.url = url
+        self.analyze()
+        return url
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.admin.submit(drop_postgres_database, self.server_url, self.name).result()
+
+
+# -- the machine and the report -------------------------------------------------------------------
+
+
+def reference_loop_ms() -> float:
+    """The best of 5 runs of a fixed pure-Python loop: how fast one core of this (virtual) machine is right now."""
+    best = float("inf")
+    for _ in range(5):
+        started, total = time.perf_counter(), 0
+        for i in range(300_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
+def machine(software: dict[str, str], libraries: dict[str, str]) -> list[tuple[str, str]]:
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return [
+        ("CPU", f"{cpu_model()}, {os.cpu_count()} cores ({usable} usable by this process), shared by the "
+                f"server processes, the clients and PostgreSQL"),
+        ("RAM", ram_gib()),
+        ("OS", f"{platform.system()} {platform.release()} ({platform.machine()})"),
+        ("Python", f"{platform.python_implementation()} {platform.python_version()}, cheroot {libraries['cheroot']}, "
+                   f"spyne {libraries['spyne']}, lxml {libraries['lxml']}, SQLAlchemy {software['sqlalchemy']}, "
+                   f"psycopg {software['psycopg']}"),
+        ("TLS", f"{libraries['openssl']}, TLS 1.2+ (Python's ssl defaults: TLS 1.3 negotiated), "
+                f"client certificates"),
+        ("PostgreSQL", f"{software['server_version']} at {software['host']} (fsync={software['fsync']}, "
+                       f"synchronous_commit={software['synchronous_commit']}, "
+                       f"shared_buffers={software['shared_buffers']})"),
+    ]
+
+
+@dataclass
+class Row:
+    servers: int
+    handler: str
+    samples: list[Sample] = field(default_factory=list)
+
+
+HEADERS = ("server processes", "handler", "registrations/s", "hub/baseline", "p50 ms", "p95 ms", "p99 ms",
+           "peak RSS MiB (largest)", "peak RSS MiB (sum)")
+CPU_HEADERS = ("server processes", "handler", "CPU busy %", "other work (cores)", "server CPU ms/reg", "of which in the WSGI app",
+               "PostgreSQL CPU ms/reg", "client CPU ms/reg", "requests per server process")
+
+
+def cells(row: Row, baseline: Row | None) -> list[str]:
+    ratio = "—"
+    if row.handler == HUB and baseline is not None:
+        ratio = spread([h.throughput / b.throughput for h, b in zip(row.samples, baseline.samples)], 2)
+    latencies = []
+    for p in (50, 95, 99):
+        values = [s.percentile_ms(p) for s in row.samples]
+        latencies.append(spread(values, latency_digits(values)))
+    return [str(row.servers), row.handler, spread([s.throughput for s in row.samples]), ratio, *latencies,
+            spread([s.peak_rss_kib / 1024 for s in row.samples], 1),
+            spread([s.total_rss_kib / 1024 for s in row.samples], 1)]
+
+
+def cpu_cells(row: Row) -> list[str]:
+    return [str(row.servers), row.handler,
+            spread([s.cpu_s["machine_busy"] * 100 for s in row.samples]),
+            spread([s.cpu_s["others_cores"] for s in row.samples], 2),
+            spread([s.cpu_ms("servers") for s in row.samples], 1),
+            spread([s.cpu_ms("application") for s in row.samples], 1),
+            spread([s.cpu_ms("postgres") for s in row.samples], 1),
+            spread([s.cpu_ms("clients") for s in row.samples], 1),
+            "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples)]
+
+
+def tables(rows: list[Row]) -> tuple[list[list[str]], list[list[str]]]:
+    baselines = {r.servers: r for r in rows if r.handler == BASELINE}
+    return [cells(r, baselines.get(r.servers)) for r in rows], [cpu_cells(r) for r in rows]
+
+
+def plain_table(headers: tuple[str, ...], lines: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
+    out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+    return "\n".join(out)
+
+
+def markdown_table(headers: tuple[str, ...], lines: list[list[str]]) -> str:
+    left = {"handler", "requests per server process"}
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" if h in left else "---:" for h in headers) + "|"]
+    out += ["| " + " | ".join(line) + " |" for line in lines]
+    return "\n".join(out)
+
+
+# -- profiling ------------------------------------------------------------------------------------
+
+# Where the hub's time goes, by the cumulative time of these functions (file suffix, function name).
+STAGES = (
+    ("whole WSGI call", "hub/gate.py", "__call__"),
+    ("read the body (TLS decrypt)", "hub/gate.py", "_body"),
+    ("client certificate -> counter (1 read transaction)", "hub/gate.py", "_counter"),
+    ("MTOM split + envelope parse + inline", "hub/gate.py", "_envelope"),
+    ("message checked against the WSDL schema", "hub/gate.py", "_operation"),
+    ("spyne (deserialise, operation, serialise)", "hub/gate.py", "_spyne"),
+    ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_owner"),
+    ("  core.wire.processing.process", "core/wire/processing.py", "process"),
+    ("    read_application_file (parse + XSD + codec)", "core/wire/processing.py", "read_application_file"),
+    ("      XSD validation", "core/wire/schemas.py", "errors"),
+    ("      codec read_file", "core/wire/codec.py", "read_file"),
+    ("    services.register", "core/service_layer/services.py", "register"),
+    ("    answer_file (codec write_file)", "core/wire/processing.py", "answer_file"),
+    ("    attestation_pdf", "core/wire/attestation.py", "attestation_pdf"),
+    ("answer packaged as MTOM", "hub/gate.py", "_as_mtom"),
+    ("SQL: cursor.execute (all statements)", "psycopg/cursor.py", "execute"),
+    ("SQL: commit", "psycopg/connection.py", "commit"),
+    ("SQL: pool pre-ping", "sqlalchemy/dialects/postgresql/_psycopg_common.py", "do_ping"),
+    ("spyne's gc.collect() (at most once a second)", "~", "<built-in method gc.collect>"),
+    ("SQLAlchemy ORM flush", "sqlalchemy/orm/session.py", "flush"),
+    ("baseline: whole WSGI call", "bench/soap.py", "__call__"),
+)
+
+
+def stage_report(stats: Any, calls: int) -> list[tuple[str, float, int]]:
+    found = []
+    for label, suffix, name in STAGES:
+        total, count = 0.0, 0
+        for (filename, _line, function), (_cc, nc, _tt, ct, _callers) in stats.stats.items():
+            if function == name and (filename == suffix or filename.replace("\\", "/").endswith("/" + suffix)):
+                total, count = total + ct, count + nc
+        if count:
+            found.append((label, total / calls * 1000, count))
+    return found
+
+
+def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecutor, workdir: str,
+            pki: str) -> int:
+    import io
+    import pstats
+
+    directory = Path(arguments.profile)
+    directory.mkdir(parents=True, exist_ok=True)
+    with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as url:
+        database = url.rsplit("/", 1)[1]
+        people = People()
+        samples = {}
+        with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve())) as servers:
+            for handler in (HUB, BASELINE):
+                samples[handler] = measure(context, servers, handler, arguments.requests, 1, 1, people)
+                log(f"profiled {handler}: {samples[handler].throughput:.1f}/s with one connection "
+                    f"(cProfile slows Python down)")
+    for handler in (HUB, BASELINE):
+        files = sorted(directory.glob(f"{handler}-*.prof"))
+        if not files:
+            continue
+        stats = pstats.Stats(*map(str, files))
+        calls = samples[handler].count + WARMUP
+        print(f"== {handler}: {calls} requests, one connection, one server process; wall ms per request "
+              f"(cumulative, cProfile on)")
+        for label, per_request, count in stage_report(stats, calls):
+            print(f"  {label:<58} {per_request:8.2f} ms  ({count / calls:.1f} calls/request)")
+        out = io.StringIO()
+        stats.stream = out
+        stats.sort_stats("tottime").print_stats(25)
+        print(out.getvalue())
+    print(f"Profiles in {directory}: .venv/bin/python -m pstats {directory}/hub-<pid>.prof")
+    return 0
+
+
+# -- main -----------------------------------------------------------------------------------------
+
+
+def server_counts(value: str) -> list[int]:
+    try:
+        counts = [int(part) for part in value.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError("a comma-separated list of process counts, e.g. 1,2,3") from None
+    if not counts or any(c < 1 for c in counts):
+        raise argparse.ArgumentTypeError("every count must be at least 1")
+    return counts
+
+
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="bench/soap.py",
+        description="getNumUnique (CRE, full household, distinct people) per second over real HTTPS with client "
+                    "certificates, on PostgreSQL: the hub as production serves it (cheroot, TLS, several server "
+                    "processes sharing the port), concurrent keep-alive clients, against a baseline that only "
+                    "parses and validates the same file and inserts it as one row, on the same servers. Each "
+                    "measurement is repeated and reported as median (min–max). Progress goes to stderr, results "
+                    "to stdout.",
+    )
+    parser.add_argument("--requests", type=positive, default=DEFAULT_REQUESTS,
+                        help=f"timed calls per measurement, shared by the connections (default: {DEFAULT_REQUESTS})")
+    parser.add_argument("--runs", type=positive, default=3, help="repetitions of each measurement (default: 3)")
+    parser.add_argument("--server-processes", type=server_counts, default=server_counts(DEFAULT_SERVER_PROCESSES),
+                        help="server process counts to measure, comma-separated "
+                             f"(default: {DEFAULT_SERVER_PROCESSES})")
+    parser.add_argument("--clients", type=positive, default=DEFAULT_CLIENTS,
+                        help=f"concurrent keep-alive HTTPS connections (default: {DEFAULT_CLIENTS})")
+    parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
+                        help="processes the connections are spread over, one thread per connection "
+                             f"(default: {DEFAULT_CLIENT_PROCESSES})")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
+                        help="PostgreSQL server; a throwaway database is created on it and dropped at the end "
+                             f"(default: {DEFAULT_POSTGRES_URL})")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the machine and the results as Markdown, for docs/BENCHMARKS.md")
+    parser.add_argument("--no-analyze", action="store_true",
+                        help="do not ANALYZE the database after the set-up and after each measurement; leave the "
+                             "planner's statistics to autovacuum, as on a register created a minute ago")
+    parser.add_argument("--profile", metavar="DIR",
+                        help="instead of the benchmark: one server process with cProfile around every request, one "
+                             "connection, --requests calls to the hub then to the baseline; .prof files go to DIR "
+                             "and a summary of where the time goes is printed")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(argv)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as admin, \
+            tempfile.TemporaryDirectory(prefix="sne-hub-bench-soap-") as workdir:
+        pki = str(Path(workdir) / "pki")
+        try:
+            software = admin.submit(software_facts, arguments.postgres_url).result()
+        except Exception as error:  # noqa: BLE001 - the server is down or refuses us
+            log(f"PostgreSQL unreachable at {arguments.postgres_url}: {error.__class__.__name__}: {error}")
+            return 2
+        libraries = admin.submit(library_versions).result()
+        if arguments.profile:
+            return profile(context, arguments, admin, workdir, pki)
+
+        load_before = load_average()
+        log(f"load average before: {load_before}")
+        log(f"{arguments.runs} runs x {arguments.requests} calls per measurement, "
+            f"{' and '.join(map(str, arguments.server_processes))} server process(es), {arguments.clients} "
+            f"connections over {min(arguments.client_processes, arguments.clients)} client processes, "
+            f"{WARMUP} untimed warm-up calls per connection")
+        started = time.perf_counter()
+        rows = {(n, h): Row(n, h) for n in arguments.server_processes for h in (HUB, BASELINE)}
+        people = People()
+        register = Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze)
+        references: list[float] = []
+        with register as url:
+            database = url.rsplit("/", 1)[1]
+            for run in range(1, arguments.runs + 1):
+                for count in arguments.server_processes:
+                    with Servers(context, count, url, pki, workdir, database) as servers:
+                        for handler in (HUB, BASELINE):
+                            references.append(reference_loop_ms())
+                            try:
+                                sample = measure(context, servers, handler, arguments.requests, arguments.clients,
+                                                 arguments.client_processes, people)
+                            except BaseException:
+                                for log_file in sorted(Path(workdir).glob("server-*.log")):
+                                    tail = log_file.read_text(errors="replace").splitlines()[-20:]
+                                    log(f"--- {log_file.name}\n" + "\n".join(tail))
+                                raise
+                            rows[(count, handler)].samples.append(sample)
+                            register.analyze()  # outside the clock, as autovacuum would
+                            log(f"run {run}/{arguments.runs}  {count} server process(es)  {handler:<8} "
+                                f"{sample.throughput:7.1f}/s  p50 {sample.percentile_ms(50):6.1f} ms  "
+                                f"p99 {sample.percentile_ms(99):6.1f} ms  CPU busy "
+                                f"{sample.cpu_s['machine_busy'] * 100:3.0f}% (others "
+                                f"{sample.cpu_s['others_cores']:.2f} cores)  server "
+                                f"{sample.cpu_ms('servers'):5.1f} ms/reg (app {sample.cpu_ms('application'):4.1f})  "
+                                f"PostgreSQL "
+                                f"{sample.cpu_ms('postgres'):4.1f} ms/reg  clients {sample.cpu_ms('clients'):4.1f} "
+                                f"ms/reg  per server {sample.per_server}  connects {sample.connects}  peak RSS "
+                                f"{sample.peak_rss_kib / 1024:.1f} MiB  load {load_average()}  reference loop "
+                                f"{references[-1]:.1f} ms")
+        elapsed = time.perf_counter() - started
+        threads = servers.threads
+
+    main_lines, cpu_lines = tables(list(rows.values()))
+    facts = machine(software, libraries)
+    settings = (f"{arguments.runs} runs of {arguments.requests} timed getNumUnique calls per measurement, "
+                f"{arguments.clients} keep-alive HTTPS connections over "
+                f"{min(arguments.client_processes, arguments.clients)} client processes, {threads} cheroot threads "
+                f"per server process; median (min–max) of the runs")
+    note = (f"hub/baseline: hub calls per second over baseline calls per second, run by run. Peak RSS: VmHWM of "
+            f"the server processes over each measurement. CPU busy: the whole machine (all cores) during the "
+            f"measurement; other work: what of it was neither the servers, PostgreSQL nor the clients (other "
+            f"workloads, the kernel), in cores. CPU ms/reg: user+system CPU per call of the server processes, of PostgreSQL (this "
+            f"database's backends and the server's own processes) and of the client processes. Reference loop "
+            f"(a fixed pure-Python loop, best of 5, timed before each measurement: how fast a core was): "
+            f"{spread(references, 1)} ms. Statistics: "
+            f"{'left to autovacuum' if arguments.no_analyze else 'ANALYZE after the set-up and after each measurement'}. "
+            f"Load average before: {load_before}; after: {load_average()}.")
+    if arguments.markdown:
+        print("\n".join(f"- {name}: {value}" for name, value in facts))
+        print()
+        print(markdown_table(HEADERS, main_lines))
+        print()
+        print(markdown_table(CPU_HEADERS, cpu_lines))
+        print()
+        print(f"{settings}; the benchmark took {elapsed:.0f} s. {note}")
+    else:
+        print("Machine")
+        print("\n".join(f"  {name:<11} {value}" for name, value in facts))
+        print()
+        print(settings)
+        print()
+        print(plain_table(HEADERS, main_lines))
+        print()
+        print(plain_table(CPU_HEADERS, cpu_lines))
+        print()
+        print(note)
+        print(f"The benchmark took {elapsed:.0f} s.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
