@@ -166,7 +166,7 @@ class Authority(Issued):
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(profile.key_usage(), critical=True)
                    .add_extension(x509.ExtendedKeyUsage(list(profile.purposes)), critical=False)
-                   .add_extension(self._authority_key_identifier(), critical=False))
+                   .add_extension(self.authority_key_identifier(), critical=False))
         if profile.names:
             builder = builder.add_extension(x509.SubjectAlternativeName(list(profile.names)), critical=False)
         return Issued(builder.sign(self.private_key, hashes.SHA256()), key)
@@ -211,7 +211,14 @@ class Authority(Issued):
             raise CertificateError(f"{directory / CA_KEY} is not the key of {directory / CA_CERT}")
         return cls(certificate, key)
 
-    def _authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
+    def crl(self, revoked: list, number: int, days: int = 7) -> x509.CertificateRevocationList:
+        """This CA's CRL listing ``revoked`` (:class:`certificates.revocation.Revoked` entries),
+        numbered ``number``, next update in ``days`` days: see :func:`certificates.revocation.build_crl`."""
+        from .revocation import build_crl  # revocation builds on this module
+
+        return build_crl(self, revoked, number, days)
+
+    def authority_key_identifier(self) -> x509.AuthorityKeyIdentifier:
         """Point at the CA's own key identifier, so chain building never has to guess."""
         identifier = _extension(self.certificate, x509.SubjectKeyIdentifier)
         if identifier is None:

@@ -321,18 +321,31 @@ def demo_seed(context: Context) -> None:
 Service = Callable[[threading.Event], None]
 
 
+CERTIFICATE_WARNING_DAYS = 30
+
+
 def clock_service(context: Context) -> Service:
-    """Run the renewal clock at start (catching up) and then every day at 02:00 Paris time."""
+    """Every day at 02:00 Paris time (and once at start, to catch up): the renewal clock, and a
+    warning for each counter certificate that expires within 30 days."""
 
     def serve(stop: threading.Event) -> None:
         while not stop.is_set():
             try:
                 _run_clock(context, now_in_paris().date(), show_progress=False)  # it logs its report
+                _warn_expiring_certificates(context)
             except Exception:  # keep the scheduler alive; the next run catches up
-                log.exception("renewal clock failed")
+                log.exception("daily jobs failed")
             stop.wait(_seconds_until_next_run())
 
     return serve
+
+
+def _warn_expiring_certificates(context: Context) -> None:
+    now = now_in_paris()
+    until = now + timedelta(days=CERTIFICATE_WARNING_DAYS)
+    for certificate in services.expiring_certificates(context.uow(readonly=True), now, until):
+        log.warning("certificate %s… of counter %s expires on %s: issue a new one (sne-hub certificates issue)",
+                    certificate.fingerprint[:16], certificate.counter, certificate.not_after.date().isoformat())
 
 
 def _seconds_until_next_run(hour: int = 2) -> float:

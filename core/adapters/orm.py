@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     BigInteger,
+    LargeBinary,
     Boolean,
     Column,
     Date,
@@ -181,4 +182,42 @@ outbox = Table(
     Column("payload", Document, nullable=False),
     Column("delivered_at", Instant),
     Index(None, "delivered_at", "topic", "id"),
+)
+
+
+# -- the signed mail channel (async_mail): messages received, replies to send ------------------------
+# Kept with the register's schema so that one migration history covers the deployment.
+
+mail_messages = Table(
+    "mail_messages",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("received_at", Instant, nullable=False),
+    Column("message_id", String(998)),
+    Column("sender", String(320)),  # the envelope's MAIL FROM, as the SMTP session gave it
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", String(12), nullable=False, index=True),  # received, processed, quarantined, released
+    Column("digest", String(64), index=True),  # SHA-256 of the signed content, once verified
+    Column("counter_code", String(5)),
+    Column("reason_code", String(20)),
+    Column("reason", String(1000)),
+    Column("reply_id", BigInteger().with_variant(Integer(), "sqlite")),
+    Column("processed_at", Instant),
+    Index(None, "message_id"),
+)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("created_at", Instant, nullable=False),
+    Column("recipient", String(320), nullable=False),
+    Column("message_id", String(998), nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("status", String(8), nullable=False),  # queued, sent, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("last_error", String(1000)),
+    Column("sent_at", Instant),
+    Index(None, "status", "next_attempt_at"),
 )

@@ -81,17 +81,27 @@ ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS
 
 
 class SqlUnitOfWork(port.UnitOfWork):
-    """One database transaction. ``readonly`` ones never take SQLite's write lock."""
+    """One database transaction. ``readonly`` ones never take SQLite's write lock.
 
-    def __init__(self, engine: Engine, *, readonly: bool = False):
+    ``within`` joins the transaction of an open connection instead (as a savepoint): a channel
+    that must commit a register change together with its own records (the mail channel: the
+    changes of a message's files, its reply, its status) runs the use cases in it and commits once.
+    """
+
+    def __init__(self, engine: Engine, *, readonly: bool = False, within: Connection | None = None):
         self.engine = engine
         self.readonly = readonly
+        self.within = within
         self.connection: Connection | None = None
 
     def __enter__(self) -> "SqlUnitOfWork":
-        options = {"sqlite_begin": "DEFERRED"} if self.readonly else {}
-        self.connection = self.engine.connect().execution_options(**options)
-        self._transaction = self.connection.begin()
+        if self.within is not None:
+            self.connection = self.within
+            self._transaction = self.within.begin_nested()
+        else:
+            options = {"sqlite_begin": "DEFERRED"} if self.readonly else {}
+            self.connection = self.engine.connect().execution_options(**options)
+            self._transaction = self.connection.begin()
         postgres = self.engine.dialect.name == "postgresql"
         self.applications = SqlApplications(self.connection, postgres)
         self.territories = SqlTerritories(self.connection)
@@ -105,7 +115,8 @@ class SqlUnitOfWork(port.UnitOfWork):
         try:
             self.rollback()
         finally:
-            self.connection.close()
+            if self.within is None:
+                self.connection.close()
             self.connection = None
 
     def commit(self) -> None:
@@ -431,6 +442,13 @@ class SqlCertificates(port.Certificates):
     def revoke(self, fingerprint: str, at: datetime) -> None:
         table = orm.counter_certificates
         self.connection.execute(update(table).where(table.c.fingerprint == fingerprint).values(revoked_at=at))
+
+    def expiring(self, after: datetime, until: datetime) -> list[CounterCertificate]:
+        table = orm.counter_certificates
+        rows = self.connection.execute(
+            select(table).where(table.c.revoked_at.is_(None), table.c.not_after >= after, table.c.not_after <= until)
+            .order_by(table.c.not_after, table.c.counter_code, table.c.fingerprint))
+        return [_certificate(row) for row in rows]
 
 
 SELECT_CERTIFICATE = select(orm.counter_certificates).where(

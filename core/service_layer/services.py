@@ -84,6 +84,13 @@ def revoke_certificate(uow: UnitOfWork, fingerprint: str, at: datetime) -> None:
         uow.commit()
 
 
+def expiring_certificates(uow: UnitOfWork, now: datetime, until: datetime) -> list[CounterCertificate]:
+    """Registered certificates, not revoked, still valid at ``now`` and ending by ``until``: those
+    whose counters need a new one soon (several per counter when one was already renewed)."""
+    with uow:
+        return uow.certificates.expiring(now, until)
+
+
 def identify(uow: UnitOfWork, fingerprint: str, at: datetime) -> tuple[Counter, datetime]:
     """The active counter a certificate authenticates at ``at``, and until when the certificate
     is valid; UnknownCertificate otherwise."""

@@ -102,6 +102,10 @@ class Certificates(abc.ABC):
     @abc.abstractmethod
     def revoke(self, fingerprint: str, at: datetime) -> None: ...
 
+    @abc.abstractmethod
+    def expiring(self, after: datetime, until: datetime) -> list[CounterCertificate]:
+        """Certificates not revoked whose validity ends between ``after`` and ``until``, soonest first."""
+
 
 class NumberSequences(abc.ABC):
     @abc.abstractmethod

@@ -95,5 +95,5 @@ def test_commands_refuse_an_unmigrated_database(tmp_path):
 def test_db_upgrade_creates_the_database(tmp_path):
     environment = {**os.environ, "SNE_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'new.db'}"}
     result = subprocess.run([SNE_HUB, "db", "upgrade"], capture_output=True, text=True, env=environment)
-    assert result.returncode == 0 and "revision 0003" in result.stdout
+    assert result.returncode == 0 and "revision 0004" in result.stdout
     assert (tmp_path / "var" / "new.db").exists()

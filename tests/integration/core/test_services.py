@@ -25,7 +25,7 @@ from core.domain.errors import (
     VersionConflict,
 )
 from core.domain.numbers import RegistrationNumber
-from core.domain.referential import Counter, Territory
+from core.domain.referential import Counter, CounterCertificate, Territory
 from core.service_layer import services
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
@@ -78,6 +78,20 @@ def test_reference_data_round_trips(register_of):
         assert work.territories.get("057") == demo.TERRITORY
         assert work.counters.get("DEMOB") == demo.COUNTERS[0]
         assert [c.code for c in work.counters.list("057")] == ["DEMOB", "DEMOC", "DEMOE", "GESTM"]
+
+
+def test_expiring_certificates_are_the_unrevoked_ones_ending_in_the_window(register_of):
+    def certificate(digit, counter, days):
+        return CounterCertificate(digit * 64, counter, f"CN={digit}", NOW - timedelta(days=400),
+                                  NOW + timedelta(days=days))
+
+    for record in (certificate("1", "DEMOB", 30), certificate("2", "DEMOC", 5), certificate("3", "DEMOB", 31),
+                   certificate("4", "DEMOC", -1), certificate("5", "NANCY", 10), certificate("6", "NANCY", 0)):
+        services.register_certificate(register_of(), record)
+    services.revoke_certificate(register_of(), "5" * 64, NOW)
+    soon = services.expiring_certificates(register_of(readonly=True), NOW, NOW + timedelta(days=30))
+    assert [record.fingerprint[0] for record in soon] == ["6", "2", "1"]  # soonest first, bounds included
+    assert soon[1] == certificate("2", "DEMOC", 5)
 
 
 # -- registration -------------------------------------------------------------------------------

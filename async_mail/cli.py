@@ -1,0 +1,88 @@
+"""``sne-hub mail …``: operators' view of the signed mail channel (quarantine, outgoing replies)."""
+
+from __future__ import annotations
+
+import click
+
+from core.cli import Context, pass_context
+from core.domain.calendar import now_in_paris
+
+from .store import DEAD, QUEUED, SENT, MailStore
+
+
+@click.group()
+def mail() -> None:
+    """The signed mail channel: quarantined messages and the queue of replies."""
+
+
+@mail.group()
+def quarantine() -> None:
+    """Mail refused by the checks, kept raw with the precise reason."""
+
+
+@quarantine.command("list")
+@pass_context
+def quarantine_list(context: Context) -> None:
+    """List quarantined messages with their reason."""
+    context.require_schema()
+    for row in MailStore(context.engine).quarantined():
+        click.echo(f"{row.id:>6}  {row.received_at:%Y-%m-%d %H:%M}  {row.reason_code:<18} {row.sender or '-'}  "
+                   f"{row.reason}")
+
+
+@quarantine.command("show")
+@click.argument("message", type=int)
+@click.option("--raw", is_flag=True, help="Print the message exactly as received.")
+@pass_context
+def quarantine_show(context: Context, message: int, raw: bool) -> None:
+    """Show quarantined MESSAGE: its reason, or its raw bytes."""
+    context.require_schema()
+    row = MailStore(context.engine).get(message)
+    if row is None:
+        raise click.ClickException(f"no message {message}")
+    if raw:
+        click.get_binary_stream("stdout").write(row.raw)
+        return
+    click.echo(f"message:   {row.id}\nreceived:  {row.received_at:%Y-%m-%d %H:%M:%S}\nstatus:    {row.status}")
+    click.echo(f"sender:    {row.sender or '-'}\nreason:    {row.reason_code or '-'} {row.reason or ''}")
+
+
+@quarantine.command("release")
+@click.argument("message", type=int)
+@pass_context
+def quarantine_release(context: Context, message: int) -> None:
+    """Send quarantined MESSAGE through the checks again (e.g. once its certificate is registered).
+
+    The running hub picks it up within a minute, or at its next start.
+    """
+    context.require_schema()
+    if not MailStore(context.engine).release(message):
+        raise click.ClickException(f"message {message} is not in quarantine")
+    click.echo(f"message {message} released")
+
+
+@mail.group()
+def outbox() -> None:
+    """Replies waiting to be sent, sent, or given up (dead letters)."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice([QUEUED, SENT, DEAD]), help="Only replies in this state.")
+@pass_context
+def outbox_list(context: Context, status: str | None) -> None:
+    """List replies with their state, attempts and last error."""
+    context.require_schema()
+    for row in MailStore(context.engine).replies(status):
+        click.echo(f"{row.id:>6}  {row.created_at:%Y-%m-%d %H:%M}  {row.status:<6} {row.attempts:>3}  "
+                   f"{row.recipient}  {row.last_error or ''}")
+
+
+@outbox.command("retry")
+@click.argument("reply", type=int)
+@pass_context
+def outbox_retry(context: Context, reply: int) -> None:
+    """Try REPLY again now (a dead letter gets a fresh delay)."""
+    context.require_schema()
+    if not MailStore(context.engine).retry(reply, now_in_paris()):
+        raise click.ClickException(f"reply {reply} is unknown or already sent")
+    click.echo(f"reply {reply} queued")

@@ -1,0 +1,61 @@
+"""Sending the replies: from the durable queue to the relay, or to the demo mailboxes on disk.
+
+Each reply is tried until it is sent; failures are retried with exponential backoff (1, 2, 4 …
+minutes, at most an hour apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead
+letter that operators see and can retry (`sne-hub mail outbox`). Without a relay
+(SNE_HUB_SMTP_RELAY=host:port), replies are written as .eml files into
+<drop directory>/<counter>/inbox/, which is how the demo delivers them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from .config import MailSettings
+from .store import MailStore, Outgoing
+
+log = logging.getLogger(__name__)
+
+
+class Delivery:
+    def __init__(self, settings: MailSettings, store: MailStore, counter_of_mailbox: Callable[[str], str | None]):
+        self.settings = settings
+        self.store = store
+        self.counter_of_mailbox = counter_of_mailbox
+
+    def deliver_due(self, now: datetime) -> tuple[int, int]:
+        """Try every reply whose time has come; returns (sent, failed)."""
+        sent = failed = 0
+        for outgoing in self.store.due(now):
+            try:
+                self._send(outgoing)
+            except Exception as error:  # noqa: BLE001 - any failure is a retry, never a lost reply
+                status = self.store.failed(outgoing.id, f"{type(error).__name__}: {error}", now,
+                                           timedelta(hours=self.settings.dead_after_hours))
+                log.warning("reply %d not delivered (%s): %s", outgoing.id, type(error).__name__, status)
+                failed += 1
+            else:
+                self.store.sent(outgoing.id, now)
+                sent += 1
+        return sent, failed
+
+    def _send(self, outgoing: Outgoing) -> None:
+        if self.settings.relay:
+            host, _, port = self.settings.relay.rpartition(":")
+            with smtplib.SMTP(host or "localhost", int(port or 25), timeout=30) as relay:
+                relay.sendmail(self.settings.addresses[0], [outgoing.recipient], outgoing.raw)
+            return
+        counter = self.counter_of_mailbox(outgoing.recipient)
+        if counter is None:
+            raise LookupError(f"aucun guichet n'a pour adresse {outgoing.recipient}")
+        inbox = Path(self.settings.drop_directory) / counter / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        target = inbox / f"{outgoing.created_at:%Y%m%d-%H%M%S}-{outgoing.id}.eml"
+        temporary = target.with_suffix(".part")
+        temporary.write_bytes(outgoing.raw)
+        os.replace(temporary, target)

@@ -1,0 +1,226 @@
+"""What happens to a mail once it is stored: every check, then the files, then the signed reply.
+
+Checks come first, all of them, and no file is read before they pass: the S/MIME envelope and
+signature (:mod:`async_mail.smime`: decryption, digest, signature, single signer, chain to a trusted
+authority, revocation, validity), encryption when required, the From address against the
+certificate, the certificate against the register (it must be a counter's), the signingTime against
+the moment of arrival, the attachments' names (``DEM<guichet>-<YYYYMMDDHHMM>-<seq>.xml``) against
+that counter. A mail that fails is quarantined with the precise reason, and nothing of it is
+processed.
+
+Reply policy: a quarantined mail gets a signed (and encrypted) error reply only when its sender is
+identified, i.e. when the signature verified, the certificate is registered to a counter and the
+From address is the certificate's; otherwise anyone could make the hub mail a third party
+(backscatter), so the mail is only kept in quarantine for operators.
+
+The files go through core.wire.processing, exactly as on the SOAP channel, inside one database
+transaction with the reply and the message's new status: a mail is processed entirely or not at
+all, and a restart never processes a file twice. A replayed mail (same Message-ID, or same signed
+content) is not processed again: the original reply is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
+from email.parser import BytesParser
+from email.utils import parseaddr
+from typing import Callable
+
+from cryptography import x509
+
+from certificates import fingerprint, mailbox_of
+from core.adapters.repository import SqlUnitOfWork
+from core.domain.errors import UnknownCertificate
+from core.service_layer import services
+from core.wire import processing
+from core.wire.processing import FileRefused
+
+from . import messages, smime
+from .config import MailSettings
+from .store import MailStore
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = re.compile(r"DEM(?P<counter>[0-9A-Z]{5})-(?P<stamp>\d{12})-(?P<seq>\d{1,6})\.xml")
+
+# Quarantine reasons of our own (the S/MIME ones are async_mail.smime's codes).
+ENCRYPTION_REQUIRED = "MAIL-CHIFFREMENT"
+SENDER = "MAIL-EXPEDITEUR"
+CERTIFICATE = "MAIL-CERTIFICAT"
+SIGNING_TIME = "MAIL-HORODATAGE"
+FILES = "MAIL-FICHIERS"
+HEADERS = "MAIL-ENTETES"
+
+
+class Refused(Exception):
+    def __init__(self, code: str, message: str, identified: "Sender | None" = None):
+        super().__init__(message)
+        self.code, self.message, self.identified = code, message, identified
+
+
+@dataclass(frozen=True)
+class Sender:
+    counter: str
+    address: str
+    certificate: x509.Certificate
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The hub's S/MIME identity and what it trusts, loaded once."""
+
+    certificate: x509.Certificate
+    key: object
+    trusted: list[x509.Certificate]
+    crls: list[x509.CertificateRevocationList]
+    address: str
+
+
+class Pipeline:
+    def __init__(self, engine, settings: MailSettings, keys: Callable[[], Keys], store: MailStore | None = None):
+        self.engine = engine
+        self.settings = settings
+        self.keys = keys
+        self.store = store or MailStore(engine)
+
+    def run(self, message: int, now: datetime, *, resuming: bool = False) -> str:
+        """Check and process one stored message; returns its final status."""
+        if not self.store.claim(message, resuming=resuming):
+            row = self.store.get(message)
+            return row.status if row else "missing"
+        row = self.store.get(message)
+        keys = self.keys()
+        try:
+            headers = _headers(row.raw)
+        except Refused as refused:
+            return self._quarantine(message, None, refused, keys, now)
+        try:
+            original = self.store.processed_like(headers.message_id, None)
+            if original is not None:
+                return self._replay(message, original, now)
+            verified = self._open(row.raw, keys, now)
+            original = self.store.processed_like(None, verified.digest)
+            if original is not None:
+                return self._replay(message, original, now)
+            sender = self._identify(headers, verified, now)
+            files = self._files(verified, sender)
+        except Refused as refused:
+            return self._quarantine(message, headers, refused, keys, now)
+        return self._process(message, headers, verified, sender, files, keys, now)
+
+    # -- checks --------------------------------------------------------------------------------
+
+    def _open(self, raw: bytes, keys: Keys, now: datetime) -> smime.Verified:
+        try:
+            verified = smime.open_message(raw, hub_certificate=keys.certificate, hub_key=keys.key,
+                                          trusted=keys.trusted, crls=keys.crls, at=now)
+        except smime.SmimeError as error:
+            raise Refused(error.code, error.message) from None
+        if self.settings.require_encryption and not verified.was_encrypted:
+            raise Refused(ENCRYPTION_REQUIRED, "Les échanges doivent être chiffrés pour le hub")
+        return verified
+
+    def _identify(self, headers: "Headers", verified: smime.Verified, now: datetime) -> Sender:
+        mailbox = (mailbox_of(verified.signer) or "").lower()
+        if not headers.sender or headers.sender != mailbox:
+            raise Refused(SENDER, f"L'expéditeur {headers.sender or '(absent)'} n'est pas l'adresse du certificat "
+                                  f"signataire ({mailbox or 'aucune'})")
+        try:
+            counter, _ = services.identify(SqlUnitOfWork(self.engine, readonly=True),
+                                           fingerprint(verified.signer), now)
+        except UnknownCertificate as error:
+            raise Refused(CERTIFICATE, f"Certificat signataire non enregistré pour un guichet : {error.message}") \
+                from None
+        sender = Sender(counter.code, mailbox, verified.signer)
+        window = timedelta(hours=self.settings.signing_window_hours)
+        if verified.signing_time is None or abs(now - verified.signing_time) > window:
+            raise Refused(SIGNING_TIME, "Date de signature absente ou trop éloignée de la réception "
+                                        f"(au plus {self.settings.signing_window_hours:g} h)", sender)
+        return sender
+
+    def _files(self, verified: smime.Verified, sender: Sender) -> list[tuple[str, bytes]]:
+        try:
+            files = messages.attachments(verified.content)
+        except ValueError as error:
+            raise Refused(FILES, f"Contenu signé illisible : {error}", sender) from None
+        if not files:
+            raise Refused(FILES, "Aucun fichier d'interface joint (DEM<guichet>-<AAAAMMJJHHMM>-<seq>.xml)", sender)
+        if len(files) > self.settings.max_files:
+            raise Refused(FILES, f"Au plus {self.settings.max_files} fichiers par message", sender)
+        for name, _ in files:
+            match = FILE_NAME.fullmatch(name)
+            if match is None:
+                raise Refused(FILES, f"Nom de fichier non conforme : {name[:80]}", sender)
+            if match["counter"] != sender.counter:
+                raise Refused(FILES, f"Le fichier {name} est au nom du guichet {match['counter']}, le certificat "
+                                     f"est celui de {sender.counter}", sender)
+        return files
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    def _process(self, message: int, headers: "Headers", verified: smime.Verified, sender: Sender,
+                 files: list[tuple[str, bytes]], keys: Keys, now: datetime) -> str:
+        with self.engine.connect() as connection, connection.begin():
+            joined = lambda readonly=False: SqlUnitOfWork(self.engine, within=connection)  # noqa: E731
+            parts = []
+            for name, data in files:
+                answer_name = "RET" + name[3:]
+                try:
+                    answer = processing.process(joined, sender.counter, data, now)
+                except FileRefused as refused:
+                    parts.append(messages.refusal(answer_name.replace(".xml", ".txt"), name, refused))
+                    continue
+                parts.append((answer_name, answer.file, "text/xml"))
+                if answer.attestation is not None:
+                    parts.append(("ATT" + name[3:].replace(".xml", ".pdf"), answer.attestation, "application/pdf"))
+            summary = f"{len(files)} fichier(s) traité(s) par le hub pour le guichet {sender.counter}."
+            reply = messages.reply(keys, sender, headers, summary, parts, now)
+            reply_id = self.store.enqueue(sender.address, reply.message_id, reply.raw, now, connection)
+            self.store.processed(message, sender.counter, verified.digest, reply_id, now, connection)
+        log.info("mail %d processed: counter=%s files=%d reply=%d", message, sender.counter, len(files), reply_id)
+        return "processed"
+
+    def _quarantine(self, message: int, headers: "Headers | None", refused: Refused, keys: Keys,
+                    now: datetime) -> str:
+        reply_id = None
+        sender = refused.identified
+        if sender is not None and headers is not None:
+            text = f"Message refusé par le hub ({refused.code}) : {refused.message}. Aucun fichier n'a été traité."
+            reply = messages.reply(keys, sender, headers, text, [], now)
+            reply_id = self.store.enqueue(sender.address, reply.message_id, reply.raw, now)
+        self.store.quarantine(message, refused.code, refused.message, now,
+                              counter=sender.counter if sender else None, reply=reply_id)
+        log.warning("mail %d quarantined: %s", message, refused.code)
+        return "quarantined"
+
+    def _replay(self, message: int, original, now: datetime) -> str:
+        reply_id = None
+        if original.reply_id is not None:
+            first = self.store.reply_of(original.reply_id)
+            reply_id = self.store.enqueue(first.recipient, first.message_id, first.raw, now)
+        self.store.quarantine(message, "MAIL-REJEU", f"Rejeu du message n° {original.id} : réponse d'origine renvoyée",
+                              now, counter=original.counter_code, reply=reply_id)
+        log.info("mail %d is a replay of %d: original reply sent again", message, original.id)
+        return "quarantined"
+
+
+@dataclass(frozen=True)
+class Headers:
+    message_id: str | None
+    sender: str | None  # the From address, lower case
+    subject: str
+
+
+def _headers(raw: bytes) -> Headers:
+    try:
+        parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        message_id = (parsed.get("Message-ID") or "").strip() or None
+        address = parseaddr(str(parsed.get("From") or ""))[1].lower() or None
+        subject = str(parsed.get("Subject") or "")
+    except Exception as error:  # noqa: BLE001 - any malformed header is a refusal, never a crash
+        raise Refused(HEADERS, f"En-têtes illisibles : {type(error).__name__}") from None
+    return Headers(message_id, address, subject)

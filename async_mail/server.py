@@ -1,0 +1,79 @@
+"""The SMTP side: an aiosmtpd handler that accepts mail for the hub's addresses only.
+
+The handler is deliberately small (aiosmtpd's way): RCPT refuses unknown recipients, DATA stores
+the message as received and answers 250 only once it is stored, and the stored message is then
+handed to the pipeline on a worker thread. STARTTLS is offered with the server certificate and
+can be required; sizes are bounded by aiosmtpd before DATA completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from concurrent.futures import ThreadPoolExecutor
+from email.parser import BytesHeaderParser
+from email import policy
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from core.domain.calendar import now_in_paris
+
+from .config import MailSettings
+from .pipeline import Pipeline
+from .store import MailStore
+
+log = logging.getLogger(__name__)
+
+
+class HubHandler:
+    def __init__(self, settings: MailSettings, store: MailStore, pipeline: Pipeline, workers: ThreadPoolExecutor):
+        self.addresses = {address.lower() for address in settings.addresses}
+        self.store = store
+        self.pipeline = pipeline
+        self.workers = workers
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list) -> str:
+        if address.lower() not in self.addresses:
+            return "550 5.1.1 Destinataire inconnu : le hub ne reçoit que pour ses adresses d'échange"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or envelope.content
+        message_id = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
+        stored = self.store.receive(raw, envelope.mail_from, str(message_id).strip() if message_id else None,
+                                    now_in_paris())
+        self.workers.submit(self.process, stored)
+        return f"250 2.0.0 Message {stored} reçu"
+
+    def process(self, message: int, resuming: bool = False) -> None:
+        try:
+            self.pipeline.run(message, now_in_paris(), resuming=resuming)
+        except Exception as error:  # the message stays "processing": the next start resumes it
+            log.error("mail %d: processing failed: %s", message, type(error).__name__)
+
+
+def tls_context(settings: MailSettings) -> ssl.SSLContext | None:
+    if not (settings.tls_certificate.exists() and settings.tls_key.exists()):
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(settings.tls_certificate), str(settings.tls_key))
+    return context
+
+
+def controller(settings: MailSettings, handler: HubHandler) -> Controller:
+    context = tls_context(settings)
+    return Controller(handler, hostname=settings.host, port=settings.port, data_size_limit=settings.max_bytes,
+                      tls_context=context, require_starttls=settings.require_starttls and context is not None,
+                      decode_data=False, server_hostname="sne-hub")
+
+
+def resume(store: MailStore, handler: HubHandler, *, at_start: bool = False) -> int:
+    """Hand waiting messages to the pipeline: released ones, and at start those a stop interrupted."""
+    waiting = store.waiting(at_start=at_start)
+    for message in waiting:
+        handler.workers.submit(handler.process, message, at_start)
+    return len(waiting)

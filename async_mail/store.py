@@ -1,0 +1,172 @@
+"""The mail channel's records: every message received (kept raw, quarantined or processed) and the
+durable queue of replies, in the register's database.
+
+A message is stored before the SMTP session is told it was accepted, so nothing accepted is ever
+lost; it is processed afterwards, and a restart picks up what was stored but not processed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from core.adapters import orm
+
+RECEIVED, PROCESSING, PROCESSED = "received", "processing", "processed"
+QUARANTINED, RELEASED = "quarantined", "released"
+QUEUED, SENT, DEAD = "queued", "sent", "dead"
+
+messages, outbox = orm.mail_messages, orm.mail_outbox
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    id: int
+    recipient: str
+    message_id: str
+    raw: bytes
+    attempts: int
+    created_at: datetime
+
+
+class MailStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    # -- received messages ---------------------------------------------------------------------
+
+    def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(insert(messages).values(
+                received_at=at, raw=raw, sender=(sender or "")[:320], message_id=(message_id or "")[:998] or None,
+                status=RECEIVED,
+            ).returning(messages.c.id)).scalar_one()
+
+    def waiting(self, *, at_start: bool = False) -> list[int]:
+        """Messages to process: stored but not processed, or released from quarantine. At start,
+        also those a stop interrupted while processing (their transaction never committed)."""
+        states = [RECEIVED, RELEASED, PROCESSING] if at_start else [RELEASED]
+        with self.engine.connect() as connection:
+            return list(connection.scalars(
+                select(messages.c.id).where(messages.c.status.in_(states)).order_by(messages.c.id)))
+
+    def claim(self, message: int, *, resuming: bool = False) -> bool:
+        """Take a message for processing; False if another worker has it or it is done."""
+        states = [RECEIVED, RELEASED, PROCESSING] if resuming else [RECEIVED, RELEASED]
+        with self.engine.begin() as connection:
+            result = connection.execute(update(messages).where(messages.c.id == message,
+                                                               messages.c.status.in_(states))
+                                        .values(status=PROCESSING))
+            return result.rowcount == 1
+
+    def get(self, message: int) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(messages).where(messages.c.id == message)).first()
+
+    def processed_like(self, message_id: str | None, digest: str | None) -> Any:
+        """An earlier message with this Message-ID or signed content, already answered."""
+        conditions = []
+        if message_id:
+            conditions.append(messages.c.message_id == message_id)
+        if digest:
+            conditions.append(messages.c.digest == digest)
+        if not conditions:
+            return None
+        with self.engine.connect() as connection:
+            for condition in conditions:
+                found = connection.execute(select(messages).where(condition, messages.c.status == PROCESSED)
+                                           .order_by(messages.c.id).limit(1)).first()
+                if found is not None:
+                    return found
+        return None
+
+    def quarantine(self, message: int, code: str, reason: str, at: datetime, *, counter: str | None = None,
+                   reply: int | None = None, connection: Connection | None = None) -> None:
+        values = dict(status=QUARANTINED, reason_code=code, reason=reason[:1000], processed_at=at,
+                      counter_code=counter, reply_id=reply)
+        self._update(message, values, connection)
+
+    def processed(self, message: int, counter: str | None, digest: str | None, reply: int | None, at: datetime,
+                  connection: Connection | None = None) -> None:
+        values = dict(status=PROCESSED, counter_code=counter, digest=digest, reply_id=reply, processed_at=at,
+                      reason_code=None, reason=None)
+        self._update(message, values, connection)
+
+    def quarantined(self) -> list[Any]:
+        with self.engine.connect() as connection:
+            return list(connection.execute(
+                select(messages.c.id, messages.c.received_at, messages.c.sender, messages.c.reason_code,
+                       messages.c.reason).where(messages.c.status == QUARANTINED).order_by(messages.c.id)))
+
+    def release(self, message: int) -> bool:
+        """Put a quarantined message back in line, to be checked and processed again."""
+        with self.engine.begin() as connection:
+            result = connection.execute(update(messages).where(messages.c.id == message,
+                                                               messages.c.status == QUARANTINED)
+                                        .values(status=RELEASED))
+            return result.rowcount == 1
+
+    def _update(self, message: int, values: dict, connection: Connection | None) -> None:
+        statement = update(messages).where(messages.c.id == message).values(**values)
+        if connection is not None:
+            connection.execute(statement)
+            return
+        with self.engine.begin() as own:
+            own.execute(statement)
+
+    # -- replies ---------------------------------------------------------------------------------
+
+    def enqueue(self, recipient: str, message_id: str, raw: bytes, at: datetime,
+                connection: Connection | None = None) -> int:
+        statement = insert(outbox).values(created_at=at, recipient=recipient, message_id=message_id, raw=raw,
+                                          status=QUEUED, attempts=0, next_attempt_at=at).returning(outbox.c.id)
+        if connection is not None:
+            return connection.execute(statement).scalar_one()
+        with self.engine.begin() as own:
+            return own.execute(statement).scalar_one()
+
+    def reply_of(self, reply: int) -> Any:
+        with self.engine.connect() as connection:
+            return connection.execute(select(outbox).where(outbox.c.id == reply)).first()
+
+    def due(self, at: datetime, limit: int = 20) -> list[Outgoing]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(outbox).where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= at)
+                                      .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
+            return [Outgoing(r.id, r.recipient, r.message_id, r.raw, r.attempts, r.created_at) for r in rows]
+
+    def sent(self, reply: int, at: datetime) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(update(outbox).where(outbox.c.id == reply)
+                               .values(status=SENT, sent_at=at, attempts=outbox.c.attempts + 1, last_error=None))
+
+    def failed(self, reply: int, error: str, at: datetime, dead_after: timedelta) -> str:
+        """Record a failed attempt: retry later with exponential backoff, or give up (dead letter)."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(outbox.c.attempts, outbox.c.created_at).where(outbox.c.id == reply)).one()
+            attempts = row.attempts + 1
+            if at - row.created_at >= dead_after:
+                status, next_at = DEAD, at
+            else:
+                status, next_at = QUEUED, at + min(timedelta(minutes=2 ** (attempts - 1)), timedelta(hours=1))
+            connection.execute(update(outbox).where(outbox.c.id == reply).values(
+                status=status, attempts=attempts, next_attempt_at=next_at, last_error=error[:1000]))
+            return status
+
+    def replies(self, status: str | None = None) -> list[Any]:
+        query = select(outbox.c.id, outbox.c.created_at, outbox.c.recipient, outbox.c.status, outbox.c.attempts,
+                       outbox.c.next_attempt_at, outbox.c.last_error).order_by(outbox.c.id)
+        if status:
+            query = query.where(outbox.c.status == status)
+        with self.engine.connect() as connection:
+            return list(connection.execute(query))
+
+    def retry(self, reply: int, at: datetime) -> bool:
+        """Send a dead (or waiting) reply again now, with a fresh delay before it dies."""
+        with self.engine.begin() as connection:
+            result = connection.execute(update(outbox).where(outbox.c.id == reply, outbox.c.status != SENT)
+                                        .values(status=QUEUED, next_attempt_at=at, created_at=at))
+            return result.rowcount == 1

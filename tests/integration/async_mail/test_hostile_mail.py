@@ -1,0 +1,225 @@
+"""Hostile mail: each case is quarantined with its precise reason, and nothing of it is processed.
+
+Every mail goes through a real SMTP session to the real channel; afterwards the register holds no
+application, the message is in quarantine with the expected code, and a reply went out only when
+the sender was identified (signature verified, certificate registered, From the certificate's).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from async_mail import smime
+from certificates import load_certificate
+from certificates.reading import load_private_key
+from core.adapters.repository import count_rows
+from core.domain.calendar import now_in_paris
+from core.service_layer import services
+from certificates import fingerprint
+from tests.integration.hub.files import interface_file, person
+
+from .mails import HUB, Identity, entity, headers, identity, ours, with_openssl
+
+
+
+def dem(counter: str = "DEMOB", seq: int = 1) -> str:
+    return f"DEM{counter}-{now_in_paris():%Y%m%d%H%M}-{seq:06d}.xml"
+
+
+def files(counter: str = "DEMOB") -> bytes:
+    return entity([(dem(counter), interface_file(counter, form=person(1)))])
+
+
+def certificate(mail, *, not_before: datetime, not_after: datetime, self_signed: bool = False) -> Identity:
+    """A DEMOB-like S/MIME certificate with chosen dates, issued by the demo CA (or by itself)."""
+    directory = Path(mail.pki["directory"])
+    ca = load_certificate((directory / "ca.pem").read_bytes())
+    ca_key = load_private_key((directory / "ca-key.pem").read_bytes())
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "DEMOB hors délais"),
+                         x509.NameAttribute(NameOID.SERIAL_NUMBER, "DEMOB")])
+    builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject if self_signed else ca.subject)
+               .public_key(key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(not_before).not_valid_after(not_after)
+               .add_extension(x509.SubjectAlternativeName([x509.RFC822Name("demob@guichets.sne-hub.test")]), False)
+               .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), False)
+               .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), True))
+    issued = builder.sign(key if self_signed else ca_key, hashes.SHA256())
+    folder = mail.workdir / uuid.uuid4().hex
+    folder.mkdir()
+    (folder / "cert.pem").write_bytes(issued.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    return Identity("DEMOB", "demob@guichets.sne-hub.test", folder / "cert.pem", folder / "key.pem")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    build: Callable  # (mail) -> (raw bytes, envelope sender)
+    code: str
+    identified: bool = False  # whether the sender gets an error reply
+
+
+NOW = lambda: now_in_paris()  # noqa: E731
+
+
+def signed(content: Callable = files, who: str = "DEMOB", sender: str | None = None, encrypt: bool = True,
+           **signing) -> Callable:
+    def build(mail):
+        signer = identity(mail.pki, who)
+        hub = mail.settings.certificate if encrypt else None
+        return ours(content() if callable(content) else content, signer, hub, sender=sender, **signing), \
+            sender or signer.mailbox
+    return build
+
+
+def tampered(replace: tuple[bytes, bytes]) -> Callable:
+    def build(mail):
+        demob = identity(mail.pki, "DEMOB")
+        raw = ours(files(), demob, None)
+        return raw.replace(*replace, 1), demob.mailbox
+    return build
+
+
+def by(make_identity: Callable) -> Callable:
+    def build(mail):
+        who = make_identity(mail)
+        return ours(files(), who, mail.settings.certificate), who.mailbox
+    return build
+
+
+def openssl_two_signers(mail):
+    demob, democ = identity(mail.pki, "DEMOB"), identity(mail.pki, "DEMOC")
+    return with_openssl(files(), demob, mail.settings.certificate, mail.workdir, extra_signer=democ), demob.mailbox
+
+
+def wrapped(mail):
+    demob = identity(mail.pki, "DEMOB")
+    inner = smime.sign(files(), load_certificate(demob.cert.read_bytes()), load_private_key(demob.key.read_bytes()))
+    outer = (b'Content-Type: multipart/mixed; boundary="outer"\r\n\r\n--outer\r\n' + inner + b"\r\n--outer--\r\n")
+    return headers(demob.mailbox) + outer, demob.mailbox
+
+
+def wrong_key(mail):
+    demob = identity(mail.pki, "DEMOB")
+    return ours(files(), demob, Path(mail.pki["counters"]["DEMOC"]["cert"])), demob.mailbox
+
+
+def plain(mail):
+    return headers("demob@guichets.sne-hub.test") + files(), "demob@guichets.sne-hub.test"
+
+
+def malformed(mail):
+    return (b"From: demob@guichets.sne-hub.test\r\nTo: " + HUB.encode()
+            + b'\r\nContent-Type: multipart/signed; protocol="application/pkcs7-signature"; boundary="x"\r\n\r\n'
+              b"--x\r\ntronque"), "demob@guichets.sne-hub.test"
+
+
+CASES = [
+    Case("unsigned", plain, smime.NOT_SIGNED),
+    Case("malformed-mime", malformed, smime.NOT_MIME),
+    Case("tampered-body", tampered((b"Fichiers du guichet", b"Fichiers du guichEt")), smime.BAD_SIGNATURE),
+    Case("tampered-signed-header", tampered((b"Content-Type: text/plain; charset=utf-8",
+                                            b"Content-Type: text/plain; charset=latin1")), smime.BAD_SIGNATURE),
+    Case("two-signers", openssl_two_signers, smime.SIGNERS),
+    Case("wrapped-in-multipart", wrapped, smime.NESTED),
+    Case("encrypted-to-the-wrong-key", wrong_key, smime.NOT_DECRYPTABLE),
+    Case("self-signed", by(lambda mail: certificate(mail, not_before=NOW() - timedelta(days=1),
+                                                    not_after=NOW() + timedelta(days=30), self_signed=True)),
+         smime.CHAIN),
+    Case("expired", by(lambda mail: certificate(mail, not_before=NOW() - timedelta(days=60),
+                                                not_after=NOW() - timedelta(days=1))), smime.VALIDITY),
+    Case("not-yet-valid", by(lambda mail: certificate(mail, not_before=NOW() + timedelta(days=1),
+                                                      not_after=NOW() + timedelta(days=60))), smime.VALIDITY),
+    Case("from-mismatch", signed(sender="democ@guichets.sne-hub.test"), "MAIL-EXPEDITEUR"),
+    Case("signed-by-another-counter", signed(content=lambda: files("DEMOB"), who="DEMOC"), "MAIL-FICHIERS",
+         identified=True),
+    Case("signing-time-too-old", signed(at=datetime.now(timezone.utc) - timedelta(days=3)), "MAIL-HORODATAGE",
+         identified=True),
+    Case("no-file", signed(content=lambda: entity([])), "MAIL-FICHIERS", identified=True),
+    Case("bad-file-name", signed(content=lambda: entity([("demande.xml", b"<x/>")])), "MAIL-FICHIERS",
+         identified=True),
+]
+
+
+def applications(mail) -> int:
+    with mail.unit_of_work(readonly=True) as work:
+        return count_rows(work.connection, "applications")
+
+
+def deliver(mail, raw: bytes, sender: str) -> None:
+    with smtplib.SMTP("127.0.0.1", mail.port, timeout=10) as client:
+        client.sendmail(sender, [HUB], raw)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
+def test_quarantined_with_its_reason(mail, case):
+    raw, sender = case.build(mail)
+    deliver(mail, raw, sender)
+    mail.settle()
+    [row] = mail.store.quarantined()
+    assert row.reason_code == case.code, row.reason
+    assert applications(mail) == 0
+    assert len(mail.mailbox.received) == (1 if case.identified else 0)
+    if case.identified:
+        assert b"application/pkcs7-mime" in mail.mailbox.received[0][2]
+
+
+def test_a_revoked_certificate(mail):
+    demob = identity(mail.pki, "DEMOB")
+    mail.revoke([load_certificate(demob.cert.read_bytes()).serial_number])
+    deliver(mail, ours(files(), demob, mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    assert [row.reason_code for row in mail.store.quarantined()] == [smime.REVOKED]
+    assert applications(mail) == 0
+
+
+def test_a_certificate_revoked_in_the_register(mail):
+    demob = identity(mail.pki, "DEMOB")
+    services.revoke_certificate(mail.unit_of_work(), fingerprint(load_certificate(demob.cert.read_bytes())),
+                                now_in_paris())
+    deliver(mail, ours(files(), demob, mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    assert [row.reason_code for row in mail.store.quarantined()] == ["MAIL-CERTIFICAT"]
+
+
+def test_encryption_required(mail):
+    mail.settings.__dict__["require_encryption"] = True
+    demob = identity(mail.pki, "DEMOB")
+    deliver(mail, ours(files(), demob, None), demob.mailbox)
+    mail.settle()
+    assert [row.reason_code for row in mail.store.quarantined()] == ["MAIL-CHIFFREMENT"]
+
+
+def test_oversize_is_refused_during_data_and_nothing_is_stored(mail):
+    demob = identity(mail.pki, "DEMOB")
+    big = entity([(dem(), b"<x>" + b"A" * (3 * 1024 * 1024) + b"</x>")])
+    with pytest.raises(smtplib.SMTPException) as refused:
+        deliver(mail, ours(big, demob, None), demob.mailbox)
+    assert "552" in str(refused.value) or "size" in str(refused.value).lower()
+    assert mail.store.quarantined() == [] and mail.store.waiting(at_start=True) == []
+
+
+def test_a_released_message_goes_through_the_checks_again(mail):
+    demob = identity(mail.pki, "DEMOB")
+    print_ = fingerprint(load_certificate(demob.cert.read_bytes()))
+    services.revoke_certificate(mail.unit_of_work(), print_, now_in_paris())
+    deliver(mail, ours(files(), demob, mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    [row] = mail.store.quarantined()
+    assert mail.store.release(row.id)
+    mail.pipeline.run(row.id, now_in_paris())
+    assert [r.reason_code for r in mail.store.quarantined()] == ["MAIL-CERTIFICAT"]  # still revoked: refused again

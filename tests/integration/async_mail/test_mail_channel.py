@@ -1,0 +1,189 @@
+"""The signed mail channel end to end: real SMTP sessions, real S/MIME, openssl on both sides."""
+
+import smtplib
+from datetime import timedelta
+from email import message_from_bytes
+
+import pytest
+from lxml import etree
+from sqlalchemy import select
+
+from core.adapters import orm
+from core.adapters.repository import count_rows
+from core.domain.calendar import now_in_paris
+from core.wire import processing
+from core.wire.codec import NS
+from tests.integration.hub.files import interface_file, person
+
+from .mails import HUB, attachments, entity, identity, open_reply, ours, with_openssl
+
+N = f"{{{NS}}}"
+
+
+def file_name(counter: str, seq: int = 1) -> str:
+    return f"DEM{counter}-{now_in_paris():%Y%m%d%H%M}-{seq:06d}.xml"
+
+
+def send(mail, raw: bytes, sender: str, recipients=(HUB,)) -> None:
+    with smtplib.SMTP("127.0.0.1", mail.port, timeout=10) as client:
+        client.sendmail(sender, list(recipients), raw)
+
+
+def reply_to(mail, counter):
+    """The one reply the counter's mailbox received, opened with openssl."""
+    assert len(mail.mailbox.received) == 1, mail.mailbox.received
+    sender, recipients, raw = mail.mailbox.received[0]
+    assert (sender, recipients) == (HUB, [counter.mailbox])
+    return message_from_bytes(raw), attachments(open_reply(raw, counter, mail.ca_with_crl, mail.workdir))
+
+
+def applications(mail) -> int:
+    with mail.unit_of_work(readonly=True) as work:
+        return count_rows(work.connection, "applications")
+
+
+def test_a_file_signed_and_encrypted_with_openssl_gets_a_signed_encrypted_answer(mail):
+    """smtplib → hub → the counter's own SMTP mailbox; the answer verified and decrypted by openssl."""
+    demob = identity(mail.pki, "DEMOB")
+    name = file_name("DEMOB")
+    raw = with_openssl(entity([(name, interface_file("DEMOB", form=person(1)))]), demob,
+                       mail.settings.certificate, mail.workdir)
+    send(mail, raw, demob.mailbox)
+    mail.settle()
+    message, files = reply_to(mail, demob)
+    original_id = message_from_bytes(raw)["Message-ID"]
+    assert message["In-Reply-To"] == original_id or original_id is None
+    answer = etree.fromstring(files["RET" + name[3:]])
+    assert answer.findtext(f"{N}entete/{N}typeFichier") == "RET"
+    assert answer.findtext(f".//{N}numUnique").endswith("DEMOB")
+    assert files["ATT" + name[3:-4] + ".pdf"].startswith(b"%PDF")
+    assert applications(mail) == 1
+
+
+def test_several_files_in_one_mail_each_get_their_answer(mail):
+    democ = identity(mail.pki, "DEMOC")
+    names = [file_name("DEMOC", seq) for seq in (1, 2, 3)]
+    broken = person(3)
+    broken.household.applicant.civility = "9"
+    files = [(names[0], interface_file("DEMOC", form=person(2))), (names[1], interface_file("DEMOC", form=broken)),
+             (names[2], b"<pas-un-fichier/>")]
+    send(mail, ours(entity(files), democ, mail.settings.certificate), democ.mailbox)
+    mail.settle()
+    _, answers = reply_to(mail, democ)
+    assert etree.fromstring(answers["RET" + names[0][3:]]).findtext(f".//{N}numUnique")
+    assert b'code="NUU101"' in answers["RET" + names[1][3:]]
+    assert answers["RET" + names[2][3:-4] + ".txt"].startswith(b"Fichier " + names[2].encode() + b" refus")
+    assert applications(mail) == 1
+
+
+def test_both_channels_give_the_same_answer_for_the_same_file(mail):
+    """The answer by mail is the SOAP channel's answer: same bytes, but for the answer's date."""
+    demob = identity(mail.pki, "DEMOB")
+    broken = person(4)
+    broken.housing_sought.wished_locations[0].commune = "5746"
+    file = interface_file("DEMOB", form=broken)
+    by_soap = processing.process(mail.unit_of_work, "DEMOB", file, now_in_paris()).file
+    name = file_name("DEMOB")
+    send(mail, ours(entity([(name, file)]), demob, mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    _, answers = reply_to(mail, demob)
+
+    def without_date(data: bytes) -> bytes:
+        document = etree.fromstring(data)
+        document.find(f"{N}entete/{N}dateFichier").text = "-"
+        return etree.tostring(document)
+
+    assert without_date(answers["RET" + name[3:]]) == without_date(by_soap)
+
+
+def test_demo_delivery_writes_eml_files(mail):
+    mail.settings.__dict__["relay"] = None  # frozen dataclass: the demo mode, without a relay
+    demoe = identity(mail.pki, "DEMOE")
+    send(mail, ours(entity([(file_name("DEMOE"), interface_file("DEMOE", form=person(5)))]), demoe,
+                    mail.settings.certificate), demoe.mailbox)
+    mail.settle()
+    inbox = list((mail.settings.drop_directory / "DEMOE" / "inbox").glob("*.eml"))
+    assert len(inbox) == 1 and b"application/pkcs7-mime" in inbox[0].read_bytes()
+
+
+def test_a_replayed_message_gets_the_original_answer_and_is_not_processed_twice(mail):
+    demob = identity(mail.pki, "DEMOB")
+    raw = ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(6)))]), demob,
+               mail.settings.certificate, message_id="<replay-1@guichets.sne-hub.test>")
+    send(mail, raw, demob.mailbox)
+    mail.settle()
+    send(mail, raw, demob.mailbox)  # same Message-ID
+    resigned = ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(6)))]), demob,
+                    mail.settings.certificate)
+    send(mail, raw.replace(b"replay-1@", b"replay-2@"), demob.mailbox)  # same signed content
+    mail.settle()
+    assert applications(mail) == 1
+    first, second, third = (raw for _, _, raw in mail.mailbox.received)
+    assert first.split(b"\r\n\r\n", 1)[1] == second.split(b"\r\n\r\n", 1)[1] == third.split(b"\r\n\r\n", 1)[1]
+    assert resigned  # a new signature over new content would be a new message
+
+
+def test_unknown_recipients_are_refused_at_rcpt(mail):
+    with smtplib.SMTP("127.0.0.1", mail.port, timeout=10) as client:
+        client.ehlo()
+        client.mail("demob@guichets.sne-hub.test")
+        code, _ = client.rcpt("someone@else.example.org")
+    assert code == 550
+
+
+def test_starttls_is_offered(mail):
+    with smtplib.SMTP("127.0.0.1", mail.port, timeout=10) as client:
+        client.ehlo()
+        assert client.has_extn("starttls")
+
+
+def test_a_relay_down_means_retries_then_a_dead_letter(mail):
+    demob = identity(mail.pki, "DEMOB")
+    mail.settings.__dict__["relay"] = "127.0.0.1:1"  # nothing listens there
+    send(mail, ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(7)))]), demob,
+                    mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    [reply] = mail.store.replies()
+    assert (reply.status, reply.attempts) == ("queued", 1)
+    assert reply.next_attempt_at > now_in_paris()
+    later = now_in_paris() + timedelta(hours=49)
+    mail.delivery.deliver_due(later)
+    [reply] = mail.store.replies()
+    assert reply.status == "dead" and "ConnectionRefusedError" in reply.last_error
+    assert mail.store.retry(reply.id, now_in_paris())
+    mail.settings.__dict__["relay"] = f"127.0.0.1:{mail.settings.relay and 0}"
+
+
+def test_the_documented_openssl_example_works(mail, tmp_path):
+    """docs/MAIL.md's script, run as written against this hub (demo mode: replies as .eml files)."""
+    import re
+    import shutil
+    import subprocess
+    import threading
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    demo = tmp_path / "demo"
+    shutil.copytree(mail.pki["directory"], demo)
+    mail.settings.__dict__.update(relay=None, drop_directory=demo)
+    script = re.search(r"<!-- example:mail -->\n```sh\n(.*?)```", (root / "docs" / "MAIL.md").read_text(),
+                       re.S).group(1).replace("docs/examples", str(root / "docs" / "examples"))
+    stop = threading.Event()
+
+    def deliver():
+        while not stop.is_set():
+            mail.delivery.deliver_due(now_in_paris())
+            stop.wait(0.2)
+
+    worker = threading.Thread(target=deliver, daemon=True)
+    worker.start()
+    try:
+        result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
+                                text=True, timeout=90, env={"PATH": "/usr/bin:/bin", "DEMO": str(demo),
+                                                            "SMTP": f"smtp://127.0.0.1:{mail.port}"})
+    finally:
+        stop.set()
+        worker.join()
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"RETDEMOB-\d{12}-000001\.xml\n", result.stdout)
+    assert applications(mail) == 1
