@@ -182,7 +182,8 @@ def package(envelope: etree._Element, binary_elements: set[str], action: str | N
     }, root)
     for content_id, content in attachments:
         if content.lstrip().startswith(b"<"):  # an interface file: raw, where clients look for it
-            headers, encoded = {"Content-Type": "text/xml; charset=UTF-8", "Content-Transfer-Encoding": "binary"}, content
+            headers = {"Content-Type": "text/xml; charset=UTF-8", "Content-Transfer-Encoding": "binary"}
+            encoded = content
         else:  # a PDF: base64, so that the whole body still decodes as text, as libsne reads it
             headers = {"Content-Type": _binary_type(content), "Content-Transfer-Encoding": "base64"}
             encoded = base64.encodebytes(content)

@@ -6,9 +6,7 @@ in the demo, to .eml files on disk. The revocation list the hub reads is written
 
 from __future__ import annotations
 
-import shutil
 import socket
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field

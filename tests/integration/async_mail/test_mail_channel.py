@@ -4,11 +4,8 @@ import smtplib
 from datetime import timedelta
 from email import message_from_bytes
 
-import pytest
 from lxml import etree
-from sqlalchemy import select
 
-from core.adapters import orm
 from core.adapters.repository import count_rows
 from core.domain.calendar import now_in_paris
 from core.wire import processing

@@ -769,7 +769,7 @@ def mtom_cases() -> list[Case]:
     def send(build: Callable[[Context], tuple[bytes, str]]) -> Callable[[Context], Outcome]:
         return post_multipart(build)
 
-    ok_type = f'multipart/related; type="application/xop+xml"; start="<root.message@hostile>"'
+    ok_type = 'multipart/related; type="application/xop+xml"; start="<root.message@hostile>"'
     valid_cert = part("cert@hostile")
     return [
         Case("boundary-parameter-missing", send(lambda c: multipart([root(c)], content_type=ok_type)),
@@ -949,7 +949,7 @@ def envelope_cases() -> list[Case]:
             read_payload(c.number))), malformed),
         Case("utf16-declared-utf8-sent", post(lambda c: b'<?xml version="1.0" encoding="UTF-16"?>' + envelope(
             read_payload(c.number))), malformed),
-        Case("unbound-prefix", post(raw(wrap.format(f"<soap:Body><x:y/></soap:Body>"))), malformed),
+        Case("unbound-prefix", post(raw(wrap.format("<soap:Body><x:y/></soap:Body>"))), malformed),
         Case("two-bodies", post(raw(wrap.format(body + body))), not_envelope),
         Case("no-body", post(raw(wrap.format("<soap:Header/>"))), not_envelope),
         Case("empty-soap-body", post(raw(wrap.format("<soap:Body/>"))), not_envelope),

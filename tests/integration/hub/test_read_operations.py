@@ -41,7 +41,7 @@ def test_read_an_application(hub):
 def test_reading_a_wrong_number_is_a_fault_with_its_code(hub, number, code):
     reply = get_demande(hub.client("DEMOB"), number)
     assert (reply.status, reply.fault_code) == (400, code)
-    detail = reply.envelope.find(f".//{{http://ws.metier.nuu.application.i2/}}demandeLogementException")
+    detail = reply.envelope.find(".//{http://ws.metier.nuu.application.i2/}demandeLogementException")
     assert detail is not None and detail.findtext("message")
 
 

@@ -8,7 +8,6 @@ import shutil
 import stat
 import subprocess
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from cryptography import x509
