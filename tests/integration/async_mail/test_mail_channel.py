@@ -184,3 +184,20 @@ def test_the_documented_openssl_example_works(mail, tmp_path):
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"RETDEMOB-\d{12}-000001\.xml\n", result.stdout)
     assert applications(mail) == 1
+
+
+def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
+    """Stored (250 given), then the hub stopped before processing: the next start resumes it."""
+    from async_mail.server import HubHandler, resume
+    from concurrent.futures import ThreadPoolExecutor
+
+    demob = identity(mail.pki, "DEMOB")
+    raw = ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(8)))]), demob,
+               mail.settings.certificate)
+    stored = mail.store.receive(raw, demob.mailbox, None, now_in_paris())
+    assert mail.store.claim(stored)  # a worker had taken it when the hub stopped
+    with ThreadPoolExecutor(1) as workers:
+        assert resume(mail.store, HubHandler(mail.settings, mail.store, mail.pipeline, workers), at_start=True) == 1
+    mail.settle()
+    assert mail.store.get(stored).status == "processed"
+    assert applications(mail) == 1 and len(mail.mailbox.received) == 1

@@ -15,7 +15,10 @@ SNE_HUB = str(Path(sys.executable).parent / "sne-hub")
 
 
 def all_commands(group: click.Group, path=()):
-    for name, command in group.commands.items():
+    """Every command, those plugged in by other packages (certificates, mail) included."""
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield path + (name,)
         if isinstance(command, click.Group):
             yield from all_commands(command, path + (name,))
