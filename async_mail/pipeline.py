@@ -16,7 +16,7 @@ From address is the certificate's; otherwise anyone could make the hub mail a th
 The files go through core.wire.processing, exactly as on the SOAP channel, inside one database
 transaction with the reply and the message's new status: a mail is processed entirely or not at
 all, and a restart never processes a file twice. A replayed mail (same Message-ID, or same signed
-content) is not processed again: the original reply is sent again.
+content, once the signature verified) is not processed again: the original reply is sent again.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from cryptography import x509
 from certificates import fingerprint, mailbox_of
 from core.adapters.repository import SqlUnitOfWork
 from core.domain.errors import UnknownCertificate
-from core.service_layer import services
+from core.service_layer.identity import CertificateOwners
 from core.wire import processing
 from core.wire.processing import FileRefused
 
@@ -81,29 +81,31 @@ class Keys:
 
 
 class Pipeline:
-    def __init__(self, engine, settings: MailSettings, keys: Callable[[], Keys], store: MailStore | None = None):
+    def __init__(self, engine, settings: MailSettings, keys: Callable[[], Keys], store: MailStore | None = None,
+                 owners: CertificateOwners | None = None):
         self.engine = engine
         self.settings = settings
         self.keys = keys
         self.store = store or MailStore(engine)
+        self.owners = owners or CertificateOwners()
+
+    def _read_only(self, readonly: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, readonly=True)
 
     def run(self, message: int, now: datetime, *, resuming: bool = False) -> str:
         """Check and process one stored message; returns its final status."""
-        if not self.store.claim(message, resuming=resuming):
-            row = self.store.get(message)
-            return row.status if row else "missing"
-        row = self.store.get(message)
+        row = self.store.claim(message, resuming=resuming)
+        if row is None:
+            current = self.store.get(message)
+            return current.status if current else "missing"
         keys = self.keys()
         try:
             headers = _headers(row.raw)
         except Refused as refused:
             return self._quarantine(message, None, refused, keys, now)
         try:
-            original = self.store.processed_like(headers.message_id, None)
-            if original is not None:
-                return self._replay(message, original, now)
             verified = self._open(row.raw, keys, now)
-            original = self.store.processed_like(None, verified.digest)
+            original = self.store.processed_like(headers.message_id, verified.digest)
             if original is not None:
                 return self._replay(message, original, now)
             sender = self._identify(headers, verified, now)
@@ -130,12 +132,11 @@ class Pipeline:
             raise Refused(SENDER, f"L'expéditeur {headers.sender or '(absent)'} n'est pas l'adresse du certificat "
                                   f"signataire ({mailbox or 'aucune'})")
         try:
-            counter, _ = services.identify(SqlUnitOfWork(self.engine, readonly=True),
-                                           fingerprint(verified.signer), now)
+            counter = self.owners.owner(self._read_only, fingerprint(verified.signer), now)
         except UnknownCertificate as error:
             raise Refused(CERTIFICATE, f"Certificat signataire non enregistré pour un guichet : {error.message}") \
                 from None
-        sender = Sender(counter.code, mailbox, verified.signer)
+        sender = Sender(counter, mailbox, verified.signer)
         window = timedelta(hours=self.settings.signing_window_hours)
         if verified.signing_time is None or abs(now - verified.signing_time) > window:
             raise Refused(SIGNING_TIME, "Date de signature absente ou trop éloignée de la réception "

@@ -470,13 +470,21 @@ def sign(entity: bytes, certificate: x509.Certificate, key: rsa.RSAPrivateKey | 
     if not _same_key(key, certificate):
         raise ValueError("the key is not the certificate's")
     content = _canonical(entity)
-    moment = datetime.now(timezone.utc) if at is None else _aware(at)
-    return _multipart_signed(content, _signature(content, certificate, key, moment))
+    if at is None:  # now: cryptography's builder, ten times faster than building the CMS by hand
+        return _multipart_signed(content, _signature_now(content, certificate, key))
+    return _multipart_signed(content, _signature(content, certificate, key, _aware(at)))
 
 
 def _same_key(key, certificate: x509.Certificate) -> bool:
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     return key.public_key().public_bytes(*spki) == certificate.public_key().public_bytes(*spki)
+
+
+def _signature_now(content: bytes, certificate: x509.Certificate, key) -> bytes:
+    """A detached SignedData over ``content`` as it is (already canonical), signed now."""
+    options = [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary, pkcs7.PKCS7Options.NoCapabilities]
+    return (pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(certificate, key, hashes.SHA256())
+            .sign(serialization.Encoding.DER, options))
 
 
 def _signature(content: bytes, certificate: x509.Certificate, key, moment: datetime) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from core.adapters import orm
 
@@ -53,14 +53,12 @@ class MailStore:
             return list(connection.scalars(
                 select(messages.c.id).where(messages.c.status.in_(states)).order_by(messages.c.id)))
 
-    def claim(self, message: int, *, resuming: bool = False) -> bool:
-        """Take a message for processing; False if another worker has it or it is done."""
+    def claim(self, message: int, *, resuming: bool = False) -> Any:
+        """Take a message for processing and return it; None if another worker has it or it is done."""
         states = [RECEIVED, RELEASED, PROCESSING] if resuming else [RECEIVED, RELEASED]
         with self.engine.begin() as connection:
-            result = connection.execute(update(messages).where(messages.c.id == message,
-                                                               messages.c.status.in_(states))
-                                        .values(status=PROCESSING))
-            return result.rowcount == 1
+            return connection.execute(update(messages).where(messages.c.id == message, messages.c.status.in_(states))
+                                      .values(status=PROCESSING).returning(messages.c.id, messages.c.raw)).first()
 
     def get(self, message: int) -> Any:
         with self.engine.connect() as connection:
@@ -68,20 +66,14 @@ class MailStore:
 
     def processed_like(self, message_id: str | None, digest: str | None) -> Any:
         """An earlier message with this Message-ID or signed content, already answered."""
-        conditions = []
-        if message_id:
-            conditions.append(messages.c.message_id == message_id)
-        if digest:
-            conditions.append(messages.c.digest == digest)
+        conditions = [column == value for column, value in ((messages.c.message_id, message_id),
+                                                            (messages.c.digest, digest)) if value]
         if not conditions:
             return None
         with self.engine.connect() as connection:
-            for condition in conditions:
-                found = connection.execute(select(messages).where(condition, messages.c.status == PROCESSED)
-                                           .order_by(messages.c.id).limit(1)).first()
-                if found is not None:
-                    return found
-        return None
+            return connection.execute(select(messages.c.id, messages.c.counter_code, messages.c.reply_id)
+                                      .where(or_(*conditions), messages.c.status == PROCESSED)
+                                      .order_by(messages.c.id).limit(1)).first()
 
     def quarantine(self, message: int, code: str, reason: str, at: datetime, *, counter: str | None = None,
                    reply: int | None = None, connection: Connection | None = None) -> None:

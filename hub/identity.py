@@ -5,23 +5,18 @@ the WSGI environ; operations read it back here. The SNE's messages may also carr
 (``certificat``); when one is attached it must be one of the same counter's.
 
 Each hub process remembers which counter a certificate authenticates for a short while
-(SNE_HUB_CERTIFICATE_CACHE_SECONDS, 60 by default, 0 to turn it off): looking it up costs a
-database transaction per request otherwise. A revocation or a deactivated counter therefore takes
-effect within that delay; a certificate's expiry takes effect at once.
+(:class:`core.service_layer.identity.CertificateOwners`).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable
 
 from certificates import CertificateError, fingerprint, load_certificate
 from core.domain.errors import UnknownCertificate
-from core.service_layer import services
+from core.service_layer.identity import CertificateOwners
 from core.service_layer.unit_of_work import UnitOfWork
 
 COUNTER_KEY = "sne_hub.counter"
@@ -39,29 +34,6 @@ class Caller:
 def caller_of(ctx) -> Caller:
     environ = ctx.transport.req_env
     return Caller(environ[COUNTER_KEY], environ[FINGERPRINT_KEY], environ[UNIT_OF_WORK_KEY])
-
-
-class CertificateOwners:
-    """Certificate fingerprint -> counter, looked up in the register and kept for ``ttl`` seconds."""
-
-    def __init__(self, ttl: float | None = None):
-        self.ttl = float(os.environ.get("SNE_HUB_CERTIFICATE_CACHE_SECONDS", 60)) if ttl is None else ttl
-        self._known: dict[str, tuple[str, datetime, float]] = {}  # fingerprint -> counter, not_after, looked up
-        self._lock = threading.Lock()
-
-    def owner(self, unit_of_work: Callable[..., UnitOfWork], print_: str, at: datetime) -> str:
-        """The counter ``print_`` authenticates at ``at``; raises UnknownCertificate."""
-        with self._lock:
-            known = self._known.get(print_)
-        if known is not None:
-            counter, not_after, looked_up = known
-            if time.monotonic() - looked_up < self.ttl and at <= not_after:
-                return counter
-        counter, not_after = services.identify(unit_of_work(readonly=True), print_, at)
-        if self.ttl > 0:
-            with self._lock:
-                self._known[print_] = (counter.code, not_after, time.monotonic())
-        return counter.code
 
 
 OWNERS = CertificateOwners()

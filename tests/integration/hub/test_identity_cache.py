@@ -9,7 +9,7 @@ from certificates import fingerprint, load_certificate
 from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
 from core.service_layer import services
-from hub.identity import CertificateOwners
+from core.service_layer.identity import CertificateOwners
 
 
 @pytest.fixture
