@@ -72,7 +72,7 @@ def read_file(root: etree._Element) -> InterfaceFile:
     return InterfaceFile(
         version=root.get("versionInterface"),
         file_type=_text(header.find(q("typeFichier"))),
-        file_date=_datetime(_text(header.find(q("dateFichier")))),
+        file_date=parse_datetime(_text(header.find(q("dateFichier")))),
         counter=_text(_first(children, RegistryNames.COUNTER)),
         form=form,
         number=_optional_text(_first(children, RegistryNames.NUMBER)),
@@ -119,7 +119,7 @@ def _value(kind: Any, codes: type | None, element: etree._Element) -> Any:
     if kind is date:
         return _date(text)
     if kind is datetime:
-        return _datetime(text)
+        return parse_datetime(text)
     return text
 
 
@@ -177,8 +177,6 @@ def parse_datetime(text: str) -> datetime | None:
         return midnight + timedelta(days=1)
     return datetime.fromisoformat(text)
 
-
-_datetime = parse_datetime
 
 
 # -- writing ------------------------------------------------------------------------------------

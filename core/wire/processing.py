@@ -61,10 +61,6 @@ class Answer:
     file: bytes
     attestation: bytes | None = None
 
-    @property
-    def has_anomalies(self) -> bool:
-        return b"listeAnomalie" in self.file
-
 
 def read_application_file(data: bytes) -> InterfaceFile:
     """Parse and validate a file of the InterfaceNuu schema, in the version it declares."""
