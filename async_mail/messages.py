@@ -1,8 +1,8 @@
 """Mail bodies in and out: the interface files a counter attached, the hub's signed reply.
 
-Replies are MIME entities signed by the hub (multipart/signed, detached S/MIME signature) and
-encrypted to the counter's certificate, then given the outer headers: From the hub, To the counter,
-In-Reply-To and References the counter's message, so that mail clients thread them.
+Replies are built by :func:`certificates.mail.sealed_mail`: signed by the hub, encrypted to the
+counter's certificate, In-Reply-To and References the counter's message, so that mail clients
+thread them.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.header import Header
-from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
 
-from . import smime
+from certificates.mail import sealed_mail
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
@@ -50,38 +47,8 @@ def refusal(answer_name: str, file_name: str, refused) -> tuple[str, bytes, str]
 
 
 def reply(keys, sender, headers, text: str, parts: list[tuple[str, bytes, str]], now: datetime) -> Reply:
-    body = EmailMessage(policy=policy.SMTP)
-    body.set_content(text, charset="utf-8")
-    for name, data, content_type in parts:
-        main, _, sub = content_type.partition("/")
-        body.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    entity = _entity(body)
-    signed = smime.sign(entity, keys.certificate, keys.key)  # signed now, by the fast path
-    sealed = smime.encrypt(signed, sender.certificate)
-    message_id = make_msgid(domain=keys.address.partition("@")[2] or "sne-hub")
-    outer = [
-        f"From: {keys.address}",
-        f"To: {sender.address}",
-        f"Subject: Re: {headers.subject[:200]}" if headers.subject else "Subject: Réponse du hub",
-        f"Date: {format_datetime(now)}",
-        f"Message-ID: {message_id}",
-        "MIME-Version: 1.0",
-    ]
-    if headers.message_id:
-        outer += [f"In-Reply-To: {headers.message_id}", f"References: {headers.message_id}"]
-    head = "\r\n".join(_encoded(line) for line in outer).encode("utf-8")
-    return Reply(message_id, head + b"\r\n" + sealed)
-
-
-def _entity(message: EmailMessage) -> bytes:
-    """The MIME entity (Content-* headers and body) of a message, CRLF line ends, ready to sign."""
-    data = message.as_bytes(policy=policy.SMTP)
-    return data.replace(b"MIME-Version: 1.0\r\n", b"", 1)
-
-
-def _encoded(line: str) -> str:
-    """Header lines are ASCII: a non-ASCII Subject is encoded as RFC 2047 words."""
-    name, _, value = line.partition(": ")
-    if value.isascii():
-        return line
-    return f"{name}: {Header(value, 'utf-8').encode()}"
+    subject = f"Re: {headers.subject[:200]}" if headers.subject else "Réponse du hub"
+    mail = sealed_mail(sender=keys.address, recipient=sender.address, subject=subject, text=text, parts=parts,
+                       certificate=keys.certificate, key=keys.key, recipient_certificate=sender.certificate, now=now,
+                       in_reply_to=headers.message_id)
+    return Reply(mail.message_id, mail.raw)

@@ -1,7 +1,7 @@
 """What happens to a mail once it is stored: every check, then the files, then the signed reply.
 
 Checks come first, all of them, and no file is read before they pass: the S/MIME envelope and
-signature (:mod:`async_mail.smime`: decryption, digest, signature, single signer, chain to a trusted
+signature (:mod:`certificates.smime`: decryption, digest, signature, single signer, chain to a trusted
 authority, revocation, validity), encryption when required, the From address against the
 certificate, the certificate against the register (it must be a counter's), the signingTime against
 the moment of arrival, the attachments' names (``DEM<guichet>-<YYYYMMDDHHMM>-<seq>.xml``) against
@@ -32,14 +32,14 @@ from typing import Callable
 
 from cryptography import x509
 
-from certificates import fingerprint, mailbox_of
+from certificates import fingerprint, mailbox_of, smime
 from core.adapters.repository import SqlUnitOfWork
 from core.domain.errors import UnknownCertificate
 from core.service_layer.identity import CertificateOwners
 from core.wire import processing
 from core.wire.processing import FileRefused
 
-from . import messages, smime
+from . import messages
 from .config import MailSettings
 from .store import MailStore
 
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 FILE_NAME = re.compile(r"DEM(?P<counter>[0-9A-Z]{5})-(?P<stamp>\d{12})-(?P<seq>\d{1,6})\.xml")
 
-# Quarantine reasons of our own (the S/MIME ones are async_mail.smime's codes).
+# Quarantine reasons of our own (the S/MIME ones are certificates.smime's codes).
 ENCRYPTION_REQUIRED = "MAIL-CHIFFREMENT"
 SENDER = "MAIL-EXPEDITEUR"
 CERTIFICATE = "MAIL-CERTIFICAT"

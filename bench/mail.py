@@ -5,7 +5,7 @@ MIME entity with a short text and one ``CRE`` interface file as an attachment na
 ``DEM<guichet>-<AAAAMMJJHHMM>-<seq>.xml`` (a complete household from ``core.demo.household_form``,
 different people every time so that the duplicate check passes), signed by a demo counter's
 certificate (``DEMOB``, ``DEMOC`` or ``DEMOE``: detached S/MIME signature with a signingTime) and
-encrypted to the hub's certificate (AES-256, RSA key transport), both with ``async_mail.smime``,
+encrypted to the hub's certificate (AES-256, RSA key transport), both with ``certificates.smime``,
 with the outer headers of ``tests/integration/async_mail/mails.py`` and a unique Message-ID.
 Every mail is built before the clock starts.
 
@@ -244,16 +244,16 @@ STAGES = (
     ("async_mail.store", "MailStore.get", "  read the stored mail back (SELECT, 1 transaction)"),
     ("async_mail.pipeline", "_headers", "  outer headers parsed (email, compat32)"),
     ("async_mail.store", "MailStore.processed_like", "  replay checks: Message-ID, then digest (1 SELECT each)"),
-    ("async_mail.pipeline", "Pipeline._open", "  open: decrypt and verify (async_mail.smime.open_message)"),
-    ("async_mail.smime", "_decrypted", "    decrypt"),
+    ("async_mail.pipeline", "Pipeline._open", "  open: decrypt and verify (certificates.smime.open_message)"),
+    ("certificates.smime", "_decrypted", "    decrypt"),
     ("cryptography.hazmat.primitives.serialization.pkcs7", "pkcs7_decrypt_der",
      "      cryptography pkcs7_decrypt_der (RSA key transport + AES)"),
-    ("async_mail.smime", "_signed_parts", "    cut the multipart/signed (header parsing, regex)"),
-    ("async_mail.smime", "_verify_signature", "    signature: CMS parsed (asn1crypto), digest, RSA verify"),
-    ("async_mail.smime", "_check_signature", "      RSA verify of the signature"),
-    ("async_mail.smime", "_check_trust", "    trust: chain, purpose, validity, CRL"),
-    ("async_mail.smime", "_issuer_among", "      chain (RSA verify of the certificate)"),
-    ("async_mail.smime", "_check_revocation", "      CRL (RSA verify of the CRL, every mail)"),
+    ("certificates.smime", "_signed_parts", "    cut the multipart/signed (header parsing, regex)"),
+    ("certificates.smime", "_verify_signature", "    signature: CMS parsed (asn1crypto), digest, RSA verify"),
+    ("certificates.smime", "_check_signature", "      RSA verify of the signature"),
+    ("certificates.smime", "_check_trust", "    trust: chain, purpose, validity, CRL"),
+    ("certificates.smime", "_issuer_among", "      chain (RSA verify of the certificate)"),
+    ("certificates.smime", "_check_revocation", "      CRL (RSA verify of the CRL, every mail)"),
     ("async_mail.pipeline", "Pipeline._identify", "  sender: From vs certificate, register look-up"),
     ("core.service_layer.services", "identify", "    services.identify (1 read transaction)"),
     ("async_mail.pipeline", "Pipeline._files", "  attachments (email parser, policy.default)"),
@@ -268,10 +268,10 @@ STAGES = (
     ("core.wire.processing", "attestation_pdf", "      attestation PDF"),
     ("async_mail.messages", "reply", "    reply: MIME, sign, encrypt"),
     ("async_mail.messages", "_entity", "      MIME entity serialised (email, policy.SMTP)"),
-    ("async_mail.smime", "sign", "      sign (async_mail.smime.sign)"),
-    ("async_mail.smime", "_signature", "        CMS SignedData built (asn1crypto), RSA sign included"),
-    ("async_mail.smime", "_sign_bytes", "          RSA sign"),
-    ("async_mail.smime", "encrypt", "      encrypt (async_mail.smime.encrypt)"),
+    ("certificates.smime", "sign", "      sign (certificates.smime.sign)"),
+    ("certificates.smime", "_signature", "        CMS SignedData built (asn1crypto), RSA sign included"),
+    ("certificates.smime", "_sign_bytes", "          RSA sign"),
+    ("certificates.smime", "encrypt", "      encrypt (certificates.smime.encrypt)"),
     ("cryptography.hazmat.primitives.serialization.pkcs7", "PKCS7EnvelopeBuilder.encrypt",
      "        cryptography PKCS7EnvelopeBuilder.encrypt (RSA key transport + AES)"),
     ("async_mail.store", "MailStore.enqueue", "    queue the reply (INSERT)"),
@@ -448,7 +448,7 @@ def _statement_kind(statement: str) -> str:
 
 def build_mails(pki_directory: str, counter: str, first_index: int, count: int) -> tuple[str, list[tuple[str, bytes]]]:
     """``count`` mails of ``counter``, each a CRE file of a distinct household, signed and encrypted to the hub."""
-    from async_mail import smime
+    from certificates import smime
     from certificates import load_certificate
     from certificates.reading import load_private_key
     from core import demo
@@ -726,7 +726,8 @@ def check_reply(url: str, pki_directory: str, message_id: str) -> str:
 
     from sqlalchemy import text
 
-    from async_mail import messages, smime
+    from async_mail import messages
+    from certificates import smime
     from certificates import load_certificate
     from certificates.reading import load_private_key
     from core.adapters.database import make_engine

@@ -19,7 +19,7 @@ directory and the demo counters' certificates are registered.
 
 The baseline, measured in the same run, on the same server processes: a small WSGI application
 built here, mounted next to the hub under ``/baseline/services/DemandeLogementImplService/`` by a
-dispatcher on the path prefix. It reads the body, unpacks MTOM with ``hub.mtom``, parses the
+dispatcher on the path prefix. It reads the body, unpacks MTOM with ``core.wire.mtom``, parses the
 envelope with ``core.wire.xml.parse``, takes the file out of it, parses and validates it with
 ``core.wire.processing.read_application_file`` (our XSD), inserts it as one row in a plain table
 (one transaction, SQLAlchemy Core, same engine) and returns a minimal SOAP 1.2 answer. It is the
@@ -144,7 +144,7 @@ class Baseline:
         from sqlalchemy import insert
 
         from core.wire import processing, xml
-        from hub import mtom
+        from core.wire import mtom
 
         self.engine, self.max_bytes = engine, max_bytes
         self.statement = insert(baseline_table())  # built once, as core's statements are

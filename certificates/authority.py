@@ -99,6 +99,11 @@ def hub_mail_profile(address: str, name: str = ORGANIZATION) -> Profile:
                    (ExtendedKeyUsageOID.EMAIL_PROTECTION,))
 
 
+def hub_client_profile(name: str = f"{ORGANIZATION} dispatcher") -> Profile:
+    """The hub as a TLS client: what it presents to counters' systems when it pushes dispatching."""
+    return Profile(_subject(name), (), _SIGN_AND_ENCRYPT, (ExtendedKeyUsageOID.CLIENT_AUTH,))
+
+
 def _subject(common_name: str, serial_number: str | None = None) -> x509.Name:
     if not common_name:
         raise ValueError("a certificate's common name cannot be empty")
@@ -180,6 +185,9 @@ class Authority(Issued):
 
     def issue_hub_mail(self, address: str, name: str = ORGANIZATION, valid_days: int = MAIL_DAYS) -> Issued:
         return self.issue(hub_mail_profile(address, name), valid_days)
+
+    def issue_hub_client(self, valid_days: int = SERVER_DAYS) -> Issued:
+        return self.issue(hub_client_profile(), valid_days)
 
     def has_issued(self, certificate: x509.Certificate) -> bool:
         """Whether this CA's key signed ``certificate`` (signature and issuer name; not validity)."""

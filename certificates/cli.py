@@ -25,7 +25,16 @@ from core.domain.calendar import now_in_paris
 from core.domain.referential import CounterCertificate
 from core.service_layer import services
 
-from .authority import CA_DAYS, COUNTER_DAYS, MAIL_DAYS, SERVER_DAYS, counter_profile, hub_mail_profile, server_profile
+from .authority import (
+    CA_DAYS,
+    COUNTER_DAYS,
+    MAIL_DAYS,
+    SERVER_DAYS,
+    counter_profile,
+    hub_client_profile,
+    hub_mail_profile,
+    server_profile,
+)
 from .demo import write_demo_pki
 from .ledger import AuthorityDirectory
 from .reading import CertificateError, load_certificate, registration
@@ -133,13 +142,16 @@ def issue(context: Context, counter: str, out: Path, days: int, replace: bool, f
               help="DNS name of the SOAP server (repeatable): issues server-cert.pem and server-key.pem.")
 @click.option("--ip", "ips", multiple=True, help="IP address of the SOAP server (repeatable).")
 @click.option("--mailbox", help="The hub's exchange address: issues hub-cert.pem and hub-key.pem (S/MIME).")
-@click.option("--days", type=click.IntRange(min=1), help=f"Validity (default {SERVER_DAYS} days for the server, "
-                                                          f"{MAIL_DAYS} for the mail identity).")
+@click.option("--client", is_flag=True, help="Issue hub-client-cert.pem and hub-client-key.pem: the TLS client "
+                                              "certificate dispatching presents (SNE_HUB_DISPATCH_CERT/KEY).")
+@click.option("--days", type=click.IntRange(min=1), help=f"Validity (default {SERVER_DAYS} days for the server "
+                                                          f"and the client, {MAIL_DAYS} for the mail identity).")
 @click.option("--force", is_flag=True, help="Overwrite existing files in --out.")
 @ca_dir_option
-def issue_hub(out: Path, hostnames: tuple[str, ...], ips: tuple[str, ...], mailbox: str | None, days: int | None,
-              force: bool, ca_dir: Path) -> None:
-    """Issue the hub's own certificates: TLS server (SNE_HUB_TLS_CERT/KEY) and S/MIME mail identity.
+def issue_hub(out: Path, hostnames: tuple[str, ...], ips: tuple[str, ...], mailbox: str | None, client: bool,
+              days: int | None, force: bool, ca_dir: Path) -> None:
+    """Issue the hub's own certificates: TLS server (SNE_HUB_TLS_CERT/KEY), S/MIME mail identity,
+    TLS client for dispatching.
 
     They are recorded in the ledger (revocable, in the CRL) but not in the register, which only
     knows counters' certificates."""
@@ -149,10 +161,13 @@ def issue_hub(out: Path, hostnames: tuple[str, ...], ips: tuple[str, ...], mailb
             wanted.append(("server", server_profile(hostnames, ips), days or SERVER_DAYS))
         if mailbox:
             wanted.append(("hub", hub_mail_profile(mailbox), days or MAIL_DAYS))
+        if client:
+            wanted.append(("hub-client", hub_client_profile(), days or SERVER_DAYS))
     except ValueError as error:
         raise click.ClickException(str(error)) from None
     if not wanted:
-        raise click.UsageError("give --hostname/--ip (server certificate), --mailbox (mail identity) or both")
+        raise click.UsageError("give --hostname/--ip (server certificate), --mailbox (mail identity), --client, "
+                               "or several")
     for prefix, _, _ in wanted:
         if not force and ((out / f"{prefix}-cert.pem").exists() or (out / f"{prefix}-key.pem").exists()):
             raise click.ClickException(f"{out} already holds {prefix}-cert.pem or {prefix}-key.pem: "
@@ -309,7 +324,7 @@ def expiring(context: Context, days: int) -> None:
               show_default=True, help="Where to write the demo PKI.")
 @pass_context
 def demo_pki(context: Context, directory: Path) -> None:
-    """Write the demo PKI (CA, server, hub and demo counters' certificates) and register the counters'.
+    """Write the demo PKI (CA, server, hub mail and client, demo counters' certificates) and register the counters'.
 
     Its directory is also an authority directory (ledger, CRL): `--ca-dir var/demo` works with
     the other commands."""
@@ -319,12 +334,12 @@ def demo_pki(context: Context, directory: Path) -> None:
     for code, entry in described["counters"].items():
         services.register_certificate(context.uow(), registration(code, Path(entry["cert"]).read_bytes()))
     authority = AuthorityDirectory(directory)
-    for entry in [described["server"], described["hub"], *described["counters"].values()]:
+    for entry in [described["server"], described["hub"], described["hub_client"], *described["counters"].values()]:
         authority.record(load_certificate(Path(entry["cert"]).read_bytes()))
     if not authority.crl_path.exists():  # the mail channel reads it (SNE_HUB_MAIL_CRL)
         authority.publish_crl()
     (directory / "pki.json").write_text(json.dumps(described, indent=2))
-    click.echo(f"demo PKI in {directory}: ca.pem, crl.pem, server-cert.pem, hub-cert.pem, "
+    click.echo(f"demo PKI in {directory}: ca.pem, crl.pem, server-cert.pem, hub-cert.pem, hub-client-cert.pem, "
                + ", ".join(f"{code}/cert.pem" for code in described["counters"]))
 
 

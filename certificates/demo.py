@@ -22,6 +22,7 @@ from .authority import (
     Profile,
     counter_profile,
     create_authority,
+    hub_client_profile,
     hub_mail_profile,
     server_profile,
 )
@@ -35,9 +36,11 @@ def write_demo_pki(directory: Path, counters: Iterable[tuple[str, str, str | Non
     """Make sure ``directory`` holds the whole demo PKI, and describe it.
 
     ``counters`` are ``(code, name, mailbox)`` triples. Files: ``ca.pem``, ``ca-key.pem``,
-    ``server-cert.pem``, ``server-key.pem``, ``hub-cert.pem``, ``hub-key.pem`` and
-    ``<code>/cert.pem``, ``<code>/key.pem`` per counter; keys are 0600. The description maps
-    ``ca``, ``server``, ``hub`` and ``counters`` (by code) to ``cert`` and ``key`` paths (str),
+    ``server-cert.pem``, ``server-key.pem``, ``hub-cert.pem``, ``hub-key.pem`` (the hub's S/MIME
+    identity), ``hub-client-cert.pem``, ``hub-client-key.pem`` (the hub as a TLS client, pushing
+    dispatching) and ``<code>/cert.pem``, ``<code>/key.pem`` per counter; keys are 0600. The
+    description maps ``ca``, ``server``, ``hub``, ``hub_client`` and ``counters`` (by code) to
+    ``cert`` and ``key`` paths (str),
     ``fingerprint`` and ``created`` (issued by this call), plus ``mailbox`` for mail identities:
     plain data, ready to register fingerprints or print as JSON.
     """
@@ -50,13 +53,15 @@ def write_demo_pki(directory: Path, counters: Iterable[tuple[str, str, str | Non
           "fingerprint": authority.fingerprint, "created": created}
     server_entry = _ensure(authority, directory / "server-cert.pem", directory / "server-key.pem", server, SERVER_DAYS)
     hub_entry = _ensure(authority, directory / "hub-cert.pem", directory / "hub-key.pem", hub, MAIL_DAYS)
+    client_entry = _ensure(authority, directory / "hub-client-cert.pem", directory / "hub-client-key.pem",
+                           hub_client_profile(), SERVER_DAYS)
     counter_entries = {
         code: _ensure(authority, directory / code / "cert.pem", directory / code / "key.pem", profile, COUNTER_DAYS)
         | {"mailbox": mailbox}
         for code, mailbox, profile in wanted
     }
     return {"ca": ca, "server": server_entry, "hub": hub_entry | {"mailbox": hub_address},
-            "counters": counter_entries}
+            "hub_client": client_entry, "counters": counter_entries}
 
 
 def _authority(directory: Path) -> tuple[Authority, bool]:

@@ -82,4 +82,5 @@ def registration(counter: str, pem_or_der: bytes) -> CounterCertificate:
     """What the register keeps of a certificate it is asked to trust for ``counter``."""
     certificate = load_certificate(pem_or_der)
     return CounterCertificate(fingerprint(certificate), counter, certificate.subject.rfc4514_string()[:500],
-                              certificate.not_valid_before_utc, certificate.not_valid_after_utc)
+                              certificate.not_valid_before_utc, certificate.not_valid_after_utc,
+                              der=certificate.public_bytes(serialization.Encoding.DER))

@@ -26,8 +26,8 @@ from core.domain.calendar import now_in_paris
 from core.domain.codes import CounterType
 from core.domain.errors import RegisterError
 from core.domain.numbers import RegistrationNumber
-from core.domain.referential import Counter, Territory
-from core.service_layer import renewal_clock, services
+from core.domain.referential import Counter, Epci, Territory
+from core.service_layer import dispatching, renewal_clock, services
 
 log = logging.getLogger("sne_hub")
 
@@ -169,6 +169,35 @@ def territories_show(context: Context, code: str) -> None:
     click.echo(f"départements: {', '.join(sorted(territory.departements)) or '-'}")
     click.echo(f"communes:     {', '.join(sorted(territory.communes)) or '-'}")
     click.echo(f"counters:     {', '.join(c.code for c in counters) or '-'}")
+
+
+@main.group()
+def epcis() -> None:
+    """Inter-municipal bodies (EPCI): named sets of communes that dispatching filters can name."""
+
+
+@epcis.command("add")
+@click.argument("code")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--territory", required=True, help="Territory code.")
+@click.option("--commune", "communes", multiple=True, required=True, help="Member commune, INSEE code (repeatable).")
+@pass_context
+def epcis_add(context: Context, code: str, name: str, territory: str, communes: tuple[str, ...]) -> None:
+    """Add EPCI CODE (its SIREN, 9 digits) with its communes."""
+    context.require_schema()
+    dispatching.add_epci(context.uow(), Epci(code, name, territory, frozenset(communes)))
+    click.echo(f"EPCI {code} added ({len(communes)} communes)")
+
+
+@epcis.command("list")
+@click.option("--territory", help="Only this territory's.")
+@pass_context
+def epcis_list(context: Context, territory: str | None) -> None:
+    """List EPCIs and their communes."""
+    context.require_schema()
+    with context.uow(readonly=True) as uow:
+        for epci in uow.territories.epcis(territory):
+            click.echo(f"{epci.code}  {epci.territory}  {epci.name}: {', '.join(sorted(epci.communes))}")
 
 
 @main.group()
@@ -363,7 +392,9 @@ def serve(context: Context) -> None:
     context.require_schema()
     services_to_run: dict[str, Service] = {"renewal clock": clock_service(context)}
     for entry in entry_points(group="sne_hub.services"):
-        services_to_run[entry.name] = entry.load()(context)
+        started = entry.load()(context)
+        if started is not None:  # a service may decline (the demo receiver, unless asked for)
+            services_to_run[entry.name] = started
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

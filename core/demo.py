@@ -29,14 +29,16 @@ from core.domain.form import (
     TaxIncome,
     WishedLocation,
 )
+from core.domain.dispatch import Channel, Filter
 from core.domain.referential import Counter, Territory
-from core.service_layer import services
+from core.service_layer import dispatching, services
 from core.service_layer.unit_of_work import UnitOfWork
 
 TERRITORY = Territory("057", "Moselle (démo)", departements=frozenset({"57"}))
+RECEIVER_ENDPOINT = "https://localhost:8444/services/ReceptionDispatchImplService/"  # the demo landlord's system
 COUNTERS = (
     Counter("DEMOB", "Bailleur social de démonstration", CounterType.LANDLORD, "057",
-            mailbox="demob@guichets.sne-hub.test"),
+            mailbox="demob@guichets.sne-hub.test", endpoint=RECEIVER_ENDPOINT),
     Counter("DEMOC", "Commune de démonstration", CounterType.MUNICIPALITY, "057",
             mailbox="democ@guichets.sne-hub.test"),
     Counter("DEMOE", "Intercommunalité de démonstration", CounterType.INTERMUNICIPAL_BODY, "057",
@@ -132,19 +134,42 @@ DEMO_HOUSEHOLDS = (
 )
 
 
+# Dispatching in the demo: the landlord's system gets the territory's changes pushed by SOAP (to the
+# demo receiver), the inter-municipal body one signed mail a day (as .eml files without a relay).
+SUBSCRIPTIONS = (("DEMOB", Channel.SOAP), ("DEMOE", Channel.DAILY_MAIL))
+
+
 def seed(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> list[str]:
-    """Create the demo territory, counters and households unless they exist; return what was added."""
+    """Create the demo territory, counters, subscriptions and households unless they exist; return
+    what was added. Subscriptions come first, so the households' registrations are dispatched."""
     added = []
     with unit_of_work() as uow:
         present = uow.territories.get(TERRITORY.code) is not None
-    if present:
-        return added
-    services.add_territory(unit_of_work(), TERRITORY)
-    added.append(f"territory {TERRITORY.code}")
-    for counter in COUNTERS:
-        services.add_counter(unit_of_work(), counter)
-        added.append(f"counter {counter.code}")
-    for counter_code, form in DEMO_HOUSEHOLDS:
-        application = services.register(unit_of_work(), replace(form), now.date(), counter_code, now)
-        added.append(f"application {application.number}")
+    if not present:
+        services.add_territory(unit_of_work(), TERRITORY)
+        added.append(f"territory {TERRITORY.code}")
+        for counter in COUNTERS:
+            services.add_counter(unit_of_work(), counter)
+            added.append(f"counter {counter.code}")
+    added += _subscriptions(unit_of_work, now)
+    if not present:
+        for counter_code, form in DEMO_HOUSEHOLDS:
+            application = services.register(unit_of_work(), replace(form), now.date(), counter_code, now)
+            added.append(f"application {application.number}")
+    return added
+
+
+def _subscriptions(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> list[str]:
+    """The demo's subscriptions, also for a demo register seeded before dispatching existed."""
+    added = []
+    for counter_code, channel in SUBSCRIPTIONS:
+        with unit_of_work() as uow:
+            counter = uow.counters.get(counter_code)
+            subscribed = bool(uow.subscriptions.list(counter=counter_code))
+        if subscribed:
+            continue
+        if channel is Channel.SOAP and not counter.endpoint:
+            dispatching.set_endpoint(unit_of_work(), counter_code, RECEIVER_ENDPOINT)
+        subscription = dispatching.subscribe(unit_of_work(), counter_code, channel, Filter(), now)
+        added.append(f"subscription {subscription.id} ({counter_code} by {channel.value})")
     return added

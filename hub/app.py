@@ -15,12 +15,13 @@ from typing import Callable, Iterable
 from spyne.server.wsgi import WsgiApplication
 
 from .gate import Gate, Service
-from .soap import DemandeLogement, RechercheDemande, application
+from .soap import DemandeLogement, DispatchDemande, RechercheDemande, application
 
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
 SERVICES = {
     "DemandeLogementImplService": DemandeLogement,
     "RechercheDemandeImplService": RechercheDemande,
+    "DispatchDemandeImplService": DispatchDemande,  # sne-hub's own: catching up with dispatching
 }
 _ADDRESS = b'location="https://localhost:8443/services/'
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?")

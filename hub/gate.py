@@ -24,10 +24,10 @@ from lxml import etree
 
 from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
+from core.wire import mtom
 from core.wire.codec import parse_datetime
 from core.wire.xml import UnsafeXml, parse
 
-from . import mtom
 from .identity import COUNTER_KEY, FINGERPRINT_KEY, OWNERS, UNIT_OF_WORK_KEY, read_fingerprint
 from .soap import BINARY_ANSWERS, INTERNAL_ERROR
 

@@ -13,12 +13,27 @@ import logging
 from datetime import datetime
 
 import spyne.const
-from spyne import Application, ByteArray, ComplexModel, Fault, ServiceBase, Unicode, XmlAttribute, rpc
+from spyne import (
+    Application,
+    Boolean,
+    ByteArray,
+    ComplexModel,
+    DateTime,
+    Fault,
+    Integer,
+    Long,
+    ServiceBase,
+    Unicode,
+    XmlAttribute,
+    rpc,
+)
 from spyne.protocol.soap import Soap12
 
 from core.domain.calendar import PARIS, now_in_paris
 from core.domain.errors import RegisterError
+from core.service_layer import dispatching
 from core.wire import lists, processing, search
+from core.wire.dispatch import wire_item
 from core.wire.codec import parse_datetime
 from core.wire.processing import FileRefused
 
@@ -71,13 +86,21 @@ NouveauxDaloIn = _shape("NouveauxDaloIn", [("dateNouveauDaloDepuisLe", Text),
 NouveauxDaloOut = _shape("NouveauxDaloOut", [("nomFichierNouveauxDalo", Text), ("fichierNouveauxDalo", Binary)])
 RechercheIn = _shape("RechercheIn", [("nomFichier", Text), ("fichierXml", Binary), ("nomCertificat", Text)])
 RechercheOut = _shape("RechercheOut", [("nomFichierXmlRetour", Text), ("fichierXmlRetour", Binary)])
+Dispatch = _shape("dispatch", [("sequence", Long(sub_ns="")), ("typeChangement", Text), ("numUnique", Text),
+                               ("version", Integer(sub_ns="")), ("dateChangement", DateTime(sub_ns="")),
+                               ("guichetOrigine", Text), ("nomFichier", Text), ("fichierDis", Binary)])
+DispatchDepuisIn = _shape("DispatchDepuisIn", [("curseur", Long(sub_ns="")), ("abonnement", Long(sub_ns="")),
+                                               ("nombreMax", Integer(sub_ns=""))])
+DispatchDepuisOut = _shape("DispatchDepuisOut", [
+    ("guichet", Text), ("abonnement", Long(sub_ns="")), ("derniereSequence", Long(sub_ns="")),
+    ("complet", Boolean(sub_ns="")), ("dispatch", Dispatch.customize(sub_ns="", max_occurs="unbounded"))])
 
 # The SNE's own wording, which existing clients recognise.
 INTERNAL_ERROR = "Une erreur inattendue est survenue lors du traitement de la demande."
 
 # Elements of answers that carry files: MTOM moves them out of the envelope when the request used it.
 BINARY_ANSWERS = {"fichierDemande", "attestation", "listeDoublons", "fichierDalo", "fichierDemandesRadiees",
-                  "fichierNouveauxDalo", "fichierXmlRetour"}
+                  "fichierNouveauxDalo", "fichierXmlRetour", "fichierDis"}
 
 
 def operation(in_type: type, out_type: type, in_name: str, out_name: str):
@@ -196,6 +219,24 @@ class RechercheDemande(ServiceBase):
         now = now_in_paris()
         file = search.search_answer(caller.unit_of_work, caller.counter, _bytes(request.fichierXml), now)
         return RechercheOut(nomFichierXmlRetour=_answer_name("RET", caller, now), fichierXmlRetour=[file])
+
+
+class DispatchDemande(ServiceBase):
+    """DispatchDemandeImplService: sne-hub's own, to catch up with dispatching."""
+
+    @operation(DispatchDepuisIn, DispatchDepuisOut, "dispatchDepuisParametres", "dispatchDepuisReponse")
+    def getDispatchDepuis(ctx, request):
+        caller = caller_of(ctx)
+        pulled = dispatching.pull(caller.unit_of_work(readonly=True), caller.counter, request.curseur,
+                                  request.abonnement, request.nombreMax or dispatching.DEFAULT_BATCH)
+        items = []
+        for item in pulled.items:
+            element = wire_item(item, caller.counter)
+            if "fichierDis" in element:
+                element["fichierDis"] = [element["fichierDis"]]
+            items.append(Dispatch(**element))
+        return DispatchDepuisOut(guichet=caller.counter, abonnement=pulled.subscription.id,
+                                 derniereSequence=pulled.last_sequence, complet=pulled.complete, dispatch=items)
 
 
 def _code(element) -> str | None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "hub", "async_mail", "dispatching", "certificates", "conformance_tests")
+PACKAGES = ("core", "hub", "async_mail", "dispatching", "certificates", "conformance_tests", "support")
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:

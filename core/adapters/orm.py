@@ -12,7 +12,6 @@ from datetime import datetime, timezone
 from sqlalchemy import (
     JSON,
     BigInteger,
-    LargeBinary,
     Boolean,
     Column,
     Date,
@@ -20,9 +19,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -88,6 +89,7 @@ counter_certificates = Table(
     Column("not_before", Instant, nullable=False),
     Column("not_after", Instant, nullable=False),
     Column("revoked_at", Instant),
+    Column("certificate", LargeBinary),  # DER; what dispatching encrypts mail to (None: registered before 0005)
 )
 
 # SQLite counts registration numbers in last_value; PostgreSQL in a native sequence per territory
@@ -126,8 +128,10 @@ applications = Table(
     Column("last_changed_by", String(10), nullable=False),
     Column("next_due", Date, nullable=False),
     Column("last_renewed_on", Date, index=True),
-    Column("notice_sent_on", Date),
+    Column("notice_sent_on", Date),  # when a channel took the notice, not when it was requested
     Column("second_notice_sent_on", Date),
+    Column("notice_requested_on", Date),
+    Column("second_notice_requested_on", Date),
     Column("cancelled_on", Date, index=True),
     Column("cancellation_motive", String(6)),
     Column("allocation_commune", String(5), index=True),
@@ -220,4 +224,128 @@ mail_outbox = Table(
     Column("last_error", String(1000)),
     Column("sent_at", Instant),
     Index(None, "status", "next_attempt_at"),
+)
+
+
+# -- dispatching: subscriptions, the changes fanned out to them, and each stream's items ---------------
+
+epcis = Table(
+    "epcis",
+    metadata,
+    Column("code", String(9), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("territory_code", ForeignKey("territories.code"), nullable=False, index=True),
+)
+
+epci_communes = Table(
+    "epci_communes",
+    metadata,
+    Column("epci_code", ForeignKey("epcis.code", ondelete="CASCADE"), primary_key=True),
+    Column("commune", String(5), primary_key=True),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("counter_code", ForeignKey("counters.code"), nullable=False, index=True),
+    Column("channel", String(12), nullable=False),
+    Column("filter", Document, nullable=False),
+    Column("mtom", Boolean, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("last_sequence", BigInteger, nullable=False),  # the stream's last allocated sequence number
+    Column("disabled_at", Instant),
+    Column("disabled_reason", String(500)),
+    Column("failing_since", Instant),
+    Column("last_success_at", Instant),
+    Column("last_attempt_at", Instant),
+    Column("last_error", String(1000)),
+    Column("attempts", Integer, nullable=False),  # failed attempts of the batch at the head of the stream
+    Column("next_attempt_at", Instant),
+    Column("daily_sent_on", Date),
+    Column("leased_until", Instant),  # a worker is sending this stream until then
+    Column("lease_owner", String(40)),
+)
+
+# One row per change of an application (the outbox message it came from gives its id).
+dispatch_changes = Table(
+    "dispatch_changes",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("number", String(18), nullable=False, index=True),
+    Column("territory_code", String(3), nullable=False),
+    Column("kind", String(4), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("actor", String(10), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("before", Document),  # dispatch profiles (what filters read), before and after the change
+    Column("after", Document, nullable=False),
+    Column("file", LargeBinary),  # the DIS file, zlib-compressed, numGuichet to fill in; none for SUP
+    Index(None, "territory_code", "at"),
+)
+
+dispatch_items = Table(
+    "dispatch_items",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("subscription_id", ForeignKey("subscriptions.id", ondelete="CASCADE"), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("change_id", ForeignKey("dispatch_changes.id"), nullable=False, index=True),
+    Column("status", String(10), nullable=False),
+    Column("batch", String(40), index=True),  # the delivery (idLivraison) it belongs to, once attempted
+    Column("created_at", Instant, nullable=False),
+    Column("delivered_at", Instant),
+    Column("error", String(1000)),
+    UniqueConstraint("subscription_id", "sequence"),
+    Index(None, "subscription_id", "status", "sequence"),
+)
+
+
+# -- renewal notices to applicants: the notice, each channel's attempt, the daily letter batches --------
+
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("outbox_id", BigInteger, nullable=False, unique=True),
+    Column("number", String(18), nullable=False, index=True),
+    Column("territory_code", String(3), nullable=False),
+    Column("second", Boolean, nullable=False),
+    Column("due", Date, nullable=False),
+    Column("requested_at", Instant, nullable=False),
+    Column("recipient", Document),  # personal data: erased once the notice has left
+    Column("status", String(8), nullable=False, index=True),  # pending, sent, failed
+    Column("sent_at", Instant),
+    Column("sent_channel", String(20)),
+)
+
+notice_sends = Table(
+    "notice_sends",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("notice_id", ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("channel", String(20), nullable=False),  # email, sms, letter, registered_letter
+    Column("status", String(10), nullable=False),  # queued, sent, failed, cancelled
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", Instant, nullable=False),
+    Column("leased_until", Instant),
+    Column("last_error", String(1000)),
+    Column("sent_at", Instant),
+    Column("reference", String(200)),  # the relay's or provider's message id, the letter batch
+    Index(None, "channel", "status", "next_attempt_at"),
+)
+
+letter_batches = Table(
+    "letter_batches",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("territory_code", String(3), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("closed_at", Instant, nullable=False),
+    Column("letters", Integer, nullable=False),
+    Column("pdf", LargeBinary, nullable=False),
+    Column("exported_at", Instant),
+    Column("export_path", String(500)),
 )

@@ -6,7 +6,6 @@ on SQLite, ``BEGIN IMMEDIATE`` already makes every writing transaction exclusive
 
 from __future__ import annotations
 
-import json
 import zlib
 from datetime import date, datetime
 from typing import Any, Iterable
@@ -14,7 +13,7 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from core.domain.application import Application, Cancellation, Renewal
+from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
@@ -22,11 +21,14 @@ from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey, name_key
 from core.domain.search import SearchCriteria, SortKey
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
-from core.domain.referential import Counter, CounterCertificate, Territory
+from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.service_layer import unit_of_work as port
 
 from . import orm
+from .notices import SqlNotices
+from .rows import application_columns, application_of_row, application_snapshot, json_rows as _json
 from .serialization import from_document, to_document
+from .subscriptions import SqlSubscriptions
 
 
 # Statements built once: constructing SQLAlchemy expressions costs more than running them on SQLite.
@@ -108,7 +110,9 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.counters = SqlCounters(self.connection)
         self.certificates = SqlCertificates(self.connection)
         self.sequences = NativeSequences(self.connection) if postgres else TableSequences(self.connection)
-        self.events = SqlEventLog(self.connection, postgres)
+        self.events = SqlEventLog(self.connection, postgres, self.applications)
+        self.subscriptions = SqlSubscriptions(self.connection, postgres)
+        self.notices = SqlNotices(self.connection, postgres)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -133,9 +137,14 @@ class SqlApplications(port.Applications):
         self.postgres = postgres
         self._loaded: dict[str, tuple[int, dict[str, Any]]] = {}  # number -> (row id, form document)
 
+    def loaded_form(self, number: str) -> dict[str, Any] | None:
+        """The form document last read or written for ``number`` in this unit of work."""
+        loaded = self._loaded.get(number)
+        return loaded[1] if loaded else None
+
     def add(self, application: Application) -> None:
         form = to_document(application.form)
-        row_id = self.connection.execute(INSERT_APPLICATION, {**_columns(application), "form": form}).scalar_one()
+        row_id = self.connection.execute(INSERT_APPLICATION, {**application_columns(application), "form": form}).scalar_one()
         self._index(row_id, application)
         self._loaded[str(application.number)] = (row_id, form)
 
@@ -145,12 +154,12 @@ class SqlApplications(port.Applications):
         if row is None:
             return None
         self._loaded[row["number"]] = (row["id"], row["form"])
-        return _application(row)
+        return application_of_row(row)
 
     def save(self, application: Application, loaded_version: int) -> None:
         row_id, loaded_form = self._loaded[str(application.number)]
         form = to_document(application.form)
-        values = _columns(application)
+        values = application_columns(application)
         if form != loaded_form:
             values["form"] = form
         result = self.connection.execute(UPDATE_APPLICATION.values(**values),
@@ -235,7 +244,7 @@ class SqlApplications(port.Applications):
             apps.last_changed_at >= since).order_by(apps.last_changed_at, apps.number)
         if motive:
             query = query.where(apps.cancellation_motive == motive)
-        return [_application(row) for row in self.connection.execute(query).mappings()]
+        return [application_of_row(row) for row in self.connection.execute(query).mappings()]
 
     def dalo_active_since(self, territory: str, since: datetime) -> list[str]:
         apps = orm.applications.c
@@ -286,66 +295,9 @@ def _people(form: ApplicationForm) -> list[tuple[str, PersonKey]]:
     return found
 
 
-def _json(rows: list[dict[str, Any]]) -> str:
-    return json.dumps(rows, default=lambda value: value.isoformat())
-
-
 def _identity_lock(key: PersonKey) -> int:
     """A stable 32-bit lock id for everyone sharing a birth date and a first name."""
     return zlib.crc32(f"{key.birth_date.isoformat()}|{key.first_name}".encode())
-
-
-def _columns(application: Application) -> dict[str, Any]:
-    cancellation = application.cancellation
-    communes = application.form.wished_communes
-    return {
-        "number": str(application.number),
-        "territory_code": application.territory,
-        "state": application.state.value,
-        "version": application.version,
-        "filing_date": application.filing_date,
-        "registered_at": application.registered_at,
-        "registered_by": application.registered_by,
-        "last_changed_at": application.last_changed_at,
-        "last_changed_by": application.last_changed_by,
-        "next_due": application.renewal.next_due,
-        "last_renewed_on": application.renewal.last_renewed_on,
-        "notice_sent_on": application.renewal.notice_sent_on,
-        "second_notice_sent_on": application.renewal.second_notice_sent_on,
-        "cancelled_on": cancellation.date if cancellation else None,
-        "cancellation_motive": cancellation.motive if cancellation else None,
-        "allocation_commune": cancellation.allocation_commune if cancellation else None,
-        "associated_number": str(application.associated_number) if application.associated_number else None,
-        "first_wished_commune": communes[0] if communes else None,
-        "online": application.online,
-        "dalo_active_since": application.dalo_active_since,
-        "cancellation": to_document(cancellation) if cancellation else None,
-    }
-
-
-def _application(row: Any) -> Application:
-    return Application(
-        number=RegistrationNumber.parse(row["number"]),
-        territory=row["territory_code"],
-        filing_date=row["filing_date"],
-        registered_at=row["registered_at"],
-        registered_by=row["registered_by"],
-        last_changed_at=row["last_changed_at"],
-        last_changed_by=row["last_changed_by"],
-        form=from_document(ApplicationForm, row["form"]),
-        renewal=Renewal(
-            next_due=row["next_due"],
-            last_renewed_on=row["last_renewed_on"],
-            notice_sent_on=row["notice_sent_on"],
-            second_notice_sent_on=row["second_notice_sent_on"],
-        ),
-        version=row["version"],
-        state=ApplicationState(row["state"]),
-        associated_number=RegistrationNumber.parse(row["associated_number"]) if row["associated_number"] else None,
-        cancellation=from_document(Cancellation, row["cancellation"]) if row["cancellation"] else None,
-        online=row["online"],
-        dalo_active_since=row["dalo_active_since"],
-    )
 
 
 class SqlTerritories(port.Territories):
@@ -372,6 +324,24 @@ class SqlTerritories(port.Territories):
                 and_(areas.kind == "commune", areas.area.in_(list(communes))))
         )
         return dict(self.connection.execute(query).all())
+
+    def add_epci(self, epci: Epci) -> None:
+        self.connection.execute(insert(orm.epcis).values(code=epci.code, name=epci.name,
+                                                         territory_code=epci.territory))
+        self.connection.execute(insert(orm.epci_communes),
+                                [{"epci_code": epci.code, "commune": commune} for commune in sorted(epci.communes)])
+
+    def epcis(self, territory: str | None = None) -> list[Epci]:
+        query = (select(orm.epcis.c.code, orm.epcis.c.name, orm.epcis.c.territory_code, orm.epci_communes.c.commune)
+                 .join(orm.epci_communes, orm.epci_communes.c.epci_code == orm.epcis.c.code)
+                 .order_by(orm.epcis.c.code))
+        if territory is not None:
+            query = query.where(orm.epcis.c.territory_code == territory)
+        found: dict[str, tuple[str, str, set[str]]] = {}
+        for code, name, territory_code, commune in self.connection.execute(query):
+            found.setdefault(code, (name, territory_code, set()))[2].add(commune)
+        return [Epci(code, name, territory_code, frozenset(communes))
+                for code, (name, territory_code, communes) in found.items()]
 
 
 SELECT_TERRITORIES = (
@@ -414,6 +384,9 @@ class SqlCounters(port.Counters):
             query = query.where(orm.counters.c.territory_code == territory)
         return [_counter(row) for row in self.connection.execute(query)]
 
+    def set_endpoint(self, code: str, endpoint: str | None) -> None:
+        self.connection.execute(update(orm.counters).where(orm.counters.c.code == code).values(endpoint=endpoint))
+
 
 def _counter(row: Any) -> Counter:
     return Counter(code=row.code, name=row.name, type=CounterType(row.type), territory=row.territory_code,
@@ -428,7 +401,12 @@ class SqlCertificates(port.Certificates):
         self.connection.execute(insert(orm.counter_certificates).values(
             fingerprint=certificate.fingerprint, counter_code=certificate.counter, subject=certificate.subject,
             not_before=certificate.not_before, not_after=certificate.not_after, revoked_at=certificate.revoked_at,
+            certificate=certificate.der,
         ))
+
+    def keep_der(self, fingerprint: str, der: bytes) -> None:
+        table = orm.counter_certificates
+        self.connection.execute(update(table).where(table.c.fingerprint == fingerprint).values(certificate=der))
 
     def get(self, fingerprint: str) -> CounterCertificate | None:
         row = self.connection.execute(SELECT_CERTIFICATE, {"fingerprint": fingerprint}).first()
@@ -457,7 +435,7 @@ SELECT_CERTIFICATE = select(orm.counter_certificates).where(
 
 def _certificate(row: Any) -> CounterCertificate:
     return CounterCertificate(row.fingerprint, row.counter_code, row.subject, row.not_before, row.not_after,
-                              row.revoked_at)
+                              row.revoked_at, row.certificate)
 
 
 class TableSequences(port.NumberSequences):
@@ -537,9 +515,10 @@ def _within_bounds(value: int, territory: str) -> int:
 
 
 class SqlEventLog(port.EventLog):
-    def __init__(self, connection: Connection, postgres: bool):
+    def __init__(self, connection: Connection, postgres: bool, applications: SqlApplications | None = None):
         self.connection = connection
         self.postgres = postgres
+        self.applications = applications  # its form documents, already built, go into the outbox as they are
 
     def append(self, events: Iterable[Event]) -> None:
         events = list(events)
@@ -547,15 +526,28 @@ class SqlEventLog(port.EventLog):
             return
         journal = [{"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
                    for e in events]
-        outbox = [{"created_at": e.at, "topic": e.kind.value, "number": e.number,
-                   "payload": {**e.details, **({"delivery": e.delivery} if e.delivery else {}),
-                               "number": e.number, "actor": e.actor, "at": e.at.isoformat()}}
-                  for e in events]
+        outbox = [{"created_at": e.at, "topic": e.kind.value, "number": e.number, "payload": self._payload(e)}
+                  for e in events if e.kind.queued]
         if self.postgres:  # one round trip for both
             self.connection.execute(APPEND_EVENTS, {"journal": _json(journal), "outbox": _json(outbox)})
             return
         self.connection.execute(INSERT_JOURNAL, journal)
-        self.connection.execute(INSERT_OUTBOX, outbox)
+        if outbox:
+            self.connection.execute(INSERT_OUTBOX, outbox)
+
+    def _payload(self, event: Event) -> dict[str, Any]:
+        payload = {**event.details, "number": event.number, "actor": event.actor, "at": event.at.isoformat()}
+        if event.delivery:
+            payload["delivery"] = event.delivery
+        if event.change is not None:
+            facts = event.change
+            form = self.applications.loaded_form(event.number) if self.applications else None
+            payload["change"] = {
+                "application": application_snapshot(facts.application, form),
+                "altered": facts.altered,
+                "before": facts.before.to_document() if facts.before is not None else None,
+            }
+        return payload
 
     def history(self, number: str) -> list[port.JournalEntry]:
         rows = self.connection.execute(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from . import codes
+from . import changes, codes
 from .calendar import add_months, anniversary
 from .codes import ApplicationState, CancellationMotive, DaloStatus
 from .errors import (
@@ -44,7 +44,8 @@ from .errors import (
     RenewalNotOpen,
     VersionConflict,
 )
-from .events import Event, EventKind
+from .dispatch import Profile
+from .events import ChangeFacts, Event, EventKind
 from .form import ApplicationForm, DaloInformation
 from .numbers import RegistrationNumber
 from .referential import Actor, Operation, authorize, authorize_cancellation
@@ -118,12 +119,18 @@ class Cancellation:
 
 @dataclass
 class Renewal:
-    """The renewal block: when the application was last renewed, when it is due, notices sent."""
+    """The renewal block: when the application was last renewed, when it is due, and its notices.
+
+    A notice is *requested* when the clock decides it is due (it goes to the outbox) and *sent* when
+    a channel actually took it (relay, SMS provider, closed letter batch): only the latter counts.
+    """
 
     next_due: date
     last_renewed_on: date | None = None
     notice_sent_on: date | None = None
     second_notice_sent_on: date | None = None
+    notice_requested_on: date | None = None
+    second_notice_requested_on: date | None = None
 
     @property
     def cancellation_date(self) -> date:
@@ -154,6 +161,16 @@ def _check_declared_date(day: date | None, today: date, property: str, what: str
     if day < add_months(today, -REGISTRATION_DELAY_MONTHS):
         raise InvalidDate(f"La date de {what} remonte à plus d'un mois", property)
     return day
+
+
+@dataclass(frozen=True)
+class _Before:
+    """The blocks a change may replace, as they were: kept by reference, never copied (changes
+    replace these objects rather than mutate them)."""
+
+    form: ApplicationForm
+    cancellation: "Cancellation | None"
+    last_renewed_on: date | None
 
 
 @dataclass
@@ -231,12 +248,12 @@ class Application:
                 f"Version transmise {expected_version}, version actuelle {self.version} : relire la demande",
                 RegistryNames.VERSION,
             )
-        previous = self.dalo_status
+        before = self._before()
         self.form = form
         self.online = self.online or bool(form.online_renewal)
-        self._track_dalo(previous, now)
+        self._track_dalo(before.form.dalo.status if before.form.dalo else None, now)
         self._touch(by, now)
-        self._record(EventKind.UPDATED, by, now)
+        self._record(EventKind.UPDATED, by, now, before=before)
 
     def renew(self, by: Actor, now: datetime, renewed_on: date, form: ApplicationForm | None = None) -> None:
         """Renew for a year; late renewal of an application cancelled for non-renewal reactivates it."""
@@ -250,6 +267,7 @@ class Application:
                 raise RenewalNotOpen(
                     f"Renouvellement possible à partir du {opens:%d/%m/%Y}", RegistryNames.RENEWAL_DATE
                 )
+        before = self._before()
         if form is not None:
             previous = self.dalo_status
             self.form = form
@@ -259,16 +277,18 @@ class Application:
         self._extend_validity(renewed_on)
         self._touch(by, now)
         self._record(EventKind.RENEWED, by, now, {"next_due": self.renewal.next_due.isoformat(),
-                                                  "reactivated": was_cancelled})
+                                                  "reactivated": was_cancelled}, before=before)
 
     def cancel(self, cancellation: Cancellation, by: Actor, now: datetime) -> None:
         authorize(by, Operation.CANCEL, self.territory)
         self._require_active()
         motive = self._check_cancellation(cancellation, by, now.date())
+        before = self._before()
         self.cancellation = cancellation
         self.state = ApplicationState.CANCELLED
         self._touch(by, now)
-        self._record(EventKind.CANCELLED, by, now, {"motive": motive.value, "date": cancellation.date.isoformat()})
+        self._record(EventKind.CANCELLED, by, now, {"motive": motive.value, "date": cancellation.date.isoformat()},
+                     before=before)
 
     def reactivate(self, by: Actor, now: datetime) -> None:
         """Undo a cancellation for non-renewal or for an unreachable applicant, within its window."""
@@ -276,6 +296,7 @@ class Application:
         if self.state is not ApplicationState.CANCELLED:
             raise ReactivationRefused("Seule une demande radiée peut être réactivée", RegistryNames.CANCELLATION)
         today = now.date()
+        before = self._before()
         if self._cancelled_for(CancellationMotive.NOT_RENEWED):
             self._check_reactivation_window(today)
             self._extend_validity(today)
@@ -291,7 +312,7 @@ class Application:
                 f"Une radiation pour le motif {self.cancellation.motive} est définitive", _at("motive")
             )
         self._touch(by, now)
-        self._record(EventKind.REACTIVATED, by, now)
+        self._record(EventKind.REACTIVATED, by, now, before=before)
 
     def delete(self, by: Actor, now: datetime) -> None:
         """Erase an application registered in error; its number stays used."""
@@ -307,17 +328,17 @@ class Application:
         self.state = ApplicationState.DELETED
         self.form = ApplicationForm()
         self._touch(by, now)
-        self._record(EventKind.DELETED, by, now)
+        self._record(EventKind.DELETED, by, now, before=None)
 
     def declare_dalo(self, dalo: DaloInformation, by: Actor, now: datetime) -> None:
         """Record a DALO decision (getDeclarationNouveauDalo) on an active application."""
         authorize(by, Operation.DECLARE_DALO, self.territory)
         self._require_active()
-        previous = self.dalo_status
-        self.form.dalo = dalo
-        self._track_dalo(previous, now)
+        before = self._before()
+        self.form = replace(self.form, dalo=dalo)
+        self._track_dalo(before.form.dalo.status if before.form.dalo else None, now)
         self._touch(by, now)
-        self._record(EventKind.DALO_DECLARED, by, now)
+        self._record(EventKind.DALO_DECLARED, by, now, before=before)
 
     @property
     def dalo_status(self) -> str | None:
@@ -331,23 +352,46 @@ class Application:
 
     # -- the register's own clock -------------------------------------------------------------
 
-    def record_notice(self, second: bool, sent_on: date, by: Actor, now: datetime, delivery: dict[str, Any]) -> None:
-        """Note that a renewal notice left; it does not change the application's version."""
+    def request_notice(self, second: bool, requested_on: date, by: Actor, now: datetime,
+                       delivery: dict[str, Any]) -> None:
+        """Queue a renewal notice for the notice channels. It counts only once it has left
+        (:meth:`notice_left`); neither changes the application's version."""
         if second:
-            self.renewal.second_notice_sent_on = sent_on
+            self.renewal.second_notice_requested_on = requested_on
         else:
-            self.renewal.notice_sent_on = sent_on
-        details = {"notice": "second" if second else "first", "due": self.renewal.next_due.isoformat(),
+            self.renewal.notice_requested_on = requested_on
+        details = {"notice": _notice_name(second), "due": self.renewal.next_due.isoformat(),
                    "channels": delivery["channels"]}
         self.events.append(Event(EventKind.RENEWAL_NOTICE, str(self.number), now, by.code, details, delivery))
 
+    def notice_left(self, second: bool, due: date, on: date, channel: str, by: Actor, now: datetime) -> bool:
+        """A channel took the notice of the renewal due ``due`` on ``on``. False, and nothing
+        recorded, when it no longer matters: renewed or ended since, or already recorded."""
+        if not self.is_active or due != self.renewal.next_due:
+            return False
+        if (self.renewal.second_notice_sent_on if second else self.renewal.notice_sent_on) is not None:
+            return False
+        if second:
+            self.renewal.second_notice_sent_on = on
+        else:
+            self.renewal.notice_sent_on = on
+        details = {"notice": _notice_name(second), "due": due.isoformat(), "channel": channel}
+        self.events.append(Event(EventKind.NOTICE_SENT, str(self.number), now, by.code, details))
+        return True
+
+    def notice_failed(self, second: bool, due: date, reason: str, by: Actor, now: datetime) -> None:
+        """No channel could take the notice: journaled for operators; the clock keeps waiting."""
+        details = {"notice": _notice_name(second), "due": due.isoformat(), "reason": reason}
+        self.events.append(Event(EventKind.NOTICE_FAILED, str(self.number), now, by.code, details))
+
     def cancel_not_renewed(self, on: date, by: Actor, now: datetime) -> None:
         self._require_active()
+        before = self._before()
         self.cancellation = Cancellation(date=on, motive=CancellationMotive.NOT_RENEWED.value)
         self.state = ApplicationState.CANCELLED
         self._touch(by, now)
         self._record(EventKind.CANCELLED, by, now, {"motive": CancellationMotive.NOT_RENEWED.value,
-                                                    "date": on.isoformat()})
+                                                    "date": on.isoformat()}, before=before)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -407,12 +451,32 @@ class Application:
         self.last_changed_at = now
         self.last_changed_by = by.code
 
-    def _record(self, kind: EventKind, by: Actor, now: datetime, details: dict[str, Any] | None = None) -> None:
-        self.events.append(Event(kind, str(self.number), now, by.code, {"version": self.version, **(details or {})}))
+    def _before(self) -> _Before:
+        return _Before(self.form, self.cancellation, self.renewal.last_renewed_on)
+
+    def _record(self, kind: EventKind, by: Actor, now: datetime, details: dict[str, Any] | None = None, *,
+                before: _Before | None = None) -> None:
+        """Journal the change; for other counters, note what it altered (nothing for a creation or
+        a deletion: the whole application is new, or gone)."""
+        altered: dict[str, Any] = {}
+        before_profile = None
+        if before is not None:
+            altered = changes.altered(form=(before.form, self.form),
+                                      cancellation=(before.cancellation, self.cancellation),
+                                      renewal=(before.last_renewed_on, self.renewal.last_renewed_on))
+            if before.form is not self.form:
+                before_profile = Profile.of(before.form)
+        facts = ChangeFacts(self, altered, before_profile)
+        self.events.append(Event(kind, str(self.number), now, by.code, {"version": self.version, **(details or {})},
+                                 change=facts))
 
     def snapshot(self) -> "Application":
         """A copy without pending events, for comparisons in tests and dry runs."""
         return replace(self, events=[])
+
+
+def _notice_name(second: bool) -> str:
+    return "second" if second else "first"
 
 
 def _at(python_path: str) -> str:

@@ -222,6 +222,26 @@ class ReferenceDataConflict(RegisterError):
     title = "Donnée de référence déjà existante"
 
 
+class UnknownSubscription(RegisterError):
+    """Dispatching: no such subscription for this counter (or several, and none named)."""
+
+    code = "NUU193"
+    title = "Abonnement au dispatching inconnu"
+
+
+class SubscriptionRefused(RegisterError):
+    """Dispatching: the channel cannot reach the counter (no endpoint, no mailbox) or the filter
+    names places outside its territory."""
+
+    code = "NUU194"
+    title = "Abonnement au dispatching impossible"
+
+
+class UnknownNotice(RegisterError):
+    code = "NUU195"
+    title = "Préavis inconnu"
+
+
 def catalogue() -> list[tuple[str, str]]:
     """(code, French title) for every error class and content anomaly, sorted by code."""
     rows = {cls.code: cls.title for cls in _all_subclasses(RegisterError)}

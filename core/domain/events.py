@@ -1,8 +1,10 @@
 """What happened to an application: the journal's lines and the outbox's messages.
 
 Each change records one :class:`Event`. ``details`` go to the append-only journal and must never
-hold personal data (the journal outlives the applications it describes); ``delivery`` holds what a
-channel needs to reach the applicant (a renewal notice's addresses) and goes to the outbox only.
+hold personal data (the journal outlives the applications it describes). What channels need goes
+to the outbox only: ``delivery``, what a notice channel needs to reach the applicant (a renewal
+notice's addresses), and ``change``, what dispatching needs to tell other counters (the application
+after the change, what it altered, how it stood before).
 """
 
 from __future__ import annotations
@@ -22,7 +24,23 @@ class EventKind(StrEnum):
     REACTIVATED = "application.reactivated"
     DELETED = "application.deleted"
     DALO_DECLARED = "application.dalo_declared"
-    RENEWAL_NOTICE = "notice.renewal"
+    RENEWAL_NOTICE = "notice.renewal"  # a notice is due: the notice channels take it from the outbox
+    NOTICE_SENT = "notice.sent"  # a channel took it (journal only)
+    NOTICE_FAILED = "notice.failed"  # no channel could take it: an operator must act (journal only)
+
+    @property
+    def queued(self) -> bool:
+        """Whether the event is also a message in the outbox (some only belong to the journal)."""
+        return self not in (EventKind.NOTICE_SENT, EventKind.NOTICE_FAILED)
+
+
+@dataclass(frozen=True)
+class ChangeFacts:
+    """What dispatching needs of a change; outbox only, never journaled (it is personal data)."""
+
+    application: Any  # the Application after the change
+    altered: dict[str, Any]  # core.domain.changes tree: what the change altered
+    before: Any = None  # the dispatch Profile before the change, when the form changed
 
 
 @dataclass(frozen=True)
@@ -33,3 +51,4 @@ class Event:
     actor: str
     details: dict[str, Any] = field(default_factory=dict)
     delivery: dict[str, Any] | None = None
+    change: ChangeFacts | None = field(default=None, compare=False, repr=False)

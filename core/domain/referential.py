@@ -11,7 +11,7 @@ channel) and an endpoint (where dispatching pushes to its private system).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
@@ -22,6 +22,7 @@ from .vocabulary import InseeCommune, RegistryNames
 
 DEPARTEMENT_CODE = re.compile(r"(?:0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|97[1-6])")
 MAILBOX = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
+EPCI_CODE = re.compile(r"[0-9]{9}")  # SIREN of an inter-municipal body
 
 
 def departement_of(commune: str) -> str:
@@ -56,6 +57,30 @@ class Territory:
 
     def covers(self, commune: str) -> bool:
         return commune in self.communes or departement_of(commune) in self.departements
+
+
+@dataclass(frozen=True)
+class Epci:
+    """An inter-municipal body (EPCI) of a territory: a named set of its communes, which
+    dispatching filters can name instead of listing the communes."""
+
+    code: str
+    name: str
+    territory: str
+    communes: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        anomalies = []
+        if not EPCI_CODE.fullmatch(self.code):
+            anomalies.append(Anomaly(INVALID_VALUE, "SIREN d'EPCI : 9 chiffres", "code"))
+        if not self.name or len(self.name) > 100:
+            anomalies.append(Anomaly(INVALID_VALUE, "Nom de l'EPCI : 1 à 100 caractères", "name"))
+        anomalies += [Anomaly(INVALID_VALUE, f"Code commune INSEE invalide : {c}", "communes")
+                      for c in sorted(self.communes) if not InseeCommune.has(c)]
+        if not self.communes:
+            anomalies.append(Anomaly(INVALID_VALUE, "Un EPCI regroupe au moins une commune", "communes"))
+        if anomalies:
+            raise InvalidContent(anomalies)
 
 
 @dataclass(frozen=True)
@@ -98,6 +123,7 @@ class CounterCertificate:
     not_before: datetime
     not_after: datetime
     revoked_at: datetime | None = None
+    der: bytes | None = field(default=None, repr=False)  # the certificate itself: mail is encrypted to it
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[0-9a-f]{64}", self.fingerprint):
@@ -105,6 +131,13 @@ class CounterCertificate:
 
     def valid_at(self, moment: datetime) -> bool:
         return self.revoked_at is None and self.not_before <= moment <= self.not_after
+
+
+def encryption_certificate(certificates: list[CounterCertificate], at: datetime) -> CounterCertificate | None:
+    """Which of a counter's certificates mail to it is encrypted to: the valid one that lasts longest
+    (a renewed certificate takes over from the old one as soon as it is registered)."""
+    usable = [c for c in certificates if c.der is not None and c.valid_at(at)]
+    return max(usable, key=lambda c: c.not_after, default=None)
 
 
 class Operation(Enum):

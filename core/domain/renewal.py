@@ -1,9 +1,11 @@
 """The renewal clock's decisions: which notice is due, and when an application lapses.
 
 Pure functions of an application and a day, so that the daily job is idempotent (a notice already
-sent is never sent twice) and catches up after downtime (every threshold is "on or after", never
-"on"). The clock never cancels an application whose holder was not warned: cancellation waits at
-least one month after the first notice actually left, even if the hub was down when it was due.
+requested is never requested twice) and catches up after downtime (every threshold is "on or
+after", never "on"). The clock never cancels an application whose holder was not warned: a notice
+counts once a channel actually took it (``notice_sent_on``), not when it was requested;
+cancellation waits at least one month after the first notice left, and while any requested notice
+has not left (a channel down, a failed notice an operator must see to) the clock waits.
 
 Channels: the first notice goes by email and SMS where the applicant gave them, by letter otherwise.
 The second notice is a registered letter, except for applications created or renewed online at
@@ -48,16 +50,30 @@ def next_step(application: Application, today: date) -> Step | None:
     if not application.is_active:
         return None
     renewal = application.renewal
-    if renewal.notice_sent_on is None:
+    if renewal.notice_requested_on is None:
         if today >= add_months(renewal.next_due, -FIRST_NOTICE_MONTHS_BEFORE):
             return SendNotice(False, notice_delivery(application, second=False))
         return None
-    if renewal.second_notice_sent_on is None and today >= add_months(renewal.next_due, -SECOND_NOTICE_MONTHS_BEFORE):
-        return SendNotice(True, notice_delivery(application, second=True))
+    if renewal.notice_sent_on is None:
+        return None  # requested, not left yet: nobody is warned
+    if renewal.second_notice_requested_on is None:
+        if today >= add_months(renewal.next_due, -SECOND_NOTICE_MONTHS_BEFORE):
+            return SendNotice(True, notice_delivery(application, second=True))
+        return None
+    if renewal.second_notice_sent_on is None:
+        return None
     cancel_on = max(renewal.cancellation_date, add_months(renewal.notice_sent_on, MIN_WARNING_MONTHS))
     if today >= cancel_on:
         return CancelNotRenewed(cancel_on)
     return None
+
+
+def held_for_notice(application: Application, today: date) -> bool:
+    """Whether the application would be cancelled today, but a requested notice has not left."""
+    renewal = application.renewal
+    waiting = ((renewal.notice_requested_on is not None and renewal.notice_sent_on is None)
+               or (renewal.second_notice_requested_on is not None and renewal.second_notice_sent_on is None))
+    return application.is_active and waiting and today >= renewal.cancellation_date
 
 
 def notice_delivery(application: Application, second: bool) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Callable
 from core.domain.calendar import add_months
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import SYSTEM
-from core.domain.renewal import FIRST_NOTICE_MONTHS_BEFORE, CancelNotRenewed, SendNotice, next_step
+from core.domain.renewal import FIRST_NOTICE_MONTHS_BEFORE, CancelNotRenewed, SendNotice, held_for_notice, next_step
 
 from .unit_of_work import UnitOfWork
 
@@ -31,10 +31,12 @@ class ClockReport:
     first_notices: int = 0
     second_notices: int = 0
     cancelled: int = 0
+    held: int = 0  # would be cancelled, but a requested notice has not left: see `sne-hub notices`
 
     def __str__(self) -> str:
-        return (f"{self.examined} demandes examinées, {self.first_notices} premiers préavis, "
-                f"{self.second_notices} seconds préavis, {self.cancelled} radiations pour non-renouvellement")
+        return (f"{self.examined} demandes examinées, {self.first_notices} premiers préavis demandés, "
+                f"{self.second_notices} seconds préavis demandés, {self.cancelled} radiations pour "
+                f"non-renouvellement, {self.held} radiations suspendues (préavis non parti)")
 
 
 def pending(unit_of_work: Callable[[], UnitOfWork], today: date) -> list[RegistrationNumber]:
@@ -59,6 +61,9 @@ def run(
         report.examined += 1
         progress(1)
     log.info("renewal clock for %s: %s", today.isoformat(), report)
+    if report.held:
+        log.error("renewal clock for %s: %d cancellations held because a notice has not left "
+                  "(sne-hub notices list --status failed)", today.isoformat(), report.held)
     return report
 
 
@@ -71,7 +76,7 @@ def _handle(unit_of_work: Callable[[], UnitOfWork], number: RegistrationNumber, 
         for _ in range(MAX_STEPS_PER_APPLICATION):
             step = next_step(application, today)
             if isinstance(step, SendNotice):
-                application.record_notice(step.second, today, SYSTEM, now, step.delivery)
+                application.request_notice(step.second, today, SYSTEM, now, step.delivery)
                 if step.second:
                     report.second_notices += 1
                 else:
@@ -80,6 +85,7 @@ def _handle(unit_of_work: Callable[[], UnitOfWork], number: RegistrationNumber, 
                 application.cancel_not_renewed(step.on, SYSTEM, now)
                 report.cancelled += 1
             else:
+                report.held += held_for_notice(application, today)
                 break
         if application.events:
             uow.applications.save(application, loaded_version)

@@ -71,6 +71,9 @@ def register_certificate(uow: UnitOfWork, certificate: CounterCertificate) -> No
         if known is not None:
             if known.counter != certificate.counter:
                 raise ReferenceDataConflict(f"Ce certificat est déjà celui du guichet {known.counter}", "fingerprint")
+            if known.der is None and certificate.der is not None:  # registered before the register kept them
+                uow.certificates.keep_der(certificate.fingerprint, certificate.der)
+                uow.commit()
             return
         uow.certificates.add(certificate)
         uow.commit()

@@ -13,11 +13,12 @@ from datetime import date, datetime
 from typing import Any, Iterable
 
 from core.domain.application import Application
+from core.domain.dispatch import Change, ItemStatus, Subscription
 from core.domain.errors import DuplicateCandidate
 from core.domain.events import Event
 from core.domain.identity import PersonKey
 from core.domain.numbers import RegistrationNumber
-from core.domain.referential import Counter, CounterCertificate, Territory
+from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import SearchCriteria, SortKey
 
 
@@ -77,6 +78,12 @@ class Territories(abc.ABC):
     def claimed_areas(self, departements: Iterable[str], communes: Iterable[str]) -> dict[str, str]:
         """Which of these areas another territory already covers: {area: territory code}."""
 
+    @abc.abstractmethod
+    def add_epci(self, epci: Epci) -> None: ...
+
+    @abc.abstractmethod
+    def epcis(self, territory: str | None = None) -> list[Epci]: ...
+
 
 class Counters(abc.ABC):
     @abc.abstractmethod
@@ -88,10 +95,17 @@ class Counters(abc.ABC):
     @abc.abstractmethod
     def list(self, territory: str | None = None) -> list[Counter]: ...
 
+    @abc.abstractmethod
+    def set_endpoint(self, code: str, endpoint: str | None) -> None: ...
+
 
 class Certificates(abc.ABC):
     @abc.abstractmethod
     def add(self, certificate: CounterCertificate) -> None: ...
+
+    @abc.abstractmethod
+    def keep_der(self, fingerprint: str, der: bytes) -> None:
+        """Store the certificate itself for one registered before the register kept them."""
 
     @abc.abstractmethod
     def get(self, fingerprint: str) -> CounterCertificate | None: ...
@@ -140,6 +154,46 @@ class OutboxMessage:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class PendingChange:
+    """An application's change waiting in the outbox for fan-out, read back as domain objects."""
+
+    outbox_id: int
+    change: Change
+    application: Application  # as it stood after the change
+    altered: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One item of a stream, with what a delivery of it carries."""
+
+    id: int
+    sequence: int
+    status: ItemStatus
+    batch: str | None
+    change_id: int
+    number: str
+    kind: str
+    version: int
+    actor: str
+    at: datetime
+    file: bytes | None  # the compressed DIS file, numGuichet to fill in; None for a deletion
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamCounts:
+    """Where a stream stands, for operators."""
+
+    pending: int
+    dead: int
+    refused: int
+    delivered: int
+    oldest_pending_at: datetime | None
+    last_delivered_sequence: int | None
+
+
 class EventLog(abc.ABC):
     """The journal (append-only history) and the outbox (messages for the channels)."""
 
@@ -158,6 +212,181 @@ class EventLog(abc.ABC):
     def done(self, message_ids: Iterable[int], at: datetime) -> None: ...
 
 
+class Subscriptions(abc.ABC):
+    """Counters' subscriptions and their streams (dispatching)."""
+
+    @abc.abstractmethod
+    def add(self, subscription: Subscription) -> Subscription:
+        """Store a new subscription; the stored one (with its id) comes back."""
+
+    @abc.abstractmethod
+    def get(self, subscription_id: int, *, for_update: bool = False) -> Subscription | None: ...
+
+    @abc.abstractmethod
+    def list(self, counter: str | None = None, territory: str | None = None) -> list[Subscription]: ...
+
+    @abc.abstractmethod
+    def update(self, subscription_id: int, **values: Any) -> None:
+        """Change stored fields of a subscription (filter, enabled, stream state…)."""
+
+    @abc.abstractmethod
+    def lock_fan_out(self) -> bool:
+        """Become the only fan-out of the deployment until the unit of work ends; False when another
+        process holds it (it will do the work)."""
+
+    @abc.abstractmethod
+    def pending_changes(self, limit: int) -> list[PendingChange]:
+        """The oldest application changes not fanned out yet, in outbox order."""
+
+    @abc.abstractmethod
+    def add_changes(self, changes: Iterable[tuple[Change, bytes | None]], at: datetime) -> None:
+        """Keep fanned-out changes (each with its compressed DIS file) and consume their outbox
+        messages (a change's id is its message's)."""
+
+    @abc.abstractmethod
+    def changes_since(self, territory: str, since: datetime) -> list[Change]:
+        """The territory's changes kept since ``since``, oldest first."""
+
+    @abc.abstractmethod
+    def add_items(self, rows: Iterable[tuple[int, int, int, ItemStatus]], at: datetime) -> None:
+        """New stream items: (subscription id, sequence, change id, status)."""
+
+    @abc.abstractmethod
+    def claim(self, channels: Iterable[str], now: datetime, lease_until: datetime, owner: str,
+              daily_due: bool = False) -> Subscription | None:
+        """Lease one enabled stream of ``channels`` with items due (for a daily stream: not sent
+        today); concurrent workers never lease the same stream."""
+
+    @abc.abstractmethod
+    def head(self, subscription_id: int, limit: int) -> list[StreamItem]:
+        """The batch at the head of the stream: the pending items of the lowest pending sequence's
+        batch if it has one, else up to ``limit`` pending items without a batch, in order."""
+
+    @abc.abstractmethod
+    def assign_batch(self, item_ids: Iterable[int], batch: str) -> None: ...
+
+    @abc.abstractmethod
+    def resolve(self, outcomes: dict[int, tuple[ItemStatus, str | None]], at: datetime) -> None:
+        """Give items their outcome: {item id: (status, error)}."""
+
+    @abc.abstractmethod
+    def release(self, subscription_id: int, owner: str, **values: Any) -> bool:
+        """End the lease (and store ``values``) if ``owner`` still holds it."""
+
+    @abc.abstractmethod
+    def items_after(self, subscription_id: int, sequence: int, limit: int) -> list[StreamItem]:
+        """Items of the stream after ``sequence``, whatever their status, in order."""
+
+    @abc.abstractmethod
+    def items(self, subscription_id: int, statuses: Iterable[ItemStatus], limit: int) -> list[StreamItem]: ...
+
+    @abc.abstractmethod
+    def requeue(self, subscription_id: int, statuses: Iterable[ItemStatus]) -> int:
+        """Put items of these statuses back to pending (keeping their batch and so their delivery id)."""
+
+    @abc.abstractmethod
+    def counts(self, subscription_id: int) -> StreamCounts: ...
+
+
+@dataclass(frozen=True)
+class NoticeSend:
+    """One channel's attempt at a renewal notice, with what the channel needs."""
+
+    id: int
+    notice_id: int
+    channel: str
+    attempts: int
+    number: str
+    territory: str
+    second: bool
+    due: date
+    recipient: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NoticeRecord:
+    """A renewal notice and where it stands, for operators (no personal data)."""
+
+    id: int
+    number: str
+    territory: str
+    second: bool
+    due: date
+    requested_at: datetime
+    status: str
+    sent_at: datetime | None
+    sent_channel: str | None
+    sends: tuple[tuple[str, str, int, str | None], ...]  # (channel, status, attempts, last error)
+
+
+@dataclass(frozen=True)
+class LetterBatch:
+    id: int
+    territory: str
+    channel: str
+    day: date
+    closed_at: datetime
+    letters: int
+    pdf: bytes | None
+    exported_at: datetime | None
+    export_path: str | None
+
+
+class Notices(abc.ABC):
+    """Renewal notices to applicants, each channel's attempts, and the daily letter batches."""
+
+    @abc.abstractmethod
+    def add(self, outbox_id: int, number: str, territory: str, second: bool, due: date, requested_at: datetime,
+            recipient: dict[str, Any], channels: Iterable[str], at: datetime) -> int: ...
+
+    @abc.abstractmethod
+    def get(self, notice_id: int) -> NoticeRecord | None: ...
+
+    @abc.abstractmethod
+    def list(self, status: str | None = None, number: str | None = None, limit: int = 1000) -> list[NoticeRecord]: ...
+
+    @abc.abstractmethod
+    def claim(self, channel: str, now: datetime, lease_until: datetime, limit: int) -> list[NoticeSend]:
+        """Lease queued sends of ``channel`` whose time has come; concurrent workers never get the same."""
+
+    @abc.abstractmethod
+    def send_of(self, send_id: int) -> NoticeSend | None: ...
+
+    @abc.abstractmethod
+    def update_send(self, send_id: int, **values: Any) -> None: ...
+
+    @abc.abstractmethod
+    def sends(self, notice_id: int) -> list[tuple[int, str, str]]:
+        """(send id, channel, status) of every send of a notice."""
+
+    @abc.abstractmethod
+    def add_send(self, notice_id: int, channel: str, at: datetime) -> int: ...
+
+    @abc.abstractmethod
+    def update(self, notice_id: int, **values: Any) -> None: ...
+
+    @abc.abstractmethod
+    def queued_letters(self, territory: str, channel: str, until: datetime) -> list[NoticeSend]:
+        """Letters of ``territory`` queued before ``until``, oldest first, locked for the batch."""
+
+    @abc.abstractmethod
+    def letter_territories(self, until: datetime) -> list[tuple[str, str]]:
+        """(territory, channel) pairs with letters queued before ``until``."""
+
+    @abc.abstractmethod
+    def add_batch(self, territory: str, channel: str, day: date, closed_at: datetime, letters: int,
+                  pdf: bytes) -> int: ...
+
+    @abc.abstractmethod
+    def batches(self, exported: bool | None = None, limit: int = 1000) -> list[LetterBatch]: ...
+
+    @abc.abstractmethod
+    def batch(self, batch_id: int) -> LetterBatch | None: ...
+
+    @abc.abstractmethod
+    def exported(self, batch_id: int, path: str, at: datetime) -> None: ...
+
+
 class UnitOfWork(abc.ABC):
     applications: Applications
     territories: Territories
@@ -165,6 +394,8 @@ class UnitOfWork(abc.ABC):
     certificates: Certificates
     sequences: NumberSequences
     events: EventLog
+    subscriptions: Subscriptions
+    notices: Notices
 
     def __enter__(self) -> "UnitOfWork":
         return self

@@ -32,6 +32,9 @@ def q(name: str) -> str:
     return f"{{{NS}}}{name}"
 
 
+MODIFIED = q("modifie")  # a global attribute of the schema, hence qualified: ns2:modifie="true"
+
+
 @dataclass
 class InterfaceFile:
     """One ``interfaceNuu`` file, read or to be written."""
@@ -52,6 +55,7 @@ class InterfaceFile:
     increment: str | None = None
     anomalies: list[Anomaly] = field(default_factory=list)
     duplicates: list[Application] = field(default_factory=list)
+    altered: dict[str, Any] | None = None  # what a change altered (core.domain.changes): modifie marks
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -190,23 +194,32 @@ def write_file(file: InterfaceFile) -> bytes:
     _leaf(header, "typeFichier", file.file_type)
     _leaf(header, "dateFichier", file.file_date)
     request = etree.SubElement(root, q("demande"))
+    altered = file.altered or {}
+    form_changes = altered.get("form") if isinstance(altered.get("form"), dict) else {}
     if file.form.dalo is not None:
-        write_model(file.form.dalo, etree.SubElement(request, q("informationDalo")), file.version)
+        dalo_changes = form_changes.get("dalo")
+        _mark(write_model(file.form.dalo, etree.SubElement(request, q("informationDalo")), file.version,
+                          dalo_changes), dalo_changes)
     demand = etree.SubElement(request, q("demandeLogement"))
+    _mark(demand, any(key != "dalo" for key in form_changes) or altered.get("form") is True
+          or "cancellation" in altered or "renewal" in altered)
     form = file.form
     _leaf(demand, RegistryNames.COUNTER, file.counter)
     _leaf(demand, RegistryNames.NUMBER, file.number)
     _leaf(demand, RegistryNames.ASSOCIATED_NUMBER, file.associated_number)
-    _form_fields(form, demand, file.version, ("internal_reference",))
+    _form_fields(form, demand, file.version, ("internal_reference",), form_changes)
     _leaf(demand, RegistryNames.FILING_DATE, file.filing_date)
     _leaf(demand, RegistryNames.FORCE_DUPLICATE, file.force_duplicate)
     _form_fields(form, demand, file.version, ("online_renewal", "details", "processing", "housing_sought", "motives",
-                                               "association", "household", "disabilities"))
+                                               "association", "household", "disabilities"), form_changes)
     if file.has_renewal:
         renewal = etree.SubElement(demand, q(RegistryNames.RENEWAL))
         _leaf(renewal, "dateRenouvellement", file.renewal_date)
+        _mark(renewal, altered.get("renewal"))
     if file.cancellation is not None:
-        write_model(file.cancellation, etree.SubElement(demand, q(RegistryNames.CANCELLATION)), file.version)
+        cancellation_changes = altered.get("cancellation")
+        _mark(write_model(file.cancellation, etree.SubElement(demand, q(RegistryNames.CANCELLATION)), file.version,
+                          cancellation_changes), cancellation_changes)
     if file.anomalies:
         write_anomalies(demand, file.anomalies)
     if file.duplicates:
@@ -216,43 +229,62 @@ def write_file(file: InterfaceFile) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...]) -> None:
+def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...],
+                 changes: dict[str, Any] | None = None) -> None:
     by_attribute = {f.attribute: f for f in wire_fields(ApplicationForm)}
     for attribute in attributes:
-        _write_field(by_attribute[attribute], getattr(form, attribute), parent, version)
+        _write_field(by_attribute[attribute], getattr(form, attribute), parent, version,
+                     changes.get(attribute) if changes else None)
 
 
-def write_model(instance: Any, element: etree._Element, version: str) -> etree._Element:
+def write_model(instance: Any, element: etree._Element, version: str, changes: Any = None) -> etree._Element:
+    """Write ``instance``'s fields into ``element``; ``changes`` (a core.domain.changes tree) marks
+    the elements of the fields it names ``modifie``."""
+    inner = changes if isinstance(changes, dict) else None
     for wire_field in wire_fields(type(instance)):
-        _write_field(wire_field, getattr(instance, wire_field.attribute), element, version)
+        _write_field(wire_field, getattr(instance, wire_field.attribute), element, version,
+                     inner.get(wire_field.attribute) if inner else None)
     return element
 
 
-def _write_field(wire_field, value: Any, parent: etree._Element, version: str) -> None:
+def _write_field(wire_field, value: Any, parent: etree._Element, version: str, changes: Any = None) -> None:
     name = wire_field.wire.name
     if version == "02.00" and name in ONLY_IN_0201:
         return
     if wire_field.wire.item:
         if value or wire_field.wire.required:
             wrapper = etree.SubElement(parent, q(name))
-            for item in value:
-                _write_value(wire_field, item, wrapper, wire_field.wire.item, version)
+            _mark(wrapper, changes)
+            for index, item in enumerate(value):
+                _write_value(wire_field, item, wrapper, wire_field.wire.item, version, _item_changes(changes, index))
     elif wire_field.wire.repeated:
-        for item in value:
-            _write_value(wire_field, item, parent, name, version)
+        for index, item in enumerate(value):
+            _write_value(wire_field, item, parent, name, version, changes if changes is True else
+                         _item_changes(changes, index))
     elif value is not None or (wire_field.wire.required and wire_field.wire.codes is not None):
-        _write_value(wire_field, value, parent, name, version)
+        _write_value(wire_field, value, parent, name, version, changes)
 
 
-def _write_value(wire_field, value: Any, parent: etree._Element, name: str, version: str) -> None:
+def _write_value(wire_field, value: Any, parent: etree._Element, name: str, version: str, changes: Any = None) -> None:
     element = etree.SubElement(parent, q(name))
+    _mark(element, changes)
     if wire_field.wire.codes is not None:
         if value:
             element.set("code", value)
     elif is_model(type(value)):
-        write_model(value, element, version)
+        write_model(value, element, version, changes)
     else:
         element.text = _lexical(value)
+
+
+def _item_changes(changes: Any, index: int) -> Any:
+    """The changes of a list's item: a list changed as a whole marks its wrapper, not each item."""
+    return changes.get(str(index)) if isinstance(changes, dict) else None
+
+
+def _mark(element: etree._Element, changed: Any) -> None:
+    if changed:
+        element.set(MODIFIED, "true")
 
 
 def _leaf(parent: etree._Element, name: str, value: Any) -> None:

@@ -13,7 +13,7 @@ from email.parser import BytesParser
 from email.utils import make_msgid
 from pathlib import Path
 
-from async_mail import smime
+from certificates import smime
 from certificates import load_certificate
 from certificates.reading import load_private_key
 
@@ -55,7 +55,7 @@ def headers(sender: str, message_id: str | None = None, subject: str = "Fichiers
 
 def ours(content: bytes, signer: Identity, hub_cert: Path | None, sender: str | None = None,
          message_id: str | None = None, **signing) -> bytes:
-    """Signed (and encrypted when ``hub_cert`` is given) with async_mail.smime."""
+    """Signed (and encrypted when ``hub_cert`` is given) with certificates.smime."""
     certificate, key = load_certificate(signer.cert.read_bytes()), load_private_key(signer.key.read_bytes())
     sealed = smime.sign(content, certificate, key, **signing)
     if hub_cert is not None:

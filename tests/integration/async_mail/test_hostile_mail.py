@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from async_mail import smime
+from certificates import smime
 from certificates import load_certificate
 from certificates.reading import load_private_key
 from core.adapters.repository import count_rows

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from core.wire import processing, xml
-from hub import gate, mtom
+from core.wire import mtom
+from hub import gate
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERFACES = (ROOT / "docs" / "INTERFACES.md").read_text()

@@ -42,7 +42,8 @@ from core.service_layer import services
 from core.wire import processing
 from core.wire import xml as wire_xml
 from core.wire.codec import NS as FILE_NS
-from hub import gate, mtom
+from core.wire import mtom
+from hub import gate
 from hub.config import MAX_REQUEST_BYTES
 
 from .files import DEMANDE, RECHERCHE, interface_file, person, today
@@ -1527,19 +1528,19 @@ def file_date_edit(name: str, value: str, **options):
 
 DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
     "non-ascii-boundary": (
-        "hub/mtom.py split(): boundary.encode('ascii', errors='strict') raises UnicodeEncodeError, not MtomError: "
+        "core/wire/mtom.py split(): boundary.encode('ascii', errors='strict') raises UnicodeEncodeError, not MtomError: "
         "500 HUB-INTERNE instead of 400 MTOM-INVALIDE",
         lambda: [Case(f"boundary-{b!r}", non_ascii_boundary(b), Fault(400, mtom.INVALID))
                  for b in (b"\xc3\xa9", b"\xe6\x97\xa5\xe6\x9c\xac", b"\x80abc")]),
     "rfc2231-parameters": (
-        "hub/mtom.py ContentType.parse(): email.message.get_params() returns a (charset, language, value) tuple "
+        "core/wire/mtom.py ContentType.parse(): email.message.get_params() returns a (charset, language, value) tuple "
         "for RFC 2231 parameters (type*=, boundary*=, start*=); gate.py/mtom.py then call str methods on it: "
         "AttributeError, 500 HUB-INTERNE instead of a 4xx refusal (HUB-CONTENT-TYPE / MTOM-INVALIDE)",
         # RFC 2231 is valid MIME: once decoded, these parameters are the usual ones and the read succeeds.
         lambda: [Case(f"{parameter}*", rfc2231(parameter), Served(field="fichierDemande"))
                  for parameter in ("type", "boundary", "start")]),
     "include-as-root-element": (
-        "hub/mtom.py inline(): an xop:Include that is the root part's root element has no parent "
+        "core/wire/mtom.py inline(): an xop:Include that is the root part's root element has no parent "
         "(parent.remove -> AttributeError): 500 HUB-INTERNE instead of 400 SOAP-ENVELOPPE",
         lambda: [Case("include-root", include_as_root, Fault(400, gate.ENVELOPE))]),
     "xsd-valid-dates-python-cannot-read": (

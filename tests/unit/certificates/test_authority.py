@@ -370,7 +370,8 @@ def test_a_leaf_certificate_is_not_loaded_as_an_authority(tmp_path, authority, c
 # -- the demo PKI --------------------------------------------------------------------------------
 
 DEMO_FILES = ["ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem", "hub-cert.pem", "hub-key.pem",
-              "DEMOB/cert.pem", "DEMOB/key.pem", "DEMOC/cert.pem", "DEMOC/key.pem", "DEMOE/cert.pem", "DEMOE/key.pem"]
+              "hub-client-cert.pem", "hub-client-key.pem", "DEMOB/cert.pem", "DEMOB/key.pem", "DEMOC/cert.pem",
+              "DEMOC/key.pem", "DEMOE/cert.pem", "DEMOE/key.pem"]
 
 
 def contents(directory: Path) -> dict[str, bytes]:
@@ -402,11 +403,14 @@ def test_the_demo_pki_description_matches_the_files(pki):
         assert authority.has_issued(certificate)
     hub = load_certificate((directory / "hub-cert.pem").read_bytes())
     assert mailbox_of(hub) == HUB and purposes(hub) == {ExtendedKeyUsageOID.EMAIL_PROTECTION}
+    client = load_certificate((directory / "hub-client-cert.pem").read_bytes())
+    assert description["hub_client"]["fingerprint"] == fingerprint(client) and authority.has_issued(client)
+    assert purposes(client) == {ExtendedKeyUsageOID.CLIENT_AUTH} and mailbox_of(client) is None
 
 
 def created(description: dict) -> set[str]:
     entries = {"ca": description["ca"], "server": description["server"], "hub": description["hub"],
-               **description["counters"]}
+               "hub_client": description["hub_client"], **description["counters"]}
     return {name for name, entry in entries.items() if entry["created"]}
 
 
@@ -415,9 +419,9 @@ def test_the_demo_pki_is_idempotent(tmp_path):
     before = contents(tmp_path)
     second = write_demo_pki(tmp_path, DEMO_COUNTERS, HUB)
     assert contents(tmp_path) == before
-    assert created(first) == {"ca", "server", "hub", "DEMOB", "DEMOC", "DEMOE"}
+    assert created(first) == {"ca", "server", "hub", "hub_client", "DEMOB", "DEMOC", "DEMOE"}
     assert created(second) == set()
-    for part in ("ca", "server", "hub"):  # the descriptions differ only by their created flags
+    for part in ("ca", "server", "hub", "hub_client"):  # the descriptions differ only by their created flags
         assert {**second[part], "created": True} == first[part]
     for code in ("DEMOB", "DEMOC", "DEMOE"):
         assert {**second["counters"][code], "created": True} == first["counters"][code]
@@ -434,7 +438,8 @@ def test_the_demo_pki_only_adds_what_is_missing_or_outdated(tmp_path, other_auth
     description = write_demo_pki(tmp_path, counters, HUB)
     after = contents(tmp_path)
     assert created(description) == {"DEMOB", "DEMOC", "DEMOE", "DEMOF"}
-    unchanged = ["ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem", "hub-cert.pem", "hub-key.pem"]
+    unchanged = ["ca.pem", "ca-key.pem", "server-cert.pem", "server-key.pem", "hub-cert.pem", "hub-key.pem",
+                 "hub-client-cert.pem", "hub-client-key.pem"]
     assert {name: after[name] for name in unchanged} == {name: before[name] for name in unchanged}
     authority = Authority.load(tmp_path)
     for code in ("DEMOB", "DEMOC", "DEMOE", "DEMOF"):

@@ -176,9 +176,11 @@ def test_renewal_moves_the_due_date_to_the_next_anniversary_of_filing():
 
 def test_renewal_resets_notices():
     application = registered()
-    application.record_notice(False, date(2026, 3, 26), SYSTEM, at(date(2026, 3, 26)), {"channels": ["email"]})
+    application.request_notice(False, date(2026, 3, 26), SYSTEM, at(date(2026, 3, 26)), {"channels": ["email"]})
+    application.notice_left(False, date(2026, 5, 26), date(2026, 3, 26), "email", SYSTEM, at(date(2026, 3, 26)))
+    assert application.renewal.notice_sent_on == date(2026, 3, 26)
     application.renew(TOWN, at(date(2026, 4, 2)), date(2026, 4, 2))
-    assert application.renewal.notice_sent_on is None and application.renewal.second_notice_sent_on is None
+    assert application.renewal.notice_sent_on is None and application.renewal.notice_requested_on is None
 
 
 def test_renewal_opens_three_months_before_the_due_date():

@@ -1,4 +1,5 @@
-"""S/MIME for the mail channel: open what counters send, sign and encrypt what the hub answers.
+"""S/MIME: open what counters send, sign and encrypt what the hub sends (mail-channel replies,
+dispatching's mails). Project-independent: it knows certificates and bytes, not counters.
 
 Bytes in, bytes out: no SMTP here. :func:`open_message` takes a whole message as received and
 returns the signed MIME entity once decryption, signature, chain, validity and revocation all

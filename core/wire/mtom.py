@@ -1,9 +1,12 @@
 """MTOM/XOP (multipart/related) packaging, in and out, the way SNE clients use it.
 
+The SNE's files travel in SOAP 1.2 messages optimised with MTOM: this is part of the wire format,
+shared by the hub (requests in, answers out) and dispatching (pushes out, the reference receiver).
+
 Incoming, the SOAP envelope is the root part and each ``xop:Include`` points at another part by
 Content-ID; we put every referenced part back into the envelope as base64 text, so that what
-follows sees a plain SOAP 1.2 message. Outgoing, when the request came as MTOM, binary answers
-(the answer file, the attestation) leave the envelope for parts of their own. Answer files go raw,
+follows sees a plain SOAP 1.2 message. Outgoing, binary elements (the answer file, the
+attestation, DIS files) leave the envelope for parts of their own. Answer files go raw,
 as the SNE sends them: existing clients read the file straight out of the HTTP body, decoded as
 text. That is also why a PDF goes base64-encoded: raw, it would make the body undecodable for them.
 
@@ -162,7 +165,8 @@ def inline(envelope: etree._Element, parts: list[Part]) -> int:
 
 
 def package(envelope: etree._Element, binary_elements: set[str], action: str | None) -> tuple[str, bytes]:
-    """An MTOM response: the envelope as root part, each binary element's content as a raw part."""
+    """An MTOM message (answer or request): the envelope as root part, each binary element's content as a
+    part of its own."""
     boundary = f"uuid:{uuid.uuid4()}"
     root_id = "root.message@sne-hub"
     attachments = []

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from async_mail import smime
-from async_mail.smime import SmimeError, Verified, encrypt, open_message, sign
+from certificates import smime
+from certificates.smime import SmimeError, Verified, encrypt, open_message, sign
 from certificates import Authority, Issued, create_authority, generate_key, load_certificate, write_demo_pki
 from certificates.reading import load_private_key
 from tests.conftest import in_ci

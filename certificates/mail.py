@@ -1,0 +1,70 @@
+"""Signed and encrypted mails as bytes, ready for an SMTP relay: what the hub sends counters.
+
+The body (a text and attachments) is a MIME entity signed by the sender (multipart/signed, detached
+S/MIME signature) then enveloped to the recipient's certificate; the outer headers (From, To,
+Subject, Date, Message-ID, threading) are added around it, outside what is signed. Both the mail
+channel's replies and dispatching's mails are built here, so they read alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.header import Header
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+from cryptography import x509
+
+from . import smime
+from .reading import PrivateKey
+
+
+@dataclass(frozen=True)
+class SealedMail:
+    message_id: str
+    raw: bytes
+
+
+def sealed_mail(*, sender: str, recipient: str, subject: str, text: str, parts: list[tuple[str, bytes, str]],
+                certificate: x509.Certificate, key: PrivateKey, recipient_certificate: x509.Certificate,
+                now: datetime, in_reply_to: str | None = None,
+                extra_headers: tuple[tuple[str, str], ...] = ()) -> SealedMail:
+    """A mail from ``sender`` (signed with ``certificate`` and ``key``) to ``recipient`` (encrypted
+    to ``recipient_certificate``); ``parts`` are (file name, bytes, content type) attachments."""
+    body = EmailMessage(policy=policy.SMTP)
+    body.set_content(text, charset="utf-8")
+    for name, data, content_type in parts:
+        main, _, sub = content_type.partition("/")
+        body.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    signed = smime.sign(entity(body), certificate, key)
+    sealed = smime.encrypt(signed, recipient_certificate)
+    message_id = make_msgid(domain=sender.partition("@")[2] or "sne-hub")
+    outer = [
+        f"From: {sender}",
+        f"To: {recipient}",
+        f"Subject: {subject}",
+        f"Date: {format_datetime(now)}",
+        f"Message-ID: {message_id}",
+        "MIME-Version: 1.0",
+    ]
+    if in_reply_to:
+        outer += [f"In-Reply-To: {in_reply_to}", f"References: {in_reply_to}"]
+    outer += [f"{name}: {value}" for name, value in extra_headers]
+    head = "\r\n".join(encoded_header(line) for line in outer).encode("utf-8")
+    return SealedMail(message_id, head + b"\r\n" + sealed)
+
+
+def entity(message: EmailMessage) -> bytes:
+    """The MIME entity (Content-* headers and body) of a message, CRLF line ends, ready to sign."""
+    data = message.as_bytes(policy=policy.SMTP)
+    return data.replace(b"MIME-Version: 1.0\r\n", b"", 1)
+
+
+def encoded_header(line: str) -> str:
+    """Header lines are ASCII: a non-ASCII value is encoded as RFC 2047 words."""
+    name, _, value = line.partition(": ")
+    if value.isascii():
+        return line
+    return f"{name}: {Header(value, 'utf-8').encode()}"

@@ -1,0 +1,105 @@
+"""Applications as table rows and as JSON snapshots, both ways.
+
+The row is what the ``applications`` table holds; the snapshot is the same columns made JSON (ISO
+dates) plus the form document, which is how an application travels in the outbox to dispatching.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from core.domain.application import Application, Cancellation, Renewal
+from core.domain.codes import ApplicationState
+from core.domain.form import ApplicationForm
+from core.domain.numbers import RegistrationNumber
+
+from .serialization import from_document, to_document
+
+
+def json_rows(rows: list[dict[str, Any]]) -> str:
+    """Rows as a JSON array, dates in ISO form (PostgreSQL statements take them as one parameter)."""
+    return json.dumps(rows, default=lambda value: value.isoformat())
+
+
+def application_columns(application: Application) -> dict[str, Any]:
+    cancellation = application.cancellation
+    communes = application.form.wished_communes
+    return {
+        "number": str(application.number),
+        "territory_code": application.territory,
+        "state": application.state.value,
+        "version": application.version,
+        "filing_date": application.filing_date,
+        "registered_at": application.registered_at,
+        "registered_by": application.registered_by,
+        "last_changed_at": application.last_changed_at,
+        "last_changed_by": application.last_changed_by,
+        "next_due": application.renewal.next_due,
+        "last_renewed_on": application.renewal.last_renewed_on,
+        "notice_sent_on": application.renewal.notice_sent_on,
+        "second_notice_sent_on": application.renewal.second_notice_sent_on,
+        "notice_requested_on": application.renewal.notice_requested_on,
+        "second_notice_requested_on": application.renewal.second_notice_requested_on,
+        "cancelled_on": cancellation.date if cancellation else None,
+        "cancellation_motive": cancellation.motive if cancellation else None,
+        "allocation_commune": cancellation.allocation_commune if cancellation else None,
+        "associated_number": str(application.associated_number) if application.associated_number else None,
+        "first_wished_commune": communes[0] if communes else None,
+        "online": application.online,
+        "dalo_active_since": application.dalo_active_since,
+        "cancellation": to_document(cancellation) if cancellation else None,
+    }
+
+
+_DATE_COLUMNS = ("filing_date", "next_due", "last_renewed_on", "notice_sent_on", "second_notice_sent_on",
+                 "notice_requested_on", "second_notice_requested_on", "cancelled_on")
+_INSTANT_COLUMNS = ("registered_at", "last_changed_at", "dalo_active_since")
+
+
+def application_snapshot(application: Application, form: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The application as a JSON document (its row's columns and its form), for the outbox."""
+    columns = application_columns(application)
+    document = {name: value.isoformat() if isinstance(value, (date, datetime)) else value
+                for name, value in columns.items()}
+    document["form"] = form if form is not None else to_document(application.form)
+    return document
+
+
+def application_from_snapshot(document: dict[str, Any]) -> Application:
+    row = dict(document)
+    for name in _DATE_COLUMNS:
+        row[name] = date.fromisoformat(row[name]) if row.get(name) else None
+    for name in _INSTANT_COLUMNS:
+        row[name] = datetime.fromisoformat(row[name]) if row.get(name) else None
+    return application_of_row(row)
+
+
+def application_of_row(row: Any) -> Application:
+    return Application(
+        number=RegistrationNumber.parse(row["number"]),
+        territory=row["territory_code"],
+        filing_date=row["filing_date"],
+        registered_at=row["registered_at"],
+        registered_by=row["registered_by"],
+        last_changed_at=row["last_changed_at"],
+        last_changed_by=row["last_changed_by"],
+        form=from_document(ApplicationForm, row["form"]),
+        renewal=Renewal(
+            next_due=row["next_due"],
+            last_renewed_on=row["last_renewed_on"],
+            notice_sent_on=row["notice_sent_on"],
+            second_notice_sent_on=row["second_notice_sent_on"],
+            notice_requested_on=row["notice_requested_on"],
+            second_notice_requested_on=row["second_notice_requested_on"],
+        ),
+        version=row["version"],
+        state=ApplicationState(row["state"]),
+        associated_number=RegistrationNumber.parse(row["associated_number"]) if row["associated_number"] else None,
+        cancellation=from_document(Cancellation, row["cancellation"]) if row["cancellation"] else None,
+        online=row["online"],
+        dalo_active_since=row["dalo_active_since"],
+    )
+
+
