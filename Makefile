@@ -4,16 +4,49 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install bench clean
+.PHONY: run test install test-tools php-soap node-soap bench clean
 
 run: install
 	$(BIN)/sne-hub db upgrade
 	$(BIN)/sne-hub demo seed
 	$(BIN)/sne-hub certificates demo
-	$(BIN)/sne-hub serve
+	SNE_HUB_DEMO_RECEIVER=on $(BIN)/sne-hub serve
 
-test: install
+test: install test-tools
 	$(BIN)/pytest
+
+# System tools the interoperability tests drive (tests/integration/*/test_interoperability.py), set
+# up here and never from a test body: PHP with ext/soap (Debian's php-cli and php-soap, with apt-get,
+# as root only) and node-soap (npm, into $(NODE_SOAP_DIR)/). Both steps do nothing when the tool is
+# there. When one cannot be set up they say so and the run goes on: its tests skip, or fail under CI=true.
+PHP_PACKAGES  := php-cli php-soap
+APT_INSTALL   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(PHP_PACKAGES)
+NODE_SOAP     := soap@1
+NODE_SOAP_DIR := .cache/node-soap
+
+test-tools: php-soap node-soap
+
+php-soap:
+	@if php -m 2>/dev/null | grep -qx soap; then :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "php with ext/soap is missing and only root can install it here (apt-get install $(PHP_PACKAGES)):" \
+	       "the PHP interoperability tests will skip (fail under CI=true)"; \
+	else \
+	  echo "apt-get install $(PHP_PACKAGES)"; \
+	  { $(APT_INSTALL) >/dev/null || { apt-get update -q >/dev/null && $(APT_INSTALL) >/dev/null; }; } \
+	  || echo "apt-get install $(PHP_PACKAGES) failed: the PHP interoperability tests will skip (fail under CI=true)"; \
+	fi
+
+node-soap:
+	@if [ -f $(NODE_SOAP_DIR)/node_modules/soap/package.json ]; then :; \
+	elif ! command -v npm >/dev/null; then \
+	  echo "npm is missing: node-soap ($(NODE_SOAP)) cannot be installed into $(NODE_SOAP_DIR)/;" \
+	       "the node-soap interoperability tests will skip (fail under CI=true)"; \
+	else \
+	  echo "npm install $(NODE_SOAP) into $(NODE_SOAP_DIR)/"; \
+	  npm install --prefix $(NODE_SOAP_DIR) --no-audit --no-fund --loglevel=error $(NODE_SOAP) >/dev/null \
+	  || echo "npm install $(NODE_SOAP) failed: the node-soap interoperability tests will skip (fail under CI=true)"; \
+	fi
 
 bench: install
 	$(BIN)/python bench/registrations.py

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
@@ -324,7 +325,7 @@ def _run_clock(context: Context, today: date, show_progress: bool) -> renewal_cl
     if not show_progress:
         return renewal_clock.run(context.uow, today, now_in_paris(), numbers)
     with click.progressbar(length=len(numbers), label=f"renewal clock {today}",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         return renewal_clock.run(context.uow, today, now_in_paris(), numbers, progress=bar.update)
 
 

@@ -12,6 +12,7 @@ from core.domain.dispatch import RetrySchedule
 from core.domain.dispatch import parse_duration as duration
 
 DEMO = Path("var/demo")
+MAX_BATCH = 500  # files per delivery: receivers are told to accept this many (docs/DISPATCHING.md)
 RECEIVER_WSDL = Path(__file__).resolve().parent.parent / "wsdl" / "ReceptionDispatchImplService.wsdl"
 SERVICES_NS = "http://ws.metier.nuu.application.i2/"  # the receiver WSDL's, as the SNE's services
 
@@ -51,6 +52,22 @@ class DispatchSettings:
     notices_directory: Path = DEMO / "notices"  # the demo's email and SMS drop, without a relay or provider
     letters_directory: Path = Path("var/letters")  # daily PDF batches for printing, per territory
     letters_at: time = time(16, 0)  # the day's letter batches close at this time (Paris)
+
+    def __post_init__(self) -> None:
+        if self.relay is not None:
+            self.relay_address  # noqa: B018 - refuse a malformed relay at start, not at the first mail
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise ValueError(f"SNE_HUB_DISPATCH_BATCH : de 1 à {MAX_BATCH} fichiers par livraison")
+        if self.lease.total_seconds() <= self.timeout:
+            raise ValueError("SNE_HUB_DISPATCH_LEASE doit dépasser SNE_HUB_DISPATCH_TIMEOUT")
+
+    @property
+    def relay_address(self) -> tuple[str, int]:
+        """SNE_HUB_SMTP_RELAY as (host, port): ``smtp.example.org`` (port 25) or ``smtp.example.org:587``."""
+        match = re.fullmatch(r"\[?([^\[\]\s]+?)\]?(?::(\d{1,5}))?", self.relay or "")
+        if not match:
+            raise ValueError(f"SNE_HUB_SMTP_RELAY invalide : {self.relay!r} (hôte ou hôte:port)")
+        return match[1], int(match[2] or 25)
 
     @classmethod
     def from_environment(cls) -> "DispatchSettings":

@@ -80,8 +80,7 @@ class Mailer:
 
     def _send(self, counter: str, mailbox: str, raw: bytes) -> None:
         if self.settings.relay:
-            host, _, port = self.settings.relay.rpartition(":")
-            with smtplib.SMTP(host or "localhost", int(port or 25), timeout=RELAY_TIMEOUT) as relay:
+            with smtplib.SMTP(*self.settings.relay_address, timeout=RELAY_TIMEOUT) as relay:
                 relay.sendmail(self.settings.mail_address, [mailbox], raw)
             return
         inbox = Path(self.settings.drop_directory) / counter / "inbox"

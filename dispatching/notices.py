@@ -51,7 +51,10 @@ class EmailChannel:
         subject, text = words.email(send.recipient, send.due, send.second)
         message = EmailMessage(policy=policy.SMTP)
         message["From"] = self.settings.notice_from
-        message["To"] = address
+        try:
+            message["To"] = address
+        except ValueError:  # a line break in it, say: no mail can carry it, no retry will help
+            raise Refused("adresse électronique invalide", permanent=True) from None
         message["Subject"] = subject
         message["Date"] = format_datetime(datetime.now().astimezone())
         message["Message-ID"] = make_msgid(domain=self.settings.notice_from.partition("@")[2] or "sne-hub")
@@ -63,9 +66,8 @@ class EmailChannel:
         return message["Message-ID"]
 
     def _relay(self, address: str, message: EmailMessage) -> None:
-        host, _, port = self.settings.relay.rpartition(":")
         try:
-            with smtplib.SMTP(host or "localhost", int(port or 25), timeout=RELAY_TIMEOUT) as relay:
+            with smtplib.SMTP(*self.settings.relay_address, timeout=RELAY_TIMEOUT) as relay:
                 relay.send_message(message, from_addr=self.settings.notice_from, to_addrs=[address])
         except smtplib.SMTPRecipientsRefused as error:  # the address itself: 5xx is for good
             code = next(iter(error.recipients.values()))[0]
@@ -104,7 +106,9 @@ class NoticeSender:
                 done += 1
                 try:
                     reference = channel.send(send)
-                except Refused as refusal:
+                except Exception as error:  # noqa: BLE001 - a refusal, or a bug: recorded, never lost
+                    refusal = error if isinstance(error, Refused) else Refused(
+                        f"erreur du hub : {type(error).__name__}")
                     outcome = notices.failed(self.unit_of_work(), send.id, now, str(refusal),
                                              self.settings.notice_retry, permanent=refusal.permanent)
                     log.warning("notice send %d by %s failed (%s)", send.id, name, outcome)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -163,6 +164,43 @@ class ResettingProxy:
         _pump(upstream, client, done, abort_after_first=when == "after")
 
 
+class TlsFront:
+    """What a counter puts in front of a receiver that speaks plain HTTP (nginx, stunnel): TLS with
+    its server certificate, the hub's client certificate required, then plain TCP to the receiver."""
+
+    def __init__(self, upstream: tuple[str, int], certificate: Path, key: Path, client_authority: Path):
+        self.upstream = upstream
+        self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.context.load_cert_chain(str(certificate), str(key))
+        self.context.load_verify_locations(cafile=str(client_authority))
+        self.context.verify_mode = ssl.CERT_REQUIRED
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True, name="tls-front").start()
+
+    def stop(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        try:
+            secured = self.context.wrap_socket(client, server_side=True)
+            upstream = socket.create_connection(self.upstream, timeout=30)
+        except OSError:
+            client.close()
+            return
+        done = threading.Event()
+        threading.Thread(target=_pump, args=(secured, upstream, done), daemon=True).start()
+        _pump(upstream, secured, done)
+
+
 def _pump(source: socket.socket, target: socket.socket, done: threading.Event, abort_after_first: bool = False):
     """Copy until either side closes; ``abort_after_first``: reset both ends when the answer starts."""
     try:
@@ -215,14 +253,17 @@ class RunningReceiver:
 
 
 def start_receiver(pki: dict, faults: Faults | None = None, store: Store | None = None,
-                   threads: int = 4, accept_client: Callable[[dict], bool] | None = None) -> RunningReceiver:
+                   threads: int = 4, accept_client: Callable[[dict], bool] | None = None,
+                   check_files: bool = True) -> RunningReceiver:
     """Serve a receiver on a free port with the PKI's server certificate (valid for localhost),
-    requiring a client certificate from the PKI's authority (the hub's)."""
+    requiring a client certificate from the PKI's authority (the hub's). ``check_files=False``
+    skips validating each DIS file, for loads where only delivery matters."""
     directory = Path(pki["directory"])
     store = store or RecordingStore()
     applied = FaultyStore(store, faults) if faults else store
     options = {"accept_client": accept_client} if accept_client else {}
-    server = serve(Receiver(applied, **options), "127.0.0.1", 0, directory / "server-cert.pem",
+    server = serve(Receiver(applied, check_files=check_files, **options), "127.0.0.1", 0,
+                   directory / "server-cert.pem",
                    directory / "server-key.pem", directory / "ca.pem", threads=threads)
     server.prepare()
     threading.Thread(target=server.serve, daemon=True, name="receiver").start()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, insert, null, or_, select, update
 
 from core.service_layer import unit_of_work as port
 
@@ -93,6 +93,8 @@ class SqlNotices(port.Notices):
             .order_by(_SENDS.id))]
 
     def update(self, notice_id: int, **values: Any) -> None:
+        if "recipient" in values and values["recipient"] is None:
+            values["recipient"] = null()  # SQL NULL: a JSON column would otherwise store JSON null
         self.connection.execute(update(orm.notices).where(_NOTICES.id == notice_id).values(**values))
 
     def queued_letters(self, territory: str, channel: str, until: datetime) -> list[port.NoticeSend]:

@@ -144,7 +144,8 @@ class SqlApplications(port.Applications):
 
     def add(self, application: Application) -> None:
         form = to_document(application.form)
-        row_id = self.connection.execute(INSERT_APPLICATION, {**application_columns(application), "form": form}).scalar_one()
+        row = {**application_columns(application), "form": form}
+        row_id = self.connection.execute(INSERT_APPLICATION, row).scalar_one()
         self._index(row_id, application)
         self._loaded[str(application.number)] = (row_id, form)
 

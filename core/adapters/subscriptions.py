@@ -155,6 +155,8 @@ class SqlSubscriptions(port.Subscriptions):
         self.connection.execute(update(orm.dispatch_items).where(_ITEMS.id.in_(list(item_ids))).values(batch=batch))
 
     def resolve(self, outcomes: dict[int, tuple[ItemStatus, str | None]], at: datetime) -> None:
+        """Only pending items change: a late report (a worker that lost its lease) never undoes an
+        outcome already recorded."""
         grouped: dict[tuple[ItemStatus, str | None], list[int]] = {}
         for item_id, outcome in outcomes.items():
             grouped.setdefault(outcome, []).append(item_id)
@@ -162,7 +164,8 @@ class SqlSubscriptions(port.Subscriptions):
             values = {"status": status.value, "error": error[:1000] if error else None}
             if status is ItemStatus.DELIVERED:
                 values["delivered_at"] = at
-            self.connection.execute(update(orm.dispatch_items).where(_ITEMS.id.in_(ids)).values(**values))
+            self.connection.execute(update(orm.dispatch_items)
+                                    .where(_ITEMS.id.in_(ids), _ITEMS.status == _PENDING).values(**values))
 
     def release(self, subscription_id: int, owner: str, **values: Any) -> bool:
         result = self.connection.execute(

@@ -103,8 +103,9 @@ class Counter:
             anomalies.append(Anomaly(INVALID_VALUE, "Code territoire invalide", "territory"))
         if self.mailbox is not None and not MAILBOX.fullmatch(self.mailbox):
             anomalies.append(Anomaly(INVALID_VALUE, "Adresse de messagerie d'échange invalide", "mailbox"))
-        if self.endpoint is not None and not self.endpoint.startswith(("https://", "http://")):
-            anomalies.append(Anomaly(INVALID_VALUE, "Le point d'accès doit être une URL http(s)", "endpoint"))
+        if self.endpoint is not None and not re.fullmatch(r"https://[^\s/?#]+(/\S*)?", self.endpoint):
+            # dispatching sends whole applications there: personal data never travel in clear
+            anomalies.append(Anomaly(INVALID_VALUE, "Le point d'accès doit être une URL https", "endpoint"))
         if anomalies:
             raise InvalidContent(anomalies)
 

@@ -13,7 +13,8 @@ the channel adapters report. The rules (docs/REGISTER.md, "Renewal notices"):
   second notice) if a postal address is known, even for online applicants: a letter is better than
   a cancellation without warning; otherwise the notice fails, the journal says so, operators see
   it (``sne-hub notices list --status failed``) and the clock holds the cancellation;
-- the applicant's contact details are erased from the notice once none of its sends is waiting.
+- the applicant's contact details are erased from the notice once it has left and none of its
+  sends is waiting; a failed notice keeps them, for the operator's retry.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Callable
 
 from core.domain.calendar import PARIS
 from core.domain.dispatch import RetrySchedule
-from core.domain.errors import UnknownNotice
+from core.domain.errors import InvalidDate, UnknownNotice
 from core.domain.events import EventKind
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import SYSTEM
@@ -107,7 +108,10 @@ def close_letter_batches(unit_of_work: Callable[..., UnitOfWork], now: datetime,
 
 
 def mark_sent_by_hand(uow: UnitOfWork, notice_id: int, channel: str, on: date, now: datetime) -> None:
-    """An operator sent a failed notice by other means (a letter posted by hand…): it has left."""
+    """An operator sent a failed notice by other means (a letter posted by hand…): it has left, on a
+    day that cannot be in the future (the cancellation a month later counts from it)."""
+    if on > now.astimezone(PARIS).date():
+        raise InvalidDate("Un préavis ne peut pas être parti dans le futur", "notice")
     with uow:
         notice = uow.notices.get(notice_id)
         if notice is None:
@@ -118,11 +122,14 @@ def mark_sent_by_hand(uow: UnitOfWork, notice_id: int, channel: str, on: date, n
 
 
 def retry(uow: UnitOfWork, notice_id: int, now: datetime) -> int:
-    """Try every failed send of a notice again now; returns how many."""
+    """Try every failed send of a notice again now; returns how many (none for a notice that left:
+    its contact details are gone, and it needs nothing more)."""
     with uow:
         notice = uow.notices.get(notice_id)
         if notice is None:
             raise UnknownNotice(f"Aucun préavis n° {notice_id}", "notice")
+        if notice.status == SENT:
+            return 0
         again = [send_id for send_id, _, status in uow.notices.sends(notice_id) if status == FAILED]
         for send_id in again:
             uow.notices.update_send(send_id, status=QUEUED, attempts=0, next_attempt_at=now, leased_until=None)

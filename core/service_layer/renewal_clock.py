@@ -67,7 +67,8 @@ def run(
     return report
 
 
-def _handle(unit_of_work: Callable[[], UnitOfWork], number: RegistrationNumber, today: date, now: datetime, report: ClockReport) -> None:
+def _handle(unit_of_work: Callable[[], UnitOfWork], number: RegistrationNumber, today: date, now: datetime,
+            report: ClockReport) -> None:
     with unit_of_work() as uow:
         application = uow.applications.get(number, for_update=True)
         if application is None:

@@ -74,8 +74,9 @@ class Part:
         return value.strip().strip("<>") if value else None
 
 
-def split(content_type: ContentType, body: bytes) -> list[Part]:
-    """The parts of a multipart/related body, decoded."""
+def split(content_type: ContentType, body: bytes, max_parts: int = MAX_PARTS) -> list[Part]:
+    """The parts of a multipart/related body, decoded; more than ``max_parts`` is refused (an SNE
+    request has two or three; a dispatching delivery one per file, plus the envelope)."""
     boundary = content_type.params.get("boundary")
     if not boundary:
         raise MtomError(INVALID, "Paramètre boundary absent du Content-Type multipart/related")
@@ -90,8 +91,8 @@ def split(content_type: ContentType, body: bytes) -> list[Part]:
         if chunk.startswith(b"--"):  # the closing delimiter
             break
         parts.append(_part(chunk))
-        if len(parts) > MAX_PARTS:
-            raise MtomError(INVALID, f"Plus de {MAX_PARTS} parties MIME")
+        if len(parts) > max_parts:
+            raise MtomError(INVALID, f"Plus de {max_parts} parties MIME")
     else:
         raise MtomError(INVALID, "Délimiteur MIME final absent")
     if not parts:

@@ -2,7 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from core.adapters import schema
 from core.adapters.orm import metadata
@@ -33,3 +33,21 @@ def test_downgrade_then_upgrade(engine):
     assert "applications" not in inspect(engine).get_table_names()
     schema.upgrade(engine)
     assert "applications" in inspect(engine).get_table_names()
+
+
+def test_notices_recorded_as_sent_before_0005_become_requested_ones(engine):
+    """Before 0005 the clock wrote a notice's date when it only queued it: the migration says so, and
+    the notice channels send those notices for real (their outbox messages were never consumed)."""
+    schema.downgrade(engine, "base")
+    schema.upgrade(engine, "0004")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO territories (code, name) VALUES ('057', 'Moselle')"))
+        connection.execute(text(
+            "INSERT INTO applications (number, territory_code, state, version, filing_date, registered_at, "
+            "registered_by, last_changed_at, last_changed_by, next_due, notice_sent_on, online, form) VALUES "
+            "('0571125000001DEMOB', '057', 'active', 1, '2025-11-30', '2025-11-30 10:00:00+00', 'DEMOB', "
+            "'2025-11-30 10:00:00+00', 'DEMOB', '2026-11-30', '2026-09-30', false, '{}')"))
+    schema.upgrade(engine)
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT notice_requested_on, notice_sent_on FROM applications")).one()
+    assert (str(row[0]), row[1]) == ("2026-09-30", None)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,9 +17,8 @@ from cheroot import wsgi
 from lxml import etree
 
 from certificates import create_authority
-from core import demo
 from core.domain.calendar import now_in_paris
-from core.domain.dispatch import Channel, Filter, ItemStatus
+from core.domain.dispatch import ItemStatus
 from core.service_layer import dispatching, services
 from core.wire import schemas
 from core.wire.codec import NS
@@ -28,6 +27,7 @@ from dispatching.worker import Dispatcher
 from support.receivers import Faults, RecordingStore
 
 from .conftest import with_settings
+from .streams import deliver_all, register_household, subscribe
 
 N = f"{{{NS}}}"
 ACK_FOR_ANOTHER_DELIVERY = (
@@ -52,25 +52,6 @@ def answering_server(pki, status: str, body: bytes) -> wsgi.Server:
     return server
 
 
-def subscribe(uow, counter: str, endpoint: str, **options):
-    dispatching.set_endpoint(uow(), counter, endpoint)
-    return dispatching.subscribe(uow(), counter, Channel.SOAP, options.pop("filter", Filter()), now_in_paris(),
-                                 **options)
-
-
-def register_household(uow, counter: str = "DEMOC", index: int = 0):
-    form = demo.household_form("Martin", f"Prénom{index}", date(1980, 1, 1 + index % 28))
-    return services.register(uow(), form, now_in_paris().date(), counter, now_in_paris())
-
-
-def deliver_all(dispatcher, owner: str = "test") -> list[str]:
-    dispatcher.fan_out_once()
-    words = []
-    while (word := dispatcher.deliver_once(owner)) is not None:
-        words.append(word)
-    return words
-
-
 @pytest.mark.parametrize("mtom", [True, False], ids=["mtom", "inline"])
 def test_a_change_reaches_the_subscribed_counter_as_a_valid_dis_file(register, dispatcher, receivers, mtom):
     receiver = receivers()
@@ -81,6 +62,15 @@ def test_a_change_reaches_the_subscribed_counter_as_a_valid_dis_file(register, d
     assert receiver.store.last_sequences == [1]
     [item] = dispatching.items(register(readonly=True), subscription.id, [ItemStatus.DELIVERED])
     assert item.batch == f"S{subscription.id}-0000000001-0000000001"
+
+
+def test_a_delivery_of_many_files_is_one_message_with_a_part_per_file(register, settings, receivers):
+    receiver = receivers()
+    subscribe(register, "DEMOB", receiver.endpoint)
+    for index in range(30):
+        register_household(register, index=index)
+    assert deliver_all(Dispatcher(register, with_settings(settings, batch=100))) == ["delivered"]
+    assert len(receiver.store.changes) == 30 and len(receiver.store.deliveries) == 1
 
 
 def test_the_receiver_gets_the_whole_application_with_what_changed_marked(register, dispatcher, receivers, tmp_path):

@@ -4,13 +4,15 @@
    .cache/reference/): its own code builds the MTOM requests, sends them with its own headers (its
    Host header still names the ministry's host) and reads the answers;
 2. zeep (Python) loads our WSDL from the hub, over HTTPS with a counter's certificate, and calls it;
-3. node-soap (JavaScript, npm ``soap@1``, installed into .cache/node-soap/) does the same;
+3. node-soap (JavaScript, npm ``soap@1`` in .cache/node-soap/) does the same;
 4. the WS-I Basic Profile rules that apply to a document/literal WSDL 1.1 description, checked on
    wsdl/*.wsdl with lxml;
-5. PHP's SoapClient (Debian's php-cli and php-soap, installed when missing).
+5. PHP's SoapClient (Debian's php-cli and php-soap).
 
-The tools that are not Python packages (npm and node-soap, PHP) are skipped when they cannot be
-obtained locally, and fail the run under CI=true, as PostgreSQL does (tests/conftest.py).
+The tools that are not Python packages (PHP, node and node-soap) are installed by the Makefile's
+test setup (``make test``), never from here: the fixtures below only find them. Their tests are
+skipped when a tool is missing locally, and fail the run under CI=true, as PostgreSQL does
+(tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -50,7 +52,6 @@ WSOAP12 = "http://schemas.xmlsoap.org/wsdl/soap12/"  # WSDL 1.1's SOAP 1.2 bindi
 XS = "http://www.w3.org/2001/XMLSchema"
 UNKNOWN_NUMBER = "0571126999999DEMOB"  # well formed, never registered: refused with NUU111
 WSDL_DIR = reference.REPO_ROOT / "wsdl"
-TOOL_TIMEOUT = 300  # seconds, for npm and apt-get
 
 
 def unavailable(message: str, what: str) -> None:
@@ -315,7 +316,6 @@ def test_zeep_gets_our_code_in_the_fault_subcode(zeep_client):
 # 3. node-soap (JavaScript)
 # ------------------------------------------------------------------------------------------------
 
-NODE_SOAP = "soap@1"
 NODE_SOAP_DIR = reference.REPO_ROOT / ".cache" / "node-soap"
 
 # The WSDL is the text the hub served (so its address is the hub's), read from a local file.
@@ -350,20 +350,12 @@ main().catch((error) => { console.error(error && error.stack || String(error)); 
 
 @pytest.fixture(scope="session")
 def node_soap() -> Path:
-    """node_modules holding node-soap, installed with npm into .cache/node-soap/ on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        unavailable("node and npm are needed for the node-soap test", "node-soap")
+    """node_modules holding node-soap, which the Makefile's test setup installs into .cache/node-soap/."""
+    if not shutil.which("node"):
+        unavailable("node is needed for the node-soap tests", "node-soap")
     modules = NODE_SOAP_DIR / "node_modules"
     if not (modules / "soap" / "package.json").is_file():
-        command = [npm, "install", "--prefix", str(NODE_SOAP_DIR), "--no-audit", "--no-fund", NODE_SOAP]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            unavailable(f"npm install {NODE_SOAP} failed: {error}", "node-soap")
-        if result.returncode != 0 or not (modules / "soap" / "package.json").is_file():
-            head = "\n".join((result.stderr or result.stdout).strip().splitlines()[:4])  # npm puts the cause first
-            unavailable(f"npm install {NODE_SOAP} failed (exit {result.returncode}): {head}", "node-soap")
+        unavailable(f"node-soap is not in {NODE_SOAP_DIR}: `make test` (or `make node-soap`) installs it", "node-soap")
     return modules
 
 
@@ -474,8 +466,10 @@ def description(request) -> Description:
     return Description(request.param)
 
 
-def test_both_services_are_described():
-    assert [path.stem for path in WSDL_FILES] == [DEMANDE, RECHERCHE]
+def test_every_service_is_described():
+    """The SNE's two services, and sne-hub's own for dispatching (pulled from the hub, pushed to counters)."""
+    assert [path.stem for path in WSDL_FILES] == [DEMANDE, "DispatchDemandeImplService",
+                                                  "ReceptionDispatchImplService", RECHERCHE]
 
 
 def test_R2201_R2210_document_literal_messages_have_one_part(description):
@@ -545,10 +539,15 @@ def test_R2701_R2702_R2705_R2706_R2716_document_literal_over_http(description):
                 assert element.get("namespace") is None and element.get("encodingStyle") is None
 
 
-def test_soap_actions_operations_and_messages_are_the_references(description, reference_schemas_dir):
+OWN_SERVICES = ("DispatchDemandeImplService", "ReceptionDispatchImplService")  # sne-hub's own: no reference
+
+
+@pytest.mark.parametrize("path", [path for path in WSDL_FILES if path.stem not in OWN_SERVICES],
+                         ids=lambda path: path.stem)
+def test_soap_actions_operations_and_messages_are_the_references(path, reference_schemas_dir):
     """Not a WS-I rule: what lets counter software switch by host name only. Every soapAction is
     present, absolute, and the reference's; so are the service, port, operations and message elements."""
-    ours = description
+    ours = description = Description(path)
     theirs = Description(reference_schemas_dir / description.path.name)
     assert ours.soap_actions() == theirs.soap_actions()
     for action in ours.soap_actions().values():
@@ -616,8 +615,6 @@ def test_R2001_R2002_R2801_self_contained_xml_schema_1_0(description):
 # 5. PHP's SoapClient
 # ------------------------------------------------------------------------------------------------
 
-PHP_PACKAGES = ("php-cli", "php-soap")  # Debian's; PHP 8.2 on bookworm
-
 # SoapClient reads the WSDL from the hub itself, over HTTPS with the counter's certificate (local_cert:
 # certificate and key in one PEM file), and calls the address the hub wrote into it.
 PHP_CLIENT = r"""<?php
@@ -642,40 +639,15 @@ echo json_encode($output), "\n";
 """
 
 
-def _php_with_soap() -> str | None:
-    php = shutil.which("php")
-    if php is None:
-        return None
-    check = subprocess.run([php, "-r", "exit(class_exists('SoapClient') ? 0 : 1);"], capture_output=True,
-                           timeout=30, check=False)
-    return php if check.returncode == 0 else None
-
-
-def _apt_get(*arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["apt-get", *arguments], capture_output=True, text=True, timeout=TOOL_TIMEOUT,
-                          env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"}, check=False)
-
-
 @pytest.fixture(scope="session")
 def php() -> str:
-    """The php executable with the soap extension, installed with apt-get (as root) when missing."""
-    found = _php_with_soap()
-    if found:
-        return found
-    if not shutil.which("apt-get") or os.geteuid() != 0:
-        unavailable("php with the soap extension is missing, and apt-get as root is needed to install it", "PHP")
-    install = ("install", "-y", "--no-install-recommends", *PHP_PACKAGES)
-    try:
-        result = _apt_get(*install)
-        if result.returncode != 0:  # package lists missing or stale: refresh once
-            _apt_get("update")
-            result = _apt_get(*install)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        unavailable(f"apt-get install {' '.join(PHP_PACKAGES)} failed: {error}", "PHP")
-    found = _php_with_soap()
-    if not found:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-        unavailable(f"apt-get install {' '.join(PHP_PACKAGES)} failed (exit {result.returncode}): {tail}", "PHP")
+    """The php executable with the soap extension (Debian's php-cli and php-soap, which the
+    Makefile's test setup installs when it runs as root)."""
+    found = shutil.which("php")
+    if found is None or subprocess.run([found, "-r", "exit(class_exists('SoapServer') ? 0 : 1);"],
+                                       capture_output=True, timeout=30, check=False).returncode != 0:
+        unavailable("php with the soap extension is missing: `make test` installs Debian's php-cli and php-soap "
+                    "(as root)", "PHP")
     return found
 
 
@@ -712,3 +684,22 @@ def test_php_soapclient_gets_our_code_when_a_request_is_refused(hub, php, tmp_pa
     fault = run_php(hub, php, tmp_path, UNKNOWN_NUMBER)["fault"]
     assert fault["faultstring"].startswith("Aucune demande")
     assert "NUU111" in json.dumps(fault)
+
+
+def test_our_own_services_follow_the_sne_conventions_and_share_the_dispatch_type():
+    """The dispatching WSDLs are sne-hub's (the SNE had none), in its style: absolute soapActions in
+    the services' namespace, <Name>Service/<Name>Port, and one description of a dispatched change."""
+    pull, push = (Description(WSDL_DIR / f"{name}.wsdl") for name in OWN_SERVICES)
+    for document in (pull, push):
+        for action in document.soap_actions().values():
+            assert action.startswith(SERVICES_NS) and action.rpartition("/")[2] in document.soap_actions()
+        services = [(service.get("name"), [port.get("name") for port in service.findall(f"{{{WSDL}}}port")])
+                    for service in document.root.findall(f"{{{WSDL}}}service")]
+        assert services == [(document.path.stem, [document.path.stem.replace("Service", "Port")])]
+
+    def shared(document: Description) -> list[bytes]:
+        schema = document.root.find(f"{{{WSDL}}}types/{{{XS}}}schema")
+        return [etree.tostring(node) for node in schema if isinstance(node.tag, str)
+                and node.get("name") in ("dispatch", "typeChangement", "base64Binary", "contentType")]
+
+    assert len(shared(pull)) == 4 and shared(pull) == shared(push)

@@ -181,3 +181,11 @@ def test_list_items_that_changed_in_place_are_named_by_index():
     assert changes.diff(before, after) == {"housing_sought": {"wished_locations": {"1": {"district": True}}}}
     assert changes.altered(form=(before, after), cancellation=(None, None)) == \
         {"form": {"housing_sought": {"wished_locations": {"1": {"district": True}}}}}
+
+
+@pytest.mark.parametrize("endpoint", ["http://si.bailleur.example.fr/recevoir", "ftp://x", "https://", "https://a b"])
+def test_pushes_only_go_over_https(endpoint):
+    """Dispatching sends whole applications: personal data never travel in clear."""
+    with pytest.raises(InvalidContent):
+        replace(LANDLORD, endpoint=endpoint)
+    assert replace(LANDLORD, endpoint="https://si.bailleur.example.fr:8443/ws/recevoir").endpoint
