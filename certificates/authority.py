@@ -186,9 +186,6 @@ class Authority(Issued):
     def issue_hub_mail(self, address: str, name: str = ORGANIZATION, valid_days: int = MAIL_DAYS) -> Issued:
         return self.issue(hub_mail_profile(address, name), valid_days)
 
-    def issue_hub_client(self, valid_days: int = SERVER_DAYS) -> Issued:
-        return self.issue(hub_client_profile(), valid_days)
-
     def has_issued(self, certificate: x509.Certificate) -> bool:
         """Whether this CA's key signed ``certificate`` (signature and issuer name; not validity)."""
         try:

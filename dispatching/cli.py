@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -239,7 +240,7 @@ def run(context: Context, workers: int | None, without_notices: bool) -> None:
     context.require_schema()
     settings = DispatchSettings.from_environment()
     if workers:
-        settings = type(settings)(**{**settings.__dict__, "workers": workers})
+        settings = replace(settings, workers=workers)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

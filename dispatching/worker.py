@@ -32,12 +32,10 @@ IMMEDIATE = (Channel.SOAP, Channel.MAIL)
 
 
 class Dispatcher:
-    def __init__(self, unit_of_work: Callable[..., UnitOfWork], settings: DispatchSettings,
-                 senders: dict[Channel, Callable[[], object]] | None = None, notices: bool = True):
+    def __init__(self, unit_of_work: Callable[..., UnitOfWork], settings: DispatchSettings, notices: bool = True):
         self.unit_of_work = unit_of_work
         self.settings = settings
-        self.senders = senders or {Channel.SOAP: self._pusher, Channel.MAIL: self._mailer,
-                                   Channel.DAILY_MAIL: self._mailer}
+        self.senders = {Channel.SOAP: self._pusher, Channel.MAIL: self._mailer, Channel.DAILY_MAIL: self._mailer}
         self.notices = NoticeSender(unit_of_work, settings) if notices else None
         self._local = threading.local()
         self.caught_up = threading.Event()  # fan-out found the outbox empty once: daily mails may go

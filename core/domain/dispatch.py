@@ -19,7 +19,7 @@ Rules decided here (docs/REGISTER.md, "Dispatching"):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Iterable, Mapping
@@ -112,15 +112,12 @@ class Profile:
         )
 
     def to_document(self) -> dict[str, Any]:
-        return {"communes": list(self.communes), "housing_types": list(self.housing_types),
-                "household_size": self.household_size, "monthly_resources": self.monthly_resources,
-                "dalo_status": self.dalo_status, "social_tenant": self.social_tenant}
+        return {**asdict(self), "communes": list(self.communes), "housing_types": list(self.housing_types)}
 
     @classmethod
     def from_document(cls, document: Mapping[str, Any]) -> "Profile":
-        return cls(tuple(document.get("communes", ())), tuple(document.get("housing_types", ())),
-                   document.get("household_size"), document.get("monthly_resources"),
-                   document.get("dalo_status"), bool(document.get("social_tenant")))
+        return cls(**{**document, "communes": tuple(document.get("communes", ())),
+                      "housing_types": tuple(document.get("housing_types", ()))})
 
 
 @dataclass(frozen=True)

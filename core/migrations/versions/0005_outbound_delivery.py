@@ -3,6 +3,8 @@ that count only once they left, and counter certificates kept whole (to encrypt 
 
 Notices requested before this revision were recorded as sent while they were only queued in the
 outbox: their date moves to ``notice_requested_on`` and the notice channels now send them for real.
+Changes of applications made before it are not dispatched (dispatching did not exist; their outbox
+messages carry no snapshot to build a DIS file from): their messages are marked consumed.
 
 Revision ID: 0005
 Revises: 0004
@@ -34,6 +36,8 @@ def upgrade() -> None:
                "notice_sent_on = NULL, second_notice_sent_on = NULL")
     with op.batch_alter_table("counter_certificates") as table:
         table.add_column(sa.Column("certificate", sa.LargeBinary(), nullable=True))
+    op.execute("UPDATE outbox SET delivered_at = CURRENT_TIMESTAMP "
+               "WHERE delivered_at IS NULL AND topic LIKE 'application.%'")
 
     op.create_table(
         "epcis",

@@ -37,7 +37,8 @@ def test_downgrade_then_upgrade(engine):
 
 def test_notices_recorded_as_sent_before_0005_become_requested_ones(engine):
     """Before 0005 the clock wrote a notice's date when it only queued it: the migration says so, and
-    the notice channels send those notices for real (their outbox messages were never consumed)."""
+    the notice channels send those notices for real (their outbox messages were never consumed).
+    Changes made before dispatching existed are not dispatched."""
     schema.downgrade(engine, "base")
     schema.upgrade(engine, "0004")
     with engine.begin() as connection:
@@ -47,7 +48,12 @@ def test_notices_recorded_as_sent_before_0005_become_requested_ones(engine):
             "registered_by, last_changed_at, last_changed_by, next_due, notice_sent_on, online, form) VALUES "
             "('0571125000001DEMOB', '057', 'active', 1, '2025-11-30', '2025-11-30 10:00:00+00', 'DEMOB', "
             "'2025-11-30 10:00:00+00', 'DEMOB', '2026-11-30', '2026-09-30', false, '{}')"))
+        for topic in ("application.registered", "notice.renewal"):
+            connection.execute(text("INSERT INTO outbox (created_at, topic, number, payload) VALUES "
+                                    "('2025-11-30 10:00:00+00', :topic, '0571125000001DEMOB', '{}')"), {"topic": topic})
     schema.upgrade(engine)
     with engine.connect() as connection:
         row = connection.execute(text("SELECT notice_requested_on, notice_sent_on FROM applications")).one()
+        waiting = connection.execute(text("SELECT topic FROM outbox WHERE delivered_at IS NULL")).scalars().all()
     assert (str(row[0]), row[1]) == ("2026-09-30", None)
+    assert waiting == ["notice.renewal"]  # the notice goes now; the old change is not dispatched

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,6 +20,10 @@ from core.service_layer import dispatching, services
 from core.wire import schemas
 from core.wire.codec import NS
 from core.wire.dispatch import stored_file
+from dispatching.config import DispatchSettings
+from dispatching.receiver import FileStore
+from dispatching.worker import Dispatcher
+from support.receivers import start_receiver
 
 SERVICE = "DispatchDemandeImplService"
 N = f"{{{NS}}}"
@@ -82,3 +89,52 @@ def test_zeep_reads_the_served_description_and_pulls(hub):
     assert answer.complet is True and [(d.numUnique, d.typeChangement) for d in answer.dispatch] == [(number, "CRE")]
     dis = answer.dispatch[0].fichierDis._value_1  # base64Binary with an optional contentType: zeep's compound
     assert etree.fromstring(dis).findtext(f"{N}entete/{N}typeFichier") == "DIS"
+
+
+# -- what docs/DISPATCHING.md tells integrators ------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def documented(document: str, name: str) -> str:
+    text = (ROOT / "docs" / document).read_text()
+    return re.search(rf"<!-- example:{name} -->\n```sh\n(.*?)```", text, re.S).group(1)
+
+
+def run_example(hub, script: str, cwd: Path, **environment) -> subprocess.CompletedProcess:
+    script = script.replace("docs/examples", str(ROOT / "docs" / "examples"))
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, capture_output=True, text=True,
+                          timeout=60, env={"PATH": "/usr/bin:/bin", "HUB": f"https://localhost:{hub.port}",
+                                           "DEMO": str(hub.pki["directory"]), **environment})
+
+
+def test_the_documented_pull_example_works(hub, tmp_path):
+    dispatching.subscribe(hub.unit_of_work(), "DEMOB", Channel.PULL, Filter(), now_in_paris())
+    numbers = changes(hub, 2)
+    result = run_example(hub, documented("DISPATCHING.md", "getDispatchDepuis"), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"<sequence>{index}</sequence><typeChangement>CRE</typeChangement><numUnique>{number}</numUnique>"
+        for index, number in enumerate(numbers, start=1)]
+
+
+def test_registering_at_the_municipality_reaches_the_landlords_system(hub, tmp_path):
+    """The worked example of docs/DISPATCHING.md: the curl example of INTERFACES.md with COUNTER=DEMOC,
+    then the DIS file in the landlord's system (the reference receiver writing files, as in the demo)."""
+    directory = Path(hub.pki["directory"])
+    received = tmp_path / "DEMOB" / "dispatch"
+    receiver = start_receiver(hub.pki, store=FileStore(received))
+    try:
+        dispatching.set_endpoint(hub.unit_of_work(), "DEMOB", receiver.endpoint)
+        dispatching.subscribe(hub.unit_of_work(), "DEMOB", Channel.SOAP, Filter(), now_in_paris())
+        result = run_example(hub, documented("INTERFACES.md", "getNumUnique"), tmp_path, COUNTER="DEMOC")
+        assert result.returncode == 0, result.stderr
+        number = re.fullmatch(r"<ns2:numUnique>(\w{18})</ns2:numUnique>\n", result.stdout).group(1)
+        settings = DispatchSettings(client_certificate=directory / "hub-client-cert.pem",
+                                    client_key=directory / "hub-client-key.pem", trusted=directory / "ca.pem")
+        dispatcher = Dispatcher(hub.unit_of_work, settings, notices=False)
+        dispatcher.fan_out_once()
+        assert dispatcher.deliver_once("documentation") == "delivered"
+    finally:
+        receiver.stop()
+    assert [path.name for path in sorted(received.glob("*.xml"))] == [f"00000001-CRE-{number}-v1.xml"]
