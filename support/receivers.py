@@ -139,7 +139,7 @@ class ResettingProxy:
 
     def stop(self) -> None:
         self._stopped.set()
-        self.listener.close()
+        _close_listener(self.listener)
 
     def _accept(self) -> None:
         while not self._stopped.is_set():
@@ -179,7 +179,7 @@ class TlsFront:
         threading.Thread(target=self._accept, daemon=True, name="tls-front").start()
 
     def stop(self) -> None:
-        self.listener.close()
+        _close_listener(self.listener)
 
     def _accept(self) -> None:
         while True:
@@ -221,6 +221,15 @@ def _pump(source: socket.socket, target: socket.socket, done: threading.Event, a
                 end.close()
             except OSError:
                 pass
+
+
+def _close_listener(listener: socket.socket) -> None:
+    """Close a listening socket so that the thread blocked in accept() on it wakes up and ends."""
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    listener.close()
 
 
 def _abort(connection: socket.socket) -> None:

@@ -256,7 +256,7 @@ class Filter:
 
     def describe(self) -> str:
         parts = [f"{name}={','.join(v) if isinstance(v, list) else v}" for name, v in self.to_document().items()]
-        return " ".join(parts) or "tout"
+        return " ".join(parts) or "all"
 
 
 def parse_duration(text: str) -> timedelta:

@@ -122,7 +122,7 @@ def test_a_filter_survives_storage():
     chosen = Filter(kinds=frozenset({"CRE", "MOD"}), communes=frozenset({METZ}), household_size=Range(2, None),
                     monthly_resources=Range(None, 2000), mutations_only=True)
     assert Filter.from_document(chosen.to_document()) == chosen
-    assert Filter.from_document({}) == Filter() and Filter().describe() == "tout"
+    assert Filter.from_document({}) == Filter() and Filter().describe() == "all"
 
 
 def test_an_epci_is_a_named_set_of_valid_communes():
