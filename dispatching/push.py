@@ -17,6 +17,7 @@ request and reads the answer. Around zeep, what the hub owes a national system's
 
 from __future__ import annotations
 
+import base64
 import requests
 import zeep
 import zeep.exceptions
@@ -46,12 +47,14 @@ class BoundedTransport(Transport):
         super().__init__(session=session, timeout=timeout, operation_timeout=timeout)
         self.max_answer_bytes = max_answer_bytes
         self.use_mtom = use_mtom
+        self.files: dict[str, bytes] = {}  # MTOM: the files of the call under way, by the key zeep carries
 
     def post_xml(self, address, envelope, headers):
         if not self.use_mtom:
             return super().post_xml(address, envelope, headers)
         content_type = mtom.ContentType.parse(headers.get("Content-Type"))
-        packed_type, body = mtom.package(envelope, FILE_ELEMENTS, content_type.params.get("action"))
+        packed_type, body = mtom.package(envelope, FILE_ELEMENTS, content_type.params.get("action"),
+                                         content=lambda text: self.files[base64.b64decode(text).decode()])
         return self.post(address, body, {**headers, "Content-Type": packed_type})
 
     def post(self, address, message, headers):
@@ -89,11 +92,16 @@ class Pusher:
     def deliver(self, delivery: Delivery) -> Outcome:
         client = self.clients[delivery.subscription.mtom]
         service = client.create_service(BINDING, delivery.counter.endpoint)
+        items = [wire_item(item, delivery.counter.code) for item in delivery.items]
+        if delivery.subscription.mtom:  # zeep carries a short key; the file becomes its own part as it is
+            client.transport.files = {str(item["sequence"]): item["fichierDis"] for item in items if "fichierDis" in item}
+            for item in items:
+                if "fichierDis" in item:
+                    item["fichierDis"] = str(item["sequence"]).encode()
         try:
             answer = service.recevoirDispatch(
                 idLivraison=delivery.id, guichet=delivery.counter.code, abonnement=delivery.subscription.id,
-                derniereSequence=delivery.last_sequence,
-                dispatch=[wire_item(item, delivery.counter.code) for item in delivery.items])
+                derniereSequence=delivery.last_sequence, dispatch=items)
         except zeep.exceptions.Fault as fault:
             return _fault(fault)
         except requests.exceptions.SSLError as error:

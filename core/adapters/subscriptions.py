@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, exists, func, insert, or_, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, or_, select, text, update
 
 from core.domain.dispatch import (
     CHANGE_OF_EVENT,
@@ -39,6 +39,15 @@ _ITEM_COLUMNS = (_ITEMS.id, _ITEMS.sequence, _ITEMS.status, _ITEMS.batch, _ITEMS
                  _CHANGES.kind, _CHANGES.version, _CHANGES.actor, _CHANGES.at, _CHANGES.file, _ITEMS.error)
 _SELECT_ITEMS = select(*_ITEM_COLUMNS).join(orm.dispatch_changes, _CHANGES.id == _ITEMS.change_id)
 _PENDING = ItemStatus.PENDING.value
+# Statements built once, with few parameters: prepared by the driver, whatever the batch's size.
+ASSIGN_BATCH = (update(orm.dispatch_items)
+                .where(_ITEMS.subscription_id == bindparam("subscription"), _ITEMS.status == _PENDING,
+                       _ITEMS.batch.is_(None), _ITEMS.sequence.between(bindparam("first"), bindparam("last")))
+                .values(batch=bindparam("new_batch")))
+RESOLVE = (update(orm.dispatch_items).where(_ITEMS.batch == bindparam("of_batch"), _ITEMS.status == _PENDING)
+           .values(status=bindparam("new_status"), error=bindparam("new_error"),
+                   delivered_at=bindparam("new_delivered_at")))
+RESOLVE_SEQUENCES = RESOLVE.where(_ITEMS.sequence.in_(bindparam("sequences", expanding=True)))
 
 
 class SqlSubscriptions(port.Subscriptions):
@@ -151,21 +160,18 @@ class SqlSubscriptions(port.Subscriptions):
             query = query.where(_ITEMS.batch.is_(None)).limit(limit)
         return [_item(row) for row in self.connection.execute(query.order_by(_ITEMS.sequence))]
 
-    def assign_batch(self, item_ids: Iterable[int], batch: str) -> None:
-        self.connection.execute(update(orm.dispatch_items).where(_ITEMS.id.in_(list(item_ids))).values(batch=batch))
+    def assign_batch(self, subscription_id: int, first: int, last: int, batch: str) -> None:
+        self.connection.execute(ASSIGN_BATCH, {"subscription": subscription_id, "first": first, "last": last,
+                                               "new_batch": batch})
 
-    def resolve(self, outcomes: dict[int, tuple[ItemStatus, str | None]], at: datetime) -> None:
-        """Only pending items change: a late report (a worker that lost its lease) never undoes an
-        outcome already recorded."""
-        grouped: dict[tuple[ItemStatus, str | None], list[int]] = {}
-        for item_id, outcome in outcomes.items():
-            grouped.setdefault(outcome, []).append(item_id)
-        for (status, error), ids in grouped.items():
-            values = {"status": status.value, "error": error[:1000] if error else None}
-            if status is ItemStatus.DELIVERED:
-                values["delivered_at"] = at
-            self.connection.execute(update(orm.dispatch_items)
-                                    .where(_ITEMS.id.in_(ids), _ITEMS.status == _PENDING).values(**values))
+    def resolve(self, batch: str, status: ItemStatus, error: str | None, at: datetime,
+                sequences: Iterable[int] | None = None) -> None:
+        statement = RESOLVE if sequences is None else RESOLVE_SEQUENCES
+        parameters = {"of_batch": batch, "new_status": status.value, "new_error": error[:1000] if error else None,
+                      "new_delivered_at": at if status is ItemStatus.DELIVERED else None}
+        if sequences is not None:
+            parameters["sequences"] = list(sequences)
+        self.connection.execute(statement, parameters)
 
     def release(self, subscription_id: int, owner: str, **values: Any) -> bool:
         result = self.connection.execute(

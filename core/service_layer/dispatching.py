@@ -180,10 +180,10 @@ def fan_out(uow: UnitOfWork, now: datetime, render: Renderer, limit: int = FAN_O
 class Delivery:
     """A batch leased for sending: the same items, under the same id, until it succeeds or dies."""
 
-    id: str  # idLivraison
+    id: str  # idLivraison: the batch of its items
     subscription: Subscription
     counter: Counter
-    items: tuple[StreamItem, ...]
+    items: tuple[StreamItem, ...]  # in sequence order
     last_sequence: int  # the stream's last allocated sequence: receivers see gaps against it
     owner: str
     daily: bool = False
@@ -221,11 +221,13 @@ def claim(uow: UnitOfWork, channels: Iterable[Channel], now: datetime, owner: st
         items = uow.subscriptions.head(subscription.id, batch_size + 1)
         drains = not items or items[0].batch is not None or len(items) <= batch_size  # nothing left behind
         items = items[:batch_size]
-        if items and items[0].batch is None:
+        if not items:
+            batch = f"S{subscription.id}-J{today:%Y%m%d}"  # a daily null flow
+        elif items[0].batch is None:  # a new delivery (its items keep batch None as read: the id is here)
             batch = f"S{subscription.id}-{items[0].sequence:010d}-{items[-1].sequence:010d}"
-            uow.subscriptions.assign_batch([item.id for item in items], batch)
-            items = [replace(item, batch=batch) for item in items]
-        batch = items[0].batch if items else f"S{subscription.id}-J{today:%Y%m%d}"
+            uow.subscriptions.assign_batch(subscription.id, items[0].sequence, items[-1].sequence, batch)
+        else:
+            batch = items[0].batch
         encrypt_to = None
         if subscription.channel in (Channel.MAIL, Channel.DAILY_MAIL):
             chosen = encryption_certificate(uow.certificates.of_counter(counter.code), now)
@@ -242,36 +244,39 @@ def record(uow: UnitOfWork, delivery: Delivery, outcome: Outcome, now: datetime,
     subscription = delivery.subscription
     items = delivery.items
     with uow:
+        outcomes: list[tuple[ItemStatus, str | None, list[int] | None]] = []  # (status, error, sequences)
         if isinstance(outcome, Delivered):
             word = "delivered"
-            outcomes = {item.id: (ItemStatus.REFUSED, outcome.refusals[item.sequence])
-                        if item.sequence in outcome.refusals else (ItemStatus.DELIVERED, None) for item in items}
-            refused = "; ".join(f"{s}: {why}" for s, why in sorted(outcome.refusals.items()))[:1000] or None
+            sent = {item.sequence for item in items}
+            refusals = {sequence: why for sequence, why in outcome.refusals.items() if sequence in sent}
+            outcomes = [(ItemStatus.REFUSED, why, [sequence]) for sequence, why in sorted(refusals.items())]
+            outcomes.append((ItemStatus.DELIVERED, None, None))  # the rest of the delivery
+            refused = "; ".join(f"{s}: {why}" for s, why in sorted(refusals.items()))[:1000] or None
             values = dict(attempts=0, next_attempt_at=None, failing_since=None, last_success_at=now,
                           last_error=f"refus : {refused}" if refused else None)
             if delivery.daily and delivery.drains:
                 values["daily_sent_on"] = now.astimezone(PARIS).date()
         elif outcome.permanent:
             word = "refused"
-            outcomes = {item.id: (ItemStatus.REFUSED, outcome.error) for item in items}
+            outcomes = [(ItemStatus.REFUSED, outcome.error, None)]
             values = dict(attempts=0, next_attempt_at=None, failing_since=None, last_error=outcome.error[:1000])
         else:
             decision = after_failure(subscription, now, schedule, disable_after)
             values = dict(attempts=decision.attempts, next_attempt_at=decision.next_attempt_at or now,
                           failing_since=decision.failing_since, last_error=outcome.error[:1000])
-            outcomes = {}
             word = "retry"
             if decision.next_attempt_at is None:
                 word = "dead"
-                outcomes = {item.id: (ItemStatus.DEAD, outcome.error) for item in items}
+                outcomes = [(ItemStatus.DEAD, outcome.error, None)]
             if decision.disable:
                 word = "disabled"
                 values.update(enabled=False, disabled_at=now, disabled_reason=(
                     f"en échec depuis le {decision.failing_since.astimezone(PARIS):%d/%m/%Y %H:%M} : "
                     f"{outcome.error}")[:500])
         released = uow.subscriptions.release(subscription.id, delivery.owner, **values)
-        if released or isinstance(outcome, Delivered):  # delivered is delivered, whoever holds the lease now
-            uow.subscriptions.resolve(outcomes, now)
+        if items and (released or isinstance(outcome, Delivered)):  # delivered is delivered, whoever leases now
+            for status, error, sequences in outcomes:
+                uow.subscriptions.resolve(delivery.id, status, error, now, sequences)
         uow.commit()
     if not released:
         log.warning("stream %d: lease lost during delivery %s (another worker took over)", subscription.id,

@@ -263,11 +263,14 @@ class Subscriptions(abc.ABC):
         batch if it has one, else up to ``limit`` pending items without a batch, in order."""
 
     @abc.abstractmethod
-    def assign_batch(self, item_ids: Iterable[int], batch: str) -> None: ...
+    def assign_batch(self, subscription_id: int, first: int, last: int, batch: str) -> None:
+        """Make the pending items of sequences ``first`` to ``last`` the delivery ``batch``."""
 
     @abc.abstractmethod
-    def resolve(self, outcomes: dict[int, tuple[ItemStatus, str | None]], at: datetime) -> None:
-        """Give items their outcome: {item id: (status, error)}."""
+    def resolve(self, batch: str, status: ItemStatus, error: str | None, at: datetime,
+                sequences: Iterable[int] | None = None) -> None:
+        """Give the delivery's items still pending (or only those of ``sequences``) their outcome; an
+        outcome already recorded never changes (a late report of a worker that lost its lease)."""
 
     @abc.abstractmethod
     def release(self, subscription_id: int, owner: str, **values: Any) -> bool:

@@ -23,6 +23,7 @@ import uuid
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import collapse_rfc2231_value
+from typing import Callable
 from urllib.parse import unquote
 
 from lxml import etree
@@ -165,16 +166,18 @@ def inline(envelope: etree._Element, parts: list[Part]) -> int:
     return len(includes)
 
 
-def package(envelope: etree._Element, binary_elements: set[str], action: str | None) -> tuple[str, bytes]:
+def package(envelope: etree._Element, binary_elements: set[str], action: str | None,
+            content: Callable[[str], bytes] = base64.b64decode) -> tuple[str, bytes]:
     """An MTOM message (answer or request): the envelope as root part, each binary element's content as a
-    part of its own."""
+    part of its own. ``content`` turns an element's text into the part's bytes: by default it is the
+    base64 the element holds; a sender that kept the bytes aside may put a key there instead."""
     boundary = f"uuid:{uuid.uuid4()}"
     root_id = "root.message@sne-hub"
     attachments = []
-    for element in envelope.iter():
-        if isinstance(element.tag, str) and etree.QName(element).localname in binary_elements and element.text:
+    for element in envelope.iter(*(f"{{*}}{name}" for name in binary_elements)):
+        if element.text:
             content_id = f"{uuid.uuid4()}@sne-hub"
-            attachments.append((content_id, base64.b64decode(element.text)))
+            attachments.append((content_id, content(element.text)))
             element.text = None
             etree.SubElement(element, f"{{{NS_XOP}}}Include", nsmap={"xop": NS_XOP}, href=f"cid:{content_id}")
     body = bytearray()
