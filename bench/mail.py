@@ -6,7 +6,7 @@ MIME entity with a short text and one ``CRE`` interface file as an attachment na
 different people every time so that the duplicate check passes), signed by a demo counter's
 certificate (``DEMOB``, ``DEMOC`` or ``DEMOE``: detached S/MIME signature with a signingTime) and
 encrypted to the hub's certificate (AES-256, RSA key transport), both with ``certificates.smime``,
-with the outer headers of ``tests/integration/async_mail/mails.py`` and a unique Message-ID.
+with the outer headers of ``support/mails.py`` and a unique Message-ID.
 Every mail is built before the clock starts.
 
 The hub processes it end to end: aiosmtpd receives it over a real SMTP session and the handler
@@ -448,13 +448,12 @@ def _statement_kind(statement: str) -> str:
 
 def build_mails(pki_directory: str, counter: str, first_index: int, count: int) -> tuple[str, list[tuple[str, bytes]]]:
     """``count`` mails of ``counter``, each a CRE file of a distinct household, signed and encrypted to the hub."""
-    from certificates import smime
-    from certificates import load_certificate
+    from certificates import load_certificate, smime
     from certificates.reading import load_private_key
     from core import demo
     from core.domain.calendar import now_in_paris
-    from tests.integration.async_mail.mails import entity, headers
-    from tests.integration.hub.files import interface_file
+    from support.files import interface_file
+    from support.mails import entity, headers
 
     directory = Path(pki_directory)
     certificate = load_certificate((directory / counter / "cert.pem").read_bytes())
@@ -727,8 +726,7 @@ def check_reply(url: str, pki_directory: str, message_id: str) -> str:
     from sqlalchemy import text
 
     from async_mail import messages
-    from certificates import smime
-    from certificates import load_certificate
+    from certificates import load_certificate, smime
     from certificates.reading import load_private_key
     from core.adapters.database import make_engine
 
@@ -771,7 +769,6 @@ def sizes(url: str) -> tuple[float, float]:
 
 def library_versions() -> dict[str, str]:
     import ssl
-
     from importlib.metadata import version
 
     return {name: version(name) for name in ("aiosmtpd", "cryptography", "asn1crypto", "lxml")} | {

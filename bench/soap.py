@@ -3,7 +3,7 @@
 What one registration is: a counter's software posting a getNumUnique message to
 ``/services/DemandeLogementImplService/`` the way libsne does (``multipart/related`` MTOM, the
 envelope as root part, the interface file as a raw ``text/xml`` part, the counter's certificate
-attached as a base64 part; built by ``tests/integration/hub/soap_client.build_mtom``), carrying a
+attached as a base64 part; built by ``support/soap_client.build_mtom``), carrying a
 ``CRE`` file with a complete household from ``core.demo.household_form`` (applicant, co-applicant,
 two children, resources, housing, motives), each time for different people so that the duplicate
 check passes. The hub authenticates the TLS client certificate, unpacks MTOM, checks the message
@@ -143,8 +143,7 @@ class Baseline:
     def __init__(self, engine: Any, max_bytes: int):
         from sqlalchemy import insert
 
-        from core.wire import processing, xml
-        from core.wire import mtom
+        from core.wire import mtom, processing, xml
 
         self.engine, self.max_bytes = engine, max_bytes
         self.statement = insert(baseline_table())  # built once, as core's statements are
@@ -260,8 +259,8 @@ def messages(pki_directory: str, counter: str, first_index: int, count: int) -> 
     """``count`` getNumUnique messages of ``counter``, CRE files of distinct households, as libsne sends them."""
     from datetime import datetime
 
-    from tests.integration.hub.files import interface_file
-    from tests.integration.hub.soap_client import build_mtom
+    from support.files import interface_file
+    from support.soap_client import build_mtom
 
     certificate = (Path(pki_directory) / counter / "cert.pem").read_bytes()
     built = []
@@ -656,7 +655,6 @@ def prepare(url: str, pki_directory: str) -> None:
 
 def library_versions() -> dict[str, str]:
     import ssl
-
     from importlib.metadata import version
 
     return {"cheroot": version("cheroot"), "spyne": version("spyne"), "lxml": version("lxml"),

@@ -20,17 +20,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certificates import smime
-from certificates import load_certificate
+from certificates import fingerprint, load_certificate, smime
 from certificates.reading import load_private_key
 from core.adapters.repository import count_rows
 from core.domain.calendar import now_in_paris
 from core.service_layer import services
-from certificates import fingerprint
-from tests.integration.hub.files import interface_file, person
-
-from .mails import HUB, Identity, entity, headers, identity, ours, with_openssl
-
+from support.files import interface_file, person
+from support.mails import HUB, Identity, entity, headers, identity, ours, with_openssl
 
 
 def dem(counter: str = "DEMOB", seq: int = 1) -> str:

@@ -10,9 +10,8 @@ from core.adapters.repository import count_rows
 from core.domain.calendar import now_in_paris
 from core.wire import processing
 from core.wire.codec import NS
-from tests.integration.hub.files import interface_file, person
-
-from .mails import HUB, attachments, entity, identity, open_reply, ours, with_openssl
+from support.files import interface_file, person
+from support.mails import HUB, attachments, entity, identity, open_reply, ours, with_openssl
 
 N = f"{{{NS}}}"
 
@@ -188,8 +187,9 @@ def test_the_documented_openssl_example_works(mail, tmp_path):
 
 def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
     """Stored (250 given), then the hub stopped before processing: the next start resumes it."""
-    from async_mail.server import HubHandler, resume
     from concurrent.futures import ThreadPoolExecutor
+
+    from async_mail.server import HubHandler, resume
 
     demob = identity(mail.pki, "DEMOB")
     raw = ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(8)))]), demob,

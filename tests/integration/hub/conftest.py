@@ -17,9 +17,10 @@ import pytest
 from core.adapters.repository import SqlUnitOfWork
 from hub.config import Settings
 from hub.server import make_server
+from support.soap_client import SoapClient
 
 from ..channels import seed_register
-from .soap_client import SoapClient
+
 
 @dataclass
 class RunningHub:

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.wire import processing, xml
-from core.wire import mtom
+from core.wire import mtom, processing, xml
 from hub import gate
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,8 +8,7 @@ from lxml import etree
 from core.domain.application import Cancellation
 from core.wire import schemas
 from core.wire.codec import NS
-
-from .files import get_num_unique, interface_file, person, today
+from support.files import get_num_unique, interface_file, person, today
 
 N = f"{{{NS}}}"
 

@@ -39,15 +39,13 @@ from core.domain.application import Cancellation
 from core.domain.calendar import now_in_paris
 from core.domain.errors import catalogue
 from core.service_layer import services
-from core.wire import processing
+from core.wire import mtom, processing
 from core.wire import xml as wire_xml
 from core.wire.codec import NS as FILE_NS
-from core.wire import mtom
 from hub import gate
 from hub.config import MAX_REQUEST_BYTES
-
-from .files import DEMANDE, RECHERCHE, interface_file, person, today
-from .soap_client import NS, SOAP, XOP, Reply, parse_reply
+from support.files import DEMANDE, RECHERCHE, interface_file, person, today
+from support.soap_client import NS, SOAP, XOP, Reply, parse_reply
 
 N = f"{{{FILE_NS}}}"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"

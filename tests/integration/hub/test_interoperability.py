@@ -40,10 +40,9 @@ from zeep.wsdl.bindings.soap import Soap12Binding
 
 from core.wire import schemas
 from core.wire.codec import NS
+from support.files import DEMANDE, RECHERCHE, get_num_unique, interface_file, person
 from tests import reference
 from tests.conftest import in_ci
-
-from .files import DEMANDE, RECHERCHE, get_num_unique, interface_file, person
 
 N = f"{{{NS}}}"
 SERVICES_NS = "http://ws.metier.nuu.application.i2/"

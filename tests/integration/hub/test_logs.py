@@ -2,8 +2,7 @@
 
 import logging
 
-
-from .files import get_demande, get_num_unique, interface_file, person
+from support.files import get_demande, get_num_unique, interface_file, person
 
 SECRETS = ("Alex", "FamilleAAAB", "1980-01-02", "claire.martin@example.org", "0612345678", "rue des Jardins",
            "claire+secret@example.org")

@@ -10,8 +10,7 @@ from core.domain.calendar import now_in_paris
 from core.domain.form import DaloInformation
 from core.wire import schemas
 from core.wire.codec import NS
-
-from .files import DEMANDE, get_demande, get_num_unique, interface_file, person, today
+from support.files import DEMANDE, get_demande, get_num_unique, interface_file, person, today
 
 N = f"{{{NS}}}"
 

@@ -15,8 +15,8 @@ from core.domain.calendar import now_in_paris
 from core.domain.form import DaloInformation
 from core.service_layer import services
 from core.wire.codec import NS
+from support.files import DEMANDE, RECHERCHE, get_demande, get_num_unique, interface_file, person, today
 
-from .files import DEMANDE, RECHERCHE, get_demande, get_num_unique, interface_file, person, today
 from .test_search import search_file
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

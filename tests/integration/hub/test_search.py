@@ -12,8 +12,7 @@ from core.domain.numbers import RegistrationNumber
 from core.service_layer import services
 from core.wire import schemas
 from core.wire.codec import NS
-
-from .files import RECHERCHE, person, today
+from support.files import RECHERCHE, person, today
 
 N = f"{{{NS}}}"
 

@@ -13,8 +13,7 @@ from email.parser import BytesParser
 from email.utils import make_msgid
 from pathlib import Path
 
-from certificates import smime
-from certificates import load_certificate
+from certificates import load_certificate, smime
 from certificates.reading import load_private_key
 
 HUB = "hub@sne-hub.example.org"
