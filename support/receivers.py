@@ -11,6 +11,7 @@ after the request got through.
 from __future__ import annotations
 
 import random
+import select
 import socket
 import ssl
 import struct
@@ -126,28 +127,42 @@ class FaultyStore:
         return applied
 
 
-class ResettingProxy:
-    """A TCP proxy that resets some connections: before anything reaches the receiver, or once the
-    request went through (the receiver applied it, the hub never hears back)."""
+class _Front:
+    """Something listening in front of a receiver: a thread accepts, a thread per connection relays."""
 
-    def __init__(self, upstream: tuple[str, int], faults: Faults):
-        self.upstream, self.faults = upstream, faults
+    def __init__(self, upstream: tuple[str, int], name: str):
+        self.upstream = upstream
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
-        self._stopped = threading.Event()
-        threading.Thread(target=self._accept, daemon=True, name="resetting-proxy").start()
+        threading.Thread(target=self._accept, daemon=True, name=name).start()
 
     def stop(self) -> None:
-        self._stopped.set()
-        _close_listener(self.listener)
+        """Close the listener so that the thread blocked in accept() on it wakes up and ends."""
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
 
     def _accept(self) -> None:
-        while not self._stopped.is_set():
+        while True:
             try:
                 client, _ = self.listener.accept()
             except OSError:
                 return
             threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+
+    def _relay(self, client: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class ResettingProxy(_Front):
+    """A TCP proxy that resets some connections: before anything reaches the receiver, or once the
+    request went through (the receiver applied it, the hub never hears back)."""
+
+    def __init__(self, upstream: tuple[str, int], faults: Faults):
+        self.faults = faults
+        super().__init__(upstream, "resetting-proxy")
 
     def _relay(self, client: socket.socket) -> None:
         when = self.faults.pick(("before", "after")) if self.faults.draw("reset") else None
@@ -164,41 +179,42 @@ class ResettingProxy:
         _pump(upstream, client, done, abort_after_first=when == "after")
 
 
-class TlsFront:
+class TlsFront(_Front):
     """What a counter puts in front of a receiver that speaks plain HTTP (nginx, stunnel): TLS with
     its server certificate, the hub's client certificate required, then plain TCP to the receiver."""
 
     def __init__(self, upstream: tuple[str, int], certificate: Path, key: Path, client_authority: Path):
-        self.upstream = upstream
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(str(certificate), str(key))
         self.context.load_verify_locations(cafile=str(client_authority))
         self.context.verify_mode = ssl.CERT_REQUIRED
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True, name="tls-front").start()
-
-    def stop(self) -> None:
-        _close_listener(self.listener)
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._relay, args=(client,), daemon=True).start()
+        super().__init__(upstream, "tls-front")
 
     def _relay(self, client: socket.socket) -> None:
+        """Both directions in this one thread: an SSL connection must never be read in one thread
+        while written in another (OpenSSL's objects are not thread-safe: it corrupts memory)."""
         try:
             secured = self.context.wrap_socket(client, server_side=True)
             upstream = socket.create_connection(self.upstream, timeout=30)
         except OSError:
             client.close()
             return
-        done = threading.Event()
-        threading.Thread(target=_pump, args=(secured, upstream, done), daemon=True).start()
-        _pump(upstream, secured, done)
+        other = {secured: upstream, upstream: secured}
+        try:
+            while True:
+                ready = [secured] if secured.pending() else select.select([secured, upstream], [], [], 30)[0]
+                if not ready:
+                    return
+                for source in ready:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    other[source].sendall(data)
+        except OSError:
+            pass
+        finally:
+            secured.close()
+            upstream.close()
 
 
 def _pump(source: socket.socket, target: socket.socket, done: threading.Event, abort_after_first: bool = False):
@@ -221,15 +237,6 @@ def _pump(source: socket.socket, target: socket.socket, done: threading.Event, a
                 end.close()
             except OSError:
                 pass
-
-
-def _close_listener(listener: socket.socket) -> None:
-    """Close a listening socket so that the thread blocked in accept() on it wakes up and ends."""
-    try:
-        listener.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    listener.close()
 
 
 def _abort(connection: socket.socket) -> None:

@@ -57,6 +57,23 @@ class InterfaceFile:
     duplicates: list[Application] = field(default_factory=list)
     altered: dict[str, Any] | None = None  # what a change altered (core.domain.changes): modifie marks
 
+    @classmethod
+    def of(cls, application: Application, *, version: str, file_type: str, file_date: datetime, counter: str,
+           altered: dict[str, Any] | None = None) -> "InterfaceFile":
+        """The application as the register holds it (its blocks and the household's form), in a file
+        the hub sends ``counter``: an answer, or a DIS file."""
+        return cls(
+            version=version, file_type=file_type, file_date=file_date, counter=counter, form=application.form,
+            number=str(application.number),
+            associated_number=str(application.associated_number) if application.associated_number else None,
+            filing_date=application.filing_date,
+            has_renewal=application.renewal.last_renewed_on is not None,
+            renewal_date=application.renewal.last_renewed_on,
+            cancellation=application.cancellation,
+            increment=str(application.version),
+            altered=altered,
+        )
+
 
 # -- reading ------------------------------------------------------------------------------------
 

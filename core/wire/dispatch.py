@@ -32,21 +32,8 @@ def stored_file(application: Application, altered: dict[str, Any]) -> bytes | No
     register erased the application: the delivery names its number, nothing more)."""
     if application.state is ApplicationState.DELETED:
         return None
-    file = InterfaceFile(
-        version="02.01",
-        file_type=FileType.DISPATCHING.value,
-        file_date=application.last_changed_at,
-        counter=PLACEHOLDER,
-        form=application.form,
-        number=str(application.number),
-        associated_number=str(application.associated_number) if application.associated_number else None,
-        filing_date=application.filing_date,
-        has_renewal=application.renewal.last_renewed_on is not None,
-        renewal_date=application.renewal.last_renewed_on,
-        cancellation=application.cancellation,
-        increment=str(application.version),
-        altered=altered,
-    )
+    file = InterfaceFile.of(application, version="02.01", file_type=FileType.DISPATCHING.value,
+                            file_date=application.last_changed_at, counter=PLACEHOLDER, altered=altered)
     return zlib.compress(write_file(file), 6)
 
 

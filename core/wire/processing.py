@@ -180,21 +180,8 @@ def _readable(unit_of_work: UnitOfWorkFactory, number: str, counter: str) -> App
 
 def answer_file(application: Application, version: str, now: datetime, counter_code: str) -> bytes:
     """The application as the register holds it, in a RET file addressed to ``counter_code``."""
-    cancellation = application.cancellation
-    return write_file(InterfaceFile(
-        version=version,
-        file_type=FileType.ANSWER.value,
-        file_date=now,
-        counter=counter_code,
-        form=application.form,
-        number=str(application.number),
-        associated_number=str(application.associated_number) if application.associated_number else None,
-        filing_date=application.filing_date,
-        has_renewal=application.renewal.last_renewed_on is not None,
-        renewal_date=application.renewal.last_renewed_on,
-        cancellation=cancellation,
-        increment=str(application.version),
-    ))
+    return write_file(InterfaceFile.of(application, version=version, file_type=FileType.ANSWER.value,
+                                       file_date=now, counter=counter_code))
 
 
 def application_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, number: str, now: datetime) -> bytes:
