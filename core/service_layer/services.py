@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Callable
 
-from core.domain.application import Application, Cancellation, check_filing_date, check_renewal_date
+from core.domain.application import (
+    Application,
+    Cancellation,
+    check_filing_date,
+    check_renewal_date,
+    check_separation,
+)
 from core.domain.errors import (
     ApplicationNotFound,
     DuplicateCandidate,
@@ -28,7 +34,7 @@ from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
 from core.domain.search import SearchCriteria, SearchResult, page
 from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
-from core.domain.validation import check_codes, validate_form
+from core.domain.validation import check_codes, normalized, validate_form
 from core.domain.vocabulary import RegistryNames
 
 from .unit_of_work import UnitOfWork
@@ -121,6 +127,7 @@ def register(
     associated_number: RegistrationNumber | None = None,
 ) -> Application:
     """CRE, or CRS when ``associated_number`` names the application of the couple that separated."""
+    form = normalized(form)
     with uow:
         counter = _acting_counter(uow, counter_code)
         territory = _territory(uow, counter.territory)
@@ -156,6 +163,7 @@ def update(
     force_duplicate: bool = False,
 ) -> Application:
     """MOD: replace the household's form; a changed identity is checked for duplicates again."""
+    form = normalized(form)
 
     def change(application: Application, counter: Counter) -> None:
         validate_form(form, _territory(uow, application.territory), now.date())
@@ -176,6 +184,7 @@ def renew(
     form: ApplicationForm | None = None,
 ) -> Application:
     """REN: renew for a year, with the household's updated form when the counter sends one."""
+    form = normalized(form) if form is not None else None
 
     def change(application: Application, counter: Counter) -> None:
         if form is not None:
@@ -309,6 +318,11 @@ def _load(uow: UnitOfWork, number: RegistrationNumber, *, for_update: bool = Fal
     return application
 
 
+def _holder_key(form: ApplicationForm) -> PersonKey | None:
+    holder = form.household.applicant if form.household else None
+    return PersonKey.of(holder.surname, holder.birth_name, holder.first_name, holder.birth_date) if holder else None
+
+
 def _person_keys(form: ApplicationForm) -> set[PersonKey]:
     keys = (PersonKey.of(p.surname, p.birth_name, p.first_name, p.birth_date) for p in form.people)
     return {key for key in keys if key is not None}
@@ -335,11 +349,5 @@ def _separation_source(uow: UnitOfWork, number: RegistrationNumber, form: Applic
         raise InvalidAssociation("La demande d'origine n'est pas active", RegistryNames.ASSOCIATED_NUMBER)
     if original.territory != territory:
         raise InvalidAssociation("La demande d'origine relève d'un autre territoire", RegistryNames.ASSOCIATED_NUMBER)
-    holder = form.household.applicant if form.household else None
-    key = PersonKey.of(holder.surname, holder.birth_name, holder.first_name, holder.birth_date) if holder else None
-    if key is None or not any(key.matches(other) for other in _person_keys(original.form)):
-        raise InvalidAssociation(
-            "Le demandeur doit être le demandeur ou un co-titulaire de la demande d'origine",
-            RegistryNames.ASSOCIATED_NUMBER,
-        )
+    check_separation(_person_keys(original.form), _person_keys(form), _holder_key(form))
     return original

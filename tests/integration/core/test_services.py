@@ -254,6 +254,31 @@ def test_creation_after_separation_needs_a_member_of_the_couple(register_of):
                  associated_number=RegistrationNumber.parse("0571126999999DEMOC"))
 
 
+PARTNER = ("Nguyen", "Minh", date(1977, 6, 30))
+
+
+@pytest.mark.parametrize("new_household, why", [
+    (dict(co_applicant=PARTNER), "the same couple again: a clone of the application with its seniority"),
+    (dict(surname="Martin", co_applicant=("NGUYEN", "Minh", date(1977, 6, 30))), "the same couple, spelt otherwise"),
+])
+def test_a_separation_leaves_someone_behind(register_of, new_household, why):
+    couple = register(register_of, demo.household_form(co_applicant=PARTNER))
+    with pytest.raises(InvalidAssociation, match="au moins un"):
+        register(register_of, demo.household_form(**new_household), counter="DEMOB", associated_number=couple.number)
+
+
+def test_a_single_applicant_cannot_separate(register_of):
+    single = register(register_of, demo.household_form())
+    with pytest.raises(InvalidAssociation, match="qu'un adulte"):
+        register(register_of, demo.household_form(), counter="DEMOB", associated_number=single.number)
+
+
+def test_the_main_applicant_may_be_the_one_who_leaves(register_of):
+    couple = register(register_of, demo.household_form(co_applicant=PARTNER))
+    leaving = register(register_of, demo.household_form(), counter="DEMOB", associated_number=couple.number)
+    assert leaving.associated_number == couple.number
+
+
 # -- changes ------------------------------------------------------------------------------------
 
 

@@ -7,12 +7,15 @@ SOAP tests run on both). Counters: DEMOB landlord, DEMOC municipality, DEMOE EPC
 reservation holder, GEST1 territorial manager, all in territory 057.
 """
 
+from datetime import timedelta
+
 import pytest
 from lxml import etree
 
 from core.domain.application import Allocation, AllocationAddress, Cancellation
 from core.domain.calendar import now_in_paris
 from core.domain.form import DaloInformation
+from core.domain.numbers import RegistrationNumber
 from core.service_layer import services
 from core.wire.codec import NS
 from support.files import DEMANDE, RECHERCHE, get_demande, get_num_unique, interface_file, person, today
@@ -105,6 +108,59 @@ def test_delete(hub, application, kind):
     codes = answer_codes(get_num_unique(hub.client(code), interface_file(code, "SUP", person(1), number=application)))
     expected = [] if code == "DEMOC" else ["NUU170"] if kind in REGISTERING else ["NUU182"]
     assert codes == expected, codes
+
+
+DALO_OWNERS = {"Etat", "gestionnaire"}  # getDeclarationNouveauDalo; CRE, MOD and REN never change the block
+
+
+def active_dalo() -> DaloInformation:
+    return DaloInformation(status="ACTIF", decision_date=today())
+
+
+def new_dalo_numbers(hub, since) -> list[str]:
+    listed = hub.client("DEMOC").call(DEMANDE, "getNouveauxDaloDepuisLe", "nouveauxDaloDepuisLeParametres", [
+        ("dateNouveauDaloDepuisLe", since.isoformat()), ("nomCertificat", "c.pem"), ("certificat", b"")])
+    return [n.text for n in etree.fromstring(listed.field("fichierNouveauxDalo")).iter(f"{N}numUnique")]
+
+
+@pytest.mark.parametrize("kind", sorted(TYPES))
+@pytest.mark.parametrize("file_type", ["CRE", "MOD", "REN"])
+def test_a_counters_file_never_sets_dalo(hub, application, kind, file_type):
+    """Any counter sending ACTIF in a CRE, MOD or REN: refused, the rights anomaly for those that may
+    never declare DALO, NUU187 for the State's services, and nothing appears as a new DALO."""
+    since = now_in_paris() - timedelta(seconds=1)
+    code = TYPES[kind]
+    form = person(1 if file_type != "CRE" else 3)
+    form.dalo = active_dalo()
+    number = application if file_type != "CRE" else None
+    codes = answer_codes(get_num_unique(hub.client(code), interface_file(code, file_type, form, number=number)))
+    if file_type == "CRE" and kind not in REGISTERING:
+        assert codes == ["NUU182"], codes  # may not register at all
+    else:
+        assert codes == (["NUU187"] if kind in DALO_OWNERS else ["NUU182"]), codes
+    assert new_dalo_numbers(hub, since) == []
+    if number:
+        assert services.get(hub.unit_of_work(), RegistrationNumber.parse(number), "DEMOC").dalo_status == "NON"
+
+
+def test_a_change_without_the_block_keeps_the_declared_dalo(hub, application):
+    """The declaration is journaled as its own event; a later MOD that leaves the block out (or
+    repeats it) keeps it and journals only the change."""
+    number = RegistrationNumber.parse(application)
+    services.declare_dalo(hub.unit_of_work(), number, active_dalo(), "ETAT1", now_in_paris())
+    without = person(1)
+    without.dalo = None
+    assert answer_codes(get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", "MOD", without,
+                                                                           number=application))) == []
+    repeated = person(1)
+    repeated.dalo = active_dalo()
+    assert answer_codes(get_num_unique(hub.client("DEMOC"), interface_file("DEMOC", "MOD", repeated,
+                                                                           number=application))) == []
+    assert services.get(hub.unit_of_work(), number, "DEMOC").form.dalo == active_dalo()
+    with hub.unit_of_work(readonly=True) as uow:
+        kinds = [entry.kind for entry in uow.events.history(application)]
+    assert kinds == ["application.registered", "application.dalo_declared", "application.updated",
+                     "application.updated"], kinds
 
 
 @pytest.mark.parametrize("kind", sorted(TYPES))

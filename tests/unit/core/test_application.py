@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.demo import household_form
-from core.domain.form import DaloInformation
+from core.domain.form import ApplicationForm, DaloInformation, ProcessingInformation
 from core.domain.application import (
     Allocation,
     AllocationAddress,
@@ -21,6 +21,7 @@ from core.domain.errors import (
     ApplicationNotActive,
     CancellationDetailsMissing,
     CancellationRefused,
+    DaloThroughDeclarationOnly,
     DeletionRefused,
     InvalidContent,
     InvalidDate,
@@ -414,9 +415,76 @@ def test_only_the_state_and_managers_declare_dalo():
     registered().declare_dalo(DaloInformation(status="ACTIF"), MANAGER, at(date(2025, 6, 1)))
 
 
-def test_an_update_can_activate_dalo_too():
-    application = registered()
+def with_dalo(status: str | None, **details) -> ApplicationForm:
     form = household_form()
-    form.dalo = DaloInformation(status="ACTIF")
-    application.update(form, TOWN, at(date(2025, 6, 1)))
+    form.dalo = None if status is None else DaloInformation(status=status, **details)
+    return form
+
+
+ACTIVE_DALO = DaloInformation(status="ACTIF", decision_date=date(2025, 5, 30))
+
+
+def declared(status: DaloInformation = ACTIVE_DALO) -> Application:
+    application = registered()
+    application.declare_dalo(status, STATE, at(date(2025, 6, 1)))
+    application.events.clear()
+    return application
+
+
+@pytest.mark.parametrize("by, refusal", [(TOWN, NotAllowed), (LANDLORD, NotAllowed), (MANAGER, DaloThroughDeclarationOnly),
+                                         (STATE, DaloThroughDeclarationOnly)])
+@pytest.mark.parametrize("change", ["update", "renew"])
+def test_a_counters_file_does_not_change_dalo(by, refusal, change):
+    """Only getDeclarationNouveauDalo changes it, as its own journal event: the rights anomaly for a
+    counter that may never declare, the declaration's own anomaly for one that may."""
+    application = declared()
+    form = with_dalo("CADUC")
+    with pytest.raises(refusal) as refused:
+        if change == "update":
+            application.update(form, by, at(date(2025, 6, 2)))
+        else:
+            application.renew(by, at(date(2026, 3, 1)), date(2026, 3, 1), form)
+    assert refused.value.property == "informationDalo"
+    assert application.dalo_status == "ACTIF" and application.version == 2 and not application.events
+
+
+@pytest.mark.parametrize("by", [TOWN, LANDLORD, STATE])
+def test_a_registration_does_not_declare_dalo(by):
+    number = RegistrationNumber.issue("057", FILED, 1, by.code)
+    with pytest.raises(NotAllowed if by is not STATE else DaloThroughDeclarationOnly):
+        Application.register(number, "057", with_dalo("ACTIF", decision_date=FILED), FILED, by, at(FILED))
+
+
+@pytest.mark.parametrize("sent", [None, "NON"])
+def test_a_registration_may_say_no_dalo(sent):
+    number = RegistrationNumber.issue("057", FILED, 1, LANDLORD.code)
+    application = Application.register(number, "057", with_dalo(sent), FILED, LANDLORD, at(FILED))
+    assert application.dalo_status == sent and application.dalo_active_since is None
+
+
+def test_a_change_without_the_dalo_block_keeps_the_declared_status():
+    application = declared()
+    application.update(with_dalo(None), TOWN, at(date(2025, 6, 2)))
+    assert application.form.dalo == ACTIVE_DALO
     assert application.dalo_active_since == at(date(2025, 6, 1))
+    assert [event.kind for event in application.events] == [EventKind.UPDATED]
+
+
+def test_a_change_that_repeats_the_dalo_block_is_accepted():
+    """A counter that read the application and sends it back whole changes nothing of the DALO."""
+    application = declared()
+    form = household_form()
+    form.dalo = ACTIVE_DALO
+    application.update(form, LANDLORD, at(date(2025, 6, 2)))
+    assert application.form.dalo == ACTIVE_DALO
+
+
+def test_the_register_keeps_its_own_indicators():
+    """informationTraitement is computed by the register; what a counter sends there is not taken."""
+    form = household_form()
+    form.processing = ProcessingInformation(abnormally_long_wait=True)
+    application = registered()
+    application.update(form, TOWN, at(date(2025, 6, 2)))
+    assert application.form.processing is None
+    number = RegistrationNumber.issue("057", FILED, 2, TOWN.code)
+    assert Application.register(number, "057", form, FILED, TOWN, at(FILED)).form.processing is None
