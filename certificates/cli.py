@@ -224,9 +224,9 @@ def register(context: Context, counter: str, certificate: Path, ca_dir: Path) ->
 def revoke(context: Context, fingerprint: str, reason: str, crl_days: int, ca_dir: Path) -> None:
     """Revoke the certificate of SHA-256 FINGERPRINT (hex, colons allowed).
 
-    In the register first: new TLS connections and mails signed with it are refused at once (the
-    SOAP channel caches certificate owners for SNE_HUB_CERTIFICATE_CACHE_SECONDS, 60 s by default,
-    per process). Then, if this authority issued it, in its ledger, and the CRL is rewritten."""
+    In the register first: every hub process refuses it within SNE_HUB_REVOCATION_POLL_SECONDS (1 s
+    by default), on open connections too. Then, if this authority issued it, in its ledger, and the
+    CRL is rewritten."""
     context.require_schema()
     fingerprint = _fingerprint(fingerprint)
     now = now_in_paris()

@@ -131,6 +131,8 @@ class Gate:
                 headers, payload = self._as_mtom(headers, payload, action)
         except Refused as refusal:
             status, headers, payload = fault(refusal.code, refusal.message, refusal.status, refusal.version_mismatch)
+            if refusal.code == CERTIFICATE:  # revoked or unknown: nothing more on this connection
+                headers = headers + [("Connection", "close")]
         except Exception:  # never a traceback, never personal data, to the client or the log
             log.exception("internal error on %s", self.service.name)
             status, headers, payload = fault(INTERNAL, INTERNAL_ERROR, 500, receiver=True)

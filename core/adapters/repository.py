@@ -422,6 +422,9 @@ class SqlCertificates(port.Certificates):
         table = orm.counter_certificates
         self.connection.execute(update(table).where(table.c.fingerprint == fingerprint).values(revoked_at=at))
 
+    def revocation_mark(self) -> tuple:
+        return tuple(self.connection.execute(REVOCATION_MARK).one())
+
     def expiring(self, after: datetime, until: datetime) -> list[CounterCertificate]:
         table = orm.counter_certificates
         rows = self.connection.execute(
@@ -430,6 +433,12 @@ class SqlCertificates(port.Certificates):
         return [_certificate(row) for row in rows]
 
 
+REVOCATION_MARK = select(
+    select(func.count()).select_from(orm.counter_certificates)
+    .where(orm.counter_certificates.c.revoked_at.is_not(None)).scalar_subquery(),
+    select(func.max(orm.counter_certificates.c.revoked_at)).scalar_subquery(),
+    select(func.count()).select_from(orm.counters).where(orm.counters.c.active.is_(False)).scalar_subquery(),
+)
 SELECT_CERTIFICATE = select(orm.counter_certificates).where(
     orm.counter_certificates.c.fingerprint == bindparam("fingerprint"))
 

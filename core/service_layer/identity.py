@@ -2,8 +2,12 @@
 
 Both channels authenticate every request or mail by a certificate; looking its owner up costs a
 database transaction each time otherwise. Each process keeps the answer for
-SNE_HUB_CERTIFICATE_CACHE_SECONDS (60 by default, 0 to turn it off): a revocation or a deactivated
-counter takes effect within that delay; a certificate's expiry takes effect at once.
+SNE_HUB_CERTIFICATE_CACHE_SECONDS (60 by default, 0 to turn it off); a certificate's expiry takes
+effect at once. Revocations and deactivated counters take effect within
+SNE_HUB_REVOCATION_POLL_SECONDS (1 by default) in every process, whatever the cache delay: a
+key compromise does not leave a minute of access. Each process asks the register for its
+revocation mark (one small query) at most that often, and forgets everything it knew when the mark
+moved.
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ from .unit_of_work import UnitOfWork
 class CertificateOwners:
     """Certificate fingerprint -> counter, looked up in the register and kept for ``ttl`` seconds."""
 
-    def __init__(self, ttl: float | None = None):
+    def __init__(self, ttl: float | None = None, poll: float | None = None):
         self.ttl = float(os.environ.get("SNE_HUB_CERTIFICATE_CACHE_SECONDS", 60)) if ttl is None else ttl
+        self.poll = float(os.environ.get("SNE_HUB_REVOCATION_POLL_SECONDS", 1)) if poll is None else poll
         self._known: dict[str, tuple[str, datetime, float]] = {}  # fingerprint -> counter, not_after, looked up
+        self._mark: tuple | None = None
+        self._marked_at = float("-inf")
         self._lock = threading.Lock()
 
     def owner(self, unit_of_work: Callable[..., UnitOfWork], print_: str, at: datetime) -> str:
         """The counter ``print_`` authenticates at ``at``; raises UnknownCertificate."""
+        self._forget_if_revoked(unit_of_work)
         with self._lock:
             known = self._known.get(print_)
         if known is not None:
@@ -39,3 +47,14 @@ class CertificateOwners:
             with self._lock:
                 self._known[print_] = (counter.code, not_after, time.monotonic())
         return counter.code
+
+    def _forget_if_revoked(self, unit_of_work: Callable[..., UnitOfWork]) -> None:
+        now = time.monotonic()
+        if self.ttl <= 0 or now - self._marked_at < self.poll:
+            return
+        mark = services.revocation_mark(unit_of_work(readonly=True))
+        with self._lock:
+            if mark != self._mark:
+                self._known.clear()
+                self._mark = mark
+            self._marked_at = now

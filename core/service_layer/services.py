@@ -93,6 +93,13 @@ def revoke_certificate(uow: UnitOfWork, fingerprint: str, at: datetime) -> None:
         uow.commit()
 
 
+def revocation_mark(uow: UnitOfWork) -> tuple:
+    """A value that changes whenever a certificate is revoked or a counter deactivated: what the
+    channels' certificate caches compare to forget at once what they knew."""
+    with uow:
+        return uow.certificates.revocation_mark()
+
+
 def expiring_certificates(uow: UnitOfWork, now: datetime, until: datetime) -> list[CounterCertificate]:
     """Registered certificates, not revoked, still valid at ``now`` and ending by ``until``: those
     whose counters need a new one soon (several per counter when one was already renewed)."""

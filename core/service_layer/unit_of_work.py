@@ -117,6 +117,10 @@ class Certificates(abc.ABC):
     def revoke(self, fingerprint: str, at: datetime) -> None: ...
 
     @abc.abstractmethod
+    def revocation_mark(self) -> tuple:
+        """Changes whenever a certificate is revoked or a counter deactivated (see services.revocation_mark)."""
+
+    @abc.abstractmethod
     def expiring(self, after: datetime, until: datetime) -> list[CounterCertificate]:
         """Certificates not revoked whose validity ends between ``after`` and ``until``, soonest first."""
 

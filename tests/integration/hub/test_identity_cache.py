@@ -1,15 +1,23 @@
 """Which counter a certificate authenticates, remembered for a while per hub process."""
 
+import http.client
+import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from certificates import fingerprint, load_certificate
 from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
 from core.service_layer import services
 from core.service_layer.identity import CertificateOwners
+from hub.identity import OWNERS
+from support.files import DEMANDE, person, today
+from support.soap_client import build_mtom
+
+POLL = OWNERS.poll  # the hub's own setting: 1 s by default
 
 
 @pytest.fixture
@@ -17,16 +25,52 @@ def demob_print(hub) -> str:
     return fingerprint(load_certificate(Path(hub.pki["counters"]["DEMOB"]["cert"]).read_bytes()))
 
 
-def test_a_revocation_takes_effect_after_the_cache_delay(hub, demob_print):
-    owners, uncached = CertificateOwners(ttl=3600), CertificateOwners(ttl=0)
-    assert owners.owner(hub.unit_of_work, demob_print, now_in_paris()) == "DEMOB"
+def test_a_revocation_waits_for_nothing_but_the_next_poll(hub, demob_print):
+    """The cache keeps owners an hour here, yet a revocation is seen as soon as the process asks the
+    register for its revocation mark (at most every SNE_HUB_REVOCATION_POLL_SECONDS)."""
+    owners, slow = CertificateOwners(ttl=3600, poll=0), CertificateOwners(ttl=3600, poll=3600)
+    for cache in (owners, slow):
+        assert cache.owner(hub.unit_of_work, demob_print, now_in_paris()) == "DEMOB"
     services.revoke_certificate(hub.unit_of_work(), demob_print, now_in_paris())
-    assert owners.owner(hub.unit_of_work, demob_print, now_in_paris()) == "DEMOB"  # still within the delay
-    with pytest.raises(UnknownCertificate):
-        uncached.owner(hub.unit_of_work, demob_print, now_in_paris())
-    owners.ttl = 0
+    assert slow.owner(hub.unit_of_work, demob_print, now_in_paris()) == "DEMOB"  # not polled yet
     with pytest.raises(UnknownCertificate):
         owners.owner(hub.unit_of_work, demob_print, now_in_paris())
+
+
+def test_a_deactivated_counter_is_forgotten_at_the_next_poll(hub, demob_print):
+    owners = CertificateOwners(ttl=3600, poll=0)
+    assert owners.owner(hub.unit_of_work, demob_print, now_in_paris()) == "DEMOB"
+    with hub.unit_of_work() as uow:  # no operator command deactivates a counter yet: the register's row
+        uow.connection.execute(text("UPDATE counters SET active = false WHERE code = 'DEMOB'"))
+        uow.commit()
+    with pytest.raises(UnknownCertificate):
+        owners.owner(hub.unit_of_work, demob_print, now_in_paris())
+
+
+def test_a_revoked_certificate_is_refused_on_a_connection_already_open(hub, demob_print):
+    """Key compromise: the next request on a keep-alive connection opened before the revocation is
+    refused (HUB-CERTIFICAT), and the hub closes that connection."""
+    number = services.register(hub.unit_of_work(), person(1), today(), "DEMOB", now_in_paris()).number
+    client = hub.client("DEMOB")
+    connection = http.client.HTTPSConnection(client.host, client.port, context=client.context, timeout=30)
+    body, content_type = build_mtom("getDemandeLogement", "demandeLogementParametres", [
+        ("numUnique", str(number)), ("nomCertificat", "c.pem"), ("certificat", b"")])
+
+    def ask() -> http.client.HTTPResponse:
+        connection.request("POST", f"/services/{DEMANDE}/", body=body, headers={"Content-Type": content_type})
+        response = connection.getresponse()
+        response.read()
+        return response
+
+    try:
+        assert ask().status == 200
+        services.revoke_certificate(hub.unit_of_work(), demob_print, now_in_paris())
+        time.sleep(POLL + 0.5)
+        refused = ask()
+        assert refused.status == 403 and refused.getheader("Connection", "").lower() == "close"
+        assert connection.sock is None or connection.sock.recv(1) == b""  # closed by the hub
+    finally:
+        connection.close()
 
 
 def test_expiry_takes_effect_at_once(hub, demob_print):
