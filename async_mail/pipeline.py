@@ -15,8 +15,14 @@ From address is the certificate's; otherwise anyone could make the hub mail a th
 
 The files go through core.wire.processing, exactly as on the SOAP channel, inside one database
 transaction with the reply and the message's new status: a mail is processed entirely or not at
-all, and a restart never processes a file twice. A replayed mail (same Message-ID, or same signed
-content, once the signature verified) is not processed again: the original reply is sent again.
+all, and a restart never processes a file twice.
+
+Replays are told apart per counter, once the sender is identified: only the signing counter's own
+processed mails count, so no counter's Message-ID or content can block or trigger another's answer.
+The same signed content again (whatever the Message-ID, which nobody signs) is a replay: it is not
+processed, the original reply is sent again to that counter. A Message-ID of the counter's used
+again for other content is refused with a signed reply (``MAIL-ID-REUTILISE``): silently answering
+with the old reply would hide the new files from the counter.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from core.wire.processing import FileRefused
 
 from . import messages
 from .config import MailSettings
-from .store import MailStore
+from .store import Earlier, MailStore
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,8 @@ CERTIFICATE = "MAIL-CERTIFICAT"
 SIGNING_TIME = "MAIL-HORODATAGE"
 FILES = "MAIL-FICHIERS"
 HEADERS = "MAIL-ENTETES"
+REPLAY = "MAIL-REJEU"  # the counter's signed content already processed: the original reply is sent again
+REUSED_MESSAGE_ID = "MAIL-ID-REUTILISE"  # the counter's Message-ID already processed with other content
 
 
 class Refused(Exception):
@@ -105,10 +113,11 @@ class Pipeline:
             return self._quarantine(message, None, refused, keys, now)
         try:
             verified = self._open(row.raw, keys, now)
-            original = self.store.processed_like(headers.message_id, verified.digest)
+            sender = self._identify(headers, verified, now)
+            original = self._replayed(headers, verified, sender)
             if original is not None:
                 return self._replay(message, original, now)
-            sender = self._identify(headers, verified, now)
+            self._check_signing_time(verified, sender, now)
             files = self._files(verified, sender)
         except Refused as refused:
             return self._quarantine(message, headers, refused, keys, now)
@@ -127,6 +136,7 @@ class Pipeline:
         return verified
 
     def _identify(self, headers: "Headers", verified: smime.Verified, now: datetime) -> Sender:
+        """The counter behind the mail: From is the signer certificate's mailbox, registered to it."""
         mailbox = (mailbox_of(verified.signer) or "").lower()
         if not headers.sender or headers.sender != mailbox:
             raise Refused(SENDER, f"L'expéditeur {headers.sender or '(absent)'} n'est pas l'adresse du certificat "
@@ -136,12 +146,24 @@ class Pipeline:
         except UnknownCertificate as error:
             raise Refused(CERTIFICATE, f"Certificat signataire non enregistré pour un guichet : {error.message}") \
                 from None
-        sender = Sender(counter, mailbox, verified.signer)
+        return Sender(counter, mailbox, verified.signer)
+
+    def _replayed(self, headers: "Headers", verified: smime.Verified, sender: Sender) -> Earlier | None:
+        """The counter's processed mail this one replays (same signed content), if any; a Message-ID
+        the counter already used for other content is refused, with an answer saying so."""
+        earlier = self.store.earlier(sender.counter, headers.message_id, verified.digest)
+        if earlier is None or earlier.digest == verified.digest:
+            return earlier
+        raise Refused(REUSED_MESSAGE_ID, f"Le Message-ID de ce message a déjà servi au message n° {earlier.id} du "
+                                         "guichet, de contenu différent : renvoyez-le avec un nouveau Message-ID",
+                      sender)
+
+    def _check_signing_time(self, verified: smime.Verified, sender: Sender, now: datetime) -> None:
+        """After the replay check, so that a replay, however old, still gets its original answer."""
         window = timedelta(hours=self.settings.signing_window_hours)
         if verified.signing_time is None or abs(now - verified.signing_time) > window:
             raise Refused(SIGNING_TIME, "Date de signature absente ou trop éloignée de la réception "
                                         f"(au plus {self.settings.signing_window_hours:g} h)", sender)
-        return sender
 
     def _files(self, verified: smime.Verified, sender: Sender) -> list[tuple[str, bytes]]:
         try:
@@ -198,13 +220,14 @@ class Pipeline:
         log.warning("mail %d quarantined: %s", message, refused.code)
         return "quarantined"
 
-    def _replay(self, message: int, original, now: datetime) -> str:
+    def _replay(self, message: int, original: Earlier, now: datetime) -> str:
+        """The original reply, as it was, to the counter it answered (the one that signed this mail)."""
         reply_id = None
         if original.reply_id is not None:
             first = self.store.reply_of(original.reply_id)
             reply_id = self.store.enqueue(first.recipient, first.message_id, first.raw, now)
-        self.store.quarantine(message, "MAIL-REJEU", f"Rejeu du message n° {original.id} : réponse d'origine renvoyée",
-                              now, counter=original.counter_code, reply=reply_id)
+        self.store.quarantine(message, REPLAY, f"Rejeu du message n° {original.id} : réponse d'origine renvoyée",
+                              now, counter=original.counter, reply=reply_id)
         log.info("mail %d is a replay of %d: original reply sent again", message, original.id)
         return "quarantined"
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, insert, or_, select, update
 
 from core.adapters import orm
 
@@ -20,6 +20,16 @@ QUARANTINED, RELEASED = "quarantined", "released"
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 
 messages, outbox = orm.mail_messages, orm.mail_outbox
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A counter's message already processed, which a new one may replay."""
+
+    id: int
+    counter: str
+    digest: str
+    reply_id: int | None
 
 
 @dataclass(frozen=True)
@@ -41,7 +51,7 @@ class MailStore:
     def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime) -> int:
         with self.engine.begin() as connection:
             return connection.execute(insert(messages).values(
-                received_at=at, raw=raw, sender=(sender or "")[:320], message_id=(message_id or "")[:998] or None,
+                received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
                 status=RECEIVED,
             ).returning(messages.c.id)).scalar_one()
 
@@ -64,16 +74,22 @@ class MailStore:
         with self.engine.connect() as connection:
             return connection.execute(select(messages).where(messages.c.id == message)).first()
 
-    def processed_like(self, message_id: str | None, digest: str | None) -> Any:
-        """An earlier message with this Message-ID or signed content, already answered."""
-        conditions = [column == value for column, value in ((messages.c.message_id, message_id),
-                                                            (messages.c.digest, digest)) if value]
-        if not conditions:
-            return None
+    def earlier(self, counter: str, message_id: str | None, digest: str) -> Earlier | None:
+        """The counter's processed message with this signed content or, failing that, this Message-ID.
+
+        Only the counter's own messages count: another counter's Message-ID or content says nothing
+        about this counter's mail (a content signed by another is another message).
+        """
+        matches = messages.c.digest == digest
+        if message_id:
+            matches = or_(matches, messages.c.message_id == _stored_id(message_id))
+        same_content_first = case((messages.c.digest == digest, 0), else_=1)
         with self.engine.connect() as connection:
-            return connection.execute(select(messages.c.id, messages.c.counter_code, messages.c.reply_id)
-                                      .where(or_(*conditions), messages.c.status == PROCESSED)
-                                      .order_by(messages.c.id).limit(1)).first()
+            row = connection.execute(
+                select(messages.c.id, messages.c.counter_code, messages.c.digest, messages.c.reply_id)
+                .where(matches, messages.c.counter_code == counter, messages.c.status == PROCESSED)
+                .order_by(same_content_first, messages.c.id).limit(1)).first()
+        return Earlier(row.id, row.counter_code, row.digest, row.reply_id) if row else None
 
     def quarantine(self, message: int, code: str, reason: str, at: datetime, *, counter: str | None = None,
                    reply: int | None = None, connection: Connection | None = None) -> None:
@@ -162,3 +178,8 @@ class MailStore:
             result = connection.execute(update(outbox).where(outbox.c.id == reply, outbox.c.status != SENT)
                                         .values(status=QUEUED, next_attempt_at=at, created_at=at))
             return result.rowcount == 1
+
+
+def _stored_id(message_id: str | None) -> str | None:
+    """A Message-ID as the store keeps it (and compares it): at most a header line's 998 characters."""
+    return (message_id or "")[:998] or None

@@ -105,6 +105,13 @@ def attachments(inner: bytes) -> dict[str, bytes]:
             if not part.is_multipart() and part.get_filename()}
 
 
+def text_of(inner: bytes) -> str:
+    """The text of an opened reply (its first text/plain part): what the hub says to the counter."""
+    message = BytesParser(policy=policy.default).parsebytes(inner)
+    return next(part.get_content() for part in message.walk()
+                if part.get_content_type() == "text/plain" and not part.get_filename())
+
+
 def run(command: list[str]) -> None:
     result = subprocess.run(command, capture_output=True, timeout=30)
     assert result.returncode == 0, (command[:3], result.stderr.decode(errors="replace"))
