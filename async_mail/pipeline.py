@@ -5,8 +5,12 @@ signature (:mod:`certificates.smime`: decryption, digest, signature, single sign
 authority, revocation, validity), encryption when required, the From address against the
 certificate, the certificate against the register (it must be a counter's), the signingTime against
 the moment of arrival, the attachments' names (``DEM<guichet>-<YYYYMMDDHHMM>-<seq>.xml``) against
-that counter. A mail that fails is quarantined with the precise reason, and nothing of it is
-processed.
+that counter, each name once, no file part without a name. A mail that fails is quarantined with
+the precise reason, and nothing of it is processed.
+
+The From header names exactly one mailbox, in one header (RFC 5322 allows a list only with a Sender
+header, and the hub identifies a counter by From alone): a mail with several From headers or
+addresses has no sender anyone can trust, so it is quarantined without an answer.
 
 Reply policy: a quarantined mail gets a signed (and encrypted) error reply only when its sender is
 identified, i.e. when the signature verified, the certificate is registered to a counter and the
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses
 from typing import Callable
 
 from cryptography import x509
@@ -60,6 +64,9 @@ CERTIFICATE = "MAIL-CERTIFICAT"
 SIGNING_TIME = "MAIL-HORODATAGE"
 FILES = "MAIL-FICHIERS"
 HEADERS = "MAIL-ENTETES"
+AMBIGUOUS_FROM = "MAIL-FROM-AMBIGU"  # several From headers, or several addresses in one
+UNNAMED_FILE = "MAIL-NOM-ABSENT"  # an XML part, or a part declared an attachment, without a file name
+DUPLICATE_NAME = "MAIL-NOM-DOUBLE"  # two files of one mail with the same name (their answers would too)
 REPLAY = "MAIL-REJEU"  # the counter's signed content already processed: the original reply is sent again
 REUSED_MESSAGE_ID = "MAIL-ID-REUTILISE"  # the counter's Message-ID already processed with other content
 
@@ -166,10 +173,16 @@ class Pipeline:
                                         f"(au plus {self.settings.signing_window_hours:g} h)", sender)
 
     def _files(self, verified: smime.Verified, sender: Sender) -> list[tuple[str, bytes]]:
+        """The named files, all checked before any is read; the whole mail is refused otherwise, so that
+        nothing is half done and every file a counter sent gets its own answer."""
         try:
             files = messages.attachments(verified.content)
         except ValueError as error:
             raise Refused(FILES, f"Contenu signé illisible : {error}", sender) from None
+        unnamed = sum(1 for name, _ in files if not name)
+        if unnamed:
+            raise Refused(UNNAMED_FILE, f"{unnamed} pièce(s) XML ou jointe(s) sans nom de fichier "
+                                        "(DEM<guichet>-<AAAAMMJJHHMM>-<seq>.xml)", sender)
         if not files:
             raise Refused(FILES, "Aucun fichier d'interface joint (DEM<guichet>-<AAAAMMJJHHMM>-<seq>.xml)", sender)
         if len(files) > self.settings.max_files:
@@ -181,6 +194,12 @@ class Pipeline:
             if match["counter"] != sender.counter:
                 raise Refused(FILES, f"Le fichier {name} est au nom du guichet {match['counter']}, le certificat "
                                      f"est celui de {sender.counter}", sender)
+        seen: set[str] = set()
+        for name, _ in files:
+            if name in seen:
+                raise Refused(DUPLICATE_NAME, f"Deux fichiers nommés {name} : chaque fichier d'un message porte un "
+                                              "nom différent", sender)
+            seen.add(name)
         return files
 
     # -- outcomes ------------------------------------------------------------------------------
@@ -240,11 +259,17 @@ class Headers:
 
 
 def _headers(raw: bytes) -> Headers:
+    """The outer headers the pipeline reads (nobody signed them): Message-ID, the one From, Subject."""
     try:
         parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
         message_id = (parsed.get("Message-ID") or "").strip() or None
-        address = parseaddr(str(parsed.get("From") or ""))[1].lower() or None
+        froms = [str(value) for value in parsed.get_all("From") or []]
+        addresses = getaddresses(froms)
         subject = str(parsed.get("Subject") or "")
     except Exception as error:  # noqa: BLE001 - any malformed header is a refusal, never a crash
         raise Refused(HEADERS, f"En-têtes illisibles : {type(error).__name__}") from None
-    return Headers(message_id, address, subject)
+    if len(froms) > 1 or len(addresses) > 1:  # the reason names no address: nobody is identified
+        raise Refused(AMBIGUOUS_FROM, f"Expéditeur ambigu : {len(froms)} en-tête(s) From, {len(addresses)} "
+                                      "adresse(s) ; un seul expéditeur est admis")
+    address = addresses[0][1].lower() if addresses else ""
+    return Headers(message_id, address or None, subject)

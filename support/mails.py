@@ -33,15 +33,17 @@ def identity(pki: dict, code: str, stranger: bool = False) -> Identity:
                     Path(entry["key"]))
 
 
-def entity(files: list[tuple[str, bytes]], text: str = "Fichiers du guichet") -> bytes:
+def entity(files: list[tuple[str | None, bytes]], text: str = "Fichiers du guichet") -> bytes:
+    """The MIME entity a counter signs: a short text, then each file as an XML attachment (a file
+    whose name is None is an XML part without Content-Disposition, as some mail clients make it)."""
     boundary = f"files-{uuid.uuid4().hex}"
     lines = [f'Content-Type: multipart/mixed; boundary="{boundary}"', "", f"--{boundary}",
              "Content-Type: text/plain; charset=utf-8", "", text]
     for name, data in files:
         encoded = base64.encodebytes(data).decode().rstrip("\n").split("\n")
-        lines += [f"--{boundary}", "Content-Type: text/xml; charset=utf-8",
-                  f'Content-Disposition: attachment; filename="{name}"', "Content-Transfer-Encoding: base64", "",
-                  *encoded]
+        disposition = [] if name is None else [f'Content-Disposition: attachment; filename="{name}"']
+        lines += [f"--{boundary}", "Content-Type: text/xml; charset=utf-8", *disposition,
+                  "Content-Transfer-Encoding: base64", "", *encoded]
     lines.append(f"--{boundary}--")
     return ("\r\n".join(lines) + "\r\n").encode()
 

@@ -12,6 +12,7 @@ another.
 
 from __future__ import annotations
 
+import base64
 import logging
 import smtplib
 import uuid
@@ -132,6 +133,39 @@ def malformed(mail):
               b"--x\r\ntronque"), "demob@guichets.sne-hub.test"
 
 
+def from_headers(*values: str) -> Callable:
+    """A mail signed by DEMOB whose own From header gives way to these From headers."""
+    def build(mail):
+        demob = identity(mail.pki, "DEMOB")
+        raw = ours(files(), demob, mail.settings.certificate)
+        replaced = b"".join(f"From: {value}\r\n".encode() for value in values)
+        return raw.replace(f"From: {demob.mailbox}\r\n".encode(), replaced, 1), demob.mailbox
+    return build
+
+
+DEMOB_MAILBOX, DEMOC_MAILBOX = "demob@guichets.sne-hub.test", "democ@guichets.sne-hub.test"
+
+
+def one_name_twice() -> bytes:
+    name = dem()
+    return entity([(name, interface_file("DEMOB", form=person(1))), (name, interface_file("DEMOB", form=person(2)))])
+
+
+def xml_without_a_name() -> bytes:
+    return entity([(dem(), interface_file("DEMOB", form=person(1))), (None, interface_file("DEMOB", form=person(2)))])
+
+
+def attachment_without_a_name() -> bytes:
+    """A valid file, and a part declared an attachment (not XML) that has no file name."""
+    named = entity([(dem(), interface_file("DEMOB", form=person(1)))])
+    boundary = named.split(b'boundary="', 1)[1].split(b'"', 1)[0]
+    unnamed = (b"Content-Type: application/octet-stream\r\nContent-Disposition: attachment\r\n"
+               b"Content-Transfer-Encoding: base64\r\n\r\n"
+               + base64.encodebytes(interface_file("DEMOB", form=person(2))).replace(b"\n", b"\r\n"))
+    closing = b"--" + boundary + b"--"
+    return named.replace(closing, b"--" + boundary + b"\r\n" + unnamed + closing)
+
+
 CASES = [
     Case("unsigned", plain, smime.NOT_SIGNED),
     Case("malformed-mime", malformed, smime.NOT_MIME),
@@ -156,6 +190,14 @@ CASES = [
     Case("no-file", signed(content=lambda: entity([])), "MAIL-FICHIERS", identified=True),
     Case("bad-file-name", signed(content=lambda: entity([("demande.xml", b"<x/>")])), "MAIL-FICHIERS",
          identified=True),
+    Case("one-name-twice", signed(content=one_name_twice), pipeline.DUPLICATE_NAME, identified=True),
+    Case("xml-part-without-a-name", signed(content=xml_without_a_name), pipeline.UNNAMED_FILE, identified=True),
+    Case("attachment-without-a-name", signed(content=attachment_without_a_name), pipeline.UNNAMED_FILE,
+         identified=True),
+    Case("two-from-addresses", from_headers(f"{DEMOB_MAILBOX}, {DEMOC_MAILBOX}"), pipeline.AMBIGUOUS_FROM),
+    Case("two-from-addresses-without-a-comma", from_headers(f"<{DEMOB_MAILBOX}> <{DEMOC_MAILBOX}>"),
+         pipeline.AMBIGUOUS_FROM),
+    Case("two-from-headers", from_headers(DEMOB_MAILBOX, DEMOC_MAILBOX), pipeline.AMBIGUOUS_FROM),
 ]
 
 

@@ -208,8 +208,9 @@ def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
 
 
 CODES = [smime.NOT_MIME, smime.NOT_SIGNED, smime.NESTED, smime.BAD_SIGNATURE, smime.SIGNERS, smime.CHAIN, smime.REVOKED,
-         smime.VALIDITY, smime.NOT_DECRYPTABLE, pipeline.ENCRYPTION_REQUIRED, pipeline.HEADERS, pipeline.SENDER,
-         pipeline.CERTIFICATE, pipeline.SIGNING_TIME, pipeline.FILES, pipeline.REPLAY, pipeline.REUSED_MESSAGE_ID]
+         smime.VALIDITY, smime.NOT_DECRYPTABLE, pipeline.ENCRYPTION_REQUIRED, pipeline.HEADERS, pipeline.AMBIGUOUS_FROM,
+         pipeline.SENDER, pipeline.CERTIFICATE, pipeline.SIGNING_TIME, pipeline.FILES, pipeline.UNNAMED_FILE,
+         pipeline.DUPLICATE_NAME, pipeline.REPLAY, pipeline.REUSED_MESSAGE_ID]
 
 
 @pytest.mark.parametrize("code", CODES)
