@@ -26,7 +26,9 @@ processed mails count, so no counter's Message-ID or content can block or trigge
 The same signed content again (whatever the Message-ID, which nobody signs) is a replay: it is not
 processed, the original reply is sent again to that counter. A Message-ID of the counter's used
 again for other content is refused with a signed reply (``MAIL-ID-REUTILISE``): silently answering
-with the old reply would hide the new files from the counter.
+with the old reply would hide the new files from the counter. The replay check runs in the
+transaction that processes the mail, under the store's locks, so that copies of one mail handled at
+the same moment (by two workers, or two hub processes) are processed once.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from email.utils import getaddresses
 from typing import Callable
 
 from cryptography import x509
+from sqlalchemy import Connection
 
 from certificates import fingerprint, mailbox_of, smime
 from core.adapters.repository import SqlUnitOfWork
@@ -121,14 +124,9 @@ class Pipeline:
         try:
             verified = self._open(row.raw, keys, now)
             sender = self._identify(headers, verified, now)
-            original = self._replayed(headers, verified, sender)
-            if original is not None:
-                return self._replay(message, original, now)
-            self._check_signing_time(verified, sender, now)
-            files = self._files(verified, sender)
+            return self._process(message, headers, verified, sender, keys, now)
         except Refused as refused:
             return self._quarantine(message, headers, refused, keys, now)
-        return self._process(message, headers, verified, sender, files, keys, now)
 
     # -- checks --------------------------------------------------------------------------------
 
@@ -155,10 +153,11 @@ class Pipeline:
                 from None
         return Sender(counter, mailbox, verified.signer)
 
-    def _replayed(self, headers: "Headers", verified: smime.Verified, sender: Sender) -> Earlier | None:
+    def _replayed(self, connection: Connection, headers: "Headers", verified: smime.Verified,
+                  sender: Sender) -> Earlier | None:
         """The counter's processed mail this one replays (same signed content), if any; a Message-ID
         the counter already used for other content is refused, with an answer saying so."""
-        earlier = self.store.earlier(sender.counter, headers.message_id, verified.digest)
+        earlier = self.store.earlier(connection, sender.counter, headers.message_id, verified.digest)
         if earlier is None or earlier.digest == verified.digest:
             return earlier
         raise Refused(REUSED_MESSAGE_ID, f"Le Message-ID de ce message a déjà servi au message n° {earlier.id} du "
@@ -204,27 +203,41 @@ class Pipeline:
 
     # -- outcomes ------------------------------------------------------------------------------
 
-    def _process(self, message: int, headers: "Headers", verified: smime.Verified, sender: Sender,
-                 files: list[tuple[str, bytes]], keys: Keys, now: datetime) -> str:
+    def _process(self, message: int, headers: "Headers", verified: smime.Verified, sender: Sender, keys: Keys,
+                 now: datetime) -> str:
+        """The replay check, the checks left and the files, in one transaction: the replay check holds
+        its locks until the mail is marked processed, so two copies of a mail handled at once are one
+        processed and one replay. A refusal (Refused) rolls everything back."""
         with self.engine.connect() as connection, connection.begin():
-            joined = lambda readonly=False: SqlUnitOfWork(self.engine, within=connection)  # noqa: E731
-            parts = []
-            for name, data in files:
-                answer_name = "RET" + name[3:]
-                try:
-                    answer = processing.process(joined, sender.counter, data, now)
-                except FileRefused as refused:
-                    parts.append(messages.refusal(answer_name.replace(".xml", ".txt"), name, refused))
-                    continue
-                parts.append((answer_name, answer.file, "text/xml"))
-                if answer.attestation is not None:
-                    parts.append(("ATT" + name[3:].replace(".xml", ".pdf"), answer.attestation, "application/pdf"))
-            summary = f"{len(files)} fichier(s) traité(s) par le hub pour le guichet {sender.counter}."
-            reply = messages.reply(keys, sender, headers, summary, parts, now)
-            reply_id = self.store.enqueue(sender.address, reply.message_id, reply.raw, now, connection)
-            self.store.processed(message, sender.counter, verified.digest, reply_id, now, connection)
+            original = self._replayed(connection, headers, verified, sender)
+            if original is None:
+                self._check_signing_time(verified, sender, now)
+                files = self._files(verified, sender)
+                reply_id = self._answer(connection, headers, sender, files, keys, now)
+                self.store.processed(message, sender.counter, verified.digest, reply_id, now, connection)
+        if original is not None:
+            return self._replay(message, original, now)
         log.info("mail %d processed: counter=%s files=%d reply=%d", message, sender.counter, len(files), reply_id)
         return "processed"
+
+    def _answer(self, connection: Connection, headers: "Headers", sender: Sender, files: list[tuple[str, bytes]],
+                keys: Keys, now: datetime) -> int:
+        """Each file through core, as on the SOAP channel, within ``connection``; the reply queued."""
+        joined = lambda readonly=False: SqlUnitOfWork(self.engine, within=connection)  # noqa: E731
+        parts = []
+        for name, data in files:
+            answer_name = "RET" + name[3:]
+            try:
+                answer = processing.process(joined, sender.counter, data, now)
+            except FileRefused as refused:
+                parts.append(messages.refusal(answer_name.replace(".xml", ".txt"), name, refused))
+                continue
+            parts.append((answer_name, answer.file, "text/xml"))
+            if answer.attestation is not None:
+                parts.append(("ATT" + name[3:].replace(".xml", ".pdf"), answer.attestation, "application/pdf"))
+        summary = f"{len(files)} fichier(s) traité(s) par le hub pour le guichet {sender.counter}."
+        reply = messages.reply(keys, sender, headers, summary, parts, now)
+        return self.store.enqueue(sender.address, reply.message_id, reply.raw, now, connection)
 
     def _quarantine(self, message: int, headers: "Headers | None", refused: Refused, keys: Keys,
                     now: datetime) -> str:
