@@ -15,6 +15,7 @@ from email.parser import BytesParser
 from certificates.mail import sealed_mail
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+XML_TYPES = frozenset({"text/xml", "application/xml"})
 
 
 @dataclass(frozen=True)
@@ -23,21 +24,33 @@ class Reply:
     raw: bytes
 
 
-def attachments(content: bytes) -> list[tuple[str, bytes]]:
-    """The named parts of a signed entity: (file name, decoded bytes), in order."""
+def attachments(content: bytes) -> list[tuple[str | None, bytes]]:
+    """The files of a signed entity, in order: (file name, decoded bytes).
+
+    A file is a part with a file name, or one that can only be meant as a file: XML, or declared an
+    attachment. Those come with ``None`` for a name, for the caller to refuse: skipping them would
+    leave a file unanswered without anyone noticing. Other unnamed parts (the mail's text) are not
+    files.
+    """
     entity = BytesParser(policy=policy.compat32).parsebytes(content)  # six times faster than default
     found = []
     for part in entity.walk():
         if part.is_multipart():
             continue
-        name = part.get_filename()
-        if not name:
+        name = part.get_filename() or None
+        if name is None and not _meant_as_file(part):
             continue
         data = part.get_payload(decode=True)
         if data is None or len(data) > MAX_ATTACHMENT_BYTES:
-            raise ValueError(f"pièce jointe {name[:80]} illisible ou trop grande")
+            raise ValueError(f"pièce jointe {(name or '(sans nom)')[:80]} illisible ou trop grande")
         found.append((name, data))
     return found
+
+
+def _meant_as_file(part) -> bool:
+    content_type = part.get_content_type()
+    return (part.get_content_disposition() == "attachment" or content_type in XML_TYPES
+            or content_type.endswith("+xml"))
 
 
 def refusal(answer_name: str, file_name: str, refused) -> tuple[str, bytes, str]:

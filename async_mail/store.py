@@ -7,11 +7,12 @@ lost; it is processed afterwards, and a restart picks up what was stored but not
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, or_, select, update
+from sqlalchemy import Connection, Engine, case, insert, or_, select, text, update
 
 from core.adapters import orm
 
@@ -20,6 +21,22 @@ QUARANTINED, RELEASED = "quarantined", "released"
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 
 messages, outbox = orm.mail_messages, orm.mail_outbox
+
+# PostgreSQL advisory locks of the replay check: the two-integer form, whose key space is apart from
+# the one-bigint locks of core (identities, fan-out); the class says "a counter's mail".
+REPLAY_LOCK_CLASS = 0x534E4D4C
+REPLAY_LOCKS = text("SELECT pg_advisory_xact_lock(:class, key) FROM unnest(CAST(:keys AS integer[])) AS key "
+                    "ORDER BY key")
+
+
+@dataclass(frozen=True)
+class Earlier:
+    """A counter's message already processed, which a new one may replay."""
+
+    id: int
+    counter: str
+    digest: str
+    reply_id: int | None
 
 
 @dataclass(frozen=True)
@@ -41,7 +58,7 @@ class MailStore:
     def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime) -> int:
         with self.engine.begin() as connection:
             return connection.execute(insert(messages).values(
-                received_at=at, raw=raw, sender=(sender or "")[:320], message_id=(message_id or "")[:998] or None,
+                received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
                 status=RECEIVED,
             ).returning(messages.c.id)).scalar_one()
 
@@ -64,16 +81,41 @@ class MailStore:
         with self.engine.connect() as connection:
             return connection.execute(select(messages).where(messages.c.id == message)).first()
 
-    def processed_like(self, message_id: str | None, digest: str | None) -> Any:
-        """An earlier message with this Message-ID or signed content, already answered."""
-        conditions = [column == value for column, value in ((messages.c.message_id, message_id),
-                                                            (messages.c.digest, digest)) if value]
-        if not conditions:
-            return None
-        with self.engine.connect() as connection:
-            return connection.execute(select(messages.c.id, messages.c.counter_code, messages.c.reply_id)
-                                      .where(or_(*conditions), messages.c.status == PROCESSED)
-                                      .order_by(messages.c.id).limit(1)).first()
+    def _lock_replays(self, connection: Connection, counter: str, message_id: str | None, digest: str) -> None:
+        """Until ``connection``'s transaction ends, no other transaction checks or processes a mail of
+        this counter with this signed content or this Message-ID: two copies of one mail handled at
+        once (a client sending it twice, two workers, two hub processes) are then one processed and
+        one replay, never two processed.
+
+        SQLite needs nothing: a writing transaction is exclusive from its start (BEGIN IMMEDIATE).
+        PostgreSQL: one advisory lock per (counter, content) and (counter, Message-ID), taken in one
+        order so that two mails sharing one of them never deadlock.
+        """
+        if connection.dialect.name != "postgresql":
+            return
+        keys = {_lock_key(counter, "content", digest)}
+        if message_id:
+            keys.add(_lock_key(counter, "message-id", _stored_id(message_id)))
+        connection.execute(REPLAY_LOCKS, {"class": REPLAY_LOCK_CLASS, "keys": sorted(keys)})
+
+    def earlier(self, connection: Connection, counter: str, message_id: str | None, digest: str) -> Earlier | None:
+        """The counter's processed message with this signed content or, failing that, this Message-ID.
+
+        Only the counter's own messages count: another counter's Message-ID or content says nothing
+        about this counter's mail (a content signed by another is another message). It first takes
+        the replay locks for the rest of ``connection``'s transaction (:meth:`_lock_replays`), in which
+        the caller then processes the mail or not.
+        """
+        self._lock_replays(connection, counter, message_id, digest)
+        matches = messages.c.digest == digest
+        if message_id:
+            matches = or_(matches, messages.c.message_id == _stored_id(message_id))
+        same_content_first = case((messages.c.digest == digest, 0), else_=1)
+        query = (select(messages.c.id, messages.c.counter_code, messages.c.digest, messages.c.reply_id)
+                 .where(matches, messages.c.counter_code == counter, messages.c.status == PROCESSED)
+                 .order_by(same_content_first, messages.c.id).limit(1))
+        row = connection.execute(query).first()
+        return Earlier(row.id, row.counter_code, row.digest, row.reply_id) if row else None
 
     def quarantine(self, message: int, code: str, reason: str, at: datetime, *, counter: str | None = None,
                    reply: int | None = None, connection: Connection | None = None) -> None:
@@ -162,3 +204,14 @@ class MailStore:
             result = connection.execute(update(outbox).where(outbox.c.id == reply, outbox.c.status != SENT)
                                         .values(status=QUEUED, next_attempt_at=at, created_at=at))
             return result.rowcount == 1
+
+
+def _lock_key(counter: str, kind: str, value: str) -> int:
+    """A stable signed 32-bit key (PostgreSQL's integer) for one of a counter's replay locks."""
+    key = zlib.crc32(f"{counter}|{kind}|{value}".encode())
+    return key - (1 << 32) if key >= 1 << 31 else key
+
+
+def _stored_id(message_id: str | None) -> str | None:
+    """A Message-ID as the store keeps it (and compares it): at most a header line's 998 characters."""
+    return (message_id or "")[:998] or None

@@ -33,15 +33,17 @@ def identity(pki: dict, code: str, stranger: bool = False) -> Identity:
                     Path(entry["key"]))
 
 
-def entity(files: list[tuple[str, bytes]], text: str = "Fichiers du guichet") -> bytes:
+def entity(files: list[tuple[str | None, bytes]], text: str = "Fichiers du guichet") -> bytes:
+    """The MIME entity a counter signs: a short text, then each file as an XML attachment (a file
+    whose name is None is an XML part without Content-Disposition, as some mail clients make it)."""
     boundary = f"files-{uuid.uuid4().hex}"
     lines = [f'Content-Type: multipart/mixed; boundary="{boundary}"', "", f"--{boundary}",
              "Content-Type: text/plain; charset=utf-8", "", text]
     for name, data in files:
         encoded = base64.encodebytes(data).decode().rstrip("\n").split("\n")
-        lines += [f"--{boundary}", "Content-Type: text/xml; charset=utf-8",
-                  f'Content-Disposition: attachment; filename="{name}"', "Content-Transfer-Encoding: base64", "",
-                  *encoded]
+        disposition = [] if name is None else [f'Content-Disposition: attachment; filename="{name}"']
+        lines += [f"--{boundary}", "Content-Type: text/xml; charset=utf-8", *disposition,
+                  "Content-Transfer-Encoding: base64", "", *encoded]
     lines.append(f"--{boundary}--")
     return ("\r\n".join(lines) + "\r\n").encode()
 
@@ -103,6 +105,13 @@ def attachments(inner: bytes) -> dict[str, bytes]:
     message = BytesParser(policy=policy.default).parsebytes(inner)
     return {part.get_filename(): part.get_payload(decode=True) for part in message.walk()
             if not part.is_multipart() and part.get_filename()}
+
+
+def text_of(inner: bytes) -> str:
+    """The text of an opened reply (its first text/plain part): what the hub says to the counter."""
+    message = BytesParser(policy=policy.default).parsebytes(inner)
+    return next(part.get_content() for part in message.walk()
+                if part.get_content_type() == "text/plain" and not part.get_filename())
 
 
 def run(command: list[str]) -> None:

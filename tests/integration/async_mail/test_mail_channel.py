@@ -3,9 +3,13 @@
 import smtplib
 from datetime import timedelta
 from email import message_from_bytes
+from pathlib import Path
 
+import pytest
 from lxml import etree
 
+from async_mail import pipeline
+from certificates import smime
 from core.adapters.repository import count_rows
 from core.domain.calendar import now_in_paris
 from core.wire import processing
@@ -201,3 +205,17 @@ def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
     mail.settle()
     assert mail.store.get(stored).status == "processed"
     assert applications(mail) == 1 and len(mail.mailbox.received) == 1
+
+
+CODES = [smime.NOT_MIME, smime.NOT_SIGNED, smime.NESTED, smime.BAD_SIGNATURE, smime.SIGNERS, smime.CHAIN, smime.REVOKED,
+         smime.VALIDITY, smime.NOT_DECRYPTABLE, pipeline.ENCRYPTION_REQUIRED, pipeline.HEADERS, pipeline.AMBIGUOUS_FROM,
+         pipeline.SENDER, pipeline.CERTIFICATE, pipeline.SIGNING_TIME, pipeline.FILES, pipeline.UNNAMED_FILE,
+         pipeline.DUPLICATE_NAME, pipeline.REPLAY, pipeline.REUSED_MESSAGE_ID]
+
+
+@pytest.mark.parametrize("code", CODES)
+def test_every_refusal_code_is_documented(code):
+    """docs/MAIL.md's table of checks lists every code a quarantined mail can carry (20 characters
+    at most: the store's column)."""
+    assert f"| `{code}` |" in (Path(__file__).resolve().parents[3] / "docs" / "MAIL.md").read_text()
+    assert len(code) <= 20
