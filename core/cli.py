@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
+import subprocess
 import sys
 import threading
+import time
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from importlib.metadata import entry_points
@@ -386,28 +389,103 @@ def _seconds_until_next_run(hour: int = 2) -> float:
     return (next_run - current).total_seconds()
 
 
+CLOCK = "clock"
+SOAP = "soap"
+
+
+def _roles(requested: tuple[str, ...]) -> tuple[list[str], dict[str, Callable]]:
+    """The services to run, in a stable order, and how to start each (clock, then the plugins)."""
+    factories: dict[str, Callable] = {CLOCK: clock_service}
+    factories.update({entry.name: entry.load() for entry in entry_points(group="sne_hub.services")})
+    names = [name.strip() for value in requested for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(factories))
+    if unknown:
+        raise click.BadParameter(f"unknown service {', '.join(unknown)}: choose among {', '.join(factories)}",
+                                 param_hint="--only")
+    return (names or list(factories)), factories
+
+
 @main.command()
+@click.option("--only", "requested", multiple=True, metavar="SERVICE[,SERVICE…]",
+              help="Run only these services (repeatable): clock, soap, mail, dispatch, demo-receiver. "
+                   "Default: every one installed.")
+@click.option("--soap-processes", type=click.IntRange(min=1), default=1, show_default=True,
+              envvar="SNE_HUB_SOAP_PROCESSES",
+              help="SOAP server processes sharing the port (SO_REUSEPORT), started and restarted by this one "
+                   "(env SNE_HUB_SOAP_PROCESSES).")
 @pass_context
-def serve(context: Context) -> None:
-    """Serve everything installed: the renewal clock and the channels' servers, until interrupted."""
+def serve(context: Context, requested: tuple[str, ...], soap_processes: int) -> None:
+    """Serve the register: the renewal clock and the channels' servers, until SIGINT or SIGTERM.
+
+    A stop lets what is in flight finish (requests answered, mails and deliveries committed or
+    rolled back whole) before the process exits. In production, run the services as separate
+    processes (docs/DEPLOYMENT.md) or let one process supervise the SOAP ones (--soap-processes)."""
     context.require_schema()
-    services_to_run: dict[str, Service] = {"renewal clock": clock_service(context)}
-    for entry in entry_points(group="sne_hub.services"):
-        started = entry.load()(context)
+    names, factories = _roles(requested)
+    supervised = soap_processes if SOAP in names and soap_processes > 1 else 0
+    services_to_run: dict[str, Service] = {}
+    for name in names:
+        if name == SOAP and supervised:
+            services_to_run[f"{SOAP} ×{supervised}"] = SoapProcesses(supervised, context.url).serve
+            continue
+        started = factories[name](context)
         if started is not None:  # a service may decline (the demo receiver, unless asked for)
-            services_to_run[entry.name] = started
+            services_to_run[name] = started
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    threads = [threading.Thread(target=run, args=(stop,), name=name, daemon=True)
-               for name, run in services_to_run.items()]
+    threads = [threading.Thread(target=run, args=(stop,), name=name) for name, run in services_to_run.items()]
     for thread in threads:
         thread.start()
         click.echo(f"serving: {thread.name}")
     click.echo(f"database: {context.engine.url.render_as_string(hide_password=True)}  (Ctrl-C to stop)")
     stop.wait()
+    log.info("stopping: letting what is in flight finish")
+    deadline = time.monotonic() + STOP_SECONDS
     for thread in threads:
-        thread.join(timeout=10)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    stragglers = [thread.name for thread in threads if thread.is_alive()]
+    if stragglers:  # their transactions roll back: nothing is half done, only not done
+        log.error("not stopped within %d s: %s; exiting anyway", STOP_SECONDS, ", ".join(stragglers))
+        logging.shutdown()
+        os._exit(1)
+
+
+STOP_SECONDS = 30
+
+
+class SoapProcesses:
+    """N ``sne-hub serve --only soap`` processes on one port, restarted when one dies, stopped with
+    SIGTERM (each lets its requests in flight finish) when this process stops."""
+
+    RESTART_DELAY = 1.0
+
+    def __init__(self, count: int, database_url: str):
+        self.count, self.database_url = count, database_url
+
+    def serve(self, stop: threading.Event) -> None:
+        children = [self._start() for _ in range(self.count)]
+        while not stop.wait(0.5):
+            for index, child in enumerate(children):
+                if child.poll() is not None:
+                    log.error("SOAP process %d ended (exit %s): starting another", child.pid, child.returncode)
+                    stop.wait(self.RESTART_DELAY)
+                    if not stop.is_set():
+                        children[index] = self._start()
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    def _start(self) -> subprocess.Popen:
+        command = [sys.executable, "-m", "core.cli", "--database-url", self.database_url, "serve", "--only", SOAP]
+        child = subprocess.Popen(command, env={**os.environ, "SNE_HUB_SOAP_PROCESSES": "1"})
+        log.info("SOAP process %d started", child.pid)
+        return child
 
 
 def _plugins():

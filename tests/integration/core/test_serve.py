@@ -1,0 +1,144 @@
+"""``sne-hub serve`` as operators run it: chosen services, several SOAP processes, graceful stops.
+
+Real processes on a real port, set up the way ``make run`` does (db upgrade, demo seed, demo PKI).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from core.wire.codec import NS
+from support.files import get_num_unique, interface_file, person
+from support.soap_client import SoapClient, build_mtom, parse_reply
+
+SNE_HUB = str(Path(sys.executable).parent / "sne-hub")
+DEMANDE_PATH = "/services/DemandeLogementImplService/"
+STARTUP_BOUND = 60  # seconds: generous, a hang bound on a shared machine, not a speed limit
+
+
+@pytest.fixture
+def register(tmp_path) -> dict:
+    """A migrated and seeded SQLite register, the demo PKI, a free port: what ``make run`` prepares."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "SNE_HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'register.db'}",
+                   "SNE_HUB_HTTPS_PORT": str(port), "SNE_HUB_LOG_LEVEL": "INFO"}
+    for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
+        subprocess.run([SNE_HUB, *command], cwd=tmp_path, env=environment, check=True, capture_output=True)
+    return {"cwd": tmp_path, "env": environment, "port": port, "pki": tmp_path / "var" / "demo"}
+
+
+def start(register: dict, *arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([SNE_HUB, "serve", *arguments], cwd=register["cwd"], env=register["env"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found |= {int(child) for child in (task / "children").read_text().split()}
+    return found
+
+
+def client(register: dict) -> SoapClient:
+    pki = register["pki"]
+    return SoapClient(register["port"], pki / "ca.pem", pki / "DEMOB" / "cert.pem", pki / "DEMOB" / "key.pem")
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + STARTUP_BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.2)
+
+
+def answers(register: dict) -> bool:
+    try:
+        return client(register).get(DEMANDE_PATH + "?wsdl")[0] == 200
+    except OSError:
+        return False
+
+
+def registered(reply) -> str:
+    assert reply.status == 200, reply.body[:500]
+    return etree.fromstring(reply.field("fichierDemande")).findtext(f".//{{{NS}}}numUnique")
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=STARTUP_BOUND)
+    return output
+
+
+def test_an_unknown_service_is_refused_with_the_list(register):
+    result = subprocess.run([SNE_HUB, "serve", "--only", "soap,smtp"], cwd=register["cwd"], env=register["env"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "unknown service smtp: choose among clock, " in result.stderr and "dispatch" in result.stderr
+
+
+def test_only_the_chosen_services_run(register):
+    process = start(register, "--only", "clock")
+    try:
+        wait_until(lambda: process.poll() is not None or "database:" in (process.stdout.readline() or ""),
+                   "the serve banner")
+        assert not answers(register)  # no SOAP server in this process
+    finally:
+        output = stop(process)
+    assert process.returncode == 0, output
+
+
+def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(register):
+    process = start(register, "--only", "soap", "--soap-processes", "2")
+    try:
+        wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
+        first = children(process.pid)
+        assert registered(get_num_unique(client(register), interface_file("DEMOB", form=person(1))))
+
+        killed = sorted(first)[0]
+        os.kill(killed, signal.SIGKILL)
+        wait_until(lambda: len(children(process.pid) - {killed}) == 2, "a SOAP process in place of the killed one")
+        assert registered(get_num_unique(client(register), interface_file("DEMOB", form=person(2))))
+
+        # A request in flight when the stop comes: headers and half the body sent, then SIGTERM.
+        body, content_type = build_mtom("getNumUnique", "numUniqueParametres", [
+            ("nomFichierDemande", "DEMDEMOB-202612021200-000001.xml"),
+            ("fichierDemande", interface_file("DEMOB", form=person(3))),
+            ("nomCertificat", "c.pem"), ("certificat", b"")])
+        pki = register["pki"]
+        context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        context.load_cert_chain(str(pki / "DEMOB" / "cert.pem"), str(pki / "DEMOB" / "key.pem"))
+        with socket.create_connection(("127.0.0.1", register["port"]), timeout=STARTUP_BOUND) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as connection:
+            connection.sendall(f"POST {DEMANDE_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
+                               f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:len(body) // 2])
+            time.sleep(0.5)  # the request is being read by a worker of one SOAP process
+            running = children(process.pid)
+            process.send_signal(signal.SIGTERM)
+            time.sleep(0.5)
+            connection.sendall(body[len(body) // 2:])
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert registered(parse_reply(200, headers["Content-Type"], payload))
+        output, _ = process.communicate(timeout=STARTUP_BOUND)
+        assert process.returncode == 0, output
+        assert not any(Path(f"/proc/{pid}").exists() for pid in running)  # stopped, and reaped
+    finally:
+        if process.poll() is None:
+            process.kill()
+
