@@ -209,6 +209,7 @@ class Gate:
         name = etree.QName(payload)
         if name.namespace != NS_SERVICES or name.localname not in self.operations:
             raise Refused(OPERATION, f"Opération inconnue de {self.service.name} : {name.localname}")
+        _qualify_content_types(payload)
         if not self.schema.validate(payload):
             error = self.schema.error_log.last_error
             raise Refused(MESSAGE, f"Message {name.localname} non conforme au WSDL : {error.message}")
@@ -243,6 +244,21 @@ class Gate:
         content_type, body = mtom.package(envelope, BINARY_ANSWERS, action)
         others = [(k, v) for k, v in headers if k.lower() != "content-type"]
         return others + [("Content-Type", content_type)], body
+
+
+def _qualify_content_types(payload: etree._Element) -> None:
+    """The WSDL declares ``contentType`` on binary parameters as a global (so qualified) attribute,
+    as the SNE's Java stack writes it; PHP's SoapClient and node-soap write it unqualified. Both
+    mean the same informative attribute, which nothing reads: take either (docs/INTERFACES.md)."""
+    for element in payload:
+        if etree.QName(element).localname in BINARY_FIELDS and CONTENT_TYPE in element.attrib:
+            value = element.attrib.pop(CONTENT_TYPE)
+            if element.get(QUALIFIED_CONTENT_TYPE) is None:
+                element.set(QUALIFIED_CONTENT_TYPE, value)
+
+
+CONTENT_TYPE = "contentType"
+QUALIFIED_CONTENT_TYPE = f"{{{NS_SERVICES}}}contentType"
 
 
 def fault(code: str, message: str, http_status: int, version_mismatch: bool = False,

@@ -21,6 +21,7 @@ import base64
 import http.client
 import importlib
 import json
+import re
 import os
 import shutil
 import ssl
@@ -330,9 +331,11 @@ async function main() {
   for (const [service, ports] of Object.entries(client.describe())) {
     for (const [port, methods] of Object.entries(ports)) operations[`${service}/${port}`] = Object.keys(methods);
   }
-  const [result] = await client.getDemandeLogementAsync(
-    { numUnique: options.number, nomCertificat: 'CERTEST.pem', certificat: '' });
-  const read = { endpoint: client.lastEndpoint, contentType: client.lastRequestHeaders['Content-Type'],
+  // certificat with the contentType the WSDL declares on binary elements: node-soap writes it unqualified
+  const [result] = await client.getDemandeLogementAsync({ numUnique: options.number, nomCertificat: 'CERTEST.pem',
+    certificat: { attributes: { contentType: 'application/x-x509-ca-cert' }, $value: '' } });
+  const sent = client.lastRequest;
+  const read = { endpoint: client.lastEndpoint, contentType: client.lastRequestHeaders['Content-Type'], sent,
                  nomFichierDemande: result.nomFichierDemande, fichierDemande: result.fichierDemande };
   let refused = null;
   try {
@@ -376,6 +379,7 @@ def test_node_soap_lists_the_operations_and_reads_an_application(hub, node_soap,
     assert output["operations"] == {f"{DEMANDE}/DemandeLogementImplPort": [
         operation.get("name") for operation in port_type.iter(f"{{{WSDL}}}operation")]}
     read = output["read"]
+    assert re.search(r'<certificat contentType="application/x-x509-ca-cert"', read["sent"]), read["sent"]
     assert read["endpoint"] == f"https://localhost:{hub.port}/services/{DEMANDE}/"
     assert read["contentType"] == f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}getDemandeLogement"'
     assert read["nomFichierDemande"].endswith(".xml")
@@ -625,8 +629,9 @@ $client = new SoapClient($options['wsdl'], ['soap_version' => SOAP_1_2, 'local_c
                                             'trace' => true, 'exceptions' => true]);
 $output = ['functions' => $client->__getFunctions()];
 try {
+    // certificat with the contentType the WSDL declares on binary elements: SoapClient writes it unqualified
     $answer = $client->getDemandeLogement(['numUnique' => $options['number'], 'nomCertificat' => 'CERTEST.pem',
-                                           'certificat' => '']);
+                                           'certificat' => ['_' => '', 'contentType' => 'application/x-x509-ca-cert']]);
     $output['answer'] = ['nomFichierDemande' => $answer->nomFichierDemande,
                          'fichierDemande' => base64_encode($answer->fichierDemande->_)];
 } catch (SoapFault $fault) {
@@ -634,6 +639,7 @@ try {
                         'detail' => $fault->detail ?? null];
 }
 $output['requestHeaders'] = $client->__getLastRequestHeaders();
+$output['request'] = $client->__getLastRequest();
 echo json_encode($output), "\n";
 """
 
@@ -673,6 +679,7 @@ def test_php_soapclient_loads_our_wsdl_and_reads_an_application(hub, php, tmp_pa
     headers = output["requestHeaders"]
     assert headers.startswith(f"POST /services/{DEMANDE}/ HTTP/1.1\r\nHost: localhost:{hub.port}\r\n")
     assert f'Content-Type: application/soap+xml; charset=utf-8; action="{SERVICES_NS}getDemandeLogement"' in headers
+    assert re.search(r'<certificat contentType="application/x-x509-ca-cert"', output["request"]), output["request"]
     assert "fault" not in output, output
     assert output["answer"]["nomFichierDemande"].endswith(".xml")
     answer = valid_answer(base64.b64decode(output["answer"]["fichierDemande"]))
