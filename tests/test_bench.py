@@ -1,0 +1,41 @@
+"""Every benchmark runs, with a tiny load, so that none rots between the runs that measure.
+
+Each script is started as users start it (``python bench/<name>.py``), with arguments that keep it
+to seconds; it must finish and print its table. Nothing here looks at the figures: a benchmark is a
+measurement, not a test (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+HANG_BOUND = 600  # seconds: a bound on a hung script on a shared machine, not a speed limit
+
+TINY = {
+    "registrations.py": (["--count", "20", "--runs", "1"], "registrations/s"),
+    "soap.py": (["--requests", "20", "--runs", "1", "--server-processes", "1", "--clients", "2",
+                 "--client-processes", "1"], "hub/baseline"),
+    "mail.py": (["--mails", "10", "--runs", "1", "--server-processes", "1", "--sessions", "2",
+                 "--client-processes", "1", "--lone", "2"], "mails/s"),
+    "dispatch.py": (["--changes", "50", "--receivers", "2", "--receiver-processes", "1", "--dispatchers", "1",
+                     "--lag-dispatchers", "1", "--lag-receivers", "2", "--rate", "10", "--duration", "2",
+                     "--producers", "1", "--runs", "1"], "deliveries/s"),
+}
+
+
+def test_every_bench_script_has_its_tiny_run():
+    assert sorted(TINY) == sorted(path.name for path in BENCH.glob("*.py") if not path.name.startswith("_"))
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_bench_runs_with_a_tiny_load(script, postgres_url):
+    arguments, table_word = TINY[script]
+    result = subprocess.run([sys.executable, str(BENCH / script), *arguments], capture_output=True, text=True,
+                            timeout=HANG_BOUND, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert table_word in result.stdout and "The benchmark took" in result.stdout, result.stdout[-3000:]
