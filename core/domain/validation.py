@@ -48,20 +48,25 @@ def check_codes(instance: Any, model_prefix: str = "") -> list[Anomaly]:
 
 def normalized(instance: T) -> T:
     """``instance`` with every text in Unicode NFC: ``é`` sent as ``e`` and a combining accent is
-    stored, compared and searched as the one character it is."""
+    stored, compared and searched as the one character it is. Already normalised parts (nearly
+    every form) are returned as they are, not copied."""
     changes = {}
     for wire_field in wire_fields(type(instance)):
         value = getattr(instance, wire_field.attribute)
         if isinstance(value, list):
-            changes[wire_field.attribute] = [_normalized_value(item) for item in value]
+            items = [_normalized_value(item) for item in value]
+            if any(new is not old for new, old in zip(items, value)):
+                changes[wire_field.attribute] = items
         elif value is not None:
-            changes[wire_field.attribute] = _normalized_value(value)
-    return replace(instance, **changes)
+            new = _normalized_value(value)
+            if new is not value:
+                changes[wire_field.attribute] = new
+    return replace(instance, **changes) if changes else instance
 
 
 def _normalized_value(value: Any) -> Any:
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        return value if unicodedata.is_normalized("NFC", value) else unicodedata.normalize("NFC", value)
     return normalized(value) if is_model(type(value)) else value
 
 

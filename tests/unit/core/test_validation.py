@@ -7,7 +7,7 @@ import pytest
 from core.demo import TERRITORY, household_form
 from core.domain.errors import InvalidContent
 from core.domain.form import Association, WishedLocation
-from core.domain.validation import MAX_REPEATED, validate_form
+from core.domain.validation import MAX_REPEATED, normalized, validate_form
 
 TODAY = date(2026, 11, 30)
 
@@ -127,3 +127,13 @@ def test_every_anomaly_is_reported_at_once():
     form.motives.motives.clear()
     form.household.current_housing = None
     assert len(anomalies_of(form)) == 3
+
+
+def test_normalized_puts_every_text_in_nfc_and_leaves_normal_forms_alone():
+    form = household_form()
+    assert normalized(form) is form  # nothing to change: not copied
+    form.household.applicant.surname = "Le\u0301vy"
+    form.details = "Pre\u0301cision"
+    changed = normalized(form)
+    assert (changed.household.applicant.surname, changed.details) == ("L\u00e9vy", "Pr\u00e9cision")
+    assert changed.household.co_applicants is form.household.co_applicants  # untouched parts are shared
