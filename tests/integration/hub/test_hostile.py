@@ -14,19 +14,19 @@ certificates) and checked three ways:
 
 Cases come in groups, one test per group on SQLite; a sample of every group also runs on
 PostgreSQL. ``DEFECTS`` holds the cases this suite found wrong and that were then fixed, each with
-what used to happen; the two still open (slow clients, see ``OPEN_DEFECTS``) are xfail(strict)
-tests asserting the correct behaviour. Every request sent is
-counted; the last test checks that the suite sent at least 300.
+what used to happen. Silent and slow clients are test_stalls.py's. Every
+request sent is counted; the last test checks that the suite sent at least 300.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import select
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -42,7 +42,7 @@ from core.service_layer import services
 from core.wire import mtom, processing
 from core.wire import xml as wire_xml
 from core.wire.codec import NS as FILE_NS
-from hub import gate
+from hub import gate, transport
 from hub.config import MAX_REQUEST_BYTES
 from support.files import DEMANDE, RECHERCHE, interface_file, person, today
 from support.soap_client import NS, SOAP, XOP, Reply, parse_reply
@@ -58,6 +58,7 @@ DOCUMENTED_CODES = (
     {gate.TOO_LARGE, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
      gate.OPERATION, gate.MESSAGE, mtom.INVALID, mtom.MISSING_PART, mtom.BAD_ENCODING, wire_xml.NOT_WELL_FORMED,
      wire_xml.DTD_FORBIDDEN, wire_xml.TOO_LARGE, wire_xml.TOO_DEEP, processing.FILE_INVALID, gate.REQUEST,
+     transport.TIMEOUT,
      processing.FILE_UNKNOWN, processing.FILE_VERSION}
     | {code for code, _ in catalogue()}
 )
@@ -77,6 +78,8 @@ class Outcome:
     reply: Reply | None = None
     error: str | None = None
     elapsed: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)  # names in lower case
+    closed: bool | None = None  # whether the hub closed the connection after answering (when watched)
 
     @property
     def code(self) -> str | None:
@@ -121,14 +124,14 @@ class Outcome:
         return f"[{self.status} {self.value} {self.code} {self.content_type[:30]!r} {text!r} err={self.error}]"
 
 
-def _outcome(status: int, content_type: str, data: bytes, elapsed: float) -> Outcome:
-    reply = None
+def _outcome(status: int, headers: dict[str, str], data: bytes, elapsed: float) -> Outcome:
+    reply, content_type = None, headers.get("content-type", "")
     if content_type.startswith(("application/soap+xml", "multipart/related")):
         try:
             reply = parse_reply(status, content_type, data)
         except Exception as error:  # noqa: BLE001 - an unreadable answer is itself a finding
-            return Outcome(status, content_type, data, None, f"unparsable answer: {error}", elapsed)
-    return Outcome(status, content_type, data, reply, None, elapsed)
+            return Outcome(status, content_type, data, None, f"unparsable answer: {error}", elapsed, headers)
+    return Outcome(status, content_type, data, reply, None, elapsed, headers)
 
 
 def https(hub, body: bytes = b"", content_type: str | None = "application/soap+xml; charset=utf-8", *,
@@ -147,7 +150,7 @@ def https(hub, body: bytes = b"", content_type: str | None = "application/soap+x
         connection.request(method, path, body=body, headers=all_headers)
         response = connection.getresponse()
         data = response.read()
-        return _outcome(response.status, response.getheader("Content-Type") or "", data,
+        return _outcome(response.status, {name.lower(): value for name, value in response.getheaders()}, data,
                         time.perf_counter() - started)
     except (OSError, http.client.HTTPException) as error:
         return Outcome(None, error=f"{type(error).__name__}: {error}", elapsed=time.perf_counter() - started)
@@ -156,21 +159,33 @@ def https(hub, body: bytes = b"", content_type: str | None = "application/soap+x
 
 
 def raw_exchange(hub, pieces: list[bytes], *, tls: bool = True, counter: str | None = "DEMOB",
-                 timeout: float = 10) -> Outcome:
-    """Bytes written as they are on a (TLS) socket; the HTTP answer read back by hand."""
+                 timeout: float = 10, interval: float = 0, watch_close: float = 0,
+                 source: str = "127.0.0.1") -> Outcome:
+    """Bytes written as they are on a (TLS) socket; the HTTP answer read back by hand.
+
+    ``interval``: seconds between pieces (sending stops when the hub answers first); ``watch_close``:
+    after the answer, wait that long for the hub to close the connection; ``source``: the address
+    the client connects from (any of 127.0.0.0/8 reaches the hub, as another client).
+    """
     SENT["requests"] += 1
-    data, error = b"", None
+    data, error, closed = b"", None, None
     started = time.perf_counter()
     try:
-        with socket.create_connection(("127.0.0.1", hub.port), timeout=timeout) as sock:
+        with socket.create_connection(("127.0.0.1", hub.port), timeout=timeout, source_address=(source, 0)) as sock:
             channel = hub.client(counter).context.wrap_socket(sock, server_hostname="localhost") if tls else sock
             for piece in pieces:
+                early = _early_answer(channel, interval) if interval else None
+                if early is not None:
+                    data = early
+                    break
                 channel.sendall(piece)
             while not _complete(data):
                 chunk = channel.recv(65536)
                 if not chunk:
                     break
                 data += chunk
+            if watch_close and _complete(data):
+                closed = _closes(channel, watch_close)
     except OSError as failure:
         error = f"{type(failure).__name__}: {failure}"
     elapsed = time.perf_counter() - started
@@ -180,7 +195,34 @@ def raw_exchange(hub, pieces: list[bytes], *, tls: bool = True, counter: str | N
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines[1:])}
-    return _outcome(int(lines[0].split()[1]), headers.get("content-type", ""), body, elapsed)
+    return replace(_outcome(int(lines[0].split()[1]), headers, body, elapsed), closed=closed)
+
+
+def _early_answer(channel: socket.socket, wait: float) -> bytes | None:
+    """What the hub sent within ``wait`` seconds, before the request was whole: None if nothing (a TLS
+    1.3 session ticket makes the socket readable without any answer), b"" if it closed."""
+    pending = isinstance(channel, ssl.SSLSocket) and channel.pending() > 0
+    if not pending and not select.select([channel], [], [], wait)[0]:
+        return None
+    timeout = channel.gettimeout()
+    channel.setblocking(False)
+    try:
+        return channel.recv(65536)
+    except (ssl.SSLWantReadError, BlockingIOError):
+        return None
+    finally:
+        channel.settimeout(timeout)
+
+
+def _closes(channel: socket.socket, wait: float) -> bool:
+    """Whether the hub ends the connection within ``wait`` seconds once it has answered."""
+    channel.settimeout(wait)
+    try:
+        return channel.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:  # reset: closed too
+        return True
 
 
 def _final(data: bytes) -> bytes:
@@ -206,17 +248,23 @@ def _complete(data: bytes) -> bool:
 
 @dataclass(frozen=True)
 class Fault:
-    """A SOAP 1.2 fault: HTTP status, Code/Value and our stable code in Subcode/Value."""
+    """A SOAP 1.2 fault: HTTP status, Code/Value and our stable code in Subcode/Value.
+
+    ``closes``: the hub then closes the connection (sent with ``watch_close``).
+    """
 
     status: int
     code: str
     value: str = SENDER
+    closes: bool = False
 
     def problems(self, outcome: Outcome) -> list[str]:
         if (outcome.status, outcome.value, outcome.code) != (self.status, self.value, self.code):
             return [f"expected fault {self.status} {self.value} {self.code}, got {outcome}"]
         if not outcome.detail.startswith(f"{self.code} : "):
             return [f"the detail message does not start with '{self.code} : ': {outcome.detail[:120]!r}"]
+        if self.closes and outcome.closed is not True:
+            return [f"the hub did not close the connection after its fault ({outcome.closed})"]
         return []
 
 
@@ -409,6 +457,12 @@ def multipart(parts: list[tuple[list[str] | bytes, bytes]], *, boundary: str = B
         content_type = (f'multipart/related; type="application/xop+xml"; boundary="{boundary}"; '
                         f'start-info="application/soap+xml"' + (f'; start="{start}"' if start else ""))
     return body, content_type
+
+
+def in_chunks(data: bytes, size: int) -> bytes:
+    """``data`` in the chunked transfer coding, ``size`` bytes a chunk."""
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for chunk in chunks) + b"0\r\n\r\n"
 
 
 def part(content_id: str, encoding: str = "binary", media: str = "application/octet-stream") -> list[str]:
@@ -1449,35 +1503,6 @@ def test_a_sample_of_every_group_on_postgresql(hub):
 # -- known defects: the correct behaviour is asserted; today's behaviour is in the reason --------------
 
 
-def stall_probe(opening: Callable[[Context], list[socket.socket]]):
-    """Open hostile connections, then check a valid read is still answered within 2 s."""
-    def send(context: Context) -> Outcome:
-        hostile = opening(context)
-        SENT["requests"] += len(hostile)
-        try:
-            time.sleep(0.3)
-            body, content_type = message_body("getDemandeLogement", {"numUnique": context.number}, mtom=False)
-            return https(context.hub, body, content_type, timeout=2, count=False)
-        finally:
-            for sock in hostile:
-                sock.close()
-    return send
-
-
-def idle_tcp(context: Context) -> list[socket.socket]:
-    return [socket.create_connection(("127.0.0.1", context.hub.port), timeout=10)]
-
-
-def partial_headers(context: Context) -> list[socket.socket]:
-    opened = []
-    for _ in range(HUB_THREADS):
-        sock = socket.create_connection(("127.0.0.1", context.hub.port), timeout=10)
-        tls = context.hub.client("DEMOB").context.wrap_socket(sock, server_hostname="localhost")
-        tls.sendall(f"POST {DEMANDE_PATH} HTTP/1.1\r\nHost: localhost\r\n".encode())
-        opened.append(tls)
-    return opened
-
-
 def negative_length(length: str):
     head = (f"POST {DEMANDE_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: {SOAP_CT}\r\n"
             f"Content-Length: {length}\r\n\r\n")
@@ -1669,27 +1694,11 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                      ("recursive", ('<!DOCTYPE x [<!ENTITY a "&b;"><!ENTITY b "&a;">]>', "&a;")))
                  for where, send in carriers(prolog, reference).items() if where in ("soap", "mtom-root",
                                                                                     "file-mtom")]),
-    "idle-tcp-connection-stalls-the-hub": (
-        "hub/server.py: cheroot's BuiltinSSLAdapter does the TLS handshake in the accepting thread, so one TCP "
-        "connection that never sends a ClientHello blocks every new connection for the socket timeout (5 s)",
-        lambda: [Case("one-idle-tcp-connection", stall_probe(idle_tcp), Served(field="fichierDemande"))]),
-    "partial-headers-exhaust-the-workers": (
-        "hub/server.py: as many connections as worker threads, each sending an incomplete header block, hold every "
-        "worker until the socket timeout (5 s): valid requests wait (slowloris)",
-        lambda: [Case("threads-partial-headers", stall_probe(partial_headers), Served(field="fichierDemande"))]),
 }
 
 
-# Still open: cheroot shakes TLS hands in its accepting thread, and a worker thread waits for a slow
-# client's headers until the socket timeout (5 s). Production deployments put a TLS-terminating
-# proxy in front (docs/INTERFACES.md, "Deployment"), which absorbs slow clients.
-OPEN_DEFECTS = {"idle-tcp-connection-stalls-the-hub", "partial-headers-exhaust-the-workers"}
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@pytest.mark.parametrize("defect", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason)) if name in OPEN_DEFECTS else name
-    for name, (reason, _) in DEFECTS.items()])
+@pytest.mark.parametrize("defect", list(DEFECTS))
 def test_known_defect(hub, defect):
     run(hub, DEFECTS[defect][1](), f"defect:{defect}")
 
