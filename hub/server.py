@@ -41,6 +41,7 @@ def make_server(settings: Settings, engine) -> HubServer:
                        idle_seconds=settings.idle_seconds, request_seconds=settings.request_seconds,
                        # behind a proxy every connection comes from the proxy's address
                        connections_per_client=settings.connections_per_client if settings.tls else 0,
+                       max_body_bytes=settings.max_request_bytes,
                        reuse_port=settings.https_port != 0)  # several hub processes
     if settings.tls:
         server.ssl_adapter = tls_adapter(settings)

@@ -10,10 +10,15 @@ and lets a client that trickles bytes hold that worker for as long as it keeps t
   to the selector until its request starts, so an idle TLS connection holds no thread either;
 - a request must arrive whole, handshake (on a new connection), headers and body, within
   ``SNE_HUB_REQUEST_SECONDS``, and no read waits longer than the idle time: a slow client holds a
-  worker that long at most, then gets the fault ``HUB-DELAI`` (408), as the gate writes its faults,
-  and the connection closes;
+  worker that long at most, then gets the fault ``HUB-DELAI`` (408) and the connection closes;
 - one client address holds at most ``SNE_HUB_CONNECTIONS_PER_CLIENT`` connections; the ones beyond
-  are closed as soon as they are accepted, before any TLS.
+  are closed as soon as they are accepted, before any TLS;
+- the message framing is checked before cheroot acts on it (RFC 9112 §6): a garbled, negative or
+  repeated Content-Length, Content-Length with Transfer-Encoding, Transfer-Encoding in HTTP/1.0, a
+  malformed chunked body or a body that ends before its Content-Length get ``HUB-REQUETE`` (400),
+  a declared length over the bound ``HUB-TAILLE`` (413), a Content-Encoding other than identity
+  ``HUB-ENCODAGE`` (415), each a SOAP 1.2 fault as the gate writes them, then the connection closes:
+  the rest of its bytes cannot be trusted to start a request.
 
 A client that sends slowly still holds a worker thread for up to the request time: more slow
 addresses than threads hold them all. That is what the TLS-terminating proxy of a production
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import _pyio
 import logging
+import re
 import socket
 import ssl
 import threading
@@ -32,14 +38,19 @@ from collections import Counter
 
 from cheroot import wsgi
 from cheroot.makefile import MakeFile, StreamReader
-from cheroot.server import HTTPConnection, HTTPRequest
+from cheroot.server import ChunkedRFile, HeaderReader, HTTPConnection, HTTPRequest, KnownLengthRFile
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-from .gate import Refused, fault
+from .gate import REQUEST, TOO_LARGE, Refused, fault
 
 log = logging.getLogger(__name__)
 
 TIMEOUT = "HUB-DELAI"
+ENCODING = "HUB-ENCODAGE"
+
+LENGTH = re.compile(rb"[0-9]{1,18}")  # longer ones cannot be a length we would read
+CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+CHUNK_LINE_BYTES = 1024  # a chunk size and its extensions
 
 
 class ClientLimit:
@@ -120,14 +131,130 @@ class _TimedReader(StreamReader):
         return super().has_data() or (self._tls is not None and self._tls.pending() > 0)
 
 
+class _ExactBody(KnownLengthRFile):
+    """A body of announced length: one that ends before that length is a broken request."""
+
+    def __init__(self, rfile, content_length: int):
+        super().__init__(rfile, content_length)
+        self.announced = content_length
+
+    def read(self, size=None) -> bytes:
+        wanted = self.remaining if size is None else min(size, self.remaining)
+        data = super().read(size)
+        if len(data) < wanted:
+            raise self._interrupted()
+        return data
+
+    def readline(self, size=None) -> bytes:
+        wanted = self.remaining if size is None else min(size, self.remaining)
+        data = super().readline(size)
+        if len(data) < wanted and not data.endswith(b"\n"):
+            raise self._interrupted()
+        return data
+
+    def _interrupted(self) -> Refused:
+        return Refused(REQUEST, f"Corps de requête interrompu : {self.announced - self.remaining} octets reçus "
+                                f"sur les {self.announced} annoncés par Content-Length")
+
+
+class _BoundedChunks(ChunkedRFile):
+    """A chunked body, read as cheroot does but with strict chunk sizes and the size bound.
+
+    cheroot reads an announced chunk whole before looking at the bound, whatever size it announces
+    (20 hex digits overflowed; a few GB would have been buffered).
+    """
+
+    def __init__(self, rfile, max_bytes: int):
+        super().__init__(rfile, maxlen=0)
+        self.max_bytes = max_bytes
+
+    def _fetch(self) -> None:
+        if self.closed:
+            return
+        line = self.rfile.readline(CHUNK_LINE_BYTES)
+        size = line.split(b";", 1)[0].strip()
+        if not line.endswith(b"\n") or not CHUNK_SIZE.fullmatch(size):
+            raise Refused(REQUEST, f"Corps chunked mal formé : taille de bloc {size[:20].decode('latin-1')!r}")
+        length = int(size, 16)
+        if length == 0:
+            self.closed = True
+            return
+        self.bytes_read += length
+        if self.bytes_read > self.max_bytes:
+            raise Refused(TOO_LARGE, f"Requête de plus de {self.max_bytes} octets", 413)
+        chunk = self.rfile.read(length)
+        if len(chunk) < length or self.rfile.read(2) != b"\r\n":
+            raise Refused(REQUEST, "Corps chunked interrompu ou mal formé")
+        self.buffer += chunk
+
+
+class _Headers(dict):
+    """Request headers as cheroot reads them, remembering the names that came more than once."""
+
+    def __init__(self):
+        super().__init__()
+        self.repeated: set[bytes] = set()
+
+    def __setitem__(self, name: bytes, value: bytes) -> None:
+        if name in self:  # a repeated name, or an obsolete line folding that replaced the value
+            self.repeated.add(name)
+        super().__setitem__(name, value)
+
+
+class _FramingChecked(HeaderReader):
+    """cheroot's header reader, then the request's framing checks, before cheroot acts on any header."""
+
+    def __init__(self, request: _Request):
+        self.request = request
+
+    def __call__(self, rfile, hdict=None) -> dict:
+        headers = super().__call__(rfile, hdict)
+        self.request.check_framing(headers)
+        return headers
+
+
 class _Request(HTTPRequest):
-    """One request: refusals as SOAP faults, and no reading on after a body that was not read to its end."""
+    """One request: framing checked, body read through bounded readers, refusals as SOAP faults."""
+
+    def __init__(self, server, conn, proxy_mode=False, strict_mode=True):
+        super().__init__(server, conn, proxy_mode, strict_mode)
+        self.inheaders = _Headers()
+        self.header_reader = _FramingChecked(self)
 
     def parse_request(self) -> None:
         try:
             super().parse_request()
-        except Refused as refusal:  # from the clock, while headers trickle in
+        except Refused as refusal:  # from check_framing, or the clock while headers trickle in
             self.refuse(refusal)
+
+    def check_framing(self, headers: _Headers) -> None:
+        """RFC 9112 §6.1-6.3: one way to find where the body ends, or a refusal."""
+        length, chunked = headers.get(b"Content-Length"), headers.get(b"Transfer-Encoding")
+        if b"Content-Length" in headers.repeated:
+            raise Refused(REQUEST, "Content-Length répété")
+        if length is not None and not LENGTH.fullmatch(length):
+            raise Refused(REQUEST, f"Content-Length invalide : {length[:20].decode('latin-1')!r}")
+        if chunked is not None and length is not None:
+            raise Refused(REQUEST, "Content-Length et Transfer-Encoding ensemble")
+        if chunked is not None and self.request_protocol == b"HTTP/1.0":
+            raise Refused(REQUEST, "Transfer-Encoding en HTTP/1.0")
+        if length is not None and int(length) > self.server.max_body_bytes:
+            raise Refused(TOO_LARGE, f"Requête de {int(length)} octets : au plus {self.server.max_body_bytes}", 413)
+        coding = headers.get(b"Content-Encoding")
+        if coding is not None and any(token.strip().lower() not in (b"", b"identity") for token in coding.split(b",")):
+            raise Refused(ENCODING, f"Content-Encoding non accepté : {coding[:40].decode('latin-1')!r} ; "
+                                    "envoyez le corps sans compression", 415)
+
+    def respond(self) -> None:
+        """cheroot's, with our body readers (its own size checks are off: max_request_body_size = 0)."""
+        if self.chunked_read:
+            self.rfile = _BoundedChunks(self.conn.rfile, self.server.max_body_bytes)
+        else:
+            self.rfile = _ExactBody(self.conn.rfile, int(self.inheaders.get(b"Content-Length", 0)))
+        self.server.gateway(self).respond()
+        self.ready and self.ensure_headers_sent()
+        if self.chunked_write:
+            self.conn.wfile.write(b"0\r\n\r\n")
 
     def send_headers(self) -> None:
         """Close after an answer whose request body was not read to its end, instead of reading the rest."""
@@ -144,6 +271,8 @@ class _Request(HTTPRequest):
     def refuse(self, refusal: Refused) -> None:
         """Answer with the gate's SOAP 1.2 fault, then close the connection."""
         status, headers, body = fault(refusal.code, refusal.message, refusal.status)
+        if refusal.code == ENCODING:
+            headers.append(("Accept-Encoding", "identity"))  # RFC 9110 §12.5.3: the refusal is about the coding
         log.info("http refused %s status=%s", refusal.code, status)
         self.ready, self.close_connection = False, True
         self.status = status.encode("latin-1")
@@ -219,11 +348,12 @@ class HubServer(wsgi.Server):
     ConnectionClass = _Connection
 
     def __init__(self, bind_addr, wsgi_app, *, threads: int, idle_seconds: float, request_seconds: float,
-                 connections_per_client: int, reuse_port: bool = False):
+                 connections_per_client: int, max_body_bytes: int, reuse_port: bool = False):
         super().__init__(bind_addr, wsgi_app, numthreads=threads, server_name="sne-hub", timeout=idle_seconds,
                          reuse_port=reuse_port)
         self.request_seconds = request_seconds
-        self.max_request_body_size = 0  # the gate bounds the body, and answers a SOAP fault
+        self.max_body_bytes = max_body_bytes
+        self.max_request_body_size = 0  # bounds are ours (_Request), answered as SOAP faults
         self.clients = ClientLimit(connections_per_client)
 
     def process_conn(self, conn: _Connection) -> None:

@@ -13,19 +13,21 @@ certificates) and checked three ways:
    outbox are the same before and after each case; and no response ever carries /etc/passwd.
 
 Cases come in groups, one test per group on SQLite; a sample of every group also runs on
-PostgreSQL. ``DEFECTS`` holds the cases this suite found wrong and that were then fixed, each with
-what used to happen. Silent and slow clients are test_stalls.py's. Every
+PostgreSQL. ``DEFECTS`` holds the cases this suite (or a probe from outside) found wrong and that
+were then fixed, each with what used to happen. Silent and slow clients are test_stalls.py's. Every
 request sent is counted; the last test checks that the suite sent at least 300.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import http.client
 import select
 import socket
 import ssl
 import time
+import zlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -58,7 +60,7 @@ DOCUMENTED_CODES = (
     {gate.TOO_LARGE, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
      gate.OPERATION, gate.MESSAGE, mtom.INVALID, mtom.MISSING_PART, mtom.BAD_ENCODING, wire_xml.NOT_WELL_FORMED,
      wire_xml.DTD_FORBIDDEN, wire_xml.TOO_LARGE, wire_xml.TOO_DEEP, processing.FILE_INVALID, gate.REQUEST,
-     transport.TIMEOUT,
+     transport.TIMEOUT, transport.ENCODING,
      processing.FILE_UNKNOWN, processing.FILE_VERSION}
     | {code for code, _ in catalogue()}
 )
@@ -159,11 +161,12 @@ def https(hub, body: bytes = b"", content_type: str | None = "application/soap+x
 
 
 def raw_exchange(hub, pieces: list[bytes], *, tls: bool = True, counter: str | None = "DEMOB",
-                 timeout: float = 10, interval: float = 0, watch_close: float = 0,
+                 timeout: float = 10, interval: float = 0, half_close: bool = False, watch_close: float = 0,
                  source: str = "127.0.0.1") -> Outcome:
     """Bytes written as they are on a (TLS) socket; the HTTP answer read back by hand.
 
-    ``interval``: seconds between pieces (sending stops when the hub answers first); ``watch_close``:
+    ``interval``: seconds between pieces (sending stops when the hub answers first); ``half_close``:
+    end the TCP stream once everything is sent (the hub then reads an end of file); ``watch_close``:
     after the answer, wait that long for the hub to close the connection; ``source``: the address
     the client connects from (any of 127.0.0.0/8 reaches the hub, as another client).
     """
@@ -179,6 +182,8 @@ def raw_exchange(hub, pieces: list[bytes], *, tls: bool = True, counter: str | N
                     data = early
                     break
                 channel.sendall(piece)
+            if half_close:
+                socket.socket.shutdown(channel, socket.SHUT_WR)  # TCP only: the TLS session stays readable
             while not _complete(data):
                 chunk = channel.recv(65536)
                 if not chunk:
@@ -250,13 +255,15 @@ def _complete(data: bytes) -> bool:
 class Fault:
     """A SOAP 1.2 fault: HTTP status, Code/Value and our stable code in Subcode/Value.
 
-    ``closes``: the hub then closes the connection (sent with ``watch_close``).
+    ``closes``: the hub then closes the connection (sent with ``watch_close``); ``header``: a header
+    the answer must carry.
     """
 
     status: int
     code: str
     value: str = SENDER
     closes: bool = False
+    header: tuple[str, str] | None = None
 
     def problems(self, outcome: Outcome) -> list[str]:
         if (outcome.status, outcome.value, outcome.code) != (self.status, self.value, self.code):
@@ -265,6 +272,8 @@ class Fault:
             return [f"the detail message does not start with '{self.code} : ': {outcome.detail[:120]!r}"]
         if self.closes and outcome.closed is not True:
             return [f"the hub did not close the connection after its fault ({outcome.closed})"]
+        if self.header and outcome.headers.get(self.header[0].lower()) != self.header[1]:
+            return [f"expected the header {self.header}, got {outcome.headers}"]
         return []
 
 
@@ -463,6 +472,17 @@ def in_chunks(data: bytes, size: int) -> bytes:
     """``data`` in the chunked transfer coding, ``size`` bytes a chunk."""
     chunks = [data[i:i + size] for i in range(0, len(data), size)]
     return b"".join(b"%x\r\n" % len(chunk) + chunk + b"\r\n" for chunk in chunks) + b"0\r\n\r\n"
+
+
+def framed(head: str, body: Callable[[Context], bytes], *, protocol: str = "HTTP/1.1"):
+    """A POST whose framing headers are ``head`` (``{length}``: the body's); no ``Connection: close``, so
+    whether the connection closes afterwards is the hub's doing (watched for 2 s, well under its idle time)."""
+    def send(context: Context) -> Outcome:
+        data = body(context)
+        start = (f"POST {DEMANDE_PATH} {protocol}\r\nHost: localhost\r\nContent-Type: {SOAP_CT}\r\n"
+                 + head.format(length=len(data)) + "\r\n")
+        return raw_exchange(context.hub, [start.encode("latin-1") + data], watch_close=2)
+    return send
 
 
 def part(content_id: str, encoding: str = "binary", media: str = "application/octet-stream") -> list[str]:
@@ -1441,11 +1461,12 @@ def transport_cases() -> list[Case]:
     return [
         Case("malformed-request-line", lambda c: raw_exchange(c.hub, [b"\x00\x01\x02 garbage\r\n\r\n"]),
              Plain(400, b"Malformed Request-Line")),
-        Case("content-length-not-a-number", lambda c: raw_exchange(c.hub, request(base + "Content-Length: abc\r\n")),
-             Plain(400, b"Content-Length")),
-        Case("content-length-and-chunked", lambda c: raw_exchange(c.hub, request(
-            base + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n")),
-            Fault(400, wire_xml.NOT_WELL_FORMED)),
+        Case("chunked-body", lambda c: raw_exchange(c.hub, request(
+            base + "Transfer-Encoding: chunked\r\n", in_chunks(envelope(read_payload(c.number)), 100))),
+            Served(field="fichierDemande")),
+        Case("content-encoding-identity", post(lambda c: envelope(read_payload(c.number)),
+                                               headers={"Content-Encoding": "identity"}),
+             Served(field="fichierDemande")),
         Case("http-1.0-truncated-body", lambda c: raw_exchange(c.hub, request(
             f"POST {DEMANDE_PATH} HTTP/1.0\r\nContent-Type: {SOAP_CT}\r\nContent-Length: 2\r\n", b"<a")),
             Fault(400, wire_xml.NOT_WELL_FORMED)),
@@ -1501,6 +1522,45 @@ def test_a_sample_of_every_group_on_postgresql(hub):
 
 
 # -- known defects: the correct behaviour is asserted; today's behaviour is in the reason --------------
+
+
+def framing_errors() -> dict[str, Callable[[Context], Outcome]]:
+    """Requests whose body cannot be delimited."""
+    def read(context: Context) -> bytes:
+        return envelope(read_payload(context.number))
+
+    def chunked(edit: Callable[[bytes], bytes] = lambda data: data) -> Callable[[Context], bytes]:
+        return lambda context: edit(in_chunks(read(context), 100))
+
+    te = "Transfer-Encoding: chunked\r\n"
+    return {
+        "content-length-abc": framed("Content-Length: abc\r\n", read),
+        "content-length-20-digits": framed("Content-Length: 99999999999999999999\r\n", read),
+        "content-length-plus-sign": framed("Content-Length: +{length}\r\n", read),
+        "content-length-twice-different": framed("Content-Length: {length}\r\nContent-Length: 5\r\n", read),
+        "content-length-twice-same": framed("Content-Length: {length}\r\nContent-Length: {length}\r\n", read),
+        "content-length-list": framed("Content-Length: {length}, {length}\r\n", read),
+        "content-length-folded": framed("Content-Length: 5\r\n {length}\r\n", read),
+        "content-length-and-chunked": framed("Content-Length: {length}\r\n" + te, chunked()),
+        "chunked-then-content-length": framed(te + "Content-Length: {length}\r\n", chunked()),
+        "chunked-in-http-1.0": framed(te, chunked(), protocol="HTTP/1.0"),
+        "chunk-size-20-hex-digits": framed(te, lambda c: b"ffffffffffffffffffff\r\n" + read(c)),
+        "chunk-size-0x": framed(te, chunked(lambda data: b"0x" + data)),
+        "chunk-size-not-hex": framed(te, lambda c: b"zz\r\n" + read(c)),
+        "chunk-data-without-crlf": framed(te, chunked(lambda data: data.replace(b"\r\n64\r\n", b"XX64\r\n", 1))),
+    }
+
+
+ENCODED = {  # name: (Content-Encoding, body)
+    "gzip": ("gzip", lambda c: gzip.compress(envelope(read_payload(c.number)))),
+    "x-gzip": ("x-gzip", lambda c: gzip.compress(envelope(read_payload(c.number)))),
+    "deflate": ("deflate", lambda c: zlib.compress(envelope(read_payload(c.number)))),
+    "br": ("br", lambda c: bytes(range(256))),
+    "compress": ("compress", lambda c: bytes(range(256))),
+    "unknown": ("x-klingon", lambda c: envelope(read_payload(c.number))),
+    "gzip-then-identity": ("gzip, identity", lambda c: gzip.compress(envelope(read_payload(c.number)))),
+    "identity-then-gzip": ("identity, gzip", lambda c: gzip.compress(envelope(read_payload(c.number)))),
+}
 
 
 def negative_length(length: str):
@@ -1694,6 +1754,21 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                      ("recursive", ('<!DOCTYPE x [<!ENTITY a "&b;"><!ENTITY b "&a;">]>', "&a;")))
                  for where, send in carriers(prolog, reference).items() if where in ("soap", "mtom-root",
                                                                                     "file-mtom")]),
+    "http-framing-read-by-cheroot": (
+        "cheroot read the message framing before the gate: 'Content-Length: abc' or 'N, N' got its plain-text 400; "
+        "20 digits raised OverflowError when cheroot drained the unread body (connection closed unanswered); '+N' "
+        "got HUB-REQUETE from the gate, on a connection kept open; repeated or folded Content-Length were taken "
+        "(the last value), and so were Content-Length with Transfer-Encoding (chunked used) and Transfer-Encoding "
+        "in HTTP/1.0 (ignored: an empty body); chunk sizes went through "
+        "int(x, 16) ('0x…' accepted, 20 hex digits: OverflowError, 'zz' or a chunk not ended by CRLF: ValueError, "
+        "500 HUB-INTERNE). Expected 400 HUB-REQUETE (RFC 9112 §6), then the connection closed",
+        lambda: [Case(name, send, Fault(400, gate.REQUEST, closes=True)) for name, send in framing_errors().items()]),
+    "content-encoding-ignored": (
+        "hub/gate.py read the body as it came whatever its Content-Encoding: a gzip body got XML-MALFORME. Expected "
+        "415 HUB-ENCODAGE with Accept-Encoding: identity (RFC 9110 §12.5.3; docs/INTERFACES.md says why)",
+        lambda: [Case(f"content-encoding-{name}", post(body, headers={"Content-Encoding": coding}),
+                      Fault(415, transport.ENCODING, header=("Accept-Encoding", "identity")))
+                 for name, (coding, body) in ENCODED.items()]),
 }
 
 

@@ -13,6 +13,9 @@ to 127.0.0.2 is another client for the hub.
   says what it did before.
 - ``SLOW``: a request that arrives too slowly, or stops halfway, gets ``HUB-DELAI`` (408), and the
   hub closes the connection.
+- ``CUT``: a body that ends (end of stream) before its announced end gets ``HUB-REQUETE``; this is
+  only visible without TLS (a TLS client that ends its stream cannot read an answer any more), so it
+  runs on a hub serving plain HTTP, as behind the production proxy.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Callable
 
 import pytest
 
-from hub import transport
+from hub import gate, transport
 
 from .test_hostile import (
     DEMANDE_PATH,
@@ -206,3 +209,19 @@ def test_a_slow_request_is_refused_and_closed(hub, name):
     sender, expected = SLOW[name]
     outcome = sender(hub)
     assert not expected.problems(outcome), outcome
+
+
+CHUNKED_HEAD = head().replace(b"Content-Length: %d" % len(READ), b"Transfer-Encoding: chunked")
+CUT = {  # name: pieces sent before the client ends its stream
+    "body-shorter-than-content-length": [head(len(READ) + 100) + READ],
+    "chunked-body-cut-in-a-chunk": [CHUNKED_HEAD + in_chunks(READ, 100)[:150]],
+    "chunked-body-without-last-chunk": [CHUNKED_HEAD + in_chunks(READ, 100)[:-5]],
+}
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("hub_settings", [{**LIMITS, "tls": False}], indirect=True)
+@pytest.mark.parametrize("name", list(CUT))
+def test_a_body_cut_short_is_refused_behind_a_proxy(hub, name):
+    outcome = raw_exchange(hub, CUT[name], tls=False, half_close=True, timeout=HANG, watch_close=1)
+    assert not Fault(400, gate.REQUEST, closes=True).problems(outcome), outcome
