@@ -224,7 +224,8 @@ def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, 
 
         directory = Path(pki_directory)
         settings = Settings(host="127.0.0.1", https_port=port, server_certificate=directory / "server-cert.pem",
-                            server_key=directory / "server-key.pem", client_authority=directory / "ca.pem")
+                            server_key=directory / "server-key.pem", client_authority=directory / "ca.pem",
+                            connections_per_client=0)  # every client connection comes from 127.0.0.1
         engine = make_engine(url)
         http_server = make_server(settings, engine)  # fixed port: SO_REUSEPORT, several processes
         profiles: list | None = [] if profile_path else None

@@ -19,6 +19,9 @@ class Settings:
     client_authority: Path = DEMO / "ca.pem"
     max_request_bytes: int = MAX_REQUEST_BYTES
     threads: int = 16
+    idle_seconds: float = 5  # the longest silence: a new connection before its first byte, one read in a request
+    request_seconds: float = 30  # a request's TLS handshake, headers and body arrive within this (10 MB: 2.8 Mbit/s)
+    connections_per_client: int = 8  # open connections per client address (0: no limit); TLS served here only
     tls: bool = True  # False only behind a TLS-terminating proxy that forwards the client certificate
     client_cert_header: str | None = None  # that proxy's header carrying the verified certificate (PEM)
     public_url: str | None = None  # the address to write in served WSDLs, when not the request's own
@@ -34,6 +37,9 @@ class Settings:
             client_authority=Path(environment.get("SNE_HUB_TLS_CLIENT_CA", cls.client_authority)),
             max_request_bytes=int(environment.get("SNE_HUB_MAX_REQUEST_BYTES", cls.max_request_bytes)),
             threads=int(environment.get("SNE_HUB_THREADS", cls.threads)),
+            idle_seconds=float(environment.get("SNE_HUB_IDLE_SECONDS", cls.idle_seconds)),
+            request_seconds=float(environment.get("SNE_HUB_REQUEST_SECONDS", cls.request_seconds)),
+            connections_per_client=int(environment.get("SNE_HUB_CONNECTIONS_PER_CLIENT", cls.connections_per_client)),
             tls=environment.get("SNE_HUB_TLS", "on").lower() not in ("off", "0", "false"),
             client_cert_header=environment.get("SNE_HUB_CLIENT_CERT_HEADER") or None,
             public_url=environment.get("SNE_HUB_PUBLIC_URL") or None,

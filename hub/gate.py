@@ -276,7 +276,7 @@ def fault(code: str, message: str, http_status: int, version_mismatch: bool = Fa
     detail = etree.SubElement(fault_element, soap + "Detail")
     exception = etree.SubElement(detail, f"{{{NS_SERVICES}}}demandeLogementException", nsmap={"tns": NS_SERVICES})
     etree.SubElement(exception, "message").text = f"{code} : {message}"
-    status = {400: "400 Bad Request", 403: "403 Forbidden", 405: "405 Method Not Allowed",
+    status = {400: "400 Bad Request", 403: "403 Forbidden", 405: "405 Method Not Allowed", 408: "408 Request Timeout",
               413: "413 Payload Too Large", 415: "415 Unsupported Media Type",
               500: "500 Internal Server Error"}[http_status]
     body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")

@@ -3,7 +3,9 @@
 The hub serves TLS itself (make run, tests) or, with SNE_HUB_TLS=off, plain HTTP behind a proxy
 that terminates TLS and forwards the verified client certificate in SNE_HUB_CLIENT_CERT_HEADER.
 Client certificates are asked for but optional at the TLS level, so a missing one gets a clear
-SOAP fault instead of a dropped connection.
+SOAP fault instead of a dropped connection. How connections are held against silent and slow
+clients (handshakes off the accepting thread, a deadline per request, a limit per address) is
+hub/transport.py's.
 """
 
 from __future__ import annotations
@@ -12,35 +14,35 @@ import logging
 import ssl
 import threading
 
-from cheroot import wsgi
-from cheroot.ssl.builtin import BuiltinSSLAdapter
-
 from core.adapters.repository import SqlUnitOfWork
 
 from .app import SERVICES, Hub
 from .config import Settings
+from .transport import DeferredHandshake, HubServer
 
 log = logging.getLogger(__name__)
 
 
-def tls_adapter(settings: Settings) -> BuiltinSSLAdapter:
+def tls_adapter(settings: Settings) -> DeferredHandshake:
     for path in (settings.server_certificate, settings.server_key, settings.client_authority):
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: run `sne-hub certificates demo` or set SNE_HUB_TLS_*")
-    adapter = BuiltinSSLAdapter(str(settings.server_certificate), str(settings.server_key))
+    adapter = DeferredHandshake(str(settings.server_certificate), str(settings.server_key))
     adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
     adapter.context.load_verify_locations(cafile=str(settings.client_authority))
     adapter.context.verify_mode = ssl.CERT_OPTIONAL
     return adapter
 
 
-def make_server(settings: Settings, engine) -> wsgi.Server:
+def make_server(settings: Settings, engine) -> HubServer:
     hub = Hub(lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly), settings.max_request_bytes,
               settings.client_cert_header, settings.public_url)
-    server = wsgi.Server((settings.host, settings.https_port), hub, numthreads=settings.threads,
-                         server_name="sne-hub", reuse_port=settings.https_port != 0)  # several hub processes
-    server.max_request_body_size = 0  # the gate bounds the body, and answers a SOAP fault
-    server.timeout = 5  # a silent connection holds a thread (or the TLS handshake) this long at most
+    server = HubServer((settings.host, settings.https_port), hub, threads=settings.threads,
+                       idle_seconds=settings.idle_seconds, request_seconds=settings.request_seconds,
+                       # behind a proxy every connection comes from the proxy's address
+                       connections_per_client=settings.connections_per_client if settings.tls else 0,
+                       max_body_bytes=settings.max_request_bytes,
+                       reuse_port=settings.https_port != 0)  # several hub processes
     if settings.tls:
         server.ssl_adapter = tls_adapter(settings)
     return server

@@ -43,12 +43,19 @@ class RunningHub:
 
 
 @pytest.fixture
-def hub(engine, pki, now) -> RunningHub:
+def hub_settings(request) -> dict:
+    """Settings a test changes for its hub (parametrize it indirectly; test_stalls.py: small limits)."""
+    return getattr(request, "param", {})
+
+
+@pytest.fixture
+def hub(engine, pki, now, hub_settings) -> RunningHub:
     unit_of_work = lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly)  # noqa: E731
     seed_register(unit_of_work, pki)
     directory = Path(pki["directory"])
-    settings = Settings(host="127.0.0.1", https_port=0, server_certificate=directory / "server-cert.pem",
-                        server_key=directory / "server-key.pem", client_authority=directory / "ca.pem", threads=4)
+    settings = Settings(**{"host": "127.0.0.1", "https_port": 0, "server_certificate": directory / "server-cert.pem",
+                           "server_key": directory / "server-key.pem", "client_authority": directory / "ca.pem",
+                           "threads": 4, **hub_settings})
     server = make_server(settings, engine)
     server.expiration_interval = 0.05  # notice stop() quickly: many servers come and go in a test run
     server.prepare()

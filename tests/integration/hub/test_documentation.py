@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.wire import mtom, processing, xml
-from hub import gate
+from hub import gate, transport
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERFACES = (ROOT / "docs" / "INTERFACES.md").read_text()
@@ -33,7 +33,7 @@ def test_the_curl_example_registers_an_application(hub, tmp_path):
 CODES = [gate.TOO_LARGE, gate.REQUEST, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
          gate.OPERATION, gate.MESSAGE, gate.INTERNAL, mtom.INVALID, mtom.MISSING_PART, mtom.BAD_ENCODING,
          xml.NOT_WELL_FORMED, xml.DTD_FORBIDDEN, xml.TOO_LARGE, xml.TOO_DEEP, processing.FILE_INVALID,
-         processing.FILE_UNKNOWN, processing.FILE_VERSION]
+         processing.FILE_UNKNOWN, processing.FILE_VERSION, transport.TIMEOUT, transport.ENCODING]
 
 
 @pytest.mark.parametrize("code", CODES)
