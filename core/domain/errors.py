@@ -66,6 +66,22 @@ MISSING_VALUE = "NUU102"
 INVALID_VALUE = "NUU103"
 INCONSISTENT_VALUES = "NUU104"
 TOO_MANY_VALUES = "NUU105"
+# Not a refusal: the last anomaly of an answer that found more than MAX_REPORTED.
+NOT_REPORTED = "NUU108"
+MAX_REPORTED = 100  # anomalies in one answer (docs/REGISTER.md, "Content rules")
+
+
+def reported(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+    """The anomalies an answer carries: all of them up to MAX_REPORTED; beyond, the first
+    MAX_REPORTED - 1 and a last one saying how many more were found. Neither answer format has a
+    place to say that a list was cut (``listeAnomalie`` holds nothing but anomalies), hence one more
+    anomaly, with the count also in a ``complement`` for software."""
+    if len(anomalies) <= MAX_REPORTED:
+        return list(anomalies)
+    kept = list(anomalies[:MAX_REPORTED - 1])
+    left = len(anomalies) - len(kept)
+    return kept + [Anomaly(NOT_REPORTED, f"{left} autres anomalies non reportées : au plus {MAX_REPORTED} par "
+                                         "réponse", None, (("nombre", str(left)),))]
 
 
 class UnsupportedFile(RegisterError):
@@ -253,6 +269,7 @@ def catalogue() -> list[tuple[str, str]]:
             INVALID_VALUE: "Valeur invalide",
             INCONSISTENT_VALUES: "Valeurs incohérentes entre elles",
             TOO_MANY_VALUES: "Trop de valeurs",
+            NOT_REPORTED: f"Anomalies suivantes non reportées (au plus {MAX_REPORTED} par réponse)",
         }
     )
     return sorted(rows.items())

@@ -4,7 +4,9 @@ The bytes are parsed safely and validated against our XSD before anything else; 
 is refused as a whole (:class:`FileRefused`, which the channels turn into a SOAP fault or a mail
 error) because no valid answer file can be built from it. A valid file goes to the use case its
 ``typeFichier`` names; the register's refusals come back inside the answer, the SNE's way, as
-``listeAnomalie`` (and ``listeDoublons`` for probable duplicates) in a ``RET`` file.
+``listeAnomalie`` (and ``listeDoublons`` for probable duplicates) in a ``RET`` file. A file with a
+list over its bound (the codec reads 30 items at most) is refused that way too, with that one
+anomaly, before anything else is judged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from core.domain.errors import (
     DuplicateSuspected,
     ForeignCertificate,
     ForeignCounterFile,
+    InvalidContent,
     InvalidNumber,
     RegisterError,
     UnsupportedFile,
@@ -82,6 +85,13 @@ def read_application_file(data: bytes) -> InterfaceFile:
         raise FileRefused(FILE_INVALID, "Une date ou un nombre du fichier sort des bornes prises en charge") from None
 
 
+def check_read_whole(file: InterfaceFile) -> None:
+    """A file with a list over its bound was not read whole: it is refused with that one anomaly,
+    before anything judges it (its echo carries each list cut to its bound)."""
+    if file.over_bound is not None:
+        raise InvalidContent([file.over_bound])
+
+
 def check_attached(counter_code: str, attached_owner: str | None) -> None:
     """A certificate attached to a message must be one of the sending counter's own."""
     if attached_owner is not None and attached_owner != counter_code:
@@ -97,6 +107,7 @@ def process(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now
     """
     file = read_application_file(data)
     try:
+        check_read_whole(file)
         check_attached(counter_code, attached_owner)
         if file.counter != counter_code:
             raise ForeignCounterFile(
@@ -196,9 +207,12 @@ def duplicates_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: 
                       now: datetime) -> tuple[bytes | None, bytes]:
     """getDoublons: the probable duplicates of a (possibly partial) file, and the file back as RET."""
     file = read_application_file(data)
+    echoed = replace(file, file_type=FileType.ANSWER.value, file_date=now)
+    if file.over_bound is not None:  # not read whole: nothing is looked for, the echo says why
+        return None, write_file(replace(echoed, anomalies=[file.over_bound]))
     candidates = services.find_duplicates(unit_of_work(readonly=True), file.form, counter_code)
     applications = [a for a in (_readable(unit_of_work, c.number, counter_code) for c in candidates) if a]
-    echoed = write_file(replace(file, file_type=FileType.ANSWER.value, file_date=now))
+    echoed = write_file(echoed)
     if not applications:
         return None, echoed
     return etree.tostring(duplicates_element(applications), xml_declaration=True, encoding="UTF-8"), echoed
@@ -208,6 +222,7 @@ def dalo_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes,
     """getDeclarationNouveauDalo: record the file's informationDalo on its application; RET back."""
     file = read_application_file(data)
     try:
+        check_read_whole(file)
         if file.counter != counter_code:
             raise ForeignCounterFile(f"Le fichier est au nom du guichet {file.counter}", RegistryNames.COUNTER)
         if file.form.dalo is None:

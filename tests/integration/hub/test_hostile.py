@@ -26,7 +26,7 @@ import http.client
 import socket
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Callable
@@ -44,7 +44,7 @@ from core.wire import xml as wire_xml
 from core.wire.codec import NS as FILE_NS
 from hub import gate
 from hub.config import MAX_REQUEST_BYTES
-from support.files import DEMANDE, RECHERCHE, interface_file, person, today
+from support.files import DEMANDE, RECHERCHE, interface_file, long_list_file, person, today
 from support.soap_client import NS, SOAP, XOP, Reply, parse_reply
 
 N = f"{{{FILE_NS}}}"
@@ -234,18 +234,26 @@ class ClientFault:
 
 @dataclass(frozen=True)
 class Anomalies:
-    """A business refusal: HTTP 200, a RET file in ``field`` whose anomalies have these codes."""
+    """A business refusal: HTTP 200, a RET file in ``field`` whose anomalies have these codes; when
+    given, exactly ``count`` anomalies, and a whole HTTP answer of at most ``answer_bytes``."""
 
     codes: tuple[str, ...]
     field: str = "fichierDemande"
+    count: int | None = None
+    answer_bytes: int | None = None
 
     def problems(self, outcome: Outcome) -> list[str]:
         data = outcome.field(self.field) if outcome.status == 200 else None
         if not data:
             return [f"expected a {self.field} answer with anomalies {self.codes}, got {outcome}"]
         answer = etree.fromstring(data)
-        found = sorted({a.get("code") for a in answer.iter(f"{N}anomalie")})
+        anomalies = list(answer.iter(f"{N}anomalie"))
+        found = sorted({a.get("code") for a in anomalies})
         problems = [] if found == sorted(set(self.codes)) else [f"anomalies {found}, expected {list(self.codes)}"]
+        if self.count is not None and len(anomalies) != self.count:
+            problems.append(f"{len(anomalies)} anomalies, expected {self.count}")
+        if self.answer_bytes is not None and len(outcome.body) > self.answer_bytes:
+            problems.append(f"an answer of {len(outcome.body)} bytes, expected at most {self.answer_bytes}")
         if answer.findtext(f"{N}entete/{N}typeFichier") != "RET":
             problems.append("the answer is not a RET file")
         return problems
@@ -1288,6 +1296,57 @@ def counter_cases() -> list[Case]:
     ]
 
 
+def more_items(data: bytes, list_end: str, item: str, count: int) -> bytes:
+    """The file with ``count`` more ``item`` (XML, ns2 prefix) at the end of the first ``list_end``."""
+    closing = f"</ns2:{list_end}>".encode()
+    assert closing in data, list_end
+    return data.replace(closing, item.encode() * count + closing, 1)
+
+
+def many_anomalies(index: int) -> bytes:
+    """A CRE with 119 content anomalies: 30 dependants with two unknown codes each, 30 unknown
+    motives, the same wished commune 30 times (29 repeats)."""
+    form = person(index)
+    form.household.dependants = [replace(form.household.dependants[0], sex="X", kinship="Z9")
+                                 for _ in range(30)]
+    form.motives.motives = ["99"] * 30
+    form.housing_sought.wished_locations = form.housing_sought.wished_locations[:1] * 30
+    return interface_file("DEMOB", "CRE", form)
+
+
+def list_cases() -> list[Case]:
+    """Lists over their bound (30 items; 500 numbers in a search's listeDemandes): the reader stops at
+    the first, one NUU105 anomaly, a small answer; any answer holds at most 100 anomalies."""
+    wished = '<ns2:localisationSouhaite><ns2:commune code="57463"/></ns2:localisationSouhaite>'
+    one_over = Anomalies(("NUU105",), count=1, answer_bytes=20_000)  # a RET file is about 5 KB
+    return [
+        Case("CRE-120000-wished-communes", num_unique(lambda c: long_list_file("DEMOB", 120_000, 620)), one_over),
+        Case("CRE-31-wished-communes", num_unique(lambda c: more_items(
+            application_file(index=621), "listeLocalisationSouhaite", wished, 29)), one_over),
+        Case("CRE-inline-12000-wished-communes", num_unique(lambda c: more_items(
+            application_file(index=622), "listeLocalisationSouhaite", wished, 12_000), mtom=False), one_over),
+        Case("CRE-5000-motives", num_unique(lambda c: more_items(
+            application_file(index=623), "principauxMotifDemande", '<ns2:motifDemande code="13"/>', 5000)),
+            one_over),
+        Case("CRE-1000-resources", num_unique(lambda c: more_items(
+            application_file(index=624), "listeRessourceRecue",
+            '<ns2:detailRessource><ns2:ressource code="SAL"/></ns2:detailRessource>', 1000)), one_over),
+        Case("MOD-120000-wished-communes", num_unique(lambda c: long_list_file(
+            "DEMOB", 120_000, 900, "MOD", number=c.number)), one_over),
+        Case("doublons-120000-wished-communes", doublons(lambda c: long_list_file("DEMOB", 120_000, 626)), one_over),
+        Case("dalo-120000-wished-communes", dalo(lambda c: long_list_file("ETAT1", 120_000, 627, number=c.number)),
+             Anomalies(("NUU105",), "fichierDalo", count=1, answer_bytes=20_000)),
+        Case("search-100000-categories", recherche(search_file(criteria="<piecesJustificatives>" + (
+            "<codeCategorie>IDENT</codeCategorie>" * 100_000) + "</piecesJustificatives>")),
+            Anomalies(("NUU105",), "fichierXmlRetour", count=1, answer_bytes=20_000)),
+        Case("search-501-numbers-listed", recherche(search_file().replace(b"</operation>", (
+            b"</operation><listeDemandes>" + b"<numUnique>0571126000001DEMOB</numUnique>" * 501
+            + b"</listeDemandes>"))), Anomalies(("NUU105",), "fichierXmlRetour", count=1)),
+        Case("CRE-119-anomalies", num_unique(lambda c: many_anomalies(625)),
+             Anomalies(("NUU101", "NUU104", "NUU108"), count=100)),
+    ]
+
+
 def certificate_cases() -> list[Case]:
     foreign = Fault(400, "NUU186")
     in_file = Anomalies(("NUU186",))
@@ -1427,6 +1486,7 @@ GROUPS: dict[str, Callable[[], list[Case]]] = {
     "numbers": number_cases,
     "unknown-codes": code_cases,
     "other-counter": counter_cases,
+    "lists": list_cases,
     "certificates": certificate_cases,
     "http": http_cases,
     "transport": transport_cases,
