@@ -156,8 +156,9 @@ class Baseline:
             body = environ["wsgi.input"].read(self.max_bytes + 1)
             content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
             parts = mtom.split(content_type, body)
-            envelope = self.parse(mtom.root_part(content_type, parts).body, max_bytes=self.max_bytes)
-            mtom.inline(envelope, parts)
+            root = mtom.root_part(content_type, parts)
+            envelope = self.parse(root.body, max_bytes=self.max_bytes)
+            mtom.inline(envelope, parts, root)
             element = envelope.find(f"{{{NS_SOAP12}}}Body/{{{NS_SERVICES}}}numUniqueParametres/fichierDemande")
             if element is None:
                 raise ValueError("no fichierDemande")

@@ -174,7 +174,7 @@ class Gate:
                 if root_type.media_type != "application/xop+xml":
                     raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
                 envelope = self._checked(parse(root.body, max_bytes=self.max_bytes))
-                mtom.inline(envelope, parts)
+                mtom.inline(envelope, parts, root)
             elif content_type.media_type == "application/soap+xml":
                 envelope = self._checked(parse(body, max_bytes=self.max_bytes))
             elif content_type.media_type == "text/xml":

@@ -427,6 +427,12 @@ def include(content_id: str) -> str:
     return f'<xop:Include xmlns:xop="{XOP}" href="cid:{content_id}"/>'
 
 
+def header_includes(count: int) -> str:
+    """A SOAP header whose ``count`` blocks (foreign, optional) each include a part p0, p1…"""
+    blocks = "".join(f'<h:p{i} xmlns:h="urn:hostile">{include(f"p{i}")}</h:p{i}>' for i in range(count))
+    return f"<soap:Header>{blocks}</soap:Header>"
+
+
 def message_body(operation: str, values: dict, *, mtom: bool) -> tuple[bytes, str]:
     element, _, names = OPERATIONS[operation]
     children, parts = [], []
@@ -870,8 +876,9 @@ def mtom_cases() -> list[Case]:
              Fault(400, mtom.INVALID)),
         Case("5000-empty-parts", send(lambda c: multipart([root(c)] + [(part(f"p{i}"), b"") for i in range(4999)])),
              Fault(400, mtom.INVALID)),
-        Case("16-parts-is-the-limit", send(lambda c: multipart([root(c)] + [(part(f"p{i}"), b"x") for i in range(15)])),
-             Served(field="fichierDemande")),
+        Case("16-parts-is-the-limit", send(lambda c: multipart([(ROOT_HEADERS, envelope(
+            read_payload(c.number), header=header_includes(15)))] + [(part(f"p{i}"), b"x") for i in range(15)])),
+            Served(field="fichierDemande")),
         Case("root-invalid-utf8", send(lambda c: multipart([(ROOT_HEADERS, envelope(read_payload("x")).replace(
             b">x<", b">\xff\xfe\xc3<"))])), Fault(400, wire_xml.NOT_WELL_FORMED)),
         Case("root-not-xml", send(lambda c: multipart([(ROOT_HEADERS, b"%PDF-1.4 not xml")])),
@@ -1315,8 +1322,8 @@ def many_anomalies(index: int) -> bytes:
 
 
 def list_cases() -> list[Case]:
-    """Lists over their bound (30 items; 500 numbers in a search's listeDemandes): the reader stops at
-    the first, one NUU105 anomaly, a small answer; any answer holds at most 100 anomalies."""
+    """Lists over their bound (30 items; 500 numbers in a search's listeDemandes): one NUU105 anomaly
+    naming the first, a small answer; any answer holds at most 100 anomalies."""
     wished = '<ns2:localisationSouhaite><ns2:commune code="57463"/></ns2:localisationSouhaite>'
     one_over = Anomalies(("NUU105",), count=1, answer_bytes=20_000)  # a RET file is about 5 KB
     return [
@@ -1344,6 +1351,45 @@ def list_cases() -> list[Case]:
             + b"</listeDemandes>"))), Anomalies(("NUU105",), "fichierXmlRetour", count=1)),
         Case("CRE-119-anomalies", num_unique(lambda c: many_anomalies(625)),
              Anomalies(("NUU101", "NUU104", "NUU108"), count=100)),
+    ]
+
+
+def ambiguous_mtom_cases() -> list[Case]:
+    """A read whose certificat comes from MTOM parts in ways that leave its value to guessing."""
+    def read_with(certificate: str, *extra: tuple[list[str], bytes]) -> Callable[[Context], Outcome]:
+        return post_multipart(lambda c: multipart([(ROOT_HEADERS, envelope(read_payload(c.number, certificate)))]
+                                                  + [(head, content(c) if callable(content) else content)
+                                                     for head, content in extra]))
+
+    own = lambda c: c.hub.certificate("DEMOB")  # noqa: E731
+    other = lambda c: c.hub.certificate("DEMOC")  # noqa: E731
+    ambiguous = Fault(400, mtom.INVALID)
+    return [
+        Case("two-parts-one-content-id", read_with(include("cert@hostile"), (part("cert@hostile"), own),
+                                                   (part("cert@hostile"), other)), ambiguous),
+        Case("two-roots-one-content-id", post_multipart(lambda c: multipart([
+            (ROOT_HEADERS, envelope(read_payload(c.number))),
+            (ROOT_HEADERS, envelope(read_payload(c.number, include("cert@hostile")))),
+            (part("cert@hostile"), other(c))])), ambiguous),
+        Case("two-includes-in-one-element", read_with(include("a@hostile") + include("b@hostile"),
+                                                      (part("a@hostile"), own), (part("b@hostile"), other)),
+             ambiguous),
+        Case("base64-and-include", read_with(base64.b64encode(b"x" * 30).decode() + include("cert@hostile"),
+                                             (part("cert@hostile"), own)), ambiguous),
+        Case("include-then-base64", read_with(include("cert@hostile") + "QUFBQQ==", (part("cert@hostile"), own)),
+             ambiguous),
+        Case("include-and-an-element", read_with(include("cert@hostile") + "<autre/>", (part("cert@hostile"), own)),
+             ambiguous),
+        Case("part-nobody-references", read_with("", (part("cert@hostile"), own)), ambiguous),
+        Case("part-without-content-id", read_with("", (["Content-Type: application/octet-stream"], b"x")), ambiguous),
+        # Not ambiguous: one part referenced twice, a comment beside the include.
+        Case("one-part-two-includes-in-two-elements", post_multipart(lambda c: multipart([
+            (ROOT_HEADERS, envelope(read_payload(c.number, include("cert@hostile")),
+                                    header=f'<soap:Header><h:a xmlns:h="urn:hostile">{include("cert@hostile")}'
+                                           "</h:a></soap:Header>")),
+            (part("cert@hostile"), own(c))])), Served(field="fichierDemande")),
+        Case("include-and-a-comment", read_with(include("cert@hostile") + "<!-- le certificat -->",
+                                                (part("cert@hostile"), own)), Served(field="fichierDemande")),
     ]
 
 
@@ -1486,7 +1532,6 @@ GROUPS: dict[str, Callable[[], list[Case]]] = {
     "numbers": number_cases,
     "unknown-codes": code_cases,
     "other-counter": counter_cases,
-    "lists": list_cases,
     "certificates": certificate_cases,
     "http": http_cases,
     "transport": transport_cases,
@@ -1729,6 +1774,17 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                      ("recursive", ('<!DOCTYPE x [<!ENTITY a "&b;"><!ENTITY b "&a;">]>', "&a;")))
                  for where, send in carriers(prolog, reference).items() if where in ("soap", "mtom-root",
                                                                                     "file-mtom")]),
+    "unbounded-lists": (
+        "core/wire/codec.py read_model() built every item of every list: a 9.6 MB CRE with 120,000 wished communes "
+        "took 6-10 s, gave 119,001 anomalies and a 33 MB answer file that hub/gate.py _as_mtom() could not parse "
+        "back ('Text node too long'): 500 HUB-INTERNE; inline, a 1.6 MB request got a 7 MB answer; a DALO "
+        "declaration or a search with such lists was processed (and its lists echoed whole)",
+        list_cases),
+    "ambiguous-mtom": (
+        "core/wire/mtom.py: two parts with one Content-ID (the last registered, or for the root the first used), "
+        "two xop:Include in one element (the last used), base64 text or another element beside an xop:Include "
+        "(silently dropped), a part no xop:Include references (ignored): all accepted instead of MTOM-INVALIDE",
+        ambiguous_mtom_cases),
     "idle-tcp-connection-stalls-the-hub": (
         "hub/server.py: cheroot's BuiltinSSLAdapter does the TLS handshake in the accepting thread, so one TCP "
         "connection that never sends a ClientHello blocks every new connection for the socket timeout (5 s)",
