@@ -52,13 +52,14 @@ SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 DEMANDE_PATH = f"/services/{DEMANDE}/"
 RECHERCHE_PATH = f"/services/{RECHERCHE}/"
 SENDER, RECEIVER, MISMATCH = "soap12env:Sender", "soap12env:Receiver", "soap12env:VersionMismatch"
+MUST_UNDERSTAND = "soap12env:MustUnderstand"
 HUB_THREADS = 4  # tests/integration/hub/conftest.py starts the hub with threads=4
 TABLES = ("applications", "application_people", "application_communes", "journal", "outbox")
 DOCUMENTED_CODES = (
     {gate.TOO_LARGE, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,
      gate.OPERATION, gate.MESSAGE, mtom.INVALID, mtom.MISSING_PART, mtom.BAD_ENCODING, wire_xml.NOT_WELL_FORMED,
      wire_xml.DTD_FORBIDDEN, wire_xml.TOO_LARGE, wire_xml.TOO_DEEP, processing.FILE_INVALID, gate.REQUEST,
-     processing.FILE_UNKNOWN, processing.FILE_VERSION}
+     processing.FILE_UNKNOWN, processing.FILE_VERSION, gate.HEADER}
     | {code for code, _ in catalogue()}
 )
 PASSWD = [line.encode() for line in Path("/etc/passwd").read_text().splitlines() if len(line) >= 12]
@@ -218,6 +219,26 @@ class Fault:
         if not outcome.detail.startswith(f"{self.code} : "):
             return [f"the detail message does not start with '{self.code} : ': {outcome.detail[:120]!r}"]
         return []
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """SOAP 1.2 part 1 §5.4.8: a MustUnderstand fault (HTTP 500, our code SOAP-ENTETE) whose header
+    names each of ``blocks`` ("{namespace}local") in a NotUnderstood element."""
+
+    blocks: tuple[str, ...]
+
+    def problems(self, outcome: Outcome) -> list[str]:
+        problems = Fault(500, gate.HEADER, MUST_UNDERSTAND).problems(outcome)
+        if outcome.reply is None:
+            return problems
+        named = []
+        for element in outcome.reply.envelope.findall(f"{{{SOAP}}}Header/{{{SOAP}}}NotUnderstood"):
+            prefix, _, local = element.get("qname", "").rpartition(":")
+            named.append(f"{{{element.nsmap.get(prefix or None) or ''}}}{local}")
+        if sorted(named) != sorted(self.blocks):
+            problems.append(f"NotUnderstood names {named}, expected {list(self.blocks)}")
+        return problems
 
 
 @dataclass(frozen=True)
@@ -1354,6 +1375,47 @@ def list_cases() -> list[Case]:
     ]
 
 
+def header_cases() -> list[Case]:
+    """Header blocks with env:mustUnderstand and env:role: the hub understands none."""
+    def read_with(*blocks: str, mtom: bool = False) -> Callable[[Context], Outcome]:
+        def body(context: Context) -> bytes:
+            return envelope(read_payload(context.number), header=f"<soap:Header>{''.join(blocks)}</soap:Header>")
+        if mtom:
+            return post_multipart(lambda c: multipart([(ROOT_HEADERS, body(c))]))
+        return post(body)
+
+    def block(name: str = "Extension", **attributes: str) -> str:
+        written = "".join(f' soap:{key}="{value}"' for key, value in attributes.items())
+        return f'<x:{name} xmlns:x="urn:hostile:ext"{written}>1</x:{name}>'
+
+    extension = NotUnderstood(("{urn:hostile:ext}Extension",))
+    role = "http://www.w3.org/2003/05/soap-envelope/role/"
+    return [
+        Case("mustUnderstand-true", read_with(block(mustUnderstand="true")), extension),
+        Case("mustUnderstand-1", read_with(block(mustUnderstand="1")), extension),
+        Case("mustUnderstand-true-spaced", read_with(block(mustUnderstand=" true ")), extension),
+        Case("mustUnderstand-true-mtom", read_with(block(mustUnderstand="true"), mtom=True), extension),
+        Case("mustUnderstand-role-next", read_with(block(mustUnderstand="true", role=role + "next")), extension),
+        Case("mustUnderstand-role-ultimateReceiver", read_with(block(mustUnderstand="true",
+                                                                    role=role + "ultimateReceiver")), extension),
+        Case("mustUnderstand-two-blocks", read_with(block("A", mustUnderstand="1"), block("B"),
+                                                    block("C", mustUnderstand="true")),
+             NotUnderstood(("{urn:hostile:ext}A", "{urn:hostile:ext}C"))),
+        Case("mustUnderstand-unqualified-block", read_with('<Extension soap:mustUnderstand="true">1</Extension>'),
+             NotUnderstood(("{}Extension",))),
+        Case("mustUnderstand-yes", read_with(block(mustUnderstand="yes")), Fault(400, gate.ENVELOPE)),
+        # Not for the hub, or optional: ignored.
+        Case("mustUnderstand-role-none", read_with(block(mustUnderstand="true", role=role + "none")),
+             Served(field="fichierDemande")),
+        Case("mustUnderstand-other-role", read_with(block(mustUnderstand="true", role="urn:hostile:gateway")),
+             Served(field="fichierDemande")),
+        Case("mustUnderstand-false", read_with(block(mustUnderstand="false"), block("B", mustUnderstand="0")),
+             Served(field="fichierDemande")),
+        Case("mustUnderstand-not-soap-attribute", read_with('<x:E xmlns:x="urn:hostile:ext" mustUnderstand="true"/>'),
+             Served(field="fichierDemande")),
+    ]
+
+
 def ambiguous_mtom_cases() -> list[Case]:
     """A read whose certificat comes from MTOM parts in ways that leave its value to guessing."""
     def read_with(certificate: str, *extra: tuple[list[str], bytes]) -> Callable[[Context], Outcome]:
@@ -1785,6 +1847,11 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
         "two xop:Include in one element (the last used), base64 text or another element beside an xop:Include "
         "(silently dropped), a part no xop:Include references (ignored): all accepted instead of MTOM-INVALIDE",
         ambiguous_mtom_cases),
+    "must-understand-ignored": (
+        "hub/gate.py: header blocks were never looked at: one with env:mustUnderstand=\"true\" (or \"1\") meant for "
+        "the hub (no role, role next or ultimateReceiver) was ignored and the message processed, where SOAP 1.2 "
+        "part 1 §5.4.8 requires a MustUnderstand fault naming it in a NotUnderstood header",
+        header_cases),
     "idle-tcp-connection-stalls-the-hub": (
         "hub/server.py: cheroot's BuiltinSSLAdapter does the TLS handshake in the accepting thread, so one TCP "
         "connection that never sends a ClientHello blocks every new connection for the socket timeout (5 s)",
