@@ -805,7 +805,7 @@ STAGES = (
     ("MTOM split + envelope parse + inline", "hub/gate.py", "_envelope"),
     ("message checked against the WSDL schema", "hub/gate.py", "_operation"),
     ("spyne (deserialise, operation, serialise)", "hub/gate.py", "_spyne"),
-    ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_owner"),
+    ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_certificate"),
     ("  core.wire.processing.process", "core/wire/processing.py", "process"),
     ("    read_application_file (parse + XSD + codec)", "core/wire/processing.py", "read_application_file"),
     ("      XSD validation", "core/wire/schemas.py", "errors"),

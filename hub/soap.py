@@ -40,7 +40,7 @@ from core.wire.dispatch import wire_item
 from core.wire.codec import parse_datetime
 from core.wire.processing import FileRefused
 
-from .identity import Caller, attached_owner, caller_of
+from .identity import Caller, attached_certificate, caller_of
 
 log = logging.getLogger(__name__)
 
@@ -155,9 +155,9 @@ class DemandeLogement(ServiceBase):
     def getNumUnique(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        owner = attached_owner(caller, _bytes(request.certificat), now)
+        attached = attached_certificate(caller, _bytes(request.certificat), now)
         answer = processing.process(caller.unit_of_work, caller.counter, _bytes(request.fichierDemande), now,
-                                    attached_owner=owner)
+                                    attached=attached)
         reply = NumUniqueOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[answer.file])
         if answer.attestation is not None:
             reply.nomAttestation = _answer_name("ATT", caller, now, "pdf")
@@ -168,7 +168,7 @@ class DemandeLogement(ServiceBase):
     def getDemandeLogement(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = processing.application_answer(caller.unit_of_work, caller.counter, request.numUnique or "", now)
         return DemandeOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[file])
 
@@ -188,7 +188,7 @@ class DemandeLogement(ServiceBase):
     def getDeclarationNouveauDalo(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = processing.dalo_answer(caller.unit_of_work, caller.counter, _bytes(request.fichierDalo), now)
         return DaloOut(nomFichierDalo=_answer_name("RET", caller, now), fichierDalo=[file])
 
@@ -196,7 +196,7 @@ class DemandeLogement(ServiceBase):
     def getDemandesRadieesDepuisLe(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = lists.cancelled_since_answer(
             caller.unit_of_work, caller.counter, _aware(request.dateRadiationDepuisLe), now,
             motive=_code(request.motifRadiation), dalo_status=_code(request.statutDalo),
@@ -207,7 +207,7 @@ class DemandeLogement(ServiceBase):
     def getNouveauxDaloDepuisLe(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = lists.new_dalo_since_answer(caller.unit_of_work, caller.counter,
                                            _aware(request.dateNouveauDaloDepuisLe), now)
         return NouveauxDaloOut(nomFichierNouveauxDalo=_answer_name("DAL", caller, now), fichierNouveauxDalo=[file])

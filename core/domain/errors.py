@@ -125,12 +125,17 @@ class DuplicateSuspected(RegisterError):
 
     def __init__(self, candidates: Sequence[DuplicateCandidate], property: str | None = None):
         self.candidates = list(candidates)
-        numbers = ", ".join(candidate.number for candidate in self.candidates)
-        super().__init__(f"{self.title} ({numbers}). Pour l'enregistrer malgré tout, forcer le doublon.", property)
+        super().__init__(f"{self.title} ({', '.join(self.numbers)}). Pour l'enregistrer malgré tout, forcer le "
+                         "doublon.", property)
+
+    @property
+    def numbers(self) -> list[str]:
+        """Each candidate application once, in order (two of its adults may match two of the file's)."""
+        return list(dict.fromkeys(candidate.number for candidate in self.candidates))
 
     @property
     def anomalies(self) -> list[Anomaly]:
-        complements = tuple((RegistryNames.NUMBER, candidate.number) for candidate in self.candidates)
+        complements = tuple((RegistryNames.NUMBER, number) for number in self.numbers)
         return [Anomaly(self.code, self.message, self.property, complements)]
 
 
@@ -212,6 +217,13 @@ class ForeignCertificate(RegisterError):
 
     code = "NUU186"
     title = "Le certificat joint appartient à un autre guichet"
+
+
+class UnreadableCertificate(RegisterError):
+    """The certificate attached to a message is neither a PEM nor a DER X.509 certificate."""
+
+    code = "NUU187"
+    title = "Certificat joint illisible : ni PEM ni DER"
 
 
 class UnknownTerritory(RegisterError):

@@ -906,7 +906,7 @@ def mtom_cases() -> list[Case]:
              Fault(400, wire_xml.NOT_WELL_FORMED)),
         Case("include-points-at-the-root", send(lambda c: multipart([
             (ROOT_HEADERS, envelope(read_payload(c.number, include("root.message@hostile"))))])),
-            Fault(400, "NUU186")),
+            Fault(400, "NUU187")),  # the envelope's bytes as a certificate: unreadable
         Case("special-characters-boundary", send(lambda c: multipart([root(c)], boundary="'()+_,-./:=?")),
              Served(field="fichierDemande")),
     ]
@@ -1455,11 +1455,39 @@ def ambiguous_mtom_cases() -> list[Case]:
     ]
 
 
+def misleading_refusal_cases() -> list[Case]:
+    """Refusals whose code said something else: an attached certificate unreadable (NUU187) or known
+    to no counter (NUU185), not "another counter's" (NUU186); a bad incrementFichier is an invalid
+    value (NUU103), not a malformed registration number (NUU110)."""
+    stranger_pem = lambda c: Path(c.hub.pki["stranger"]["cert"]).read_bytes()  # noqa: E731
+    ca_pem = lambda c: Path(c.hub.pki["ca"]["cert"]).read_bytes()  # noqa: E731
+    garbage_pem = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"
+    unreadable, unknown = Anomalies(("NUU187",)), Anomalies(("NUU185",))
+    return [
+        Case("CRE-with-stranger-certificate", num_unique(lambda c: application_file(index=404), stranger_pem),
+             unknown),
+        Case("CRE-with-CA-certificate", num_unique(lambda c: application_file(index=405), ca_pem), unknown),
+        Case("CRE-with-garbage-certificate", num_unique(lambda c: application_file(index=406), garbage_pem),
+             unreadable),
+        Case("CRE-with-random-bytes", num_unique(lambda c: application_file(index=407), bytes(range(256))),
+             unreadable),
+        Case("CRE-inline-with-random-bytes", num_unique(lambda c: application_file(index=408), bytes(range(256)),
+                                                        mtom=False), unreadable),
+        Case("read-with-garbage-certificate", demande(lambda c: c.number, b"not a certificate"),
+             Fault(400, "NUU187")),
+        Case("read-with-stranger-certificate", demande(lambda c: c.number, stranger_pem), Fault(400, "NUU185")),
+        Case("dalo-with-garbage-certificate", dalo(lambda c: application_file("ETAT1", number=c.number),
+                                                   b"not a certificate"), Fault(400, "NUU187")),
+        Case("radiees-with-CA-certificate", since("getDemandesRadieesDepuisLe", "2026-01-01T00:00:00", ca_pem),
+             Fault(400, "NUU185")),
+    ] + [Case(f"incrementFichier-{value}", num_unique(lambda c, v=value: application_file(
+        "DEMOB", "MOD", 900, number=c.number, increment=v)), Anomalies(("NUU103",)))
+        for value in ("abc", "-1", "1.5", "1234567890", "0571126000001DEMOB")]
+
+
 def certificate_cases() -> list[Case]:
     foreign = Fault(400, "NUU186")
     in_file = Anomalies(("NUU186",))
-    stranger_pem = lambda c: Path(c.hub.pki["stranger"]["cert"]).read_bytes()  # noqa: E731
-    ca_pem = lambda c: Path(c.hub.pki["ca"]["cert"]).read_bytes()  # noqa: E731
     der = lambda c: ssl.PEM_cert_to_DER_cert(c.hub.certificate("DEMOC").decode())  # noqa: E731
     body = lambda c: envelope(read_payload(c.number))  # noqa: E731
     cases = [
@@ -1470,19 +1498,11 @@ def certificate_cases() -> list[Case]:
         Case("CRE-with-DER-of-DEMOC", num_unique(lambda c: application_file(index=402), der), in_file),
         Case("CRE-with-NANCY-certificate", num_unique(lambda c: application_file(index=403), certificate_of("NANCY")),
              in_file),
-        Case("CRE-with-stranger-certificate", num_unique(lambda c: application_file(index=404), stranger_pem),
-             in_file),
-        Case("CRE-with-CA-certificate", num_unique(lambda c: application_file(index=405), ca_pem), in_file),
-        Case("CRE-with-garbage-certificate", num_unique(
-            lambda c: application_file(index=406), b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"),
-             in_file),
-        Case("CRE-with-random-bytes", num_unique(lambda c: application_file(index=407), bytes(range(256))), in_file),
         Case("MOD-with-DEMOC-certificate", num_unique(lambda c: application_file(
             "DEMOB", "MOD", 900, number=c.number), certificate_of("DEMOC")), in_file),
         Case("read-with-DEMOC-certificate", demande(lambda c: c.number, certificate_of("DEMOC")), foreign),
         Case("read-inline-with-DEMOC-certificate", demande(lambda c: c.number, certificate_of("DEMOC"), mtom=False),
              foreign),
-        Case("read-with-garbage-certificate", demande(lambda c: c.number, b"not a certificate"), foreign),
         Case("dalo-with-DEMOC-certificate", dalo(lambda c: application_file("ETAT1", number=c.number),
                                                  certificate_of("DEMOC")), foreign),
         Case("radiees-with-DEMOC-certificate", since("getDemandesRadieesDepuisLe", "2026-01-01T00:00:00",
@@ -1725,9 +1745,9 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
         ]),
     "increment-unicode-digits": (
         "core/wire/processing.py _version(): str.isdigit() accepts '²' or '①' but int() does not: ValueError, "
-        "500 HUB-INTERNE instead of the NUU110 anomaly on incrementFichier",
+        "500 HUB-INTERNE instead of an anomaly on incrementFichier (NUU110 then, NUU103 since misleading-refusals)",
         lambda: [Case(f"incrementFichier-{value}", num_unique(lambda c, v=value: application_file(
-            "DEMOB", "MOD", 900, number=c.number, increment=v)), Anomalies(("NUU110",)))
+            "DEMOB", "MOD", 900, number=c.number, increment=v)), Anomalies(("NUU103",)))
             for value in ("\u00b2", "\u2460")]),
     "search-dates-python-cannot-read": (
         "core/wire/search.py read_criteria() day()/_date_or_none(): xs:date values with 5-digit or negative years "
@@ -1852,6 +1872,11 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
         "the hub (no role, role next or ultimateReceiver) was ignored and the message processed, where SOAP 1.2 "
         "part 1 §5.4.8 requires a MustUnderstand fault naming it in a NotUnderstood header",
         header_cases),
+    "misleading-refusals": (
+        "hub/identity.py attached_owner() answered \"\" for an attached certificate it could not read, or that no "
+        "counter holds: NUU186 'Le certificat joint appartient à un autre guichet'; core/wire/processing.py "
+        "_version() refused a bad incrementFichier with NUU110 'Numéro unique mal formé'",
+        misleading_refusal_cases),
     "idle-tcp-connection-stalls-the-hub": (
         "hub/server.py: cheroot's BuiltinSSLAdapter does the TLS handshake in the accepting thread, so one TCP "
         "connection that never sends a ClientHello blocks every new connection for the socket timeout (5 s)",
