@@ -3,9 +3,9 @@
 In order, before any SNE code runs: the size bound, the content type, the caller's certificate, MTOM
 unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, no
 mandatory header block (the hub understands none), a known operation, and the message checked
-against our WSDL's schema. Each refusal is a SOAP 1.2
-fault with a stable code in ``Subcode`` (docs/INTERFACES.md lists them). Then spyne runs the
-operation on a plain SOAP 1.2 envelope, and the answer goes back as MTOM when the request was.
+against our WSDL's schema. Each refusal is a SOAP 1.2 fault with a stable code in ``Subcode``
+(docs/INTERFACES.md lists them). Then spyne runs the operation on a plain SOAP 1.2 envelope, and the
+answer goes back as MTOM when the request was.
 """
 
 from __future__ import annotations
