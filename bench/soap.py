@@ -156,8 +156,9 @@ class Baseline:
             body = environ["wsgi.input"].read(self.max_bytes + 1)
             content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
             parts = mtom.split(content_type, body)
-            envelope = self.parse(mtom.root_part(content_type, parts).body, max_bytes=self.max_bytes)
-            mtom.inline(envelope, parts)
+            root = mtom.root_part(content_type, parts)
+            envelope = self.parse(root.body, max_bytes=self.max_bytes)
+            mtom.inline(envelope, parts, root)
             element = envelope.find(f"{{{NS_SOAP12}}}Body/{{{NS_SERVICES}}}numUniqueParametres/fichierDemande")
             if element is None:
                 raise ValueError("no fichierDemande")
@@ -805,7 +806,7 @@ STAGES = (
     ("MTOM split + envelope parse + inline", "hub/gate.py", "_envelope"),
     ("message checked against the WSDL schema", "hub/gate.py", "_operation"),
     ("spyne (deserialise, operation, serialise)", "hub/gate.py", "_spyne"),
-    ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_owner"),
+    ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_certificate"),
     ("  core.wire.processing.process", "core/wire/processing.py", "process"),
     ("    read_application_file (parse + XSD + codec)", "core/wire/processing.py", "read_application_file"),
     ("      XSD validation", "core/wire/schemas.py", "errors"),

@@ -192,16 +192,26 @@ def register(context: Context, counter: str, certificate: Path, ca_dir: Path) ->
     """Register CERTIFICATE (PEM or DER file) as one of COUNTER's.
 
     For a certificate issued by another authority: the SOAP server accepts it only if that
-    authority is among those it trusts (SNE_HUB_TLS_CLIENT_CA, a PEM bundle of CA certificates)."""
+    authority is among those it trusts (SNE_HUB_TLS_CLIENT_CA, a PEM bundle of CA certificates).
+    A certificate already expired, or revoked (in the register, or by the authority in --ca-dir),
+    is refused: it would authenticate nothing, or what was revoked would authenticate again."""
     context.require_schema()
     data = certificate.read_bytes()
+    now = now_in_paris()
+    directory = AuthorityDirectory(ca_dir)
     try:
         record = registration(counter, data)
+        entry = directory.read_ledger().find(record.fingerprint)
     except CertificateError as error:
         raise click.ClickException(str(error)) from None
-    services.register_certificate(context.uow(), record)
+    if entry is not None and entry.revoked_at is not None:
+        raise click.ClickException(f"certificate {record.fingerprint} was revoked by the authority in {ca_dir} on "
+                                   f"{entry.revoked_at:%Y-%m-%d} ({entry.reason}): not registered; issue a new one")
+    services.register_certificate(context.uow(), record, now)
     click.echo(f"certificate {record.fingerprint} registered for {counter} (valid until {record.not_after:%Y-%m-%d})")
-    directory = AuthorityDirectory(ca_dir)
+    if record.not_before > now:
+        click.echo(f"warning: it is valid only from {record.not_before:%Y-%m-%d %H:%M} UTC and authenticates nothing "
+                   "before", err=True)
     if directory.cert_path.exists():
         try:
             ours = directory.authority().has_issued(load_certificate(data))

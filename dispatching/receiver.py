@@ -135,8 +135,9 @@ class Receiver:
         try:
             if content_type.is_multipart:
                 parts = mtom.split(content_type, body, max_parts=MAX_FILES + 1)
-                envelope = parse(mtom.root_part(content_type, parts).body, max_bytes=self.max_bytes)
-                mtom.inline(envelope, parts)
+                root = mtom.root_part(content_type, parts)
+                envelope = parse(root.body, max_bytes=self.max_bytes)
+                mtom.inline(envelope, parts, root)
             elif content_type.media_type == "application/soap+xml":
                 envelope = parse(body, max_bytes=self.max_bytes)
             else:

@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 from spyne.server.wsgi import WsgiApplication
 
 from .gate import Gate, Service
-from .soap import DemandeLogement, DispatchDemande, RechercheDemande, application
+from .soap import DemandeLogement, DispatchDemande, MemoryReleased, RechercheDemande, application
 
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
 SERVICES = {
@@ -38,8 +38,8 @@ class Hub:
         self.public_url = public_url
         self.gates = {
             # spyne gets the message with files inlined in base64: a third larger than what the gate admits
-            name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl",
-                               WsgiApplication(application(service), max_content_length=2 * max_request_bytes)),
+            name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl", MemoryReleased(
+                           WsgiApplication(application(service), max_content_length=2 * max_request_bytes))),
                        unit_of_work, max_request_bytes, client_cert_header)
             for name, service in SERVICES.items()
         }

@@ -1,10 +1,11 @@
 """The gate in front of spyne: everything about a request that is not an SNE operation.
 
 In order, before any SNE code runs: the size bound, the content type, the caller's certificate, MTOM
-unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, a
-known operation, and the message checked against our WSDL's schema. Each refusal is a SOAP 1.2
-fault with a stable code in ``Subcode`` (docs/INTERFACES.md lists them). Then spyne runs the
-operation on a plain SOAP 1.2 envelope, and the answer goes back as MTOM when the request was.
+unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, no
+mandatory header block (the hub understands none), a known operation, and the message checked
+against our WSDL's schema. Each refusal is a SOAP 1.2 fault with a stable code in ``Subcode``
+(docs/INTERFACES.md lists them). Then spyne runs the operation on a plain SOAP 1.2 envelope, and the
+answer goes back as MTOM when the request was.
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ OPERATION = "SOAP-OPERATION"
 MESSAGE = "SOAP-MESSAGE"
 INTERNAL = "HUB-INTERNE"
 REQUEST = "HUB-REQUETE"
+HEADER = "SOAP-ENTETE"
+
+# SOAP 1.2 part 1 §2.2: the roles the hub plays, as the ultimate receiver (a block without a role is
+# for the ultimate receiver, §5.2.2); blocks for role/none or for other roles are not for it.
+ROLE_NEXT = f"{NS_SOAP12}/role/next"
+ROLE_ULTIMATE_RECEIVER = f"{NS_SOAP12}/role/ultimateReceiver"
+ROLES_PLAYED = {ROLE_NEXT, ROLE_ULTIMATE_RECEIVER}
 
 # Binary parameters, checked as strict base64 (libxml2's xs:base64Binary skips stray characters).
 BINARY_FIELDS = {"fichierDemande", "certificat", "fichierDalo", "fichierXml"}
@@ -74,9 +82,18 @@ def _supported_moment(text: str | None) -> bool:
 
 
 class Refused(Exception):
-    def __init__(self, code: str, message: str, status: int = 400, version_mismatch: bool = False):
+    """A request the gate answers with a fault; ``not_understood``: the mandatory header blocks the hub
+    does not understand (a MustUnderstand fault that names them)."""
+
+    def __init__(self, code: str, message: str, status: int = 400, version_mismatch: bool = False,
+                 not_understood: tuple[etree.QName, ...] = ()):
         super().__init__(message)
         self.code, self.message, self.status, self.version_mismatch = code, message, status, version_mismatch
+        self.not_understood = not_understood
+
+    def answer(self) -> tuple[str, list, bytes]:
+        return fault(self.code, self.message, self.status, self.version_mismatch,
+                     not_understood=self.not_understood)
 
 
 @dataclass(frozen=True)
@@ -130,7 +147,7 @@ class Gate:
             if content_type.is_multipart:
                 headers, payload = self._as_mtom(headers, payload, action)
         except Refused as refusal:
-            status, headers, payload = fault(refusal.code, refusal.message, refusal.status, refusal.version_mismatch)
+            status, headers, payload = refusal.answer()
             if refusal.code == CERTIFICATE:  # revoked or unknown: nothing more on this connection
                 headers = headers + [("Connection", "close")]
         except Exception:  # never a traceback, never personal data, to the client or the log
@@ -176,7 +193,7 @@ class Gate:
                 if root_type.media_type != "application/xop+xml":
                     raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
                 envelope = self._checked(parse(root.body, max_bytes=self.max_bytes))
-                mtom.inline(envelope, parts)
+                mtom.inline(envelope, parts, root)
             elif content_type.media_type == "application/soap+xml":
                 envelope = self._checked(parse(body, max_bytes=self.max_bytes))
             elif content_type.media_type == "text/xml":
@@ -199,6 +216,7 @@ class Gate:
         return envelope
 
     def _operation(self, envelope: etree._Element) -> str:
+        _refuse_mandatory_headers(envelope)
         bodies = envelope.findall(f"{{{NS_SOAP12}}}Body")
         if len(bodies) != 1:
             raise Refused(ENVELOPE, "L'enveloppe SOAP doit avoir un et un seul Body")
@@ -261,14 +279,46 @@ CONTENT_TYPE = "contentType"
 QUALIFIED_CONTENT_TYPE = f"{{{NS_SERVICES}}}contentType"
 
 
+def _refuse_mandatory_headers(envelope: etree._Element) -> None:
+    """SOAP 1.2 part 1 §5.2.3 and §5.4.8: a header block meant for the hub (no role, role ``next`` or
+    ``ultimateReceiver``) with ``mustUnderstand`` true must be understood before anything is processed,
+    and the hub understands none: MustUnderstand fault naming them all. Blocks for other roles, or
+    optional ones, are ignored. A mustUnderstand that is not an xs:boolean breaks the envelope."""
+    not_understood = []
+    for header in envelope.findall(f"{{{NS_SOAP12}}}Header"):
+        for block in header:
+            if not isinstance(block.tag, str):
+                continue
+            mandatory = block.get(f"{{{NS_SOAP12}}}mustUnderstand")
+            if mandatory is None:
+                continue
+            if mandatory.strip() not in ("true", "1", "false", "0"):
+                raise Refused(ENVELOPE, f"mustUnderstand vaut true, false, 1 ou 0, pas {mandatory[:20]!r}")
+            role = (block.get(f"{{{NS_SOAP12}}}role") or "").strip() or ROLE_ULTIMATE_RECEIVER
+            if mandatory.strip() in ("true", "1") and role in ROLES_PLAYED:
+                not_understood.append(etree.QName(block))
+    if not_understood:
+        names = ", ".join(f"{{{name.namespace or ''}}}{name.localname}"[:120] for name in not_understood)
+        raise Refused(HEADER, f"Bloc d'en-tête obligatoire (mustUnderstand) non compris : {names}", 500,
+                      not_understood=tuple(not_understood))
+
+
 def fault(code: str, message: str, http_status: int, version_mismatch: bool = False,
-          receiver: bool = False) -> tuple[str, list, bytes]:
-    """A SOAP 1.2 fault with our stable code in Subcode, as spyne writes its own."""
+          receiver: bool = False, not_understood: tuple[etree.QName, ...] = ()) -> tuple[str, list, bytes]:
+    """A SOAP 1.2 fault with our stable code in Subcode, as spyne writes its own. With
+    ``not_understood``: a MustUnderstand fault, each block named in a NotUnderstood header (§5.4.8)."""
     soap = f"{{{NS_SOAP12}}}"
     envelope = etree.Element(soap + "Envelope", nsmap={"soap12env": NS_SOAP12})
+    if not_understood:
+        header = etree.SubElement(envelope, soap + "Header")
+        for name in not_understood:  # qname="b:local", b declared on the element itself
+            qname = f"b:{name.localname}" if name.namespace else name.localname
+            etree.SubElement(header, soap + "NotUnderstood", qname=qname,
+                             nsmap={"b": name.namespace} if name.namespace else None)
     fault_element = etree.SubElement(etree.SubElement(envelope, soap + "Body"), soap + "Fault")
     code_element = etree.SubElement(fault_element, soap + "Code")
-    value = "VersionMismatch" if version_mismatch else "Receiver" if receiver else "Sender"
+    value = ("VersionMismatch" if version_mismatch else "MustUnderstand" if not_understood
+             else "Receiver" if receiver else "Sender")
     etree.SubElement(code_element, soap + "Value").text = f"soap12env:{value}"
     etree.SubElement(etree.SubElement(code_element, soap + "Subcode"), soap + "Value").text = code
     reason = etree.SubElement(fault_element, soap + "Reason")

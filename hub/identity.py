@@ -2,7 +2,7 @@
 
 The gate (:mod:`hub.gate`) authenticates the connection before spyne runs and leaves the counter in
 the WSGI environ; operations read it back here. The SNE's messages may also carry a certificate
-(``certificat``); when one is attached it must be one of the same counter's.
+(``certificat``); when one is attached it must be readable, valid, and one of the same counter's.
 
 Each hub process remembers which counter a certificate authenticates for a short while
 (:class:`core.service_layer.identity.CertificateOwners`).
@@ -15,9 +15,10 @@ from datetime import datetime
 from typing import Callable
 
 from certificates import CertificateError, fingerprint, load_certificate
-from core.domain.errors import UnknownCertificate
+from core.domain.errors import UnknownCertificate, UnreadableCertificate
 from core.service_layer.identity import CertificateOwners
 from core.service_layer.unit_of_work import UnitOfWork
+from core.wire.processing import AttachedCertificate
 
 COUNTER_KEY = "sne_hub.counter"
 FINGERPRINT_KEY = "sne_hub.fingerprint"
@@ -47,12 +48,18 @@ def read_fingerprint(data: bytes) -> str:
         raise UnknownCertificate("Certificat illisible", "certificat") from None
 
 
-def attached_owner(caller: Caller, data: bytes, at: datetime) -> str | None:
-    """Whose the attached certificate is: None if none attached, "" if no counter's."""
+def attached_certificate(caller: Caller, data: bytes, at: datetime) -> AttachedCertificate | None:
+    """The certificate attached to a message: None if none (an empty ``certificat``, as existing
+    clients send), else the counter it authenticates or why it authenticates none."""
     if not data.strip():
         return None
     try:
-        print_ = read_fingerprint(data)
-        return caller.counter if print_ == caller.fingerprint else OWNERS.owner(caller.unit_of_work, print_, at)
-    except UnknownCertificate:
-        return ""
+        print_ = fingerprint(load_certificate(data))
+    except CertificateError:
+        return AttachedCertificate(refusal=UnreadableCertificate(property="certificat"))
+    if print_ == caller.fingerprint:
+        return AttachedCertificate(caller.counter)
+    try:
+        return AttachedCertificate(OWNERS.owner(caller.unit_of_work, print_, at))
+    except UnknownCertificate as unknown:  # unknown, expired, revoked, or its counter inactive
+        return AttachedCertificate(refusal=unknown)

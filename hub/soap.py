@@ -8,9 +8,12 @@ Children of the SNE's messages are unqualified (``elementFormDefault="unqualifie
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import gc
 import logging
 from datetime import datetime
+from typing import Callable
 
 import spyne.const
 from spyne import (
@@ -33,11 +36,11 @@ from core.domain.calendar import PARIS, now_in_paris
 from core.domain.errors import RegisterError
 from core.service_layer import dispatching
 from core.wire import lists, processing, search
-from core.wire.dispatch import wire_item
 from core.wire.codec import parse_datetime
+from core.wire.dispatch import wire_item
 from core.wire.processing import FileRefused
 
-from .identity import Caller, attached_owner, caller_of
+from .identity import Caller, attached_certificate, caller_of
 
 log = logging.getLogger(__name__)
 
@@ -152,9 +155,9 @@ class DemandeLogement(ServiceBase):
     def getNumUnique(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        owner = attached_owner(caller, _bytes(request.certificat), now)
+        attached = attached_certificate(caller, _bytes(request.certificat), now)
         answer = processing.process(caller.unit_of_work, caller.counter, _bytes(request.fichierDemande), now,
-                                    attached_owner=owner)
+                                    attached=attached)
         reply = NumUniqueOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[answer.file])
         if answer.attestation is not None:
             reply.nomAttestation = _answer_name("ATT", caller, now, "pdf")
@@ -165,7 +168,7 @@ class DemandeLogement(ServiceBase):
     def getDemandeLogement(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = processing.application_answer(caller.unit_of_work, caller.counter, request.numUnique or "", now)
         return DemandeOut(nomFichierDemande=_answer_name("RET", caller, now), fichierDemande=[file])
 
@@ -185,7 +188,7 @@ class DemandeLogement(ServiceBase):
     def getDeclarationNouveauDalo(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = processing.dalo_answer(caller.unit_of_work, caller.counter, _bytes(request.fichierDalo), now)
         return DaloOut(nomFichierDalo=_answer_name("RET", caller, now), fichierDalo=[file])
 
@@ -193,7 +196,7 @@ class DemandeLogement(ServiceBase):
     def getDemandesRadieesDepuisLe(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = lists.cancelled_since_answer(
             caller.unit_of_work, caller.counter, _aware(request.dateRadiationDepuisLe), now,
             motive=_code(request.motifRadiation), dalo_status=_code(request.statutDalo),
@@ -204,7 +207,7 @@ class DemandeLogement(ServiceBase):
     def getNouveauxDaloDepuisLe(ctx, request):
         caller = caller_of(ctx)
         now = now_in_paris()
-        processing.check_attached(caller.counter, attached_owner(caller, _bytes(request.certificat), now))
+        processing.check_attached(caller.counter, attached_certificate(caller, _bytes(request.certificat), now))
         file = lists.new_dalo_since_answer(caller.unit_of_work, caller.counter,
                                            _aware(request.dateNouveauDaloDepuisLe), now)
         return NouveauxDaloOut(nomFichierNouveauxDalo=_answer_name("DAL", caller, now), fichierNouveauxDalo=[file])
@@ -250,8 +253,45 @@ def _aware(text: str) -> datetime:
 
 
 # spyne runs a full garbage collection once a second per process, stalling every request in flight
-# for tens of milliseconds (most of the p99 in bench/soap.py); Python's own collector suffices.
+# for tens of milliseconds (most of the p99 in bench/soap.py); Python's own collector suffices for
+# ordinary messages, and MemoryReleased takes care of large ones.
 spyne.const.MIN_GC_INTERVAL = float("inf")
+LARGE_MESSAGE_BYTES = 1024 * 1024  # an SNE message is tens of kilobytes; a megabyte is already odd
+
+
+class MemoryReleased:
+    """A spyne WSGI application whose memory is given back after each large message.
+
+    spyne's method contexts point at each other (reference cycles), and through them at the whole
+    message: its text, its parsed document (files inlined in base64), the decoded files, the answer.
+    Only a full collection frees a cycle, and Python runs one rarely in a process this size (after
+    tens of requests), so large messages piled up: hundreds of megabytes after a few 10 MB requests.
+    Then what was freed stays with the worker thread's malloc arena: 16 threads, each keeping the
+    peak of the largest message it handled, held a gigabyte. After a message of more than
+    ``large_bytes``: a full collection (tens of milliseconds, next to the second such a message takes),
+    and ``malloc_trim`` (glibc; a few milliseconds), which returns the arenas' free pages to the
+    system. Ordinary messages pay nothing. Figures: docs/BENCHMARKS.md, "Memory under large requests".
+    """
+
+    def __init__(self, application: Callable, large_bytes: int = LARGE_MESSAGE_BYTES):
+        self.application, self.large_bytes = application, large_bytes
+
+    def __call__(self, environ: dict, start_response: Callable) -> list[bytes]:
+        try:
+            return [b"".join(self.application(environ, start_response))]  # spyne closes its contexts here
+        finally:
+            if int(environ.get("CONTENT_LENGTH") or 0) > self.large_bytes:
+                gc.collect()
+                _trim_malloc_arenas()
+
+
+def _trim_malloc_arenas() -> None:
+    """Give the C allocator's free pages back to the system, where the C library can (glibc)."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # another C library: its own policy applies
+        pass
+
 
 # spyne logs every fault with its text, which may quote a counter's file: personal data stays out.
 logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)

@@ -51,3 +51,12 @@ def get_demande(client, number: str, certificate: bytes = b"", mtom: bool = True
 
 def cancellation_file(counter: str, number: str, cancellation: Cancellation, form=None) -> bytes:
     return interface_file(counter, "RAD", form, number=number, cancellation=cancellation)
+
+
+def long_list_file(counter: str, count: int, index: int = 0, file_type: str = "CRE", **fields) -> bytes:
+    """A file of ``counter`` whose listeLocalisationSouhaite holds ``count`` more wished communes:
+    9.6 MB for 120,000, a hostile request well inside the 10 MB bound (the register reads 30)."""
+    data = interface_file(counter, file_type, person(index), **fields)
+    closing = b"</ns2:listeLocalisationSouhaite>"
+    wished = b'<ns2:localisationSouhaite><ns2:commune code="57463"/></ns2:localisationSouhaite>'
+    return data.replace(closing, wished * count + closing, 1)

@@ -29,6 +29,7 @@ from typing import Any
 from . import changes, codes
 from .calendar import add_months, anniversary
 from .codes import ApplicationState, CancellationMotive, DaloStatus
+from .dispatch import Profile
 from .errors import (
     INCONSISTENT_VALUES,
     MISSING_VALUE,
@@ -36,18 +37,17 @@ from .errors import (
     ApplicationNotActive,
     CancellationDetailsMissing,
     CancellationRefused,
+    DaloThroughDeclarationOnly,
     DeletionRefused,
-    InvalidContent,
     InvalidAssociation,
+    InvalidContent,
     InvalidDate,
     NotAllowed,
     ReactivationRefused,
     ReactivationWindowClosed,
-    DaloThroughDeclarationOnly,
     RenewalNotOpen,
     VersionConflict,
 )
-from .dispatch import Profile
 from .events import ChangeFacts, Event, EventKind
 from .form import ApplicationForm, DaloInformation
 from .identity import PersonKey
@@ -176,7 +176,8 @@ def check_separation(original: set[PersonKey], new: set[PersonKey], holder: Pers
 
     where = RegistryNames.ASSOCIATED_NUMBER
     if holder is None or not among(holder, original):
-        raise InvalidAssociation("Le demandeur doit être le demandeur ou un co-titulaire de la demande d'origine", where)
+        raise InvalidAssociation("Le demandeur doit être le demandeur ou un co-titulaire de la demande d'origine",
+                                 where)
     if len(original) < 2:
         raise InvalidAssociation("La demande d'origine n'a qu'un adulte : il n'y a pas de couple à séparer", where)
     if all(among(person, new) for person in original):

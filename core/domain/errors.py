@@ -66,6 +66,22 @@ MISSING_VALUE = "NUU102"
 INVALID_VALUE = "NUU103"
 INCONSISTENT_VALUES = "NUU104"
 TOO_MANY_VALUES = "NUU105"
+# Not a refusal: the last anomaly of an answer that found more than MAX_REPORTED.
+NOT_REPORTED = "NUU108"
+MAX_REPORTED = 100  # anomalies in one answer (docs/REGISTER.md, "Content rules")
+
+
+def reported(anomalies: Sequence[Anomaly]) -> list[Anomaly]:
+    """The anomalies an answer carries: all of them up to MAX_REPORTED; beyond, the first
+    MAX_REPORTED - 1 and a last one saying how many more were found. Neither answer format has a
+    place to say that a list was cut (``listeAnomalie`` holds nothing but anomalies), hence one more
+    anomaly, with the count also in a ``complement`` for software."""
+    if len(anomalies) <= MAX_REPORTED:
+        return list(anomalies)
+    kept = list(anomalies[:MAX_REPORTED - 1])
+    left = len(anomalies) - len(kept)
+    return kept + [Anomaly(NOT_REPORTED, f"{left} autres anomalies non reportées : au plus {MAX_REPORTED} par "
+                                         "réponse", None, (("nombre", str(left)),))]
 
 
 class UnsupportedFile(RegisterError):
@@ -109,12 +125,17 @@ class DuplicateSuspected(RegisterError):
 
     def __init__(self, candidates: Sequence[DuplicateCandidate], property: str | None = None):
         self.candidates = list(candidates)
-        numbers = ", ".join(candidate.number for candidate in self.candidates)
-        super().__init__(f"{self.title} ({numbers}). Pour l'enregistrer malgré tout, forcer le doublon.", property)
+        super().__init__(f"{self.title} ({', '.join(self.numbers)}). Pour l'enregistrer malgré tout, forcer le "
+                         "doublon.", property)
+
+    @property
+    def numbers(self) -> list[str]:
+        """Each candidate application once, in order (two of its adults may match two of the file's)."""
+        return list(dict.fromkeys(candidate.number for candidate in self.candidates))
 
     @property
     def anomalies(self) -> list[Anomaly]:
-        complements = tuple((RegistryNames.NUMBER, candidate.number) for candidate in self.candidates)
+        complements = tuple((RegistryNames.NUMBER, number) for number in self.numbers)
         return [Anomaly(self.code, self.message, self.property, complements)]
 
 
@@ -180,7 +201,7 @@ class NotAllowed(RegisterError):
 class DaloThroughDeclarationOnly(RegisterError):
     """A CRE, CRS, MOD or REN would change informationDalo, which only the DALO declaration changes."""
 
-    code = "NUU187"
+    code = "NUU188"
     title = "Le statut DALO ne change que par la déclaration DALO"
 
 
@@ -203,6 +224,13 @@ class ForeignCertificate(RegisterError):
 
     code = "NUU186"
     title = "Le certificat joint appartient à un autre guichet"
+
+
+class UnreadableCertificate(RegisterError):
+    """The certificate attached to a message is neither a PEM nor a DER X.509 certificate."""
+
+    code = "NUU187"
+    title = "Certificat joint illisible : ni PEM ni DER"
 
 
 class UnknownTerritory(RegisterError):
@@ -260,6 +288,7 @@ def catalogue() -> list[tuple[str, str]]:
             INVALID_VALUE: "Valeur invalide",
             INCONSISTENT_VALUES: "Valeurs incohérentes entre elles",
             TOO_MANY_VALUES: "Trop de valeurs",
+            NOT_REPORTED: f"Anomalies suivantes non reportées (au plus {MAX_REPORTED} par réponse)",
         }
     )
     return sorted(rows.items())

@@ -32,7 +32,7 @@ from .vocabulary import coded_values, is_model, wire_fields, wire_path
 
 T = TypeVar("T")
 
-MAX_REPEATED = 30  # any repeated group: wished communes, dependants, resources, disabilities…
+MAX_REPEATED = 30  # any repeated group: wished communes, dependants, resources… (docs/REGISTER.md, why 30)
 OLDEST_BIRTH_DATE = date(1900, 1, 1)
 
 

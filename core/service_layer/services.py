@@ -68,12 +68,21 @@ def add_counter(uow: UnitOfWork, counter: Counter) -> None:
         uow.commit()
 
 
-def register_certificate(uow: UnitOfWork, certificate: CounterCertificate) -> None:
-    """Let a counter authenticate with this certificate (TLS client, S/MIME signer)."""
+def register_certificate(uow: UnitOfWork, certificate: CounterCertificate, now: datetime | None = None) -> None:
+    """Let a counter authenticate with this certificate (TLS client, S/MIME signer).
+
+    A revoked certificate stays revoked: registering it again is refused (NUU185), not reported
+    as done. With ``now``, so is one that expired before it: it would authenticate nothing."""
     with uow:
         if uow.counters.get(certificate.counter) is None:
             raise UnknownCounter(f"Guichet inconnu : {certificate.counter}", "counter")
         known = uow.certificates.get(certificate.fingerprint)
+        if known is not None and known.revoked_at is not None:
+            raise UnknownCertificate(f"Certificat révoqué le {known.revoked_at:%d/%m/%Y} : il le reste, l'enregistrer "
+                                     "de nouveau n'y change rien ; en émettre un nouveau", "fingerprint")
+        if now is not None and certificate.not_after < now:
+            raise UnknownCertificate(f"Certificat expiré le {certificate.not_after:%d/%m/%Y} : il n'authentifierait "
+                                     "aucun guichet", "not_after")
         if known is not None:
             if known.counter != certificate.counter:
                 raise ReferenceDataConflict(f"Ce certificat est déjà celui du guichet {known.counter}", "fingerprint")

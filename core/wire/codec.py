@@ -13,19 +13,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import islice
 from typing import Any
 
 from lxml import etree
 
 from core.domain.application import Application, Cancellation
-from core.domain.errors import Anomaly
+from core.domain.errors import TOO_MANY_VALUES, Anomaly, reported
 from core.domain.form import ApplicationForm, DaloInformation
+from core.domain.validation import MAX_REPEATED
 from core.domain.vocabulary import RegistryNames, is_model, wire_fields
 
 NS = "http://nuu.application.i2/"
 PREFIX = "ns2"
 VERSIONS = ("02.00", "02.01")
 ONLY_IN_0201 = {"informationTraitement", "notifSms", "notifEvt"}
+MAX_ITEMS = MAX_REPEATED  # the most items the reader takes from any list of a file (docs/REGISTER.md)
 
 
 def q(name: str) -> str:
@@ -56,6 +59,7 @@ class InterfaceFile:
     anomalies: list[Anomaly] = field(default_factory=list)
     duplicates: list[Application] = field(default_factory=list)
     altered: dict[str, Any] | None = None  # what a change altered (core.domain.changes): modifie marks
+    over_bound: Anomaly | None = None  # read: the first list longer than MAX_ITEMS (the file is refused)
 
     @classmethod
     def of(cls, application: Application, *, version: str, file_type: str, file_date: datetime, counter: str,
@@ -79,15 +83,21 @@ class InterfaceFile:
 
 
 def read_file(root: etree._Element) -> InterfaceFile:
-    """An ``interfaceNuu`` element already validated against its XSD, as domain objects."""
+    """An ``interfaceNuu`` element already validated against its XSD, as domain objects.
+
+    No list is read beyond :data:`MAX_ITEMS` items: the first list over its bound is named in
+    ``over_bound`` (the file is then refused without being judged) and every list comes back cut to
+    its bound, so that a hostile file costs no more to read, and to answer, than a full one.
+    """
+    reader = _Reader()
     header = root.find(q("entete"))
     request = root.find(q("demande"))
     demand = request.find(q("demandeLogement"))
     children = _children(demand)
-    form = read_model(ApplicationForm, demand, children)
+    form = reader.model(ApplicationForm, demand, "", children)
     dalo = request.find(q("informationDalo"))
     if dalo is not None:
-        form.dalo = read_model(DaloInformation, dalo)
+        form.dalo = reader.model(DaloInformation, dalo, "informationDalo.")
     renewal = _first(children, RegistryNames.RENEWAL)
     cancellation = _first(children, RegistryNames.CANCELLATION)
     return InterfaceFile(
@@ -102,53 +112,77 @@ def read_file(root: etree._Element) -> InterfaceFile:
         force_duplicate=_boolean_of(_first(children, RegistryNames.FORCE_DUPLICATE)),
         has_renewal=renewal is not None,
         renewal_date=_date_of(renewal.find(q("dateRenouvellement"))) if renewal is not None else None,
-        cancellation=read_model(Cancellation, cancellation) if cancellation is not None else None,
+        cancellation=(reader.model(Cancellation, cancellation, RegistryNames.CANCELLATION + ".")
+                      if cancellation is not None else None),
         documents_changed_on=_date_of(_first(children, RegistryNames.DOCUMENTS_CHANGED_ON)),
         increment=_optional_text(_first(children, RegistryNames.VERSION)),
+        over_bound=reader.over_bound,
     )
 
 
-def read_model(model: type, element: etree._Element, children: dict[str, list] | None = None) -> Any:
-    """A model instance from its element, field by field, as the vocabulary names them."""
-    children = _children(element) if children is None else children
-    values: dict[str, Any] = {}
-    for wire_field in wire_fields(model):
-        found = children.get(wire_field.wire.name, [])
-        if not found:
-            continue
-        kind, codes = wire_field.element_type, wire_field.wire.codes
-        if wire_field.wire.item:
-            items = found[0].findall(q(wire_field.wire.item))
-            values[wire_field.attribute] = [_value(kind, codes, item) for item in items]
-        elif wire_field.wire.repeated:
-            values[wire_field.attribute] = [_value(kind, codes, item) for item in found]
-        else:
-            values[wire_field.attribute] = _value(kind, codes, found[0])
-    return model(**values)
+@dataclass
+class _Reader:
+    """Model instances from their elements, field by field, as the vocabulary names them.
 
+    Lists are read up to :data:`MAX_ITEMS` items; ``over_bound`` keeps the anomaly of the first
+    list found longer (its wire path, like validation's), and only that one.
+    """
 
-def _value(kind: Any, codes: type | None, element: etree._Element) -> Any:
-    if codes is not None:  # the code attribute is optional even on required elements: "" when absent
-        return element.get("code", "")
-    if is_model(kind):
-        return read_model(kind, element)
-    text = element.text or ""
-    if kind is bool:
-        return text.strip() in ("true", "1")
-    if kind is int:
-        return int(text.strip())
-    if kind is date:
-        return _date(text)
-    if kind is datetime:
-        return parse_datetime(text)
-    return text
+    over_bound: Anomaly | None = None
+
+    def model(self, model: type, element: etree._Element, path: str,
+              children: dict[str, list] | None = None) -> Any:
+        children = _children(element) if children is None else children
+        values: dict[str, Any] = {}
+        for wire_field in wire_fields(model):
+            name = wire_field.wire.name
+            found = children.get(name, [])
+            if not found:
+                continue
+            if wire_field.wire.item:
+                items = list(islice(found[0].iterchildren(q(wire_field.wire.item)), MAX_ITEMS + 1))
+                values[wire_field.attribute] = self._items(wire_field, items, f"{path}{name}",
+                                                           f"{path}{name}.{wire_field.wire.item}")
+            elif wire_field.wire.repeated:
+                values[wire_field.attribute] = self._items(wire_field, found, f"{path}{name}", f"{path}{name}")
+            else:
+                values[wire_field.attribute] = self._value(wire_field, found[0], f"{path}{name}.")
+        return model(**values)
+
+    def _items(self, wire_field, items: list, list_path: str, item_path: str) -> list:
+        if len(items) > MAX_ITEMS and self.over_bound is None:
+            self.over_bound = Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_ITEMS} éléments dans cette liste : le fichier "
+                                                       "en porte davantage, il n'est pas lu au-delà", list_path)
+        return [self._value(wire_field, item, f"{item_path}[{index}].")
+                for index, item in enumerate(items[:MAX_ITEMS])]
+
+    def _value(self, wire_field, element: etree._Element, path: str) -> Any:
+        kind = wire_field.element_type
+        if wire_field.wire.codes is not None:  # the code attribute is optional even on required elements
+            return element.get("code", "")
+        if is_model(kind):
+            return self.model(kind, element, path)
+        text = element.text or ""
+        if kind is bool:
+            return text.strip() in ("true", "1")
+        if kind is int:
+            return int(text.strip())
+        if kind is date:
+            return _date(text)
+        if kind is datetime:
+            return parse_datetime(text)
+        return text
 
 
 def _children(element: etree._Element) -> dict[str, list]:
+    """The element's children in the file's namespace, by name; at most one more than MAX_ITEMS of
+    each (enough to tell a list over its bound; the XSD already refused repeated single elements)."""
     found: dict[str, list] = {}
     for child in element:
         if isinstance(child.tag, str) and child.tag.startswith(f"{{{NS}}}"):
-            found.setdefault(etree.QName(child).localname, []).append(child)
+            same = found.setdefault(etree.QName(child).localname, [])
+            if len(same) <= MAX_ITEMS:
+                same.append(child)
     return found
 
 
@@ -318,9 +352,10 @@ def _lexical(value: Any) -> str:
 
 
 def write_anomalies(demand: etree._Element, anomalies: list[Anomaly]) -> etree._Element:
-    """``listeAnomalie``: code, property and message of each problem, as the SNE reports them."""
+    """``listeAnomalie``: code, property and message of each problem, as the SNE reports them; at
+    most :data:`core.domain.errors.MAX_REPORTED`, the last one saying how many more there were."""
     element = etree.SubElement(demand, q(RegistryNames.ANOMALIES))
-    for anomaly in anomalies:
+    for anomaly in reported(anomalies):
         entry = etree.SubElement(element, q("anomalie"), code=anomaly.code[:10])
         if anomaly.property:
             entry.set("propriete", anomaly.property[:255])

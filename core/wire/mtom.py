@@ -12,6 +12,8 @@ text. That is also why a PDF goes base64-encoded: raw, it would make the body un
 
 Parsing is strict and bounded: a boundary that never appears, a part without headers, a reference
 to a part that is not there, a part encoded in an unknown way are all refused with stable codes.
+So is anything ambiguous: two parts with one Content-ID, an element holding an xop:Include and
+anything else, a part that nothing references.
 """
 
 from __future__ import annotations
@@ -98,7 +100,19 @@ def split(content_type: ContentType, body: bytes, max_parts: int = MAX_PARTS) ->
         raise MtomError(INVALID, "Délimiteur MIME final absent")
     if not parts:
         raise MtomError(INVALID, "Aucune partie MIME")
+    _refuse_shared_ids(parts)
     return parts
+
+
+def _refuse_shared_ids(parts: list[Part]) -> None:
+    """Two parts with one Content-ID make every reference to it (``start``, ``cid:``) ambiguous."""
+    seen: set[str] = set()
+    for part in parts:
+        if part.content_id is not None and part.content_id in seen:
+            raise MtomError(INVALID, f"Plusieurs parties MIME portent le Content-ID <{part.content_id[:60]}> : "
+                                     "la partie désignée est ambiguë")
+        if part.content_id is not None:
+            seen.add(part.content_id)
 
 
 def _part(chunk: bytes) -> Part:
@@ -147,9 +161,16 @@ def root_part(content_type: ContentType, parts: list[Part]) -> Part:
     return parts[0]
 
 
-def inline(envelope: etree._Element, parts: list[Part]) -> int:
-    """Replace each xop:Include by the base64 of the part it references; return how many."""
+def inline(envelope: etree._Element, parts: list[Part], root: Part) -> int:
+    """Replace each xop:Include by the base64 of the part it references; return how many.
+
+    Nothing is left to guess: an element holding an xop:Include holds nothing else (a second one,
+    text, another element: which would be the value?), and every part but ``root`` (the envelope's)
+    is referenced, since a part nobody references is content the sender meant to send and that
+    nothing would read. Each is refused with MTOM-INVALIDE.
+    """
     by_id = {part.content_id: part for part in parts if part.content_id}
+    referenced = {id(root)}
     includes = list(envelope.iter(f"{{{NS_XOP}}}Include"))
     for include in includes:
         href = include.get("href", "")
@@ -161,9 +182,27 @@ def inline(envelope: etree._Element, parts: list[Part]) -> int:
         parent = include.getparent()
         if parent is None:
             raise MtomError(INVALID, "xop:Include ne peut pas être l'élément racine")
+        _refuse_mixed_content(parent)
         parent.remove(include)
         parent.text = base64.b64encode(part.body).decode("ascii")
+        referenced.add(id(part))
+    for part in parts:
+        if id(part) not in referenced:
+            raise MtomError(INVALID, f"La partie MIME <{(part.content_id or 'sans Content-ID')[:60]}> n'est "
+                                     "référencée par aucun xop:Include")
     return len(includes)
+
+
+def _refuse_mixed_content(element: etree._Element) -> None:
+    name = etree.QName(element).localname[:60]
+    children = [child for child in element if not isinstance(child, etree._Comment)]
+    if len(children) > 1:
+        what = "plusieurs xop:Include" if all(
+            child.tag == f"{{{NS_XOP}}}Include" for child in children) else "un xop:Include et d'autres éléments"
+        raise MtomError(INVALID, f"L'élément {name} porte {what} : sa valeur est ambiguë")
+    if (element.text or "").strip() or any((child.tail or "").strip() for child in element):
+        raise MtomError(INVALID, f"L'élément {name} porte à la fois un xop:Include et un contenu : sa valeur est "
+                                 "ambiguë")
 
 
 def package(envelope: etree._Element, binary_elements: set[str], action: str | None,

@@ -4,7 +4,9 @@ The bytes are parsed safely and validated against our XSD before anything else; 
 is refused as a whole (:class:`FileRefused`, which the channels turn into a SOAP fault or a mail
 error) because no valid answer file can be built from it. A valid file goes to the use case its
 ``typeFichier`` names; the register's refusals come back inside the answer, the SNE's way, as
-``listeAnomalie`` (and ``listeDoublons`` for probable duplicates) in a ``RET`` file.
+``listeAnomalie`` (and ``listeDoublons`` for probable duplicates) in a ``RET`` file. A file with a
+list over its bound (the codec reads 30 items at most) is refused that way too, with that one
+anomaly, before anything else is judged.
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from lxml import etree
 from core.domain.application import Application
 from core.domain.codes import ApplicationState, FileType
 from core.domain.errors import (
+    INVALID_VALUE,
+    Anomaly,
     ApplicationNotFound,
     DuplicateSuspected,
     ForeignCertificate,
     ForeignCounterFile,
+    InvalidContent,
     InvalidNumber,
     RegisterError,
     UnsupportedFile,
@@ -82,22 +87,44 @@ def read_application_file(data: bytes) -> InterfaceFile:
         raise FileRefused(FILE_INVALID, "Une date ou un nombre du fichier sort des bornes prises en charge") from None
 
 
-def check_attached(counter_code: str, attached_owner: str | None) -> None:
-    """A certificate attached to a message must be one of the sending counter's own."""
-    if attached_owner is not None and attached_owner != counter_code:
+def check_read_whole(file: InterfaceFile) -> None:
+    """A file with a list over its bound was not read whole: it is refused with that one anomaly,
+    before anything judges it (its echo carries each list cut to its bound)."""
+    if file.over_bound is not None:
+        raise InvalidContent([file.over_bound])
+
+
+@dataclass(frozen=True)
+class AttachedCertificate:
+    """What a channel made of the certificate attached to a message (``certificat``): the counter it
+    authenticates, or why it authenticates none (unreadable: NUU187; unknown, expired or revoked:
+    NUU185), so that the refusal says which."""
+
+    owner: str | None = None
+    refusal: RegisterError | None = None
+
+
+def check_attached(counter_code: str, attached: AttachedCertificate | None) -> None:
+    """A certificate attached to a message must be readable, valid and one of the sending counter's own."""
+    if attached is None:
+        return
+    if attached.refusal is not None:
+        raise attached.refusal
+    if attached.owner != counter_code:  # whose it is is not said: the sender has no business knowing
         raise ForeignCertificate(property="certificat")
 
 
 def process(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now: datetime,
-            attached_owner: str | None = None) -> Answer:
+            attached: AttachedCertificate | None = None) -> Answer:
     """getNumUnique: create, change, renew, cancel or delete, as ``typeFichier`` says.
 
-    ``counter_code`` is the counter the channel authenticated; ``attached_owner`` the counter the
-    certificate attached to the message belongs to ("" if to none), None when none is attached.
+    ``counter_code`` is the counter the channel authenticated; ``attached`` the certificate attached
+    to the message, None when none is.
     """
     file = read_application_file(data)
     try:
-        check_attached(counter_code, attached_owner)
+        check_read_whole(file)
+        check_attached(counter_code, attached)
         if file.counter != counter_code:
             raise ForeignCounterFile(
                 f"Le fichier est au nom du guichet {file.counter}, le message vient de {counter_code}",
@@ -152,11 +179,14 @@ def _number(text: str | None, property: str) -> RegistrationNumber:
 
 
 def _version(file: InterfaceFile) -> int | None:
-    """The version the counter last read, when it sends it back in ``incrementFichier``."""
+    """The version the counter last read, when it sends it back in ``incrementFichier``: a version, not
+    a registration number, so a bad one is an invalid value (NUU103), not a malformed number (NUU110)."""
     if not file.increment:
         return None
     if not re.fullmatch(r"[0-9]{1,9}", file.increment):
-        raise InvalidNumber("incrementFichier porte la version lue (un entier)", RegistryNames.VERSION)
+        raise InvalidContent([Anomaly(INVALID_VALUE, f"incrementFichier porte la version lue de la demande, un "
+                                                     f"entier de 1 à 9 chiffres, pas « {file.increment[:20]} »",
+                                      RegistryNames.VERSION)])
     return int(file.increment)
 
 
@@ -165,7 +195,7 @@ def _refusal(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, refusal: Regi
     """The file as received, typed RET, with the anomalies (and probable duplicates)."""
     duplicates = []
     if isinstance(refusal, DuplicateSuspected):
-        duplicates = [_readable(unit_of_work, candidate.number, counter) for candidate in refusal.candidates]
+        duplicates = [_readable(unit_of_work, number, counter) for number in refusal.numbers]
     answer = replace(file, file_type=FileType.ANSWER.value, file_date=now, anomalies=refusal.anomalies,
                      duplicates=[d for d in duplicates if d is not None])
     return write_file(answer)
@@ -196,9 +226,13 @@ def duplicates_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: 
                       now: datetime) -> tuple[bytes | None, bytes]:
     """getDoublons: the probable duplicates of a (possibly partial) file, and the file back as RET."""
     file = read_application_file(data)
+    echoed = replace(file, file_type=FileType.ANSWER.value, file_date=now)
+    if file.over_bound is not None:  # not read whole: nothing is looked for, the echo says why
+        return None, write_file(replace(echoed, anomalies=[file.over_bound]))
     candidates = services.find_duplicates(unit_of_work(readonly=True), file.form, counter_code)
-    applications = [a for a in (_readable(unit_of_work, c.number, counter_code) for c in candidates) if a]
-    echoed = write_file(replace(file, file_type=FileType.ANSWER.value, file_date=now))
+    numbers = dict.fromkeys(candidate.number for candidate in candidates)  # an application once, in order
+    applications = [a for a in (_readable(unit_of_work, number, counter_code) for number in numbers) if a]
+    echoed = write_file(echoed)
     if not applications:
         return None, echoed
     return etree.tostring(duplicates_element(applications), xml_declaration=True, encoding="UTF-8"), echoed
@@ -208,6 +242,7 @@ def dalo_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes,
     """getDeclarationNouveauDalo: record the file's informationDalo on its application; RET back."""
     file = read_application_file(data)
     try:
+        check_read_whole(file)
         if file.counter != counter_code:
             raise ForeignCounterFile(f"Le fichier est au nom du guichet {file.counter}", RegistryNames.COUNTER)
         if file.form.dalo is None:

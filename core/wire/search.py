@@ -12,17 +12,26 @@ their criteria are written in ``demandeMulticritere`` the way a search would exp
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import islice
 
 from lxml import etree
 
 from core.domain.codes import ApplicationState
-from core.domain.errors import Anomaly, ForeignCounterFile, InvalidSearch, RegisterError
+from core.domain.errors import (
+    TOO_MANY_VALUES,
+    Anomaly,
+    ForeignCounterFile,
+    InvalidContent,
+    InvalidSearch,
+    RegisterError,
+    reported,
+)
 from core.domain.numbers import RegistrationNumber
-from core.domain.search import Period, SearchCriteria, SearchResult
+from core.domain.search import PAGE_SIZE, Period, SearchCriteria, SearchResult
 from core.service_layer import services
 
 from . import schemas
-from .codec import NS, PREFIX, q
+from .codec import MAX_ITEMS, NS, PREFIX, q
 from .processing import FILE_INVALID, FILE_UNKNOWN, FileRefused, UnitOfWorkFactory
 from .xml import UnsafeXml, parse
 
@@ -41,7 +50,9 @@ def search_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: byte
         if header_counter != counter_code:
             raise ForeignCounterFile(f"La recherche est au nom du guichet {header_counter}, le message vient de "
                                      f"{counter_code}", "codeGuichet")
-        criteria = read_criteria(criteria_element, root.findall(f"{q('listeDemandes')}/{q('numUnique')}"))
+        listed = _bounded(root.find(q("listeDemandes")), "numUnique", PAGE_SIZE)
+        _bounded(criteria_element.find(q("piecesJustificatives")), "codeCategorie", MAX_ITEMS)
+        criteria = read_criteria(criteria_element, listed)
         result = services.search(unit_of_work(readonly=True), criteria, counter_code)
     except RegisterError as refusal:
         anomalies = refusal.anomalies
@@ -59,6 +70,20 @@ def _read(data: bytes) -> etree._Element:
     if problems:
         raise FileRefused(FILE_INVALID, "Le fichier n'est pas conforme au schéma InterfaceNuuRecherche", problems)
     return root
+
+
+def _bounded(element: etree._Element | None, item: str, bound: int) -> list[etree._Element]:
+    """The items of one of the file's lists, refused (one anomaly, nothing searched) beyond ``bound``:
+    a page of numbers for ``listeDemandes`` (a client may send back the page it received), as many
+    as an application's lists for ``piecesJustificatives`` (docs/REGISTER.md, "Bounds on lists")."""
+    if element is None:
+        return []
+    items = list(islice(element.iterchildren(q(item)), bound + 1))
+    if len(items) > bound:
+        raise InvalidContent([Anomaly(TOO_MANY_VALUES, f"Au plus {bound} éléments dans cette liste : le fichier en "
+                                                       "porte davantage, il n'est pas lu au-delà",
+                                      etree.QName(element).localname)])
+    return items
 
 
 def read_criteria(element: etree._Element, listed: list[etree._Element]) -> SearchCriteria:
@@ -132,19 +157,19 @@ def answer(counter_code: str, now: datetime, criteria: etree._Element | None, re
                                             "renvoyer la recherche avec le dernier numéro reçu dans listeDemandes"))
     if anomalies:
         listed = etree.SubElement(root, q("listeAnomalies"))
-        for anomaly in anomalies:
+        for anomaly in reported(anomalies):
             entry = etree.SubElement(listed, q("anomalie"), code=anomaly.code[:10])
             etree.SubElement(entry, q("message")).text = anomaly.message[:512]
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
 def _copy(element: etree._Element) -> etree._Element:
-    """The request's element, rebuilt under our prefix (comments and foreign prefixes dropped)."""
+    """The request's element, rebuilt under our prefix (comments and foreign prefixes dropped), with
+    at most MAX_ITEMS children per element: a list over its bound comes back cut."""
     copy = etree.Element(q(etree.QName(element).localname))
     copy.text = element.text if len(element) == 0 else None
-    for child in element:
-        if isinstance(child.tag, str):
-            copy.append(_copy(child))
+    for child in islice((child for child in element if isinstance(child.tag, str)), MAX_ITEMS):
+        copy.append(_copy(child))
     return copy
 
 

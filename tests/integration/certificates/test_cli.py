@@ -11,10 +11,15 @@ import shutil
 import stat
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from certificates import create_authority, fingerprint, load_certificate
 from certificates.cli import certificates as certificates_group
@@ -227,6 +232,45 @@ def test_register_an_externally_issued_certificate(sne_hub, ca, tmp_path):
     assert "SNE_HUB_TLS_CLIENT_CA" not in again.stderr
     not_a_certificate = sne_hub("certificates", "register", "NANCY", tmp_path / "external-key.pem", check=False)
     assert not_a_certificate.returncode == 1 and "not an X.509 certificate" in not_a_certificate.stderr
+
+
+def self_signed(path: Path, valid_from: timedelta, valid_until: timedelta) -> Path:
+    """A certificate valid from now + ``valid_from`` to now + ``valid_until`` (negative: past)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Ville de Nancy")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now + valid_from)
+                   .not_valid_after(now + valid_until).sign(key, hashes.SHA256()))
+    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_register_refuses_what_would_authenticate_nothing_or_what_was_revoked(sne_hub, ca, tmp_path):
+    external = create_authority("a counter's own CA").issue_counter("NANCY", "Ville de Nancy", MAILBOX)
+    revoked = tmp_path / "external.pem"
+    external.write(revoked, tmp_path / "external-key.pem")
+    sne_hub("certificates", "register", "NANCY", revoked)
+    sne_hub("certificates", "revoke", fingerprint_of(revoked))  # in the register: not ours
+    again = sne_hub("certificates", "register", "NANCY", revoked, check=False)
+    assert again.returncode == 1 and "NUU185" in again.stderr and "révoqué" in again.stderr
+    assert "registered" not in again.stdout
+    assert "revoked" in listed(sne_hub, "NANCY")[fingerprint_of(revoked)]
+    # revoked by our authority, never registered: registering it would let it authenticate again
+    sne_hub("certificates", "issue-hub", "--client", "--out", tmp_path / "hub")
+    hub_client = tmp_path / "hub" / "hub-client-cert.pem"
+    sne_hub("certificates", "revoke", fingerprint_of(hub_client))
+    ledger_only = sne_hub("certificates", "register", "LUNEV", hub_client, check=False)
+    assert ledger_only.returncode == 1 and "was revoked by the authority in var/ca" in ledger_only.stderr
+    assert fingerprint_of(hub_client) not in listed(sne_hub)
+
+    expired = self_signed(tmp_path / "expired.pem", timedelta(days=-30), timedelta(days=-1))
+    refused = sne_hub("certificates", "register", "NANCY", expired, check=False)
+    assert refused.returncode == 1 and "NUU185" in refused.stderr and "expiré" in refused.stderr
+    assert fingerprint_of(expired) not in listed(sne_hub)
+    later = self_signed(tmp_path / "later.pem", timedelta(days=10), timedelta(days=400))
+    warned = sne_hub("certificates", "register", "NANCY", later)
+    assert "registered for NANCY" in warned.stdout and "warning: it is valid only from" in warned.stderr
 
 
 def test_list_and_expiring(sne_hub, ca, tmp_path):

@@ -1,6 +1,7 @@
 """getNumUnique over real HTTPS with client certificates: every file type, both encodings."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -78,6 +79,19 @@ def test_a_probable_duplicate_lists_the_candidates(hub):
     assert not anomalies(forced) and forced.findtext(f".//{N}numUnique") != first
 
 
+def test_a_duplicate_matching_two_adults_is_named_once(hub):
+    """The file's applicant and co-applicant are both adults of one application: one number, once."""
+    couple = person(13, co_applicant=("Partenaire", "Sam", date(1981, 2, 4)))
+    first = answer_of(get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", form=couple)))
+    number = first.findtext(f".//{N}numUnique")
+    answer = answer_of(get_num_unique(hub.client("DEMOC"), interface_file("DEMOC", form=couple)))
+    anomaly = answer.find(f".//{N}anomalie")
+    assert anomaly.get("code") == "NUU120"
+    assert [complement.text for complement in anomaly.findall(f"{N}complement")] == [number]
+    assert anomaly.findtext(f"{N}message").count(number) == 1
+    assert [n.text for n in answer.findall(f".//{N}listeDoublons/{N}doublon/{N}numUnique")] == [number]
+
+
 def test_a_file_for_another_counter_is_an_anomaly(hub):
     answer = answer_of(get_num_unique(hub.client("DEMOB"), interface_file("DEMOC", form=person(6))))
     assert anomalies(answer) == [("NUU184", "numGuichet")]
@@ -88,6 +102,23 @@ def test_an_attached_certificate_must_be_the_counter_own(hub):
     assert not anomalies(answer_of(own))
     foreign = get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", form=person(8)), hub.certificate("DEMOC"))
     assert anomalies(answer_of(foreign)) == [("NUU186", "certificat")]
+
+
+@pytest.mark.parametrize("attached, code", [(b"ceci n'est pas un certificat", "NUU187"), ("stranger", "NUU185"),
+                                            ("ca", "NUU185")], ids=["unreadable", "unknown", "our-CA"])
+def test_an_attached_certificate_that_is_nobody_s_says_why(hub, attached, code):
+    data = attached if isinstance(attached, bytes) else Path(hub.pki[attached]["cert"]).read_bytes()
+    answer = answer_of(get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", form=person(14)), data))
+    assert anomalies(answer) == [(code, "certificat")]
+
+
+@pytest.mark.parametrize("increment", ["v1", "-1", "1234567890"])
+def test_a_bad_increment_is_an_invalid_value_not_a_malformed_number(hub, increment):
+    number = registered(hub, "DEMOB", index=15)
+    answer = answer_of(get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", "MOD", person(15), number=number,
+                                                                          increment=increment)))
+    assert anomalies(answer) == [("NUU103", "incrementFichier")]
+    assert increment in answer.findtext(f".//{N}anomalie/{N}message")
 
 
 def test_change_renew_cancel_reactivate_delete_through_files(hub):

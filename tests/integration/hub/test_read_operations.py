@@ -1,6 +1,6 @@
 """getDemandeLogement, getDoublons, the DALO services and the "…DepuisLe" lists, over HTTPS."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from lxml import etree
@@ -73,6 +73,15 @@ def test_duplicates_of_a_file(hub, mtom):
     none = get_doublons(hub.client("DEMOC"), interface_file("DEMOC", form=person(5)))
     assert none.status == 200 and none.field("listeDoublons") is None
     assert none.field("fichierDemande") is not None
+
+
+def test_an_application_matching_twice_is_listed_once(hub):
+    """Its applicant and co-applicant are both the file's: one application, one doublon."""
+    couple = {"co_applicant": ("Partenaire", "Sam", date(1981, 2, 5))}
+    number = register(hub, "DEMOB", 6, **couple)
+    reply = get_doublons(hub.client("DEMOC"), interface_file("DEMOC", form=person(6, **couple)))
+    duplicates = valid(schemas.DUPLICATES_FILE, reply.field("listeDoublons"))
+    assert [n.text for n in duplicates.findall(f"{N}doublon/{N}numUnique")] == [number]
 
 
 def declare_dalo(client, file: bytes):

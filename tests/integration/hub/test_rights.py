@@ -127,7 +127,7 @@ def new_dalo_numbers(hub, since) -> list[str]:
 @pytest.mark.parametrize("file_type", ["CRE", "MOD", "REN"])
 def test_a_counters_file_never_sets_dalo(hub, application, kind, file_type):
     """Any counter sending ACTIF in a CRE, MOD or REN: refused, the rights anomaly for those that may
-    never declare DALO, NUU187 for the State's services, and nothing appears as a new DALO."""
+    never declare DALO, NUU188 for the State's services, and nothing appears as a new DALO."""
     since = now_in_paris() - timedelta(seconds=1)
     code = TYPES[kind]
     form = person(1 if file_type != "CRE" else 3)
@@ -137,7 +137,7 @@ def test_a_counters_file_never_sets_dalo(hub, application, kind, file_type):
     if file_type == "CRE" and kind not in REGISTERING:
         assert codes == ["NUU182"], codes  # may not register at all
     else:
-        assert codes == (["NUU187"] if kind in DALO_OWNERS else ["NUU182"]), codes
+        assert codes == (["NUU188"] if kind in DALO_OWNERS else ["NUU182"]), codes
     assert new_dalo_numbers(hub, since) == []
     if number:
         assert services.get(hub.unit_of_work(), RegistrationNumber.parse(number), "DEMOC").dalo_status == "NON"

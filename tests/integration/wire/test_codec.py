@@ -1,4 +1,5 @@
-"""The codec reads every valid document of the compatibility corpus and writes it back whole.
+"""The codec reads every valid document of the compatibility corpus and writes it back whole; it
+reads no list beyond its bound.
 
 For each valid InterfaceNuu document of the corpus: what the codec writes is valid against our
 schema, reading it again gives the same domain objects (a fixed point), and every element of the
@@ -12,8 +13,11 @@ from collections import Counter
 import pytest
 from lxml import etree
 
+from core.domain.form import ApplicationForm, Disability, ReceivedResource, WishedLocation
+from core.domain.vocabulary import wire_path
 from core.wire import schemas
-from core.wire.codec import NS, VERSIONS, read_file, write_file
+from core.wire.codec import MAX_ITEMS, NS, VERSIONS, read_file, write_file
+from support.files import interface_file, person
 
 from .test_xsd_compatibility import CORPUS
 
@@ -53,3 +57,59 @@ def test_read_then_write_loses_nothing(case):
     assert read_file(written) == file
     missing = paths(original) - paths(written)
     assert not missing, missing
+
+
+# -- lists over their bound: read up to it, the first one named -------------------------------------
+
+
+def _form_with(edit) -> ApplicationForm:
+    form = person(1)
+    edit(form)
+    return form
+
+
+OVER_BOUND = {  # the python path of the list made too long: how
+    "housing_sought.wished_locations": lambda f: setattr(
+        f.housing_sought, "wished_locations", [WishedLocation(f"57{i:03d}") for i in range(MAX_ITEMS + 1)]),
+    "motives.motives": lambda f: setattr(f.motives, "motives", ["13"] * (MAX_ITEMS + 500)),
+    "household.applicant.resources_received": lambda f: setattr(
+        f.household.applicant, "resources_received", [ReceivedResource("SAL", i) for i in range(MAX_ITEMS + 1)]),
+    "disabilities[1].technical_aids": lambda f: setattr(
+        f, "disabilities", [Disability(), Disability(technical_aids=["1"] * (MAX_ITEMS + 1))]),
+}
+
+
+@pytest.mark.parametrize("python_path", list(OVER_BOUND))
+def test_a_list_over_its_bound_is_named_and_read_up_to_it(python_path):
+    data = interface_file("DEMOB", "CRE", _form_with(OVER_BOUND[python_path]))
+    file = read_file(etree.fromstring(data))
+    assert file.over_bound is not None
+    assert (file.over_bound.code, file.over_bound.property) == ("NUU105", wire_path(ApplicationForm, python_path))
+    assert len(_items(file.form, python_path)) == MAX_ITEMS
+    written = etree.fromstring(write_file(file))  # the echo: valid, with the list cut
+    assert schemas.errors(schemas.load(schemas.APPLICATION_FILES[file.version]), written) == []
+
+
+def test_only_the_first_list_over_its_bound_is_named():
+    form = _form_with(OVER_BOUND["household.applicant.resources_received"])
+    OVER_BOUND["housing_sought.wished_locations"](form)  # logementRecherche comes first in the file
+    file = read_file(etree.fromstring(interface_file("DEMOB", "CRE", form)))
+    assert file.over_bound.property == "logementRecherche.listeLocalisationSouhaite"
+    assert len(file.form.household.applicant.resources_received) == MAX_ITEMS
+
+
+def test_a_list_at_its_bound_is_read_whole():
+    form = _form_with(lambda f: setattr(f.housing_sought, "wished_locations",
+                                        [WishedLocation(f"57{i:03d}") for i in range(MAX_ITEMS)]))
+    file = read_file(etree.fromstring(interface_file("DEMOB", "CRE", form)))
+    assert file.over_bound is None
+    assert file.form.housing_sought.wished_locations == form.housing_sought.wished_locations
+
+
+def _items(instance, python_path: str) -> list:
+    for step in python_path.split("."):
+        name, _, index = step.partition("[")
+        instance = getattr(instance, name)
+        if index:
+            instance = instance[int(index.rstrip("]"))]
+    return instance
