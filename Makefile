@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install test-tools php-soap node-soap bench clean
+.PHONY: run test install test-tools php-soap node-soap nginx bench clean
 
 run: install
 	$(BIN)/sne-hub db upgrade
@@ -15,16 +15,19 @@ run: install
 test: install test-tools
 	$(BIN)/pytest
 
-# System tools the interoperability tests drive (tests/integration/*/test_interoperability.py), set
-# up here and never from a test body: PHP with ext/soap (Debian's php-cli and php-soap, with apt-get,
-# as root only) and node-soap (npm, into $(NODE_SOAP_DIR)/). Both steps do nothing when the tool is
-# there. When one cannot be set up they say so and the run goes on: its tests skip, or fail under CI=true.
+# System tools the tests drive, set up here and never from a test body: PHP with ext/soap (Debian's
+# php-cli and php-soap, with apt-get, as root only) and node-soap (npm, into $(NODE_SOAP_DIR)/) for the
+# interoperability tests (tests/integration/*/test_interoperability.py); nginx (Debian's package, as
+# root only) for the production layout (tests/integration/hub/test_topology.py). Each step does nothing
+# when the tool is there. When one cannot be set up they say so and the run goes on: its tests skip,
+# or fail under CI=true.
 PHP_PACKAGES  := php-cli php-soap
 APT_INSTALL   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(PHP_PACKAGES)
+APT_NGINX     := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx
 NODE_SOAP     := soap@1
 NODE_SOAP_DIR := .cache/node-soap
 
-test-tools: php-soap node-soap
+test-tools: php-soap node-soap nginx
 
 php-soap:
 	@if php -m 2>/dev/null | grep -qx soap; then :; \
@@ -46,6 +49,19 @@ node-soap:
 	  echo "npm install $(NODE_SOAP) into $(NODE_SOAP_DIR)/"; \
 	  npm install --prefix $(NODE_SOAP_DIR) --no-audit --no-fund --loglevel=error $(NODE_SOAP) >/dev/null \
 	  || echo "npm install $(NODE_SOAP) failed: the node-soap interoperability tests will skip (fail under CI=true)"; \
+	fi
+
+# Debian's postinst does not start nginx where policy-rc.d forbids it (containers); elsewhere it starts
+# the stock site on port 80, which the tests do not use: they run their own nginx from a temp dir.
+nginx:
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "nginx is missing and only root can install it here (apt-get install nginx):" \
+	       "the production layout tests will skip (fail under CI=true)"; \
+	else \
+	  echo "apt-get install nginx"; \
+	  { $(APT_NGINX) >/dev/null || { apt-get update -q >/dev/null && $(APT_NGINX) >/dev/null; }; } \
+	  || echo "apt-get install nginx failed: the production layout tests will skip (fail under CI=true)"; \
 	fi
 
 bench: install
