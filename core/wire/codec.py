@@ -31,8 +31,16 @@ ONLY_IN_0201 = {"informationTraitement", "notifSms", "notifEvt"}
 MAX_ITEMS = MAX_REPEATED  # the most items the reader takes from any list of a file (docs/REGISTER.md)
 
 
+_QUALIFIED: dict[str, str] = {}
+
+
 def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
+    """``name`` in the file's namespace (Clark notation), built once per name: the writer asks for
+    the same few hundred names on every file."""
+    qualified = _QUALIFIED.get(name)
+    if qualified is None:
+        qualified = _QUALIFIED[name] = f"{{{NS}}}{name}"
+    return qualified
 
 
 MODIFIED = q("modifie")  # a global attribute of the schema, hence qualified: ns2:modifie="true"
@@ -178,12 +186,15 @@ def _children(element: etree._Element) -> dict[str, list]:
     """The element's children in the file's namespace, by name; at most one more than MAX_ITEMS of
     each (enough to tell a list over its bound; the XSD already refused repeated single elements)."""
     found: dict[str, list] = {}
-    for child in element:
-        if isinstance(child.tag, str) and child.tag.startswith(f"{{{NS}}}"):
-            same = found.setdefault(etree.QName(child).localname, [])
-            if len(same) <= MAX_ITEMS:
-                same.append(child)
+    for child in element.iterchildren(tag=_ANY_IN_NS):  # elements only: no comment, no other namespace
+        same = found.setdefault(child.tag[_NS_LENGTH:], [])
+        if len(same) <= MAX_ITEMS:
+            same.append(child)
     return found
+
+
+_ANY_IN_NS = f"{{{NS}}}*"
+_NS_LENGTH = len(NS) + 2
 
 
 def _first(children: dict[str, list], name: str):
