@@ -18,9 +18,9 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import traceback
-from time import sleep
 from collections import Counter as Tally
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from typing import Any, Callable
 
 import pytest
