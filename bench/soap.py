@@ -814,7 +814,7 @@ STAGES = (
     ("    services.register", "core/service_layer/services.py", "register"),
     ("    answer_file (codec write_file)", "core/wire/processing.py", "answer_file"),
     ("    attestation_pdf", "core/wire/attestation.py", "attestation_pdf"),
-    ("answer packaged as MTOM", "hub/gate.py", "_as_mtom"),
+    ("  answer packaged as MTOM", "core/wire/mtom.py", "package"),
     ("SQL: cursor.execute (all statements)", "psycopg/cursor.py", "execute"),
     ("SQL: commit", "psycopg/connection.py", "commit"),
     ("SQL: pool pre-ping", "sqlalchemy/dialects/postgresql/_psycopg_common.py", "do_ping"),

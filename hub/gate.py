@@ -4,8 +4,8 @@ In order, before any SNE code runs: the size bound, the content type, the caller
 unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, no
 mandatory header block (the hub understands none), a known operation, and the message checked
 against our WSDL's schema. Each refusal is a SOAP 1.2 fault with a stable code in ``Subcode``
-(docs/INTERFACES.md lists them). Then spyne runs the operation on a plain SOAP 1.2 envelope, and the
-answer goes back as MTOM when the request was.
+(docs/INTERFACES.md lists them). Then spyne runs the operation on the envelope the gate parsed (files
+inlined), and the answer goes back as MTOM when the request was.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from core.wire.codec import parse_datetime
 from core.wire.xml import UnsafeXml, parse
 
 from .identity import COUNTER_KEY, FINGERPRINT_KEY, OWNERS, UNIT_OF_WORK_KEY, read_fingerprint
-from .soap import BINARY_ANSWERS, INTERNAL_ERROR
+from .soap import ANSWER_KEY, BINARY_ANSWERS, ENVELOPE_KEY, INTERNAL_ERROR, MESSAGE_BYTES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +143,8 @@ class Gate:
             counter, print_ = self._counter(environ)
             envelope, action = self._envelope(content_type, body)
             operation = self._operation(envelope)
-            status, headers, payload = self._spyne(environ, envelope, action, counter, print_)
-            if content_type.is_multipart:
-                headers, payload = self._as_mtom(headers, payload, action)
+            status, headers, payload = self._spyne(environ, envelope, action, counter, print_, len(body),
+                                                   as_mtom=content_type.is_multipart)
         except Refused as refusal:
             status, headers, payload = refusal.answer()
             if refusal.code == CERTIFICATE:  # revoked or unknown: nothing more on this connection
@@ -238,13 +237,18 @@ class Gate:
                 raise Refused(MESSAGE, f"{etree.QName(element).localname} : date et heure hors des bornes (1900-2100)")
         return self.operations[name.localname]
 
-    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None, counter: str,
-               print_: str) -> tuple[str, list, bytes]:
-        body = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None, counter: str, print_: str,
+               message_bytes: int, as_mtom: bool) -> tuple[str, list, bytes]:
+        """spyne runs the operation on the envelope the gate parsed and checked (never a copy it would
+        parse again); its answer comes back as MTOM, packaged from spyne's own envelope, when the
+        request was MTOM, and as spyne wrote it otherwise."""
         content_type = "application/soap+xml; charset=utf-8" + (f'; action="{action}"' if action else "")
-        inner = {**environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)),
-                 "CONTENT_TYPE": content_type, "PATH_INFO": "/", "QUERY_STRING": "",
+        answer: dict = {}
+        inner = {**environ, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0", "CONTENT_TYPE": content_type,
+                 "PATH_INFO": "/", "QUERY_STRING": "", ENVELOPE_KEY: envelope, MESSAGE_BYTES_KEY: message_bytes,
                  COUNTER_KEY: counter, FINGERPRINT_KEY: print_, UNIT_OF_WORK_KEY: self.unit_of_work}
+        if as_mtom:
+            inner[ANSWER_KEY] = answer
         captured: dict = {}
 
         def start_response(status, headers, exc_info=None):
@@ -253,15 +257,21 @@ class Gate:
         payload = b"".join(self.service.spyne_app(inner, start_response))
         headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
         status = captured["status"]
-        if status.startswith("500") and b":Sender<" in payload:
+        if "envelope" in answer:
+            sender_fault = _is_sender_fault(answer["envelope"])
+            mtom_type, payload = mtom.package(answer["envelope"], BINARY_ANSWERS, action)
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"] + [("Content-Type", mtom_type)]
+        else:
+            sender_fault = b":Sender<" in payload
+        if status.startswith("500") and sender_fault:
             status = "400 Bad Request"  # SOAP 1.2 HTTP binding: a Sender fault is the client's error
         return status, headers, payload
 
-    def _as_mtom(self, headers: list, payload: bytes, action: str | None) -> tuple[list, bytes]:
-        envelope = parse(payload, max_bytes=len(payload) + 1)
-        content_type, body = mtom.package(envelope, BINARY_ANSWERS, action)
-        others = [(k, v) for k, v in headers if k.lower() != "content-type"]
-        return others + [("Content-Type", content_type)], body
+
+def _is_sender_fault(envelope: etree._Element) -> bool:
+    """Whether spyne's answer is a fault whose code is Sender (written ``prefix:Sender``)."""
+    code = envelope.findtext(f"{{{NS_SOAP12}}}Body/{{{NS_SOAP12}}}Fault/{{{NS_SOAP12}}}Code/{{{NS_SOAP12}}}Value")
+    return code is not None and code.endswith(":Sender")
 
 
 def _qualify_content_types(payload: etree._Element) -> None:

@@ -280,7 +280,7 @@ class MemoryReleased:
         try:
             return [b"".join(self.application(environ, start_response))]  # spyne closes its contexts here
         finally:
-            if int(environ.get("CONTENT_LENGTH") or 0) > self.large_bytes:
+            if int(environ.get(MESSAGE_BYTES_KEY) or environ.get("CONTENT_LENGTH") or 0) > self.large_bytes:
                 gc.collect()
                 _trim_malloc_arenas()
 
@@ -298,8 +298,41 @@ logging.getLogger("spyne.application.client").setLevel(logging.CRITICAL)
 logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 
 
+# What the gate hands spyne in the WSGI environ, and where spyne leaves its answer for the gate.
+ENVELOPE_KEY = "sne_hub.envelope"
+ANSWER_KEY = "sne_hub.answer"
+MESSAGE_BYTES_KEY = "sne_hub.message_bytes"
+_WITH_ID = "descendant-or-self::*[@id]"  # what lxml's XMLID, which spyne parses with, collects
+
+
+class GateSoap12(Soap12):
+    """SOAP 1.2 as spyne speaks it, on the documents the gate already holds.
+
+    In: the gate has parsed, bounded and checked the envelope (files inlined): spyne takes that
+    element (``ENVELOPE_KEY``) instead of reading the bytes of a copy, with the same ``id``
+    attributes its own parse would have collected (to resolve ``href`` references). Out: when the
+    gate asks for the answer as an element (``ANSWER_KEY``, to package it as MTOM), spyne leaves its
+    envelope there instead of writing it out for the gate to parse again. Without either key (spyne
+    called on its own), spyne's ordinary behaviour.
+    """
+
+    def create_in_document(self, ctx, charset=None):
+        envelope = ctx.transport.req_env.get(ENVELOPE_KEY)
+        if envelope is None:
+            return super().create_in_document(ctx, charset)
+        ctx.in_document = (envelope, {element.get("id"): element for element in envelope.xpath(_WITH_ID)})
+
+    def create_out_string(self, ctx, charset=None):
+        answer = ctx.transport.req_env.get(ANSWER_KEY)
+        if answer is None or ctx.out_document is None:
+            return super().create_out_string(ctx, charset)
+        answer["envelope"] = ctx.out_document
+        ctx.out_string = [b""]
+
+
 def application(service: type[ServiceBase]) -> Application:
-    # The gate has parsed, bounded and checked the message: spyne reads it again with files inlined
-    # in base64, whose text nodes may exceed libxml2's 10 MB default, hence huge_tree.
-    return Application([service], tns=NS, name=service.__name__, in_protocol=Soap12(validator=None, huge_tree=True),
-                       out_protocol=Soap12(cleanup_namespaces=True))
+    # Files inlined in base64 may make text nodes beyond libxml2's 10 MB default, hence huge_tree
+    # (only when spyne parses on its own: behind the gate it takes the gate's document).
+    return Application([service], tns=NS, name=service.__name__,
+                       in_protocol=GateSoap12(validator=None, huge_tree=True),
+                       out_protocol=GateSoap12(cleanup_namespaces=True))

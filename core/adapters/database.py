@@ -9,10 +9,12 @@ file safe (if not fast). Read-only units of work begin ``DEFERRED`` and never wa
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 DEFAULT_URL = "sqlite:///var/sne-hub.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -30,8 +32,42 @@ def make_engine(url: str | None = None) -> Engine:
     if url.get_backend_name() == "postgresql":
         if url.drivername == "postgresql":
             url = url.set(drivername="postgresql+psycopg")
-        return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return _postgres_engine(url)
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
+
+
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _postgres_engine(url) -> Engine:
+    """A pool that asks the server whether a connection still works only when it sat idle.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip (``SELECT 1``) at every checkout, a tenth of a
+    registration's. Connections die when the server restarts or drops idle ones; under load each
+    connection goes back to work within milliseconds, so pinging those idle for more than
+    ``PING_AFTER_IDLE_SECONDS`` catches what a restart between two bursts left broken. A restart in
+    the middle of a burst fails the requests in flight, as it would anyway, and the first statement
+    to meet a dead connection makes SQLAlchemy replace the whole pool (``invalidate_pool_on_disconnect``).
+    """
+    engine = create_engine(url, pool_size=10, max_overflow=10)
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)  # None: a new connection, nothing to ask
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise DisconnectionError() from error  # the pool connects again and retries the checkout
+            raise
+
+    return engine
 
 
 def _sqlite_engine(url) -> Engine:

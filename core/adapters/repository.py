@@ -79,6 +79,24 @@ INDEX_APPLICATION = text("""
     INSERT INTO application_communes (application_id, rank, commune)
     SELECT application_id, rank, commune FROM jsonb_to_recordset(CAST(:communes AS jsonb))
         AS r(application_id bigint, rank integer, commune text)""")
+_NEW_APPLICATION_COLUMNS = [column for column in orm.applications.c if column.name != "id"]
+# PostgreSQL: a new application and its index rows (people, communes) in one round trip.
+INSERT_INDEXED_APPLICATION = text(f"""
+    WITH new_application AS (
+        INSERT INTO applications ({", ".join(column.name for column in _NEW_APPLICATION_COLUMNS)})
+        VALUES ({", ".join(":" + column.name for column in _NEW_APPLICATION_COLUMNS)})
+        RETURNING id),
+    people_rows AS (
+        INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date)
+        SELECT new_application.id, r.role, r.surname_key, r.first_name_key, r.birth_date
+        FROM new_application, jsonb_to_recordset(CAST(:people AS jsonb))
+            AS r(role text, surname_key text, first_name_key text, birth_date date)),
+    commune_rows AS (
+        INSERT INTO application_communes (application_id, rank, commune)
+        SELECT new_application.id, r.rank, r.commune
+        FROM new_application, jsonb_to_recordset(CAST(:communes AS jsonb)) AS r(rank integer, commune text))
+    SELECT id FROM new_application""").bindparams(
+    *(bindparam(column.name, type_=column.type) for column in _NEW_APPLICATION_COLUMNS))
 ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
 
 
@@ -145,8 +163,13 @@ class SqlApplications(port.Applications):
     def add(self, application: Application) -> None:
         form = to_document(application.form)
         row = {**application_columns(application), "form": form}
-        row_id = self.connection.execute(INSERT_APPLICATION, row).scalar_one()
-        self._index(row_id, application)
+        if self.postgres:  # one round trip for the row and its index rows
+            people, communes = _index_rows(application)
+            row_id = self.connection.execute(INSERT_INDEXED_APPLICATION, {
+                **row, "people": _json(people), "communes": _json(communes)}).scalar_one()
+        else:
+            row_id = self.connection.execute(INSERT_APPLICATION, row).scalar_one()
+            self._index(row_id, application)
         self._loaded[str(application.number)] = (row_id, form)
 
     def get(self, number: RegistrationNumber, *, for_update: bool = False) -> Application | None:
@@ -270,14 +293,9 @@ class SqlApplications(port.Applications):
         return [RegistrationNumber.parse(number) for number in self.connection.scalars(query)]
 
     def _index(self, row_id: int, application: Application) -> None:
-        people = [
-            {"application_id": row_id, "role": role, "surname_key": surname, "first_name_key": key.first_name,
-             "birth_date": key.birth_date}
-            for role, key in _people(application.form)
-            for surname in sorted(key.surnames)
-        ]
-        communes = [{"application_id": row_id, "rank": rank, "commune": commune}
-                    for rank, commune in enumerate(application.form.wished_communes)]
+        people, communes = _index_rows(application)
+        people = [{"application_id": row_id, **person} for person in people]
+        communes = [{"application_id": row_id, **commune} for commune in communes]
         if self.postgres:  # one round trip for both
             self.connection.execute(INDEX_APPLICATION, {"people": _json(people), "communes": _json(communes)})
             return
@@ -285,6 +303,15 @@ class SqlApplications(port.Applications):
             self.connection.execute(INSERT_PEOPLE, people)
         if communes:
             self.connection.execute(INSERT_COMMUNES, communes)
+
+
+def _index_rows(application: Application) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows the duplicate search and the commune filters read, without their application's id."""
+    people = [{"role": role, "surname_key": surname, "first_name_key": key.first_name, "birth_date": key.birth_date}
+              for role, key in _people(application.form)
+              for surname in sorted(key.surnames)]
+    communes = [{"rank": rank, "commune": commune} for rank, commune in enumerate(application.form.wished_communes)]
+    return people, communes
 
 
 def _people(form: ApplicationForm) -> list[tuple[str, PersonKey]]:

@@ -15,23 +15,34 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 _LIGATURES = str.maketrans({"Œ": "OE", "œ": "OE", "Æ": "AE", "æ": "AE", "ß": "SS"})
 
 
+@lru_cache(maxsize=4096)
 def name_key(name: str | None) -> str:
-    """The comparable form of a name: upper-case ASCII letters and digits, of its skeleton."""
+    """The comparable form of a name: upper-case ASCII letters and digits, of its skeleton.
+
+    Remembered for the last few thousand names: a registration keys each adult's names twice (the
+    duplicate check before its transaction, the index rows inside it)."""
     if not name:
         return ""
     spelt = unicodedata.normalize("NFKD", name.translate(_LIGATURES))
     bare = "".join(char for char in spelt if not unicodedata.combining(char)).casefold()
-    folded = unicodedata.normalize("NFKD", "".join(_prototypes().get(char, char) for char in bare))
+    folded = unicodedata.normalize("NFKD", bare.translate(_single_prototypes()))
     return "".join(char for char in folded if char.isascii() and char.isalnum()).upper()[:KEY_LENGTH]
 
 
 KEY_LENGTH = 80  # the index column's width; names are 36 characters at most on the wire
+
+
+@cache
+def _single_prototypes() -> dict[int, str]:
+    """The prototypes of single characters, as ``str.translate`` takes them (the only ones a name's
+    characters, looked up one by one, can meet): one C call per name instead of a step per character."""
+    return {ord(source): prototype for source, prototype in _prototypes().items() if len(source) == 1}
 
 
 @cache

@@ -144,6 +144,7 @@ def register(
 ) -> Application:
     """CRE, or CRS when ``associated_number`` names the application of the couple that separated."""
     form = normalized(form)
+    keys = _person_keys(form)  # before the transaction: SQLite's write lock is held from its start
     with uow:
         counter = _acting_counter(uow, counter_code)
         territory = _territory(uow, counter.territory)
@@ -156,7 +157,7 @@ def register(
             authorize(counter, Operation.REGISTER, territory.code)
             check_filing_date(filing_date, today)
         validate_form(form, territory, today)
-        forced = _check_duplicates(uow, form, territory.code, force_duplicate,
+        forced = _check_duplicates(uow, keys, territory.code, force_duplicate,
                                    exclude=original.number if original else None)
         sequence = uow.sequences.next(territory.code)
         number = RegistrationNumber.issue(territory.code, today, sequence, counter.code)
@@ -180,11 +181,12 @@ def update(
 ) -> Application:
     """MOD: replace the household's form; a changed identity is checked for duplicates again."""
     form = normalized(form)
+    keys = _person_keys(form)
 
     def change(application: Application, counter: Counter) -> None:
         validate_form(form, _territory(uow, application.territory), now.date())
-        if _person_keys(form) != _person_keys(application.form):
-            _check_duplicates(uow, form, application.territory, force_duplicate, exclude=application.number)
+        if keys != _person_keys(application.form):
+            _check_duplicates(uow, keys, application.territory, force_duplicate, exclude=application.number)
         application.update(form, counter, now, expected_version)
 
     return _change(uow, number, counter_code, change)
@@ -344,10 +346,10 @@ def _person_keys(form: ApplicationForm) -> set[PersonKey]:
     return {key for key in keys if key is not None}
 
 
-def _check_duplicates(uow: UnitOfWork, form: ApplicationForm, territory: str, force: bool,
+def _check_duplicates(uow: UnitOfWork, keys: set[PersonKey], territory: str, force: bool,
                       exclude: RegistrationNumber | None) -> list[str]:
-    """Refuse a probable duplicate unless forced; return the numbers knowingly overridden."""
-    keys = _person_keys(form)
+    """Refuse a probable duplicate of the people ``keys`` identify unless forced; return the numbers
+    knowingly overridden."""
     uow.applications.lock_identities(keys)
     candidates = uow.applications.find_duplicates(keys, territory, exclude)
     if candidates and not force:

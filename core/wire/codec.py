@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from itertools import islice
 from typing import Any
 
@@ -31,8 +32,16 @@ ONLY_IN_0201 = {"informationTraitement", "notifSms", "notifEvt"}
 MAX_ITEMS = MAX_REPEATED  # the most items the reader takes from any list of a file (docs/REGISTER.md)
 
 
+_QUALIFIED: dict[str, str] = {}
+
+
 def q(name: str) -> str:
-    return f"{{{NS}}}{name}"
+    """``name`` in the file's namespace (Clark notation), built once per name: the writer asks for
+    the same few hundred names on every file."""
+    qualified = _QUALIFIED.get(name)
+    if qualified is None:
+        qualified = _QUALIFIED[name] = f"{{{NS}}}{name}"
+    return qualified
 
 
 MODIFIED = q("modifie")  # a global attribute of the schema, hence qualified: ns2:modifie="true"
@@ -77,6 +86,36 @@ class InterfaceFile:
             increment=str(application.version),
             altered=altered,
         )
+
+
+# -- the plan of each model class ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Field:
+    """What reading and writing one wire field needs, worked out once per model class (from its
+    vocabulary) instead of on every element of every file."""
+
+    attribute: str
+    name: str
+    tag: str  # the element's qualified name
+    item: str | None  # a wrapped list: the item's name
+    item_tag: str | None
+    repeated: bool
+    required: bool
+    coded: bool
+    only_in_0201: bool
+    kind: Any  # one value's type: a model class, bool, int, date, datetime or str
+    nested: bool  # kind is a model class
+
+
+@cache
+def _plan(model: type) -> tuple[_Field, ...]:
+    return tuple(
+        _Field(f.attribute, f.wire.name, q(f.wire.name), f.wire.item, q(f.wire.item) if f.wire.item else None,
+               f.wire.repeated, f.wire.required, f.wire.codes is not None, f.wire.name in ONLY_IN_0201,
+               f.element_type, is_model(f.element_type))
+        for f in wire_fields(model))
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -134,35 +173,35 @@ class _Reader:
               children: dict[str, list] | None = None) -> Any:
         children = _children(element) if children is None else children
         values: dict[str, Any] = {}
-        for wire_field in wire_fields(model):
-            name = wire_field.wire.name
-            found = children.get(name, [])
+        for plan in _plan(model):
+            found = children.get(plan.name)
             if not found:
                 continue
-            if wire_field.wire.item:
-                items = list(islice(found[0].iterchildren(q(wire_field.wire.item)), MAX_ITEMS + 1))
-                values[wire_field.attribute] = self._items(wire_field, items, f"{path}{name}",
-                                                           f"{path}{name}.{wire_field.wire.item}")
-            elif wire_field.wire.repeated:
-                values[wire_field.attribute] = self._items(wire_field, found, f"{path}{name}", f"{path}{name}")
+            if plan.item is not None:
+                items = list(islice(found[0].iterchildren(plan.item_tag), MAX_ITEMS + 1))
+                values[plan.attribute] = self._items(plan, items, f"{path}{plan.name}",
+                                                     f"{path}{plan.name}.{plan.item}")
+            elif plan.repeated:
+                values[plan.attribute] = self._items(plan, found, f"{path}{plan.name}", f"{path}{plan.name}")
             else:
-                values[wire_field.attribute] = self._value(wire_field, found[0], f"{path}{name}.")
+                values[plan.attribute] = self._value(plan, found[0], path, plan.name)
         return model(**values)
 
-    def _items(self, wire_field, items: list, list_path: str, item_path: str) -> list:
+    def _items(self, plan: _Field, items: list, list_path: str, item_path: str) -> list:
         if len(items) > MAX_ITEMS and self.over_bound is None:
             self.over_bound = Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_ITEMS} éléments dans cette liste : le fichier "
                                                        "en porte davantage, il n'est pas lu au-delà", list_path)
-        return [self._value(wire_field, item, f"{item_path}[{index}].")
-                for index, item in enumerate(items[:MAX_ITEMS])]
+        return [self._value(plan, item, item_path, f"[{index}]") for index, item in enumerate(items[:MAX_ITEMS])]
 
-    def _value(self, wire_field, element: etree._Element, path: str) -> Any:
-        kind = wire_field.element_type
-        if wire_field.wire.codes is not None:  # the code attribute is optional even on required elements
+    def _value(self, plan: _Field, element: etree._Element, path: str, step: str) -> Any:
+        if plan.coded:  # the code attribute is optional even on required elements
             return element.get("code", "")
-        if is_model(kind):
-            return self.model(kind, element, path)
+        if plan.nested:  # the path is built only for nested models, the only ones that use it
+            return self.model(plan.kind, element, f"{path}{step}.")
         text = element.text or ""
+        kind = plan.kind
+        if kind is str:
+            return text
         if kind is bool:
             return text.strip() in ("true", "1")
         if kind is int:
@@ -178,12 +217,15 @@ def _children(element: etree._Element) -> dict[str, list]:
     """The element's children in the file's namespace, by name; at most one more than MAX_ITEMS of
     each (enough to tell a list over its bound; the XSD already refused repeated single elements)."""
     found: dict[str, list] = {}
-    for child in element:
-        if isinstance(child.tag, str) and child.tag.startswith(f"{{{NS}}}"):
-            same = found.setdefault(etree.QName(child).localname, [])
-            if len(same) <= MAX_ITEMS:
-                same.append(child)
+    for child in element.iterchildren(tag=_ANY_IN_NS):  # elements only: no comment, no other namespace
+        same = found.setdefault(child.tag[_NS_LENGTH:], [])
+        if len(same) <= MAX_ITEMS:
+            same.append(child)
     return found
+
+
+_ANY_IN_NS = f"{{{NS}}}*"
+_NS_LENGTH = len(NS) + 2
 
 
 def _first(children: dict[str, list], name: str):
@@ -282,50 +324,55 @@ def write_file(file: InterfaceFile) -> bytes:
 
 def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...],
                  changes: dict[str, Any] | None = None) -> None:
-    by_attribute = {f.attribute: f for f in wire_fields(ApplicationForm)}
+    by_attribute = _form_plan()
     for attribute in attributes:
         _write_field(by_attribute[attribute], getattr(form, attribute), parent, version,
                      changes.get(attribute) if changes else None)
+
+
+@cache
+def _form_plan() -> dict[str, _Field]:
+    return {plan.attribute: plan for plan in _plan(ApplicationForm)}
 
 
 def write_model(instance: Any, element: etree._Element, version: str, changes: Any = None) -> etree._Element:
     """Write ``instance``'s fields into ``element``; ``changes`` (a core.domain.changes tree) marks
     the elements of the fields it names ``modifie``."""
     inner = changes if isinstance(changes, dict) else None
-    for wire_field in wire_fields(type(instance)):
-        _write_field(wire_field, getattr(instance, wire_field.attribute), element, version,
-                     inner.get(wire_field.attribute) if inner else None)
+    for plan in _plan(type(instance)):
+        _write_field(plan, getattr(instance, plan.attribute), element, version,
+                     inner.get(plan.attribute) if inner else None)
     return element
 
 
-def _write_field(wire_field, value: Any, parent: etree._Element, version: str, changes: Any = None) -> None:
-    name = wire_field.wire.name
-    if version == "02.00" and name in ONLY_IN_0201:
+def _write_field(plan: _Field, value: Any, parent: etree._Element, version: str, changes: Any = None) -> None:
+    if plan.only_in_0201 and version == "02.00":
         return
-    if wire_field.wire.item:
-        if value or wire_field.wire.required:
-            wrapper = etree.SubElement(parent, q(name))
+    if plan.item is not None:
+        if value or plan.required:
+            wrapper = etree.SubElement(parent, plan.tag)
             _mark(wrapper, changes)
             for index, item in enumerate(value):
-                _write_value(wire_field, item, wrapper, wire_field.wire.item, version, _item_changes(changes, index))
-    elif wire_field.wire.repeated:
+                _write_value(plan, item, wrapper, plan.item_tag, version, _item_changes(changes, index))
+    elif plan.repeated:
         for index, item in enumerate(value):
-            _write_value(wire_field, item, parent, name, version, changes if changes is True else
+            _write_value(plan, item, parent, plan.tag, version, changes if changes is True else
                          _item_changes(changes, index))
-    elif value is not None or (wire_field.wire.required and wire_field.wire.codes is not None):
-        _write_value(wire_field, value, parent, name, version, changes)
+    elif value is not None or (plan.required and plan.coded):
+        _write_value(plan, value, parent, plan.tag, version, changes)
 
 
-def _write_value(wire_field, value: Any, parent: etree._Element, name: str, version: str, changes: Any = None) -> None:
-    element = etree.SubElement(parent, q(name))
-    _mark(element, changes)
-    if wire_field.wire.codes is not None:
+def _write_value(plan: _Field, value: Any, parent: etree._Element, tag: str, version: str, changes: Any = None) -> None:
+    element = etree.SubElement(parent, tag)
+    if changes:
+        element.set(MODIFIED, "true")
+    if plan.coded:
         if value:
             element.set("code", value)
     elif is_model(type(value)):
         write_model(value, element, version, changes)
     else:
-        element.text = _lexical(value)
+        element.text = value if type(value) is str else _lexical(value)
 
 
 def _item_changes(changes: Any, index: int) -> Any:

@@ -9,6 +9,7 @@ DOCTYPE at all is refused: the SNE's files never have one, so one is either a mi
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
 
@@ -60,7 +61,7 @@ def parse(data: bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES, max_depth: int = 
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
         raise UnsafeXml(DTD_FORBIDDEN, "Les DTD et entités sont refusées")
     root = tree.getroot()
-    if _depth(root) > max_depth:
+    if _deeper_than(root, max_depth):
         raise UnsafeXml(TOO_DEEP, f"Imbrication de plus de {max_depth} niveaux")
     return root
 
@@ -78,12 +79,17 @@ def _declares_doctype(data: bytes) -> bool:
     return first is not None and first.group() == "<!DOCTYPE"  # a DOCTYPE before any element
 
 
-def _depth(root: etree._Element) -> int:
-    depth = deepest = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        deepest = max(deepest, depth)
-    return deepest
+def _deeper_than(root: etree._Element, max_depth: int) -> bool:
+    """Whether an element lies more than ``max_depth`` levels down (the root is level 1): one XPath
+    asking for any element at level ``max_depth + 1``, evaluated by libxml2 without a Python step
+    per node (a walk in Python cost a quarter of a millisecond per SNE file)."""
+    return bool(root.xpath(_depth_probe(max_depth)))
+
+
+@lru_cache(maxsize=8)
+def _depth_probe(max_depth: int) -> str:
+    """The XPath text (a string, not a compiled ``etree.XPath``, which lxml does not share between threads)."""
+    return "boolean(" + "/".join(["*"] * max_depth) + ")"
 
 
 def schema(path) -> etree.XMLSchema:

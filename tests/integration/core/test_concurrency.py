@@ -20,13 +20,14 @@ import queue
 import traceback
 from collections import Counter as Tally
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from typing import Any, Callable
 
 import pytest
 from sqlalchemy import select
 
 from core.adapters import orm
-from core.adapters.database import make_engine
+from core.adapters.database import PING_AFTER_IDLE_SECONDS, make_engine
 from core.adapters.repository import SqlUnitOfWork, count_rows
 from core.demo import COUNTERS, TERRITORY, household_form
 from core.domain.application import (
@@ -523,3 +524,19 @@ def test_renewal_clock_cancellations_racing_with_late_renewals_lose_nothing(data
     assert (again.first_notices, again.second_notices, again.cancelled) == (0, 0, 0)
     assert _applications(uow) == applications, "running the clock twice for a day changed applications"
     assert len(_journal(uow)) == journal_before + len(journal), "running the clock twice journalled again"
+
+
+def test_a_connection_the_server_dropped_while_idle_is_replaced(postgres_url):
+    """The pool pings only connections idle for a while (core/adapters/database.py): one the server
+    closed between two requests (a restart, an idle timeout) is replaced, the request does not fail."""
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with make_engine(postgres_url).connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        sleep(PING_AFTER_IDLE_SECONDS * 1.5)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
+    finally:
+        engine.dispose()

@@ -1905,7 +1905,7 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                  for length in ("-1", "-100")]),
     "depth-beyond-libxml2-limit": (
         "core/wire/xml.py parse(): beyond 255 levels libxml2 stops with 'Excessive depth in document' before "
-        "_depth() runs, so 1000/10000 levels get XML-MALFORME instead of XML-PROFONDEUR",
+        "the depth check runs, so 1000/10000 levels get XML-MALFORME instead of XML-PROFONDEUR",
         lambda: [
             Case(f"{where}-depth-{depth}", send, Fault(400, wire_xml.TOO_DEEP))
             for depth in (1000, 10000)
@@ -1958,7 +1958,7 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
                  for name, (coding, body) in ENCODED.items()]),
     "unbounded-lists": (
         "core/wire/codec.py read_model() built every item of every list: a 9.6 MB CRE with 120,000 wished communes "
-        "took 6-10 s, gave 119,001 anomalies and a 33 MB answer file that hub/gate.py _as_mtom() could not parse "
+        "took 6-10 s, gave 119,001 anomalies and a 33 MB answer file that the gate could not parse "
         "back ('Text node too long'): 500 HUB-INTERNE; inline, a 1.6 MB request got a 7 MB answer; a DALO "
         "declaration or a search with such lists was processed (and its lists echoed whole)",
         list_cases),
