@@ -1,8 +1,18 @@
 """The relational schema, in SQLAlchemy Core. Alembic migrations create it; tests compare the two.
 
 An application is one row: the register's own fields as columns (what counters search and sort
-on), the household's form as a JSON document. Two side tables index the form for the searches that
-matter: the adults' comparable identities (duplicates) and the wished communes in order.
+on), the household's form as a JSON document. Three side tables index the form for the searches
+that matter: the adults' comparable identities (duplicates, searches by person), the wished
+communes in order, and the terms of the criteria that look into the form (request motives, the
+register's indicators, an association's name: ``core.domain.search.index_terms``).
+
+Every search index ends with the SNE's order (first wished commune, filing date, number), after the
+territory, the state and the criterion it serves, so that a search reads one index range in the
+order it answers in and stops at the page's end. A filing window cuts across that order: each
+criterion also has a "filing order" index, its window as one range, which the planner sorts when
+the window holds few matches. The side tables carry copies of those columns
+(:func:`search_columns`) for the same reason: a search by person, commune or term reads that table's
+index alone, without visiting the applications (docs/REGISTER.md, "Search").
 """
 
 from __future__ import annotations
@@ -113,6 +123,21 @@ counters = Table(
     Column("active", Boolean, nullable=False),
 )
 
+SEARCH_ORDER = ("first_wished_commune", "filing_date", "number")  # the SNE's order of search results
+
+
+def search_columns() -> list[Column]:
+    """An application's territory, state and place in the SNE's order, as copied into a side table
+    (``core.adapters.rows.search_columns``): the same values as the application's own columns."""
+    return [
+        Column("territory_code", String(3), nullable=False),
+        Column("state", String(10), nullable=False),
+        Column("first_wished_commune", String(5)),
+        Column("filing_date", Date, nullable=False),
+        Column("number", String(18), nullable=False),
+    ]
+
+
 applications = Table(
     "applications",
     metadata,
@@ -121,20 +146,20 @@ applications = Table(
     Column("territory_code", ForeignKey("territories.code"), nullable=False),
     Column("state", String(10), nullable=False),
     Column("version", Integer, nullable=False),
-    Column("filing_date", Date, nullable=False, index=True),
+    Column("filing_date", Date, nullable=False),
     Column("registered_at", Instant, nullable=False),
     Column("registered_by", String(10), nullable=False),
     Column("last_changed_at", Instant, nullable=False),
     Column("last_changed_by", String(10), nullable=False),
     Column("next_due", Date, nullable=False),
-    Column("last_renewed_on", Date, index=True),
+    Column("last_renewed_on", Date),
     Column("notice_sent_on", Date),  # when a channel took the notice, not when it was requested
     Column("second_notice_sent_on", Date),
     Column("notice_requested_on", Date),
     Column("second_notice_requested_on", Date),
-    Column("cancelled_on", Date, index=True),
+    Column("cancelled_on", Date),
     Column("cancellation_motive", String(6)),
-    Column("allocation_commune", String(5), index=True),
+    Column("allocation_commune", String(5)),
     Column("associated_number", String(18)),
     Column("first_wished_commune", String(5)),
     Column("online", Boolean, nullable=False),
@@ -142,7 +167,15 @@ applications = Table(
     Column("form", Document, nullable=False),
     Column("cancellation", Document),
     Index(None, "state", "next_due"),
-    Index("ix_applications_search_order", "territory_code", "state", "first_wished_commune", "filing_date", "number"),
+    Index("ix_applications_search_order", "territory_code", "state", *SEARCH_ORDER),
+    # A date window is read as a range of dates, then sorted (the planner's choice for narrow windows;
+    # wide ones are read in order from ix_applications_search_order, filtering on the way).
+    Index("ix_applications_filing_order", "territory_code", "state", "filing_date", "first_wished_commune", "number"),
+    Index("ix_applications_renewal_order", "territory_code", "state", "last_renewed_on", *SEARCH_ORDER),
+    Index("ix_applications_cancellation_order", "territory_code", "state", "cancelled_on", *SEARCH_ORDER),
+    Index("ix_applications_cancellation_motive_order", "territory_code", "state", "cancellation_motive",
+          *SEARCH_ORDER),
+    Index("ix_applications_allocation_order", "territory_code", "state", "allocation_commune", *SEARCH_ORDER),
 )
 
 application_people = Table(
@@ -154,7 +187,12 @@ application_people = Table(
     Column("surname_key", String(80), nullable=False),
     Column("first_name_key", String(80), nullable=False),
     Column("birth_date", Date, nullable=False),
+    *search_columns(),
     Index(None, "birth_date", "first_name_key", "surname_key"),
+    # A surname alone (thousands of Martins) in the SNE's order; a first name is checked in the index.
+    Index("ix_application_people_surname_order", "surname_key", "territory_code", "state", *SEARCH_ORDER,
+          "first_name_key"),
+    Index("ix_application_people_first_name_order", "first_name_key", "territory_code", "state", *SEARCH_ORDER),
 )
 
 application_communes = Table(
@@ -162,7 +200,25 @@ application_communes = Table(
     metadata,
     Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
     Column("rank", Integer, primary_key=True),
-    Column("commune", String(5), nullable=False, index=True),
+    Column("commune", String(5), nullable=False),
+    *search_columns(),
+    Index("ix_application_communes_search_order", "commune", "territory_code", "state", *SEARCH_ORDER),
+    Index("ix_application_communes_filing_order", "commune", "territory_code", "state", "filing_date",
+          "first_wished_commune", "number"),
+)
+
+# What the criteria that look into the form are answered from (core.domain.search.index_terms):
+# (motive, 13), (indicator, abnormally_long_wait), (association, <name key>).
+application_terms = Table(
+    "application_terms",
+    metadata,
+    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("value", String(80), primary_key=True),
+    *search_columns(),
+    Index("ix_application_terms_search_order", "kind", "value", "territory_code", "state", *SEARCH_ORDER),
+    Index("ix_application_terms_filing_order", "kind", "value", "territory_code", "state", "filing_date",
+          "first_wished_commune", "number"),
 )
 
 journal = Table(

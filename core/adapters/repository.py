@@ -17,8 +17,7 @@ from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
-from core.domain.form import ApplicationForm
-from core.domain.identity import PersonKey, name_key
+from core.domain.identity import PersonKey
 from core.domain.search import SearchCriteria, SortKey
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
@@ -26,8 +25,19 @@ from core.service_layer import unit_of_work as port
 
 from . import orm
 from .notices import SqlNotices
-from .rows import application_columns, application_of_row, application_snapshot, json_rows as _json
-from .serialization import from_document, to_document
+from .rows import (
+    SEARCH_COLUMNS,
+    application_columns,
+    application_of_row,
+    application_snapshot,
+    commune_rows,
+    json_rows as _json,
+    people_rows,
+    search_columns,
+    term_rows,
+)
+from .search import count_query, search_query
+from .serialization import to_document
 from .subscriptions import SqlSubscriptions
 
 
@@ -37,11 +47,14 @@ INSERT_APPLICATION = insert(orm.applications).returning(_APPLICATIONS.id)
 SELECT_APPLICATION = select(orm.applications).where(_APPLICATIONS.number == bindparam("number"))
 UPDATE_APPLICATION = update(orm.applications).where(_APPLICATIONS.id == bindparam("row_id"),
                                                      _APPLICATIONS.version == bindparam("loaded_version"))
-INSERT_PEOPLE = insert(orm.application_people)
-INSERT_COMMUNES = insert(orm.application_communes)
-DELETE_PEOPLE = delete(orm.application_people).where(orm.application_people.c.application_id == bindparam("row_id"))
-DELETE_COMMUNES = delete(orm.application_communes).where(
-    orm.application_communes.c.application_id == bindparam("row_id"))
+INDEX_TABLES = (orm.application_people, orm.application_communes, orm.application_terms)
+INSERT_INDEX = {table.name: insert(table) for table in INDEX_TABLES}
+DELETE_INDEX = [delete(table).where(table.c.application_id == bindparam("row_id")) for table in INDEX_TABLES]
+UPDATE_INDEX = [
+    update(table).where(table.c.application_id == bindparam("row_id"))
+    .values({name: bindparam(f"new_{name}") for name in SEARCH_COLUMNS})
+    for table in INDEX_TABLES
+]
 NEXT_SEQUENCE = (
     update(orm.number_sequences)
     .where(orm.number_sequences.c.territory_code == bindparam("territory"))
@@ -70,33 +83,33 @@ APPEND_EVENTS = text("""
     INSERT INTO outbox (created_at, topic, number, payload)
     SELECT created_at, topic, number, payload FROM jsonb_to_recordset(CAST(:outbox AS jsonb))
         AS r(created_at timestamptz, topic text, number text, payload jsonb)""")
-INDEX_APPLICATION = text("""
+_SEARCH_VALUES = ("CAST(:territory_code AS text), CAST(:state AS text), CAST(:first_wished_commune AS text), "
+                  "CAST(:filing_date AS date), CAST(:number AS text)")
+INDEX_APPLICATION = text(f"""
     WITH people_rows AS (
-        INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date)
-        SELECT application_id, role, surname_key, first_name_key, birth_date
+        INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date,
+                                        {", ".join(SEARCH_COLUMNS)})
+        SELECT :application_id, role, surname_key, first_name_key, birth_date, {_SEARCH_VALUES}
         FROM jsonb_to_recordset(CAST(:people AS jsonb))
-            AS r(application_id bigint, role text, surname_key text, first_name_key text, birth_date date))
-    INSERT INTO application_communes (application_id, rank, commune)
-    SELECT application_id, rank, commune FROM jsonb_to_recordset(CAST(:communes AS jsonb))
-        AS r(application_id bigint, rank integer, commune text)""")
-_NEW_APPLICATION_COLUMNS = [column for column in orm.applications.c if column.name != "id"]
-# PostgreSQL: a new application and its index rows (people, communes) in one round trip.
-INSERT_INDEXED_APPLICATION = text(f"""
-    WITH new_application AS (
-        INSERT INTO applications ({", ".join(column.name for column in _NEW_APPLICATION_COLUMNS)})
-        VALUES ({", ".join(":" + column.name for column in _NEW_APPLICATION_COLUMNS)})
-        RETURNING id),
-    people_rows AS (
-        INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date)
-        SELECT new_application.id, r.role, r.surname_key, r.first_name_key, r.birth_date
-        FROM new_application, jsonb_to_recordset(CAST(:people AS jsonb))
             AS r(role text, surname_key text, first_name_key text, birth_date date)),
     commune_rows AS (
-        INSERT INTO application_communes (application_id, rank, commune)
-        SELECT new_application.id, r.rank, r.commune
-        FROM new_application, jsonb_to_recordset(CAST(:communes AS jsonb)) AS r(rank integer, commune text))
-    SELECT id FROM new_application""").bindparams(
-    *(bindparam(column.name, type_=column.type) for column in _NEW_APPLICATION_COLUMNS))
+        INSERT INTO application_communes (application_id, rank, commune, {", ".join(SEARCH_COLUMNS)})
+        SELECT :application_id, rank, commune, {_SEARCH_VALUES}
+        FROM jsonb_to_recordset(CAST(:communes AS jsonb)) AS r(rank integer, commune text))
+    INSERT INTO application_terms (application_id, kind, value, {", ".join(SEARCH_COLUMNS)})
+    SELECT :application_id, kind, value, {_SEARCH_VALUES}
+    FROM jsonb_to_recordset(CAST(:terms AS jsonb)) AS r(kind text, value text)""")
+_NEW_SEARCH_VALUES = ", ".join(f"{name} = :new_{name}" for name in SEARCH_COLUMNS)
+UPDATE_INDEX_STATE = text(f"""
+    WITH people_rows AS (UPDATE application_people SET {_NEW_SEARCH_VALUES} WHERE application_id = :row_id),
+    commune_rows AS (UPDATE application_communes SET {_NEW_SEARCH_VALUES} WHERE application_id = :row_id)
+    UPDATE application_terms SET {_NEW_SEARCH_VALUES} WHERE application_id = :row_id""")
+DELETE_INDEX_ROWS = text("""
+    WITH people_rows AS (DELETE FROM application_people WHERE application_id = :row_id),
+    commune_rows AS (DELETE FROM application_communes WHERE application_id = :row_id)
+    DELETE FROM application_terms WHERE application_id = :row_id""")
+SEARCH_PLANNING = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
+                       "set_config('max_parallel_workers_per_gather', '0', true)")
 ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
 
 
@@ -153,7 +166,8 @@ class SqlApplications(port.Applications):
     def __init__(self, connection: Connection, postgres: bool):
         self.connection = connection
         self.postgres = postgres
-        self._loaded: dict[str, tuple[int, dict[str, Any]]] = {}  # number -> (row id, form document)
+        # number -> (row id, form document, search columns), as last read or written
+        self._loaded: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
 
     def loaded_form(self, number: str) -> dict[str, Any] | None:
         """The form document last read or written for ``number`` in this unit of work."""
@@ -162,26 +176,24 @@ class SqlApplications(port.Applications):
 
     def add(self, application: Application) -> None:
         form = to_document(application.form)
-        row = {**application_columns(application), "form": form}
-        if self.postgres:  # one round trip for the row and its index rows
-            people, communes = _index_rows(application)
-            row_id = self.connection.execute(INSERT_INDEXED_APPLICATION, {
-                **row, "people": _json(people), "communes": _json(communes)}).scalar_one()
-        else:
-            row_id = self.connection.execute(INSERT_APPLICATION, row).scalar_one()
-            self._index(row_id, application)
-        self._loaded[str(application.number)] = (row_id, form)
+        columns = application_columns(application)
+        row_id = self.connection.execute(INSERT_APPLICATION, {**columns, "form": form}).scalar_one()
+        searched = search_columns(columns)
+        self._index(row_id, application, searched)
+        self._loaded[str(application.number)] = (row_id, form, searched)
 
     def get(self, number: RegistrationNumber, *, for_update: bool = False) -> Application | None:
         query = SELECT_APPLICATION.with_for_update() if for_update else SELECT_APPLICATION
         row = self.connection.execute(query, {"number": str(number)}).mappings().first()
         if row is None:
             return None
-        self._loaded[row["number"]] = (row["id"], row["form"])
+        self._loaded[row["number"]] = (row["id"], row["form"], search_columns(row))
         return application_of_row(row)
 
     def save(self, application: Application, loaded_version: int) -> None:
-        row_id, loaded_form = self._loaded[str(application.number)]
+        """Store the changed row; the side tables are rebuilt when the form changed, and given the
+        new search columns (a cancellation's state) when only those did."""
+        row_id, loaded_form, loaded_search = self._loaded[str(application.number)]
         form = to_document(application.form)
         values = application_columns(application)
         if form != loaded_form:
@@ -190,11 +202,13 @@ class SqlApplications(port.Applications):
                                          {"row_id": row_id, "loaded_version": loaded_version})
         if result.rowcount != 1:
             raise port.StaleApplication(str(application.number))
+        searched = search_columns(values)
         if form != loaded_form:
-            self.connection.execute(DELETE_PEOPLE, {"row_id": row_id})
-            self.connection.execute(DELETE_COMMUNES, {"row_id": row_id})
-            self._index(row_id, application)
-        self._loaded[str(application.number)] = (row_id, form)
+            self._unindex(row_id)
+            self._index(row_id, application, searched)
+        elif searched != loaded_search:
+            self._reindex_search_columns(row_id, searched)
+        self._loaded[str(application.number)] = (row_id, form, searched)
 
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
         if not self.postgres:
@@ -222,44 +236,30 @@ class SqlApplications(port.Applications):
         }
         return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
 
-    def search(self, criteria: SearchCriteria, territory: str) -> list[SortKey]:
-        apps, people = orm.applications.c, orm.application_people.c
-        columns = [apps.first_wished_commune, apps.filing_date, apps.number]
-        query = select(*columns, apps.form) if criteria.needs_form else select(*columns)
-        query = query.where(apps.territory_code == territory, apps.state != ApplicationState.DELETED.value)
-        if criteria.number:
-            query = query.where(apps.number == criteria.number)
-        if criteria.state is not None:
-            query = query.where(apps.state == criteria.state.value)
-        for period, column in ((criteria.filed, apps.filing_date), (criteria.renewed, apps.last_renewed_on),
-                               (criteria.cancelled, apps.cancelled_on)):
-            if period.start is not None:
-                query = query.where(column >= period.start)
-            if period.end is not None:
-                query = query.where(column <= period.end)
-        if criteria.cancellation_motive:
-            query = query.where(apps.cancellation_motive == criteria.cancellation_motive)
-        if criteria.allocation_commune:
-            query = query.where(apps.allocation_commune == criteria.allocation_commune)
-        if criteria.wished_commune:
-            communes = orm.application_communes.c
-            query = query.where(select(communes.rank).where(communes.application_id == apps.id,
-                                                            communes.commune == criteria.wished_commune).exists())
-        person = [people.application_id == apps.id]
-        if criteria.surname:
-            person.append(people.surname_key == name_key(criteria.surname))
-        if criteria.first_name:
-            person.append(people.first_name_key == name_key(criteria.first_name))
-        if criteria.birth_date:
-            person.append(people.birth_date == criteria.birth_date)
-        if len(person) > 1:
-            query = query.where(select(people.id).where(*person).exists())
-        query = query.order_by(apps.first_wished_commune, apps.filing_date, apps.number)
-        rows = self.connection.execute(query)
-        if criteria.needs_form:
-            return [(r[0] or "", r[1], r[2]) for r in rows
-                    if criteria.matches_form(from_document(ApplicationForm, r[3]))]
-        return [(r[0] or "", r[1], r[2]) for r in rows]
+    def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
+        query = search_query(criteria, territory, after, limit)
+        if query is None:
+            return []
+        self._plan_each_search()
+        return [(commune or "", filed, number) for commune, filed, number in self.connection.execute(query)]
+
+    def count(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> int:
+        query = count_query(criteria, territory, after, limit)
+        if query is None:
+            return 0
+        self._plan_each_search()
+        return min(self.connection.execute(query).scalar_one(), limit)
+
+    def _plan_each_search(self) -> None:
+        """PostgreSQL, for this transaction: plan each search for its values, without parallel workers.
+
+        psycopg prepares a statement run five times on a connection, and PostgreSQL may then reuse
+        one generic plan for all values: a plan that cannot tell a one-day filing window from a
+        five-year one, or a big town from a village, reads whole territories. And a search reads a
+        few thousand index entries at most: starting parallel workers costs it more than it saves.
+        """
+        if self.postgres:
+            self.connection.execute(SEARCH_PLANNING)
 
     def cancelled_since(self, territory: str, since: datetime, motive: str | None) -> list[Application]:
         apps = orm.applications.c
@@ -292,35 +292,34 @@ class SqlApplications(port.Applications):
         )
         return [RegistrationNumber.parse(number) for number in self.connection.scalars(query)]
 
-    def _index(self, row_id: int, application: Application) -> None:
-        people, communes = _index_rows(application)
-        people = [{"application_id": row_id, **person} for person in people]
-        communes = [{"application_id": row_id, **commune} for commune in communes]
-        if self.postgres:  # one round trip for both
-            self.connection.execute(INDEX_APPLICATION, {"people": _json(people), "communes": _json(communes)})
+    def _index(self, row_id: int, application: Application, searched: dict[str, Any]) -> None:
+        form = application.form
+        people, communes, terms = people_rows(form), commune_rows(form), term_rows(form)
+        if self.postgres:  # one round trip for the three
+            self.connection.execute(INDEX_APPLICATION, {
+                "application_id": row_id, **searched, "people": _json(people), "communes": _json(communes),
+                "terms": _json(terms)})
             return
-        if people:
-            self.connection.execute(INSERT_PEOPLE, people)
-        if communes:
-            self.connection.execute(INSERT_COMMUNES, communes)
+        for table, rows in ((orm.application_people, people), (orm.application_communes, communes),
+                            (orm.application_terms, terms)):
+            if rows:
+                self.connection.execute(INSERT_INDEX[table.name],
+                                        [{"application_id": row_id, **row, **searched} for row in rows])
 
+    def _unindex(self, row_id: int) -> None:
+        if self.postgres:
+            self.connection.execute(DELETE_INDEX_ROWS, {"row_id": row_id})
+            return
+        for statement in DELETE_INDEX:
+            self.connection.execute(statement, {"row_id": row_id})
 
-def _index_rows(application: Application) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The rows the duplicate search and the commune filters read, without their application's id."""
-    people = [{"role": role, "surname_key": surname, "first_name_key": key.first_name, "birth_date": key.birth_date}
-              for role, key in _people(application.form)
-              for surname in sorted(key.surnames)]
-    communes = [{"rank": rank, "commune": commune} for rank, commune in enumerate(application.form.wished_communes)]
-    return people, communes
-
-
-def _people(form: ApplicationForm) -> list[tuple[str, PersonKey]]:
-    found = []
-    for index, person in enumerate(form.people):
-        key = PersonKey.of(person.surname, person.birth_name, person.first_name, person.birth_date)
-        if key is not None:
-            found.append(("applicant" if index == 0 else "co_applicant", key))
-    return found
+    def _reindex_search_columns(self, row_id: int, searched: dict[str, Any]) -> None:
+        values = {"row_id": row_id, **{f"new_{name}": value for name, value in searched.items()}}
+        if self.postgres:
+            self.connection.execute(UPDATE_INDEX_STATE, values)
+            return
+        for statement in UPDATE_INDEX:
+            self.connection.execute(statement, values)
 
 
 def _identity_lock(key: PersonKey) -> int:

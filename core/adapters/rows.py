@@ -2,6 +2,8 @@
 
 The row is what the ``applications`` table holds; the snapshot is the same columns made JSON (ISO
 dates) plus the form document, which is how an application travels in the outbox to dispatching.
+The index rows are what the side tables hold for it (people, wished communes, terms), each with a
+copy of its search columns.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 from core.domain.application import Application, Cancellation, Renewal
 from core.domain.codes import ApplicationState
 from core.domain.form import ApplicationForm
+from core.domain.identity import PersonKey
 from core.domain.numbers import RegistrationNumber
+from core.domain.search import index_terms
 
 from .serialization import from_document, to_document
 
@@ -51,6 +55,45 @@ def application_columns(application: Application) -> dict[str, Any]:
         "dalo_active_since": application.dalo_active_since,
         "cancellation": to_document(cancellation) if cancellation else None,
     }
+
+
+SEARCH_COLUMNS = ("territory_code", "state", "first_wished_commune", "filing_date", "number")
+
+
+def search_columns(columns: dict[str, Any]) -> dict[str, Any]:
+    """What a side table copies of the application's columns: its territory, state and place in the
+    SNE's order (``core.adapters.orm.search_columns``)."""
+    return {name: columns[name] for name in SEARCH_COLUMNS}
+
+
+def people_rows(form: ApplicationForm) -> list[dict[str, Any]]:
+    """``application_people`` rows (without the application's id and search columns): one per adult
+    with a comparable identity and per surname (usual, birth)."""
+    return [
+        {"role": role, "surname_key": surname, "first_name_key": key.first_name, "birth_date": key.birth_date}
+        for role, key in person_keys(form)
+        for surname in sorted(key.surnames)
+    ]
+
+
+def person_keys(form: ApplicationForm) -> list[tuple[str, PersonKey]]:
+    """The adults' comparable identities, with their role."""
+    found = []
+    for index, person in enumerate(form.people):
+        key = PersonKey.of(person.surname, person.birth_name, person.first_name, person.birth_date)
+        if key is not None:
+            found.append(("applicant" if index == 0 else "co_applicant", key))
+    return found
+
+
+def commune_rows(form: ApplicationForm) -> list[dict[str, Any]]:
+    """``application_communes`` rows (without the application's id and search columns)."""
+    return [{"rank": rank, "commune": commune} for rank, commune in enumerate(form.wished_communes)]
+
+
+def term_rows(form: ApplicationForm) -> list[dict[str, Any]]:
+    """``application_terms`` rows (without the application's id and search columns)."""
+    return [{"kind": kind, "value": value} for kind, value in index_terms(form)]
 
 
 _DATE_COLUMNS = ("filing_date", "next_due", "last_renewed_on", "notice_sent_on", "second_notice_sent_on",

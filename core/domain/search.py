@@ -2,17 +2,26 @@
 
 Results are confined to the counter's territory, never include deleted applications, and come in
 the SNE's order: first wished commune, then filing date, then number. Paging is by key: a search
-that names the last number of the previous page resumes right after it, so pages stay consistent
-while applications are being registered.
+that names the last number of the previous page resumes right after that number's place in the
+order, so pages stay consistent while applications are being registered, and a page deep in a
+large result costs what the first one does (the register reads no match before the key).
 
 Names are compared like duplicates are (:mod:`core.domain.identity`): accents, case, hyphens and
 spaces do not count; a surname matches the usual or the birth name. An association's name matches
 when it contains the searched words, compared the same way.
+
+The criteria that look into the household's form (request motive, the register's indicators, the
+association's name) are answered from *terms* the register indexes with each application
+(:func:`index_terms`), never by reading the forms at search time: :class:`TermFilter` states such
+criteria over those terms, and :meth:`SearchCriteria.matches_form` is that same filter applied to
+one form.
+
+How many matches follow a page is counted up to :data:`COUNT_LIMIT` only: an exact count of a
+large result would cost a scan of the whole result on every page (docs/REGISTER.md, "Search").
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 
@@ -21,6 +30,14 @@ from .form import ApplicationForm
 from .identity import name_key
 
 PAGE_SIZE = 500
+COUNT_LIMIT = 2_000  # matches after a page counted at most: four pages (docs/REGISTER.md, "Search")
+
+SEARCHED_STATES = (ApplicationState.ACTIVE, ApplicationState.CANCELLED)  # without etatDemande: never deleted
+
+# The terms of a form (index_terms): a kind and a value.
+Term = tuple[str, str]
+MOTIVE, INDICATOR, ASSOCIATION = "motive", "indicator", "association"
+INDICATORS = ("abnormally_long_wait", "multiple_conditional_allocations")  # informationTraitement's flags
 
 
 @dataclass(frozen=True)
@@ -38,6 +55,47 @@ class Period:
     @property
     def is_open(self) -> bool:
         return self.start is None and self.end is None
+
+
+def index_terms(form: ApplicationForm) -> list[Term]:
+    """What the register indexes of ``form`` for the criteria that look into it, sorted.
+
+    ``("motive", "13")`` for each request motive, ``("indicator", "abnormally_long_wait")`` for each
+    indicator of ``informationTraitement`` that is true, and ``("association", key)`` with the name
+    key of an association's name (empty when it has none: an association name criterion whose key
+    is empty matches it, as it always did).
+    """
+    terms = {(MOTIVE, motive) for motive in (form.motives.motives if form.motives else ()) if motive}
+    processing = form.processing
+    terms |= {(INDICATOR, name) for name in INDICATORS if processing and getattr(processing, name)}
+    if form.association is not None:
+        terms.add((ASSOCIATION, name_key(form.association.name)))
+    return sorted(terms)
+
+
+@dataclass(frozen=True)
+class TermFilter:
+    """The criteria on the form, stated over :func:`index_terms`.
+
+    A form matches when it has every ``required`` term and no ``excluded`` one, when (if
+    ``association_key`` is set) its association term contains that key, and never when
+    ``impossible`` (supporting documents: the register holds none yet).
+    """
+
+    required: tuple[Term, ...] = ()
+    excluded: tuple[Term, ...] = ()
+    association_key: str | None = None
+    impossible: bool = False
+
+    def matches(self, terms: list[Term]) -> bool:
+        if self.impossible:
+            return False
+        present = set(terms)
+        if not present.issuperset(self.required) or not present.isdisjoint(self.excluded):
+            return False
+        if self.association_key is not None:
+            return any(kind == ASSOCIATION and self.association_key in value for kind, value in terms)
+        return True
 
 
 @dataclass(frozen=True)
@@ -60,45 +118,55 @@ class SearchCriteria:
     document_categories: tuple[str, ...] = ()
     after: str | None = None  # the last number of the previous page
 
+    @property
+    def states(self) -> tuple[ApplicationState, ...]:
+        """The states searched: the one asked for, or every state but deleted."""
+        return (self.state,) if self.state is not None else SEARCHED_STATES
+
+    @property
+    def terms(self) -> TermFilter:
+        """The criteria that look into the household's form, over the terms the register indexes."""
+        required = [(MOTIVE, self.request_motive)] if self.request_motive else []
+        excluded = []
+        for name in INDICATORS:
+            wanted = getattr(self, name)
+            if wanted is not None:
+                (required if wanted else excluded).append((INDICATOR, name))
+        return TermFilter(tuple(required), tuple(excluded),
+                          name_key(self.association_name) if self.association_name else None,
+                          bool(self.document_categories))
+
     def matches_form(self, form: ApplicationForm) -> bool:
         """The criteria that look into the household's form (the register indexes the others)."""
-        if self.request_motive and (form.motives is None or self.request_motive not in form.motives.motives):
-            return False
-        processing = form.processing
-        for wanted, attribute in ((self.abnormally_long_wait, "abnormally_long_wait"),
-                                  (self.multiple_conditional_allocations, "multiple_conditional_allocations")):
-            if wanted is not None and bool(processing and getattr(processing, attribute)) != wanted:
-                return False
-        if self.association_name:
-            if form.association is None or name_key(self.association_name) not in name_key(form.association.name):
-                return False
-        if self.document_categories:
-            return False  # supporting documents are not held by the register yet: none has any
-        return True
-
-    @property
-    def needs_form(self) -> bool:
-        return bool(self.request_motive or self.association_name or self.document_categories
-                    or self.abnormally_long_wait is not None or self.multiple_conditional_allocations is not None)
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    """One page: ``numbers`` in the SNE's order, ``skipped`` matches before it, ``total`` in all."""
-
-    numbers: list[str]
-    skipped: int
-    total: int
-
-    @property
-    def has_more(self) -> bool:
-        return self.skipped + len(self.numbers) < self.total
+        return self.terms.matches(index_terms(form))
 
 
 SortKey = tuple[str, date, str]  # first wished commune, filing date, number
 
 
-def page(ordered: list[SortKey], after: SortKey | None, size: int = PAGE_SIZE) -> SearchResult:
-    """The page of ``ordered`` (every match's key, in order) that follows the key ``after``."""
-    start = bisect_right(ordered, after) if after is not None else 0
-    return SearchResult([key[2] for key in ordered[start:start + size]], start, len(ordered))
+@dataclass(frozen=True)
+class SearchResult:
+    """One page: ``numbers`` in the SNE's order, and how many matches follow it.
+
+    ``following`` is exact up to :data:`COUNT_LIMIT`; past it, ``following`` is the limit and
+    ``following_exceeds`` says that more than that many follow.
+    """
+
+    numbers: list[str]
+    following: int = 0
+    following_exceeds: bool = False
+
+    @property
+    def has_more(self) -> bool:
+        return self.following > 0
+
+
+def page(found: list[SortKey], counted: int = 0, size: int = PAGE_SIZE, limit: int = COUNT_LIMIT) -> SearchResult:
+    """The page made of ``found``, the first ``size + 1`` matches after the key searched from (or
+    fewer: the one past the page only says that more follow), given ``counted``, the matches counted
+    after the page's last key up to ``limit + 1``."""
+    numbers = [key[2] for key in found[:size]]
+    if len(found) <= size:
+        return SearchResult(numbers)
+    counted = max(counted, 1)  # the match past the page follows, whatever happened since
+    return SearchResult(numbers, min(counted, limit), counted > limit)

@@ -32,7 +32,7 @@ from core.domain.errors import (
 from core.domain.form import ApplicationForm, DaloInformation
 from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
-from core.domain.search import SearchCriteria, SearchResult, page
+from core.domain.search import COUNT_LIMIT, PAGE_SIZE, SearchCriteria, SearchResult, page
 from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
 from core.domain.validation import check_codes, normalized, validate_form
 from core.domain.vocabulary import RegistryNames
@@ -253,12 +253,16 @@ def find_duplicates(uow: UnitOfWork, form: ApplicationForm, counter_code: str) -
 
 
 def search(uow: UnitOfWork, criteria: SearchCriteria, counter_code: str) -> SearchResult:
-    """rechercheDemandeMulticritere: one page of matches in the counter's territory."""
+    """rechercheDemandeMulticritere: one page of matches in the counter's territory, from the place
+    of ``criteria.after`` in the SNE's order, and how many follow it (counted up to COUNT_LIMIT)."""
     with uow:
         counter = _acting_counter(uow, counter_code)
         authorize(counter, Operation.SEARCH, counter.territory)
         after = uow.applications.sort_key(criteria.after) if criteria.after else None
-        return page(uow.applications.search(criteria, counter.territory), after)
+        found = uow.applications.search(criteria, counter.territory, after, PAGE_SIZE + 1)
+        counted = (uow.applications.count(criteria, counter.territory, found[PAGE_SIZE - 1], COUNT_LIMIT + 1)
+                   if len(found) > PAGE_SIZE else 0)
+        return page(found, counted)
 
 
 def declare_dalo(uow: UnitOfWork, number: RegistrationNumber, dalo: DaloInformation, counter_code: str,

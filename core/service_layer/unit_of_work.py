@@ -45,11 +45,17 @@ class Applications(abc.ABC):
         """Active applications of ``territory`` held by one of these people."""
 
     @abc.abstractmethod
-    def search(self, criteria: SearchCriteria, territory: str) -> list[SortKey]:
-        """Every match's sort key in ``territory``, in the SNE's order."""
+    def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
+        """The sort keys of the first ``limit`` matches in ``territory`` that come after the key
+        ``after`` (from the first when None), in the SNE's order."""
 
     @abc.abstractmethod
-    def sort_key(self, number: str) -> SortKey | None: ...
+    def count(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> int:
+        """How many matches come after ``after``, counted up to ``limit`` (the count stops there)."""
+
+    @abc.abstractmethod
+    def sort_key(self, number: str) -> SortKey | None:
+        """Where the application ``number`` stands in the SNE's order, whatever its territory or state."""
 
     @abc.abstractmethod
     def cancelled_since(self, territory: str, since: datetime, motive: str | None) -> list[Application]:

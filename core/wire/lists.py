@@ -23,11 +23,15 @@ def cancelled_since_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, s
     numbers = services.cancelled_since(unit_of_work(readonly=True), counter_code, since, motive=motive,
                                        dalo_status=dalo_status, reservation_quota=reservation_quota)
     criteria = criteria_element(etatDemande="R", dateRadiationDebut=since.date().isoformat(), motifRadiation=motive)
-    return answer(counter_code, now, criteria, SearchResult(numbers[:MAX_LISTED], 0, len(numbers)))
+    return answer(counter_code, now, criteria, _listed(numbers))
 
 
 def new_dalo_since_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, since: datetime,
                           now: datetime) -> bytes:
     numbers = services.new_dalo_since(unit_of_work(readonly=True), counter_code, since)
-    return answer(counter_code, now, criteria_element(etatDemande="A"),
-                  SearchResult(numbers[:MAX_LISTED], 0, len(numbers)))
+    return answer(counter_code, now, criteria_element(etatDemande="A"), _listed(numbers))
+
+
+def _listed(numbers: list[str]) -> SearchResult:
+    """The first MAX_LISTED numbers, and how many more there are (counted exactly: the lists are read whole)."""
+    return SearchResult(numbers[:MAX_LISTED], max(len(numbers) - MAX_LISTED, 0))

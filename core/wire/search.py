@@ -2,8 +2,9 @@
 
 The request's ``operation/demandeMulticritere`` carries the criteria; the answer echoes them and
 lists the numbers found in ``listeDemandes``, in the SNE's order, at most 500 at a time. When more
-match, the answer says so in ``listeAnomalies`` (code ``RECH-SUITE``); the next page is asked for
-by sending the same criteria with the last number received in ``listeDemandes``.
+match, the answer says so in ``listeAnomalies`` (code ``RECH-SUITE``), with how many follow, counted
+up to ``core.domain.search.COUNT_LIMIT`` ("plus de 2000" past it); the next page is asked for by
+sending the same criteria with the last number received in ``listeDemandes``.
 
 The same answer format serves the lists of getDemandesRadieesDepuisLe and getNouveauxDaloDepuisLe:
 their criteria are written in ``demandeMulticritere`` the way a search would express them.
@@ -152,15 +153,24 @@ def answer(counter_code: str, now: datetime, criteria: etree._Element | None, re
         for number in result.numbers:
             etree.SubElement(listed, q("numUnique")).text = number
     if result is not None and result.has_more:
-        first, last = result.skipped + 1, result.skipped + len(result.numbers)
-        anomalies.append(Anomaly(NEXT_PAGE, f"Résultats {first} à {last} sur {result.total} : pour la suite, "
-                                            "renvoyer la recherche avec le dernier numéro reçu dans listeDemandes"))
+        anomalies.append(Anomaly(NEXT_PAGE, f"{_following(result)} : pour la suite, renvoyer la recherche avec "
+                                            "le dernier numéro reçu dans listeDemandes"))
     if anomalies:
         listed = etree.SubElement(root, q("listeAnomalies"))
         for anomaly in reported(anomalies):
             entry = etree.SubElement(listed, q("anomalie"), code=anomaly.code[:10])
             etree.SubElement(entry, q("message")).text = anomaly.message[:512]
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def _following(result: SearchResult) -> str:
+    """What follows the page: how many, or that more than COUNT_LIMIT do (the count stops there)."""
+    listed = len(result.numbers)
+    if result.following_exceeds:
+        return f"{listed} résultats ici, plus de {result.following} autres suivent"
+    if result.following == 1:
+        return f"{listed} résultats ici, 1 autre suit"
+    return f"{listed} résultats ici, {result.following} autres suivent"
 
 
 def _copy(element: etree._Element) -> etree._Element:

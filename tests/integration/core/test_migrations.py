@@ -16,17 +16,31 @@ def test_migrated_schema_matches_the_code(engine):
     assert schema.current_revision(engine) == schema.head_revision(engine)
 
 
+ORDER = ("first_wished_commune", "filing_date", "number")
+
+
 def test_the_indexes_counters_search_with_exist(engine):
+    """Each criterion has an index within territory and state that ends in the SNE's order (or, for
+    date windows, starts the range there), so that searches read pages without sorting the result."""
     indexed = {
         (table, tuple(index["column_names"]))
-        for table in ("applications", "application_people", "application_communes")
+        for table in ("applications", "application_people", "application_communes", "application_terms")
         for index in inspect(engine).get_indexes(table)
     }
-    assert ("applications", ("filing_date",)) in indexed
     assert ("applications", ("state", "next_due")) in indexed
-    assert ("applications", ("territory_code", "state", "first_wished_commune", "filing_date", "number")) in indexed
-    assert ("application_communes", ("commune",)) in indexed
+    assert ("applications", ("territory_code", "state", *ORDER)) in indexed
+    assert ("applications", ("territory_code", "state", "filing_date", "first_wished_commune", "number")) in indexed
+    for criterion in ("last_renewed_on", "cancelled_on", "cancellation_motive", "allocation_commune"):
+        assert ("applications", ("territory_code", "state", criterion, *ORDER)) in indexed
+    assert ("application_communes", ("commune", "territory_code", "state", *ORDER)) in indexed
+    assert ("application_communes", ("commune", "territory_code", "state", "filing_date", "first_wished_commune",
+                                     "number")) in indexed
     assert ("application_people", ("birth_date", "first_name_key", "surname_key")) in indexed
+    assert ("application_people", ("surname_key", "territory_code", "state", *ORDER, "first_name_key")) in indexed
+    assert ("application_people", ("first_name_key", "territory_code", "state", *ORDER)) in indexed
+    assert ("application_terms", ("kind", "value", "territory_code", "state", *ORDER)) in indexed
+    assert ("application_terms", ("kind", "value", "territory_code", "state", "filing_date", "first_wished_commune",
+                                  "number")) in indexed
 
 
 def test_downgrade_then_upgrade(engine):
@@ -87,3 +101,47 @@ def test_0006_computes_every_name_key_again_as_a_skeleton(engine):
         ("co_applicant", name_key("Nguyen"), name_key("Minh")),
         ("co_applicant", name_key("Tran"), name_key("Minh")),
     ]
+
+
+def test_0007_copies_the_search_columns_and_indexes_the_terms_of_existing_applications(engine):
+    """Side rows written before 0007 get their application's territory, state and sort columns, and
+    the request motives and association names of stored forms become terms, so that the searches
+    that now read only those tables find the applications registered before."""
+    schema.downgrade(engine, "base")
+    schema.upgrade(engine, "0006")
+    household = ('{"housing_sought": {"wished_locations": [{"commune": "57463"}, {"commune": "57751"}]}, '
+                 '"motives": {"motives": ["13", "19"]}, "household": {"applicant": {"surname": "Martin", '
+                 '"first_name": "Claire", "birth_date": "1985-04-12"}}}')
+    association = ('{"housing_sought": {"wished_locations": [{"commune": "57672"}]}, "motives": {"motives": ["01"]}, '
+                   '"association": {"name": "Les Amis du Quartier-Nord"}}')
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO territories (code, name) VALUES ('057', 'Moselle')"))
+        for number, state, first, form in (("0571125000001DEMOB", "active", "57463", household),
+                                           ("0571125000002DEMOB", "cancelled", "57672", association)):
+            connection.execute(text(
+                "INSERT INTO applications (number, territory_code, state, version, filing_date, registered_at, "
+                "registered_by, last_changed_at, last_changed_by, next_due, online, first_wished_commune, form) "
+                "VALUES (:number, '057', :state, 1, '2025-11-30', '2025-11-30 10:00:00+00', 'DEMOB', "
+                "'2025-11-30 10:00:00+00', 'DEMOB', '2026-11-30', false, :first, :form)"),
+                {"number": number, "state": state, "form": form, "first": first})
+        connection.execute(text(
+            "INSERT INTO application_people (application_id, role, surname_key, first_name_key, birth_date) "
+            "SELECT id, 'applicant', 'MARTIN', 'CLAIRE', '1985-04-12' FROM applications WHERE state = 'active'"))
+        connection.execute(text(
+            "INSERT INTO application_communes (application_id, rank, commune) SELECT id, 0, first_wished_commune "
+            "FROM applications"))
+    schema.upgrade(engine)
+    with engine.connect() as connection:
+        people = connection.execute(text("SELECT territory_code, state, first_wished_commune, filing_date, number "
+                                         "FROM application_people")).all()
+        communes = connection.execute(text("SELECT commune, state, number FROM application_communes "
+                                           "ORDER BY number")).all()
+        terms = connection.execute(text("SELECT kind, value, state, number FROM application_terms "
+                                        "ORDER BY number, kind, value")).all()
+    assert [tuple(map(str, row)) for row in people] == [("057", "active", "57463", "2025-11-30", "0571125000001DEMOB")]
+    assert [tuple(row) for row in communes] == [("57463", "active", "0571125000001DEMOB"),
+                                                ("57672", "cancelled", "0571125000002DEMOB")]
+    assert [tuple(row) for row in terms] == [
+        ("motive", "13", "active", "0571125000001DEMOB"), ("motive", "19", "active", "0571125000001DEMOB"),
+        ("association", name_key("Les Amis du Quartier-Nord"), "cancelled", "0571125000002DEMOB"),
+        ("motive", "01", "cancelled", "0571125000002DEMOB")]
