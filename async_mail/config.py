@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from certificates.mail import relay_address
+
 DEMO = Path("var/demo")
 
 
@@ -29,6 +31,14 @@ class MailSettings:
     drop_directory: Path = DEMO  # replies go to <drop>/<counter>/inbox/ when there is no relay
     dead_after_hours: float = 48  # undelivered replies become dead letters after this long
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        if self.relay is not None:
+            self.relay_address  # noqa: B018 - refuse a malformed relay at start, not at the first reply
+
+    @property
+    def relay_address(self) -> tuple[str, int]:
+        return relay_address(self.relay or "")
 
     @classmethod
     def from_environment(cls) -> "MailSettings":

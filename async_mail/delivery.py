@@ -46,8 +46,7 @@ class Delivery:
 
     def _send(self, outgoing: Outgoing) -> None:
         if self.settings.relay:
-            host, _, port = self.settings.relay.rpartition(":")
-            with smtplib.SMTP(host or "localhost", int(port or 25), timeout=30) as relay:
+            with smtplib.SMTP(*self.settings.relay_address, timeout=30) as relay:
                 relay.sendmail(self.settings.addresses[0], [outgoing.recipient], outgoing.raw)
             return
         counter = self.counter_of_mailbox(outgoing.recipient)

@@ -8,6 +8,7 @@ channel's replies and dispatching's mails are built here, so they read alike.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -68,3 +69,15 @@ def encoded_header(line: str) -> str:
     if value.isascii():
         return line
     return f"{name}: {Header(value, 'utf-8').encode()}"
+
+
+def relay_address(relay: str) -> tuple[str, int]:
+    """SNE_HUB_SMTP_RELAY as (host, port): ``smtp.example.org`` (port 25), ``smtp.example.org:587``, ``[::1]:2525``.
+
+    Both senders of mail (the channel's replies, dispatching) read the setting here, so that one
+    value means the same relay to both, and a malformed one is refused when a process starts.
+    """
+    match = re.fullmatch(r"(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9][A-Za-z0-9.-]*))(?::(\d{1,5}))?", relay)
+    if not match or not 0 < int(match[3] or 25) < 65536:
+        raise ValueError(f"SNE_HUB_SMTP_RELAY invalide : {relay!r} (hôte ou hôte:port)")
+    return match[1] or match[2], int(match[3] or 25)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from pathlib import Path
 
+from certificates.mail import relay_address
 from core.domain.dispatch import RetrySchedule
 from core.domain.dispatch import parse_duration as duration
 
@@ -63,11 +64,7 @@ class DispatchSettings:
 
     @property
     def relay_address(self) -> tuple[str, int]:
-        """SNE_HUB_SMTP_RELAY as (host, port): ``smtp.example.org`` (port 25) or ``smtp.example.org:587``."""
-        match = re.fullmatch(r"\[?([^\[\]\s]+?)\]?(?::(\d{1,5}))?", self.relay or "")
-        if not match:
-            raise ValueError(f"SNE_HUB_SMTP_RELAY invalide : {self.relay!r} (hôte ou hôte:port)")
-        return match[1], int(match[2] or 25)
+        return relay_address(self.relay or "")
 
     @classmethod
     def from_environment(cls) -> "DispatchSettings":
