@@ -79,11 +79,12 @@ def _statement(build: Any, criteria: SearchCriteria, territory: str, after: Sort
                lateral: bool) -> Statement | None:
     shape, template, values = _parameters(criteria, territory, after)
     key = (build.__name__, limit, lateral, shape)
-    if key not in _kept:
+    statement = _kept.get(key, _kept)  # the dict itself: not kept yet (None is a statement: no match)
+    if statement is _kept:  # threads may build one shape twice; each reads its own statement
+        statement = build(*template, limit, lateral)
         if len(_kept) >= KEPT:
             _kept.clear()
-        _kept[key] = build(*template, limit, lateral)
-    statement = _kept[key]
+        _kept[key] = statement
     return None if statement is None else (statement, values)
 
 
