@@ -8,7 +8,7 @@ row builders (``tests/integration/core/test_search.py`` proves, on a smaller reg
 equal those the use cases write). The database is kept between runs: ``sne_bench_search`` on the
 server, with a marker table (``bench_search_register``: size, seed, reference day, schema revision);
 a run reuses it when the marker matches and rebuilds it otherwise (``--rebuild`` forces it). A build
-of the million takes about a quarter of an hour on two shared cores; it needs about 5 GB of disk.
+of the million took 399 s on two shared cores (docs/BENCHMARKS.md); it needs about 4 GB of disk.
 
 What is timed: each search kind of the table below as counter DEMOB (057) asks it, through
 ``core.service_layer.services.search`` in this process (criteria read from the same XML a counter
@@ -149,6 +149,9 @@ def cases(sample: dict[str, str]) -> list[Case]:
                                                                  ("dateNaissance", sample["birth_date"]))),)),
         Case("motive + active", (("etatDemande", "A"), ("motifDemande", "01"))),
         Case("filed in one day", (("dateDepotDebut", "2023-10-02"), ("dateDepotFin", "2023-10-02"))),
+        Case("filed in one year", (("dateDepotDebut", "2023-01-01"), ("dateDepotFin", "2023-12-31"))),
+        Case("commune + one-year filing window", (("dateDepotDebut", "2023-01-01"), ("dateDepotFin", "2023-12-31"),
+                                                  ("communeSouhaitee", "57463"))),
         Case("filed since a date + active", (("etatDemande", "A"), ("dateDepotDebut", "2026-06-01"))),
         Case("renewed in one month", (("dateRenouvellementDebut", "2025-05-01"),
                                       ("dateRenouvellementFin", "2025-05-31"))),

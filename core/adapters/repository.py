@@ -237,18 +237,18 @@ class SqlApplications(port.Applications):
         return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
 
     def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
-        query = search_query(criteria, territory, after, limit)
-        if query is None:
+        statement = search_query(criteria, territory, after, limit, lateral=self.postgres)
+        if statement is None:
             return []
         self._plan_each_search()
-        return [(commune or "", filed, number) for commune, filed, number in self.connection.execute(query)]
+        return [(commune or "", filed, number) for commune, filed, number in self.connection.execute(*statement)]
 
     def count(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> int:
-        query = count_query(criteria, territory, after, limit)
-        if query is None:
+        statement = count_query(criteria, territory, after, limit, lateral=self.postgres)
+        if statement is None:
             return 0
         self._plan_each_search()
-        return min(self.connection.execute(query).scalar_one(), limit)
+        return min(self.connection.execute(*statement).scalar_one(), limit)
 
     def _plan_each_search(self) -> None:
         """PostgreSQL, for this transaction: plan each search for its values, without parallel workers.

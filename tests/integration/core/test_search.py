@@ -112,6 +112,17 @@ CASES = {  # name: criteria (in territory 057, as DEMOB searches)
                                               cancellation_motive=ABANDONED.cancellation.motive),
     "commune and indicator": SearchCriteria(wished_commune=FLAGGED[1].form.wished_communes[-1],
                                             multiple_conditional_allocations=True),
+    # A filing window with each other kind of criterion (PostgreSQL walks the first wished communes)
+    "surname, filed in a month": SearchCriteria(surname="Martin", filed=Period(NOW.date() - timedelta(days=30),
+                                                                               NOW.date())),
+    "birth date, filed since": SearchCriteria(birth_date=SOMEONE.birth_date, filed=Period(start=date(2021, 1, 1))),
+    "number, filed until": SearchCriteria(number=str(_main(3).number), filed=Period(end=NOW.date())),
+    "renewed and filed": SearchCriteria(renewed=Period(date(2025, 1, 1), date(2025, 12, 31)),
+                                        filed=Period(date(2021, 1, 1), date(2024, 12, 31))),
+    "indicator false, filed since": SearchCriteria(abnormally_long_wait=False, filed=Period(start=date(2023, 1, 1))),
+    "association, filed until": SearchCriteria(association_name="entraide", filed=Period(end=NOW.date())),
+    "cancelled, filed in two years": SearchCriteria(state=CANCELLED, filed=Period(date(2022, 1, 1),
+                                                                                  date(2023, 12, 31))),
 }
 EMPTY = {"number of another territory", "number and someone else", "motive of no one", "documents",
          "person of no one"}
