@@ -54,7 +54,8 @@ Each measurement is repeated ``--runs`` times (fresh server processes every time
 the median with the min and max; within a run, hub and baseline are measured back to back on the
 same servers, and the ratio is taken run by run. Nothing is asserted: it is a measurement, not a
 test. ``--profile DIR`` runs, instead, one server process with cProfile around every request and
-one client connection, and prints where the (wall) time goes.
+one client connection, and prints where the time goes: the request thread's CPU time, or with
+``--profile-clock wall`` its wall time (waits included).
 
     .venv/bin/python bench/soap.py --help
 """
@@ -188,8 +189,12 @@ class Baseline:
 class Dispatcher:
     """The hub, with the baseline next to it under /baseline; counts requests and, if asked, profiles them."""
 
-    def __init__(self, hub: Any, baseline: Baseline, counts: Any, profiles: list | None = None):
+    def __init__(self, hub: Any, baseline: Baseline, counts: Any, profiles: list | None = None,
+                 profile_clock: str = "cpu"):
         self.hub, self.baseline, self.counts, self.profiles = hub, baseline, counts, profiles
+        # cpu: this thread's CPU time, what the request costs whatever the neighbours do; wall: also
+        # its waits (the database's answers, the GIL, a busy host's preemption)
+        self.timer = time.thread_time if profile_clock == "cpu" else time.perf_counter
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -205,7 +210,7 @@ class Dispatcher:
         else:
             import cProfile
 
-            profile = cProfile.Profile()  # this thread only: one per request, merged at the end
+            profile = cProfile.Profile(self.timer)  # this thread only: one per request, merged at the end
             profile.enable()
             try:
                 result = application(environ, start_response)
@@ -220,7 +225,7 @@ class Dispatcher:
 
 
 def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, ready: Any, stop: Any,
-           profile_path: str | None) -> None:
+           profile_path: str | None, profile_clock: str = "cpu") -> None:
     """One hub server process: make_server as production does, the dispatcher in front, until ``stop``."""
     try:
         import logging
@@ -238,7 +243,7 @@ def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, 
         http_server = make_server(settings, engine)  # fixed port: SO_REUSEPORT, several processes
         profiles: list | None = [] if profile_path else None
         http_server.wsgi_app = Dispatcher(http_server.wsgi_app, Baseline(engine, settings.max_request_bytes),
-                                          counts, profiles)
+                                          counts, profiles, profile_clock)
         http_server.prepare()
         thread = threading.Thread(target=http_server.serve, name="soap", daemon=True)
         thread.start()
@@ -515,9 +520,9 @@ class Servers:
     """``count`` hub server processes on one port, started and stopped together."""
 
     def __init__(self, context: Any, count: int, url: str, pki: str, workdir: str, database: str,
-                 profile_path: str | None = None):
+                 profile_path: str | None = None, profile_clock: str = "cpu"):
         self.context, self.count, self.url, self.pki, self.workdir = context, count, url, pki, workdir
-        self.database, self.profile_path = database, profile_path
+        self.database, self.profile_path, self.profile_clock = database, profile_path, profile_clock
         self.port = free_port()
         self.processes: list[Any] = []
         self.counts: list[Any] = []
@@ -531,7 +536,7 @@ class Servers:
             log_path = str(Path(self.workdir) / f"server-{self.count}-{index}.log")
             process = self.context.Process(
                 target=server, args=(self.url, self.pki, self.port, log_path, counts, ready, self.stop_event,
-                                     self.profile_path), daemon=True)
+                                     self.profile_path, self.profile_clock), daemon=True)
             process.start()
             self.processes.append(process)
             self.counts.append(counts)
@@ -848,6 +853,7 @@ STAGES = (
     ("SQL: commit", "psycopg/connection.py", "commit"),
     ("SQLite: statements executed (BEGIN and COMMIT included)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
     ("SQLite: commit", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+    ("SQLite: commit, and the turn given to the next writer", "core/adapters/database.py", "commit"),
     ("SQL: pool pre-ping", "sqlalchemy/dialects/postgresql/_psycopg_common.py", "do_ping"),
     ("spyne's gc.collect() (at most once a second)", "~", "<built-in method gc.collect>"),
     ("SQLAlchemy ORM flush", "sqlalchemy/orm/session.py", "flush"),
@@ -880,7 +886,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
         database = register.name
         people = People()
         samples = {}
-        with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve())) as servers:
+        with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve()),
+                     profile_clock=arguments.profile_clock) as servers:
             for handler in (HUB, BASELINE):
                 samples[handler] = measure(context, servers, handler, arguments.requests, 1, 1, people)
                 log(f"profiled {handler}: {samples[handler].throughput:.1f}/s with one connection "
@@ -891,8 +898,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
             continue
         stats = pstats.Stats(*map(str, files))
         calls = samples[handler].count + WARMUP
-        print(f"== {handler}: {calls} requests, one connection, one server process; wall ms per request "
-              f"(cumulative, cProfile on)")
+        print(f"== {handler}: {calls} requests, one connection, one server process; {arguments.profile_clock} ms per "
+              f"request (cumulative, cProfile on)")
         for label, per_request, count in stage_report(stats, calls):
             print(f"  {label:<58} {per_request:8.2f} ms  ({count / calls:.1f} calls/request)")
         out = io.StringIO()
@@ -957,6 +964,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not ANALYZE the database after the set-up and after each measurement; leave the "
                              "planner's statistics to autovacuum, as on a register created a minute ago")
+    parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
+                        help="what --profile counts: the request thread's CPU time (cpu, default: what each part "
+                             "costs, whatever else the machine runs) or wall time (also the waits: the database's "
+                             "answers, the GIL, the host's other work)")
     parser.add_argument("--profile", metavar="DIR",
                         help="instead of the benchmark: one server process with cProfile around every request, one "
                              "connection, --requests calls to the hub then to the baseline; .prof files go to DIR "
