@@ -384,6 +384,12 @@ def ram_gib() -> str:
     return "unknown"
 
 
+def sqlite_description() -> str:
+    """The SQLite library and the settings ``core.adapters.database`` gives it (shared with bench/soap.py)."""
+    return (f"{sqlite3.sqlite_version} (WAL, synchronous=NORMAL, BEGIN IMMEDIATE), "
+            f"file under {tempfile.gettempdir()}")
+
+
 def machine(software: dict[str, str]) -> list[tuple[str, str]]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     facts = [
@@ -392,8 +398,7 @@ def machine(software: dict[str, str]) -> list[tuple[str, str]]:
         ("OS", f"{platform.system()} {platform.release()} ({platform.machine()})"),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}, "
                    f"SQLAlchemy {software['sqlalchemy']}, psycopg {software['psycopg']}"),
-        ("SQLite", f"{sqlite3.sqlite_version} (WAL, synchronous=NORMAL, BEGIN IMMEDIATE), "
-                   f"file under {tempfile.gettempdir()}"),
+        ("SQLite", sqlite_description()),
     ]
     if "server_version" in software:
         facts.append(("PostgreSQL", f"{software['server_version']} at {software['host']} "

@@ -1,4 +1,4 @@
-"""getNumUnique per second over real HTTPS with client certificates, on PostgreSQL, against a baseline.
+"""getNumUnique per second over real HTTPS with client certificates, on PostgreSQL or SQLite, against a baseline.
 
 What one registration is: a counter's software posting a getNumUnique message to
 ``/services/DemandeLogementImplService/`` the way libsne does (``multipart/related`` MTOM, the
@@ -14,7 +14,11 @@ The servers are the production ones: ``hub.server.make_server`` with ``hub.confi
 (cheroot, TLS 1.2+, client certificates checked against the demo CA), in 1, 2 and 3 server
 processes sharing one port through ``SO_REUSEPORT`` (which ``make_server`` sets when the port is
 fixed), each with its own engine on a throwaway PostgreSQL database (dropped at the end), logging
-at INFO to a file as ``sne-hub serve`` does to stderr. The demo PKI is written to a temporary
+at INFO to a file as ``sne-hub serve`` does to stderr. With ``--database sqlite``, the register is
+the embedded default ``make run`` starts the hub on: a SQLite file (WAL, ``BEGIN IMMEDIATE``, the
+engine ``core.adapters.database.make_engine`` makes for a ``sqlite:///`` URL) in the benchmark's
+temporary directory, migrated, seeded and analysed as ``sne-hub db upgrade`` and ``demo seed`` do;
+its "database server" CPU is then inside the server processes. The demo PKI is written to a temporary
 directory and the demo counters' certificates are registered.
 
 The baseline, measured in the same run, on the same server processes: a small WSGI application
@@ -22,7 +26,8 @@ built here, mounted next to the hub under ``/baseline/services/DemandeLogementIm
 dispatcher on the path prefix. It reads the body, unpacks MTOM with ``core.wire.mtom``, parses the
 envelope with ``core.wire.xml.parse``, takes the file out of it, parses and validates it with
 ``core.wire.processing.read_application_file`` (our XSD), inserts it as one row in a plain table
-(one transaction, SQLAlchemy Core, same engine) and returns a minimal SOAP 1.2 answer. It is the
+(one transaction, SQLAlchemy Core, same engine, so into the same SQLite file with ``--database
+sqlite``) and returns a minimal SOAP 1.2 answer. It is the
 floor of any getNumUnique over this transport: the ratio hub/baseline says how much of it the
 register keeps.
 
@@ -49,7 +54,8 @@ Each measurement is repeated ``--runs`` times (fresh server processes every time
 the median with the min and max; within a run, hub and baseline are measured back to back on the
 same servers, and the ratio is taken run by run. Nothing is asserted: it is a measurement, not a
 test. ``--profile DIR`` runs, instead, one server process with cProfile around every request and
-one client connection, and prints where the (wall) time goes.
+one client connection, and prints where the time goes: the request thread's CPU time, or with
+``--profile-clock wall`` its wall time (waits included).
 
     .venv/bin/python bench/soap.py --help
 """
@@ -95,6 +101,7 @@ from bench.registrations import (  # noqa: E402 - standard library only at impor
     ram_gib,
     software_facts,
     spread,
+    sqlite_description,
 )
 
 # As in bench/registrations.py, the coordinating process imports only the standard library: servers,
@@ -109,6 +116,7 @@ BARRIER_TIMEOUT_S = 300
 REQUEST_TIMEOUT_S = 120
 
 HUB, BASELINE = "hub", "baseline"
+POSTGRESQL, SQLITE = "postgresql", "sqlite"
 SERVICE = "DemandeLogementImplService"
 HUB_PATH = f"/services/{SERVICE}/"
 BASELINE_PREFIX = "/baseline"
@@ -181,8 +189,12 @@ class Baseline:
 class Dispatcher:
     """The hub, with the baseline next to it under /baseline; counts requests and, if asked, profiles them."""
 
-    def __init__(self, hub: Any, baseline: Baseline, counts: Any, profiles: list | None = None):
+    def __init__(self, hub: Any, baseline: Baseline, counts: Any, profiles: list | None = None,
+                 profile_clock: str = "cpu"):
         self.hub, self.baseline, self.counts, self.profiles = hub, baseline, counts, profiles
+        # cpu: this thread's CPU time, what the request costs whatever the neighbours do; wall: also
+        # its waits (the database's answers, the GIL, a busy host's preemption)
+        self.timer = time.thread_time if profile_clock == "cpu" else time.perf_counter
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
@@ -198,7 +210,7 @@ class Dispatcher:
         else:
             import cProfile
 
-            profile = cProfile.Profile()  # this thread only: one per request, merged at the end
+            profile = cProfile.Profile(self.timer)  # this thread only: one per request, merged at the end
             profile.enable()
             try:
                 result = application(environ, start_response)
@@ -213,7 +225,7 @@ class Dispatcher:
 
 
 def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, ready: Any, stop: Any,
-           profile_path: str | None) -> None:
+           profile_path: str | None, profile_clock: str = "cpu") -> None:
     """One hub server process: make_server as production does, the dispatcher in front, until ``stop``."""
     try:
         import logging
@@ -231,7 +243,7 @@ def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, 
         http_server = make_server(settings, engine)  # fixed port: SO_REUSEPORT, several processes
         profiles: list | None = [] if profile_path else None
         http_server.wsgi_app = Dispatcher(http_server.wsgi_app, Baseline(engine, settings.max_request_bytes),
-                                          counts, profiles)
+                                          counts, profiles, profile_clock)
         http_server.prepare()
         thread = threading.Thread(target=http_server.serve, name="soap", daemon=True)
         thread.start()
@@ -399,9 +411,12 @@ def process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15 of stat)
 
 
-def postgres_processes(database: str) -> list[int]:
-    """PostgreSQL's own processes and the backends of ``database`` (not those of other databases)."""
-    found = []
+def postgres_processes(database: str | None) -> list[int]:
+    """PostgreSQL's own processes and the backends of ``database`` (not those of other databases);
+    none for SQLite (``database`` None), which runs inside the server processes."""
+    found: list[int] = []
+    if database is None:
+        return found
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -445,7 +460,7 @@ def peak_kib(pid: int) -> int:
 @dataclass
 class CpuWindow:
     servers: list[int]
-    database: str
+    database: str | None
     started: dict = field(default_factory=dict)
 
     def start(self) -> None:
@@ -477,6 +492,7 @@ class Sample:
     cpu_s: dict[str, float]  # servers, postgres, clients; machine_busy as a fraction
     per_server: list[int]  # requests served by each server process
     connects: int
+    on_server: bool = True  # False for SQLite: no database server, its CPU is the server processes'
 
     @property
     def throughput(self) -> float:
@@ -504,9 +520,9 @@ class Servers:
     """``count`` hub server processes on one port, started and stopped together."""
 
     def __init__(self, context: Any, count: int, url: str, pki: str, workdir: str, database: str,
-                 profile_path: str | None = None):
+                 profile_path: str | None = None, profile_clock: str = "cpu"):
         self.context, self.count, self.url, self.pki, self.workdir = context, count, url, pki, workdir
-        self.database, self.profile_path = database, profile_path
+        self.database, self.profile_path, self.profile_clock = database, profile_path, profile_clock
         self.port = free_port()
         self.processes: list[Any] = []
         self.counts: list[Any] = []
@@ -520,7 +536,7 @@ class Servers:
             log_path = str(Path(self.workdir) / f"server-{self.count}-{index}.log")
             process = self.context.Process(
                 target=server, args=(self.url, self.pki, self.port, log_path, counts, ready, self.stop_event,
-                                     self.profile_path), daemon=True)
+                                     self.profile_path, self.profile_clock), daemon=True)
             process.start()
             self.processes.append(process)
             self.counts.append(counts)
@@ -611,7 +627,7 @@ def measure(context: Any, servers: Servers, handler: str, requests: int, clients
     cpu["others_cores"] = max(0.0, cpu["machine_busy_s"] - ours) / cpu["window_s"] if cpu["window_s"] else 0.0
     latencies = [latency for r in reports for latency in r[3]]
     return Sample(len(latencies), finished - started, latencies, max(peaks), sum(peaks), cpu, served,
-                  sum(r[4] for r in reports))
+                  sum(r[4] for r in reports), on_server=servers.database is not None)
 
 
 def _failure(results: Any, workers: list, handler: str) -> str | None:
@@ -678,10 +694,19 @@ def analyze(url: str) -> None:
 
 
 class Database:
-    def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool):
-        self.admin, self.server_url, self.pki = admin, server_url, pki_directory
-        self.keep_statistics = keep_statistics
-        self.name = f"sne_hub_bench_soap_{uuid.uuid4().hex[:12]}"
+    """The register the servers share: a throwaway PostgreSQL database, or a SQLite file in ``workdir``.
+
+    ``name`` is the PostgreSQL database whose backends' CPU is counted; None for SQLite, which runs
+    inside the server processes. SQLite has no autovacuum: its statistics are those ``sne-hub db
+    upgrade`` leaves (``schema.upgrade`` analyses), never refreshed, as on a ``make run`` register.
+    """
+
+    def __init__(self, admin: ProcessPoolExecutor, backend: str, server_url: str, pki_directory: str,
+                 workdir: str, keep_statistics: bool):
+        self.admin, self.backend, self.server_url, self.pki = admin, backend, server_url, pki_directory
+        self.keep_statistics = keep_statistics and backend == POSTGRESQL
+        self.name = f"sne_hub_bench_soap_{uuid.uuid4().hex[:12]}" if backend == POSTGRESQL else None
+        self.sqlite_url = f"sqlite:///{Path(workdir) / 'sne-hub.db'}"
         self.url = ""
 
     def analyze(self) -> None:
@@ -689,7 +714,10 @@ class Database:
             self.admin.submit(analyze, self.url).result()
 
     def __enter__(self) -> str:
-        url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
+        if self.name is None:
+            url = self.sqlite_url
+        else:
+            url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
         try:
             self.admin.submit(prepare, url, self.pki).result()
         except BaseException:
@@ -700,7 +728,9 @@ class Database:
         return url
 
     def __exit__(self, *exc_info: object) -> None:
-        self.admin.submit(drop_postgres_database, self.server_url, self.name).result()
+        if self.name is not None:
+            self.admin.submit(drop_postgres_database, self.server_url, self.name).result()
+        # the SQLite file goes with the benchmark's temporary directory
 
 
 # -- the machine and the report -------------------------------------------------------------------
@@ -722,11 +752,17 @@ def load_average() -> str:
     return f"{one:.2f}, {five:.2f}, {fifteen:.2f}"
 
 
-def machine(software: dict[str, str], libraries: dict[str, str]) -> list[tuple[str, str]]:
+def machine(software: dict[str, str], libraries: dict[str, str], backend: str) -> list[tuple[str, str]]:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if backend == SQLITE:
+        database = ("SQLite", f"{sqlite_description()}, inside the server processes")
+    else:
+        database = ("PostgreSQL", f"{software['server_version']} at {software['host']} (fsync={software['fsync']}, "
+                                  f"synchronous_commit={software['synchronous_commit']}, "
+                                  f"shared_buffers={software['shared_buffers']})")
     return [
         ("CPU", f"{cpu_model()}, {os.cpu_count()} cores ({usable} usable by this process), shared by the "
-                f"server processes, the clients and PostgreSQL"),
+                f"server processes, the clients{' and PostgreSQL' if backend == POSTGRESQL else ''}"),
         ("RAM", ram_gib()),
         ("OS", f"{platform.system()} {platform.release()} ({platform.machine()})"),
         ("Python", f"{platform.python_implementation()} {platform.python_version()}, cheroot {libraries['cheroot']}, "
@@ -734,9 +770,7 @@ def machine(software: dict[str, str], libraries: dict[str, str]) -> list[tuple[s
                    f"psycopg {software['psycopg']}"),
         ("TLS", f"{libraries['openssl']}, TLS 1.2+ (Python's ssl defaults: TLS 1.3 negotiated), "
                 f"client certificates"),
-        ("PostgreSQL", f"{software['server_version']} at {software['host']} (fsync={software['fsync']}, "
-                       f"synchronous_commit={software['synchronous_commit']}, "
-                       f"shared_buffers={software['shared_buffers']})"),
+        database,
     ]
 
 
@@ -750,7 +784,7 @@ class Row:
 HEADERS = ("server processes", "handler", "registrations/s", "hub/baseline", "p50 ms", "p95 ms", "p99 ms",
            "peak RSS MiB (largest)", "peak RSS MiB (sum)")
 CPU_HEADERS = ("server processes", "handler", "CPU busy %", "other work (cores)", "server CPU ms/reg", "of which in the WSGI app",
-               "PostgreSQL CPU ms/reg", "client CPU ms/reg", "requests per server process")
+               "PostgreSQL CPU ms/reg (SQLite: in the servers)", "client CPU ms/reg", "requests per server process")
 
 
 def cells(row: Row, baseline: Row | None) -> list[str]:
@@ -772,7 +806,7 @@ def cpu_cells(row: Row) -> list[str]:
             spread([s.cpu_s["others_cores"] for s in row.samples], 2),
             spread([s.cpu_ms("servers") for s in row.samples], 1),
             spread([s.cpu_ms("application") for s in row.samples], 1),
-            spread([s.cpu_ms("postgres") for s in row.samples], 1),
+            spread([s.cpu_ms("postgres") for s in row.samples], 1) if row.samples[0].on_server else "—",
             spread([s.cpu_ms("clients") for s in row.samples], 1),
             "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples)]
 
@@ -817,6 +851,9 @@ STAGES = (
     ("  answer packaged as MTOM", "core/wire/mtom.py", "package"),
     ("SQL: cursor.execute (all statements)", "psycopg/cursor.py", "execute"),
     ("SQL: commit", "psycopg/connection.py", "commit"),
+    ("SQLite: statements executed (BEGIN and COMMIT included)", "~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
+    ("SQLite: commit", "~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+    ("SQLite: commit, and the turn given to the next writer", "core/adapters/database.py", "commit"),
     ("SQL: pool pre-ping", "sqlalchemy/dialects/postgresql/_psycopg_common.py", "do_ping"),
     ("spyne's gc.collect() (at most once a second)", "~", "<built-in method gc.collect>"),
     ("SQLAlchemy ORM flush", "sqlalchemy/orm/session.py", "flush"),
@@ -843,11 +880,14 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
 
     directory = Path(arguments.profile)
     directory.mkdir(parents=True, exist_ok=True)
-    with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as url:
-        database = url.rsplit("/", 1)[1]
+    register = Database(admin, arguments.database, arguments.postgres_url, pki, workdir,
+                        keep_statistics=not arguments.no_analyze)
+    with register as url:
+        database = register.name
         people = People()
         samples = {}
-        with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve())) as servers:
+        with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve()),
+                     profile_clock=arguments.profile_clock) as servers:
             for handler in (HUB, BASELINE):
                 samples[handler] = measure(context, servers, handler, arguments.requests, 1, 1, people)
                 log(f"profiled {handler}: {samples[handler].throughput:.1f}/s with one connection "
@@ -858,8 +898,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
             continue
         stats = pstats.Stats(*map(str, files))
         calls = samples[handler].count + WARMUP
-        print(f"== {handler}: {calls} requests, one connection, one server process; wall ms per request "
-              f"(cumulative, cProfile on)")
+        print(f"== {handler}: {calls} requests, one connection, one server process; {arguments.profile_clock} ms per "
+              f"request (cumulative, cProfile on)")
         for label, per_request, count in stage_report(stats, calls):
             print(f"  {label:<58} {per_request:8.2f} ms  ({count / calls:.1f} calls/request)")
         out = io.StringIO()
@@ -871,6 +911,14 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
 
 
 # -- main -----------------------------------------------------------------------------------------
+
+
+def statistics(arguments: argparse.Namespace) -> str:
+    if arguments.database == SQLITE:
+        return "those sne-hub db upgrade leaves (ANALYZE after the migration, on the seeded register), as make run"
+    if arguments.no_analyze:
+        return "left to autovacuum"
+    return "ANALYZE after the set-up and after each measurement"
 
 
 def server_counts(value: str) -> list[int]:
@@ -887,7 +935,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/soap.py",
         description="getNumUnique (CRE, full household, distinct people) per second over real HTTPS with client "
-                    "certificates, on PostgreSQL: the hub as production serves it (cheroot, TLS, several server "
+                    "certificates, on PostgreSQL or on the embedded SQLite default: the hub as production serves it (cheroot, TLS, several server "
                     "processes sharing the port), concurrent keep-alive clients, against a baseline that only "
                     "parses and validates the same file and inserts it as one row, on the same servers. Each "
                     "measurement is repeated and reported as median (min–max). Progress goes to stderr, results "
@@ -904,6 +952,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
                         help="processes the connections are spread over, one thread per connection "
                              f"(default: {DEFAULT_CLIENT_PROCESSES})")
+    parser.add_argument("--database", choices=(POSTGRESQL, SQLITE), default=POSTGRESQL,
+                        help="the register: a throwaway PostgreSQL database on --postgres-url, or the embedded default "
+                             "of make run, a SQLite file (in a temporary directory); the baseline inserts into the "
+                             f"same one (default: {POSTGRESQL})")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="PostgreSQL server; a throwaway database is created on it and dropped at the end "
                              f"(default: {DEFAULT_POSTGRES_URL})")
@@ -912,6 +964,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not ANALYZE the database after the set-up and after each measurement; leave the "
                              "planner's statistics to autovacuum, as on a register created a minute ago")
+    parser.add_argument("--profile-clock", choices=("cpu", "wall"), default="cpu",
+                        help="what --profile counts: the request thread's CPU time (cpu, default: what each part "
+                             "costs, whatever else the machine runs) or wall time (also the waits: the database's "
+                             "answers, the GIL, the host's other work)")
     parser.add_argument("--profile", metavar="DIR",
                         help="instead of the benchmark: one server process with cProfile around every request, one "
                              "connection, --requests calls to the hub then to the baseline; .prof files go to DIR "
@@ -925,8 +981,9 @@ def main(argv: list[str] | None = None) -> int:
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as admin, \
             tempfile.TemporaryDirectory(prefix="sne-hub-bench-soap-") as workdir:
         pki = str(Path(workdir) / "pki")
+        on_postgres = arguments.database == POSTGRESQL
         try:
-            software = admin.submit(software_facts, arguments.postgres_url).result()
+            software = admin.submit(software_facts, arguments.postgres_url if on_postgres else None).result()
         except Exception as error:  # noqa: BLE001 - the server is down or refuses us
             log(f"PostgreSQL unreachable at {arguments.postgres_url}: {error.__class__.__name__}: {error}")
             return 2
@@ -936,17 +993,18 @@ def main(argv: list[str] | None = None) -> int:
 
         load_before = load_average()
         log(f"load average before: {load_before}")
-        log(f"{arguments.runs} runs x {arguments.requests} calls per measurement, "
+        log(f"{arguments.database}: {arguments.runs} runs x {arguments.requests} calls per measurement, "
             f"{' and '.join(map(str, arguments.server_processes))} server process(es), {arguments.clients} "
             f"connections over {min(arguments.client_processes, arguments.clients)} client processes, "
             f"{WARMUP} untimed warm-up calls per connection")
         started = time.perf_counter()
         rows = {(n, h): Row(n, h) for n in arguments.server_processes for h in (HUB, BASELINE)}
         people = People()
-        register = Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze)
+        register = Database(admin, arguments.database, arguments.postgres_url, pki, workdir,
+                            keep_statistics=not arguments.no_analyze)
         references: list[float] = []
         with register as url:
-            database = url.rsplit("/", 1)[1]
+            database = register.name
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
                     with Servers(context, count, url, pki, workdir, database) as servers:
@@ -968,7 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
                                 f"{sample.cpu_s['machine_busy'] * 100:3.0f}% (others "
                                 f"{sample.cpu_s['others_cores']:.2f} cores)  server "
                                 f"{sample.cpu_ms('servers'):5.1f} ms/reg (app {sample.cpu_ms('application'):4.1f})  "
-                                f"PostgreSQL "
+                                f"{'PostgreSQL' if on_postgres else 'SQLite (in the servers)'} "
                                 f"{sample.cpu_ms('postgres'):4.1f} ms/reg  clients {sample.cpu_ms('clients'):4.1f} "
                                 f"ms/reg  per server {sample.per_server}  connects {sample.connects}  peak RSS "
                                 f"{sample.peak_rss_kib / 1024:.1f} MiB  load {load_average()}  reference loop "
@@ -977,8 +1035,8 @@ def main(argv: list[str] | None = None) -> int:
         threads = servers.threads
 
     main_lines, cpu_lines = tables(list(rows.values()))
-    facts = machine(software, libraries)
-    settings = (f"{arguments.runs} runs of {arguments.requests} timed getNumUnique calls per measurement, "
+    facts = machine(software, libraries, arguments.database)
+    settings = (f"{'PostgreSQL' if on_postgres else 'SQLite (the embedded default)'}: {arguments.runs} runs of {arguments.requests} timed getNumUnique calls per measurement, "
                 f"{arguments.clients} keep-alive HTTPS connections over "
                 f"{min(arguments.client_processes, arguments.clients)} client processes, {threads} cheroot threads "
                 f"per server process; median (min–max) of the runs")
@@ -989,7 +1047,7 @@ def main(argv: list[str] | None = None) -> int:
             f"database's backends and the server's own processes) and of the client processes. Reference loop "
             f"(a fixed pure-Python loop, best of 5, timed before each measurement: how fast a core was): "
             f"{spread(references, 1)} ms. Statistics: "
-            f"{'left to autovacuum' if arguments.no_analyze else 'ANALYZE after the set-up and after each measurement'}. "
+            f"{statistics(arguments)}. "
             f"Load average before: {load_before}; after: {load_average()}.")
     if arguments.markdown:
         print("\n".join(f"- {name}: {value}" for name, value in facts))

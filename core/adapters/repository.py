@@ -405,6 +405,14 @@ class SqlCounters(port.Counters):
         row = self.connection.execute(SELECT_COUNTER, {"code": code}).first()
         return _counter(row) if row else None
 
+    def get_with_territory(self, code: str) -> tuple[Counter, Territory | None] | None:
+        rows = self.connection.execute(SELECT_COUNTER_WITH_TERRITORY, {"code": code}).all()
+        if not rows:
+            return None
+        territories = _territories(
+            (row.territory_code, row.territory_name, row.kind, row.area) for row in rows if row.territory_name is not None)
+        return _counter(rows[0]), territories[0] if territories else None
+
     def list(self, territory: str | None = None) -> list[Counter]:
         query = select(orm.counters).order_by(orm.counters.c.code)
         if territory is not None:
@@ -413,6 +421,16 @@ class SqlCounters(port.Counters):
 
     def set_endpoint(self, code: str, endpoint: str | None) -> None:
         self.connection.execute(update(orm.counters).where(orm.counters.c.code == code).values(endpoint=endpoint))
+
+
+# The counter, its territory and the territory's areas: one row per area (at least one row).
+SELECT_COUNTER_WITH_TERRITORY = (
+    select(orm.counters, orm.territories.c.name.label("territory_name"), orm.territory_areas.c.kind,
+           orm.territory_areas.c.area)
+    .join(orm.territories, orm.territories.c.code == orm.counters.c.territory_code, isouter=True)
+    .join(orm.territory_areas, orm.territory_areas.c.territory_code == orm.territories.c.code, isouter=True)
+    .where(orm.counters.c.code == bindparam("code"))
+)
 
 
 def _counter(row: Any) -> Counter:

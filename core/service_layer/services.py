@@ -146,8 +146,7 @@ def register(
     form = normalized(form)
     keys = _person_keys(form)  # before the transaction: SQLite's write lock is held from its start
     with uow:
-        counter = _acting_counter(uow, counter_code)
-        territory = _territory(uow, counter.territory)
+        counter, territory = _acting_counter_and_territory(uow, counter_code)
         today = now.date()
         original = None
         if associated_number is not None:
@@ -324,6 +323,17 @@ def _acting_counter(uow: UnitOfWork, code: str) -> Counter:
     if counter is None or not counter.active:
         raise UnknownCounter(f"Guichet inconnu ou inactif : {code}", RegistryNames.COUNTER)
     return counter
+
+
+def _acting_counter_and_territory(uow: UnitOfWork, code: str) -> tuple[Counter, Territory]:
+    """``_acting_counter`` and ``_territory`` of its territory, in one read (and the same refusals)."""
+    found = uow.counters.get_with_territory(code)
+    if found is None or not found[0].active:
+        raise UnknownCounter(f"Guichet inconnu ou inactif : {code}", RegistryNames.COUNTER)
+    counter, territory = found
+    if territory is None:
+        raise UnknownTerritory(f"Territoire inconnu : {counter.territory}", RegistryNames.COUNTER)
+    return counter, territory
 
 
 def _territory(uow: UnitOfWork, code: str) -> Territory:

@@ -99,6 +99,10 @@ class Counters(abc.ABC):
     def get(self, code: str) -> Counter | None: ...
 
     @abc.abstractmethod
+    def get_with_territory(self, code: str) -> tuple[Counter, Territory | None] | None:
+        """The counter and its territory in one read: what every registration starts with."""
+
+    @abc.abstractmethod
     def list(self, territory: str | None = None) -> list[Counter]: ...
 
     @abc.abstractmethod

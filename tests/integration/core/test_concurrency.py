@@ -540,3 +540,41 @@ def test_a_connection_the_server_dropped_while_idle_is_replaced(postgres_url):
             assert connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() != pid
     finally:
         engine.dispose()
+
+
+def test_sqlite_writers_of_one_process_take_turns_and_give_them_back(tmp_path):
+    """Threads of one process queue for SQLite's write lock on their engine's lock: every turn is
+    given back, after a commit, a rollback, or a transaction that failed, and no writer is refused."""
+    import threading
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'writers.db'}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE written (thread INTEGER, n INTEGER)")
+    with pytest.raises(RuntimeError), engine.begin() as connection:  # rolled back: its turn comes back
+        connection.exec_driver_sql("INSERT INTO written VALUES (-1, -1)")
+        raise RuntimeError("the use case refused")
+    with pytest.raises(Exception), engine.begin() as connection:  # a failing statement: the same
+        connection.exec_driver_sql("INSERT INTO missing VALUES (1)")
+    failures: list[BaseException] = []
+
+    def write(thread: int) -> None:
+        try:
+            for n in range(25):
+                with engine.begin() as connection:
+                    connection.exec_driver_sql("INSERT INTO written VALUES (?, ?)", (thread, n))
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            failures.append(error)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT thread, count(*) FROM written GROUP BY thread").all()
+    assert sorted(rows) == [(thread, 25) for thread in range(8)]
+    with engine.connect() as connection:  # nobody holds a turn now: a writer goes straight in
+        assert connection.connection.dbapi_connection.writers.acquire(blocking=False)
+        connection.connection.dbapi_connection.writers.release()
+    engine.dispose()
