@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from . import changes, codes
+from . import changes, codes, indicators, retention
 from .calendar import add_months, anniversary
 from .codes import ApplicationState, CancellationMotive, DaloStatus
 from .dispatch import Profile
@@ -440,6 +440,36 @@ class Application:
         self._touch(by, now)
         self._record(EventKind.CANCELLED, by, now, {"motive": CancellationMotive.NOT_RENEWED.value,
                                                     "date": on.isoformat()}, before=before)
+
+    def record_indicators(self, computed: tuple[bool, bool], by: Actor, now: datetime) -> bool:
+        """Store the register's flags (``informationTraitement``); True when they changed.
+
+        A change of a flag is a change of the application: its version, a journal line, and a MOD
+        for the other counters. The first computation that finds both flags false only dates the
+        block (it says no more than the absent block did), so the day the register starts computing
+        does not send every application of the territory to every counter."""
+        previous = indicators.stored_flags(self.form.processing)
+        if previous == computed:
+            return False
+        before = self._before()
+        self.form = replace(self.form, processing=indicators.block(computed, now))
+        if previous is None and not any(computed):
+            return True
+        self._touch(by, now)
+        long_wait, conditional = computed
+        self._record(EventKind.INDICATORS_CHANGED, by, now, {"abnormally_long_wait": long_wait,
+                                                              "multiple_conditional_allocations": conditional},
+                     before=before)
+        return True
+
+    def purge(self, by: Actor, now: datetime, today: date) -> None:
+        """Erase a cancelled application whose retention period is over on ``today``; the journal
+        keeps that it existed, when it ended and why (no personal data), nothing else."""
+        if self.state is not ApplicationState.CANCELLED or not retention.is_due(self.cancellation.date, today):
+            raise ApplicationNotActive("Seule une demande radiée depuis plus d'un an est effacée", RegistryNames.NUMBER)
+        self.events.append(Event(EventKind.PURGED, str(self.number), now, by.code,
+                                 {"version": self.version, "cancelled_on": self.cancellation.date.isoformat(),
+                                  "motive": self.cancellation.motive}))
 
     # -- helpers ------------------------------------------------------------------------------
 

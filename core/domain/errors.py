@@ -280,6 +280,13 @@ class LeaseDateRefused(RegisterError):
     title = "Date de signature du bail incohérente"
 
 
+class InvalidPrefectDelay(RegisterError):
+    """The delay a prefect set for a département: a département a territory covers, a number of months."""
+
+    code = "NUU197"
+    title = "Délai préfectoral invalide"
+
+
 def catalogue() -> list[tuple[str, str]]:
     """(code, French title) for every error class and content anomaly, sorted by code."""
     rows = {cls.code: cls.title for cls in _all_subclasses(RegisterError)}
