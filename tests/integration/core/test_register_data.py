@@ -3,7 +3,11 @@ prefects' delays, and what is left of an application once purged."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -183,11 +187,6 @@ def test_a_purged_application_keeps_its_number_taken(register_of):
 
 
 def test_operators_set_delays_and_run_the_jobs_from_the_command_line(database_url):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
     environment = {**os.environ, "SNE_HUB_DATABASE_URL": database_url, "SNE_HUB_LOG_LEVEL": "WARNING"}
 
     def sne_hub(*args, ok=True):

@@ -9,10 +9,15 @@ from datetime import timedelta
 from lxml import etree
 
 from core.domain.application import Allocation, AllocationAddress, Cancellation
+from core.domain.calendar import now_in_paris
+from core.domain.form import ProcessingInformation
+from core.domain.indicators import PrefectDelay
+from core.service_layer import indicators, retention
 from core.wire.codec import NS
 from support.files import get_demande, get_num_unique, interface_file, person, today
 
 from .test_get_num_unique import anomalies, answer_of, registered
+from .test_search import search
 
 N = f"{{{NS}}}"
 
@@ -90,3 +95,41 @@ def test_radatt_refuses_a_lease_signed_after_the_cancellation_or_in_the_future(h
         "DEMOB", "RAD", person(43), number=number, cancellation=allocation_on(day - timedelta(days=2), day))))
     assert not anomalies(accepted)
     assert accepted.find(f".//{N}radiation/{N}motifRadiation").get("code") == "RADATT"
+
+
+# -- indicators and retention, as counters see them --------------------------------------------
+
+
+def test_the_register_indicators_are_in_its_files_searchable_and_not_the_counters(hub):
+    number = registered(hub, "DEMOB", index=44)
+    indicators.set_prefect_delay(hub.unit_of_work(), PrefectDelay("57", 24), now_in_paris())
+    indicators.run(hub.unit_of_work, today() + timedelta(days=800), now_in_paris())
+    block = read(hub, number).find(f".//{N}informationTraitement")
+    assert block.findtext(f"{N}estDelaiAnormalementLong") == "true"
+    assert block.findtext(f"{N}estMultiplesAttributionsSousConditions") == "false"
+    assert block.findtext(f"{N}dateCalculIndicateur")
+    assert read(hub, number).findtext(f".//{N}incrementFichier") == "2"
+    claimed = person(44)
+    claimed.processing = ProcessingInformation(abnormally_long_wait=False, multiple_conditional_allocations=True)
+    answer = answer_of(get_num_unique(hub.client("DEMOC"), interface_file("DEMOC", "MOD", claimed, number=number)))
+    assert not anomalies(answer)
+    kept = answer.find(f".//{N}informationTraitement")
+    assert (kept.findtext(f"{N}estDelaiAnormalementLong"),
+            kept.findtext(f"{N}estMultiplesAttributionsSousConditions")) == ("true", "false")
+    other = registered(hub, "DEMOB", index=45)
+    found, codes = search(hub, "DEMOE", "<estDelaiAnormalementLong>true</estDelaiAnormalementLong>")
+    assert found == [number] and not codes and other not in found
+    assert search(hub, "DEMOE", "<estMultiplesAttributionsSousConditions>true</estMultiplesAttributionsSousConditions>"
+                  ) == ([], [])
+
+
+def test_an_application_purged_after_its_retention_is_unknown(hub):
+    number = registered(hub, "DEMOB", index=46)
+    answer_of(get_num_unique(hub.client("DEMOB"), interface_file(
+        "DEMOB", "RAD", person(46), number=number, cancellation=Cancellation(today(), "RADABA"))))
+    assert retention.run(hub.unit_of_work, today() + timedelta(days=365), now_in_paris()).purged == 0
+    assert read(hub, number).find(f".//{N}radiation") is not None
+    assert retention.run(hub.unit_of_work, today() + timedelta(days=367), now_in_paris()).purged == 1
+    reply = get_demande(hub.client("DEMOB"), number)
+    assert reply.status != 200 and b"NUU111" in reply.body
+    assert search(hub, "DEMOB", f"<numUnique>{number}</numUnique>") == ([], [])
