@@ -10,18 +10,23 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import func, select
 
 from core import demo
 from core.adapters import orm
 from core.domain.application import Cancellation
 from core.domain.calendar import PARIS
+from core.domain.dispatch import Channel, Filter
 from core.domain.errors import InvalidPrefectDelay
 from core.domain.events import EventKind
 from core.domain.indicators import PrefectDelay
 from core.domain.search import SearchCriteria
-from core.service_layer import indicators, retention, services
+from core.service_layer import dispatching, indicators, retention, services
+from core.wire.codec import NS
+from core.wire.dispatch import addressed, stored_file
 
+N = f"{{{NS}}}"
 FILED = datetime(2024, 1, 15, 10, 0, tzinfo=PARIS)
 LATER = datetime(2026, 1, 20, 10, 0, tzinfo=PARIS)
 
@@ -208,3 +213,25 @@ def test_operators_set_delays_and_run_the_jobs_from_the_command_line(database_ur
     purge = sne_hub("retention", "run")
     assert "0 demandes radiées depuis plus d'un an effacées" in purge.stdout and "retention" in purge.stderr
     sne_hub("delays", "unset", "57")
+
+
+# -- what other counters receive ------------------------------------------------------------------
+
+
+def test_an_indicator_change_is_dispatched_as_a_mod_and_a_purge_erases_the_dispatched_files(register_of):
+    dispatching.subscribe(register_of(), "DEMOE", Channel.PULL, Filter(), FILED)
+    application = filed(register_of, 11)
+    indicators.set_prefect_delay(register_of(), PrefectDelay("57", 24), LATER)
+    indicators.run(register_of, LATER.date(), LATER)
+    dispatching.fan_out(register_of(), LATER, stored_file)
+    items = dispatching.pull(register_of(readonly=True), "DEMOE", 0).items
+    assert [(item.kind, item.version) for item in items] == [("CRE", 1), ("MOD", 2)]
+    block = etree.fromstring(addressed(items[1].file, "DEMOE")).find(f".//{N}informationTraitement")
+    assert block.get(f"{N}modifie") == "true"  # new as a whole: the block is marked
+    assert block.findtext(f"{N}estDelaiAnormalementLong") == "true"
+    services.cancel(register_of(), application.number, Cancellation(LATER.date(), "RADABA"), "DEMOC", LATER)
+    dispatching.fan_out(register_of(), LATER, stored_file)
+    retention.run(register_of, date(2027, 1, 21), LATER)
+    erased = dispatching.pull(register_of(readonly=True), "DEMOE", 0).items
+    assert [item.kind for item in erased] == ["CRE", "MOD", "RAD"]
+    assert all(item.file is None for item in erased)  # the deliveries stay, naming a number and nothing else
