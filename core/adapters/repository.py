@@ -297,11 +297,12 @@ class SqlApplications(port.Applications):
         )
         return [RegistrationNumber.parse(number) for number in self.connection.scalars(query)]
 
-    def indicator_rows(self) -> list[port.IndicatorRow]:
+    def indicator_rows(self, territory: str) -> list[port.IndicatorRow]:
         apps = orm.applications.c
         query = (select(apps.number, apps.filing_date, apps.first_wished_commune, apps.long_wait,
                         apps.conditional_allocation)
-                 .where(apps.state == ApplicationState.ACTIVE.value).order_by(apps.number))
+                 .where(apps.territory_code == territory, apps.state == ApplicationState.ACTIVE.value)
+                 .order_by(apps.number))  # the search order index (territory, state, …) serves it
         return [port.IndicatorRow(number, filed, commune, None if long_wait is None else
                                   (bool(long_wait), bool(conditional)))
                 for number, filed, commune, long_wait, conditional in self.connection.execute(query)]

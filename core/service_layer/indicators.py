@@ -1,8 +1,8 @@
 """The daily job that keeps the register's indicators (``informationTraitement``) current, and the
 operators' settings it reads: the delay each département's prefect set.
 
-The job reads, in one query, what every active application's flags depend on and the flags it
-holds, decides in memory (:mod:`core.domain.indicators`), and changes only the applications whose
+The job reads, one territory at a time, what every active application's flags depend on and the
+flags it holds, decides in memory (:mod:`core.domain.indicators`), and changes only the applications whose
 flags differ, each in its own transaction with its row locked and the decision taken again on the
 locked row: a counter changing the same application meanwhile loses nothing, and running the job
 twice in a day changes nothing the second time.
@@ -95,16 +95,20 @@ def pending(unit_of_work: Callable[..., UnitOfWork], today: date,
     a long wait once changed)."""
     with unit_of_work(readonly=True) as uow:
         delays = uow.territories.prefect_delays()
-        rows = uow.applications.indicator_rows()
-        conditional = decisions.unsuccessful_conditional(uow, [row.number for row in rows])
-    due, long_wait = [], 0
-    for row in rows:
-        computed = indicators.flags(row.filing_date, row.first_wished_commune, delays, today,
-                                    row.number in conditional)
-        long_wait += computed[0]
-        if computed != row.stored:
-            due.append(RegistrationNumber.parse(row.number))
-    return len(rows), due, long_wait
+        territories = [territory.code for territory in uow.territories.list()]
+    examined, due, long_wait = 0, [], 0
+    for territory in territories:  # one territory's rows in memory at a time
+        with unit_of_work(readonly=True) as uow:
+            rows = uow.applications.indicator_rows(territory)
+            conditional = decisions.unsuccessful_conditional(uow, [row.number for row in rows])
+        examined += len(rows)
+        for row in rows:
+            computed = indicators.flags(row.filing_date, row.first_wished_commune, delays, today,
+                                        row.number in conditional)
+            long_wait += computed[0]
+            if computed != row.stored:
+                due.append(RegistrationNumber.parse(row.number))
+    return examined, due, long_wait
 
 
 def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,

@@ -81,8 +81,8 @@ class Applications(abc.ABC):
         """Active applications whose renewal is due on or before ``until``."""
 
     @abc.abstractmethod
-    def indicator_rows(self) -> list[IndicatorRow]:
-        """Every active application with what its indicators depend on and its stored flags."""
+    def indicator_rows(self, territory: str) -> list[IndicatorRow]:
+        """Every active application of ``territory`` with what its indicators depend on and its stored flags."""
 
     @abc.abstractmethod
     def cancelled_on_or_before(self, until: date) -> list[RegistrationNumber]:
