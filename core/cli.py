@@ -299,6 +299,7 @@ def applications_show(context: Context, number: str, as_json: bool, journal: boo
             ("last renewal", renewal.last_renewed_on or "-"),
             ("notices", f"{renewal.notice_sent_on or '-'} / {renewal.second_notice_sent_on or '-'}"),
             ("wished communes", ", ".join(application.form.wished_communes) or "-"),
+            ("indicators", _indicators_line(application.form.processing)),
         ]
         if application.cancellation:
             rows.append(("cancelled", f"{application.cancellation.date} ({application.cancellation.motive})"))
@@ -308,6 +309,13 @@ def applications_show(context: Context, number: str, as_json: bool, journal: boo
             click.echo(f"{label + ':':<17}{value}")
     for entry in history:
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<6} {entry.kind}  {json.dumps(entry.details)}")
+
+
+def _indicators_line(processing) -> str:
+    if processing is None or processing.computed_at is None:
+        return "not computed yet"
+    return (f"long wait {'yes' if processing.abnormally_long_wait else 'no'}, conditional allocation "
+            f"{'yes' if processing.multiple_conditional_allocations else 'no'} ({processing.computed_at:%Y-%m-%d %H:%M})")
 
 
 # -- jobs ---------------------------------------------------------------------------------------

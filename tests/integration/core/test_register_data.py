@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from core import demo
 from core.adapters import orm
+from core.adapters.database import make_engine
 from core.domain.application import Cancellation
 from core.domain.calendar import PARIS
 from core.domain.dispatch import Channel, Filter
@@ -209,6 +210,11 @@ def test_operators_set_delays_and_run_the_jobs_from_the_command_line(database_ur
     run = sne_hub("indicators", "run", "--date", "2099-01-01")
     assert "indicateurs changés" in run.stdout and "indicators 2099-01-01" in run.stderr  # the progress bar
     assert "0 indicateurs changés" in sne_hub("indicators", "run", "--date", "2099-01-01").stdout
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        number = connection.execute(select(orm.applications.c.number).limit(1)).scalar_one()
+    engine.dispose()
+    assert "indicators:      long wait yes, conditional allocation no" in sne_hub("applications", "show", number).stdout
     assert "0 demandes à effacer" in sne_hub("retention", "run", "--dry-run").stdout
     purge = sne_hub("retention", "run")
     assert "0 demandes radiées depuis plus d'un an effacées" in purge.stdout and "retention" in purge.stderr
