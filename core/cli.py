@@ -31,7 +31,8 @@ from core.domain.codes import CounterType
 from core.domain.errors import RegisterError
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Epci, Territory
-from core.service_layer import dispatching, renewal_clock, services
+from core.domain.indicators import PrefectDelay
+from core.service_layer import dispatching, indicators, renewal_clock, retention, services
 
 log = logging.getLogger("sne_hub")
 
@@ -51,6 +52,11 @@ class Context:
 
     def uow(self, readonly: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, readonly=readonly)
+
+    def documents(self) -> retention.ApplicationDocuments:
+        """Where supporting documents live, for the purge to erase them with their application.
+        The register stores none yet; the documents' storage adapter is returned here once it does."""
+        return retention.NO_DOCUMENTS
 
     def require_schema(self) -> None:
         if schema.current_revision(self.engine) != schema.head_revision(self.engine):
@@ -293,6 +299,7 @@ def applications_show(context: Context, number: str, as_json: bool, journal: boo
             ("last renewal", renewal.last_renewed_on or "-"),
             ("notices", f"{renewal.notice_sent_on or '-'} / {renewal.second_notice_sent_on or '-'}"),
             ("wished communes", ", ".join(application.form.wished_communes) or "-"),
+            ("indicators", _indicators_line(application.form.processing)),
         ]
         if application.cancellation:
             rows.append(("cancelled", f"{application.cancellation.date} ({application.cancellation.motive})"))
@@ -302,6 +309,13 @@ def applications_show(context: Context, number: str, as_json: bool, journal: boo
             click.echo(f"{label + ':':<17}{value}")
     for entry in history:
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}  {entry.actor:<6} {entry.kind}  {json.dumps(entry.details)}")
+
+
+def _indicators_line(processing) -> str:
+    if processing is None or processing.computed_at is None:
+        return "not computed yet"
+    return (f"long wait {'yes' if processing.abnormally_long_wait else 'no'}, conditional allocation "
+            f"{'yes' if processing.multiple_conditional_allocations else 'no'} ({processing.computed_at:%Y-%m-%d %H:%M})")
 
 
 # -- jobs ---------------------------------------------------------------------------------------
@@ -333,6 +347,96 @@ def _run_clock(context: Context, today: date, show_progress: bool) -> renewal_cl
 
 
 @main.group()
+def delays() -> None:
+    """The delay each département's prefect set, after which a wait is abnormally long (estDelaiAnormalementLong)."""
+
+
+@delays.command("set")
+@click.argument("departement")
+@click.argument("months", type=int)
+@pass_context
+def delays_set(context: Context, departement: str, months: int) -> None:
+    """Set DEPARTEMENT's delay (57, 2A, 971…) to MONTHS months from the filing date; the next
+    `sne-hub indicators run` (or the daily job) applies it."""
+    context.require_schema()
+    indicators.set_prefect_delay(context.uow(), PrefectDelay(departement, months), now_in_paris())
+    click.echo(f"département {departement}: {months} months")
+
+
+@delays.command("unset")
+@click.argument("departement")
+@pass_context
+def delays_unset(context: Context, departement: str) -> None:
+    """Forget DEPARTEMENT's delay: no application of it is flagged any more after the next run."""
+    context.require_schema()
+    indicators.clear_prefect_delay(context.uow(), departement)
+    click.echo(f"département {departement}: no delay")
+
+
+@delays.command("list")
+@pass_context
+def delays_list(context: Context) -> None:
+    """Every département a territory covers, with its delay (or none: nobody flagged there)."""
+    context.require_schema()
+    set_delays, covered = indicators.prefect_delays(context.uow(readonly=True))
+    for departement in sorted(covered | set(set_delays)):
+        months = set_delays.get(departement)
+        click.echo(f"{departement:<4}{f'{months} months' if months else 'not set: no application flagged'}")
+
+
+@main.group("indicators")
+def indicators_group() -> None:
+    """The register's indicators of each application (informationTraitement)."""
+
+
+@indicators_group.command("run")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Compute for this day (default: today, Paris).")
+@pass_context
+def indicators_run(context: Context, day: datetime | None) -> None:
+    """Recompute every active application's indicators; only those that changed are written. Safe to repeat."""
+    context.require_schema()
+    today = day.date() if day else now_in_paris().date()
+    click.echo(str(_run_indicators(context, today, show_progress=True)))
+
+
+def _run_indicators(context: Context, today: date, show_progress: bool) -> indicators.IndicatorReport:
+    found = indicators.pending(context.uow, today)
+    if not show_progress:
+        return indicators.run(context.uow, today, now_in_paris(), found=found)
+    with click.progressbar(length=len(found[1]), label=f"indicators {today}", file=sys.stderr) as bar:
+        return indicators.run(context.uow, today, now_in_paris(), progress=bar.update, found=found)
+
+
+@main.group("retention")
+def retention_group() -> None:
+    """Erasing applications one year after their cancellation."""
+
+
+@retention_group.command("run")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="Purge as of this day (default: today, Paris).")
+@click.option("--dry-run", is_flag=True, help="Only say how many applications are due.")
+@pass_context
+def retention_run(context: Context, day: datetime | None, dry_run: bool) -> None:
+    """Erase the applications cancelled more than a year before the day, with their documents;
+    the journal keeps one line per application. Safe to repeat."""
+    context.require_schema()
+    today = day.date() if day else now_in_paris().date()
+    if dry_run:
+        click.echo(f"{len(retention.pending(context.uow, today))} demandes à effacer au {today}")
+        return
+    click.echo(str(_run_retention(context, today, show_progress=True)))
+
+
+def _run_retention(context: Context, today: date, show_progress: bool) -> retention.PurgeReport:
+    numbers = retention.pending(context.uow, today)
+    documents = context.documents()
+    if not show_progress:
+        return retention.run(context.uow, today, now_in_paris(), numbers, documents)
+    with click.progressbar(length=len(numbers), label=f"retention {today}", file=sys.stderr) as bar:
+        return retention.run(context.uow, today, now_in_paris(), numbers, documents, progress=bar.update)
+
+
+@main.group()
 def demo_group() -> None:
     """Demo data for a first look (make run)."""
 
@@ -358,19 +462,29 @@ CERTIFICATE_WARNING_DAYS = 30
 
 
 def clock_service(context: Context) -> Service:
-    """Every day at 02:00 Paris time (and once at start, to catch up): the renewal clock, and a
-    warning for each counter certificate that expires within 30 days."""
+    """Every day at 02:00 Paris time (and once at start, to catch up): the renewal clock, the
+    register's indicators, the retention purge, and a warning for each counter certificate that
+    expires within 30 days."""
 
     def serve(stop: threading.Event) -> None:
         while not stop.is_set():
             try:
-                _run_clock(context, now_in_paris().date(), show_progress=False)  # it logs its report
+                _run_daily_jobs(context, now_in_paris().date())
                 _warn_expiring_certificates(context)
             except Exception:  # keep the scheduler alive; the next run catches up
                 log.exception("daily jobs failed")
             stop.wait(_seconds_until_next_run())
 
     return serve
+
+
+def _run_daily_jobs(context: Context, today: date) -> None:
+    """The register's daily jobs, in this order: cancellations for non-renewal first (they change
+    which applications are active), then the indicators of the active ones, then the purge. Each
+    logs its report."""
+    _run_clock(context, today, show_progress=False)
+    _run_indicators(context, today, show_progress=False)
+    _run_retention(context, today, show_progress=False)
 
 
 def _warn_expiring_certificates(context: Context) -> None:

@@ -40,7 +40,7 @@ def vocabulary_page() -> str:
         "ASSOCIATED_NUMBER": "original application of a creation after separation (CRS)",
         "FILING_DATE": "filing date, which certifies seniority", "FORCE_DUPLICATE": "register despite probable duplicates",
         "RENEWAL": "renewal block", "RENEWAL_DATE": "date of the renewal", "CANCELLATION": "cancellation block",
-        "VERSION": "version of the application (optimistic concurrency)",
+        "VERSION": "version of the application, in the files the register sends (ignored in requests)",
         "DOCUMENTS_CHANGED_ON": "last change of supporting documents", "ANOMALIES": "anomalies of an answer",
         "DUPLICATES": "probable duplicates of an answer",
     }

@@ -164,9 +164,12 @@ applications = Table(
     Column("first_wished_commune", String(5)),
     Column("online", Boolean, nullable=False),
     Column("dalo_active_since", Instant, index=True),
+    Column("long_wait", Boolean),  # the register's indicators (informationTraitement); NULL: never computed
+    Column("conditional_allocation", Boolean),
     Column("form", Document, nullable=False),
     Column("cancellation", Document),
     Index(None, "state", "next_due"),
+    Index("ix_applications_retention", "state", "cancelled_on"),
     Index("ix_applications_search_order", "territory_code", "state", *SEARCH_ORDER),
     # A date window is read as a range of dates, then sorted (the planner's choice for narrow windows;
     # wide ones are read in order from ix_applications_search_order, filtering on the way).
@@ -219,6 +222,14 @@ application_terms = Table(
     Index("ix_application_terms_search_order", "kind", "value", "territory_code", "state", *SEARCH_ORDER),
     Index("ix_application_terms_filing_order", "kind", "value", "territory_code", "state", "filing_date",
           "first_wished_commune", "number"),
+)
+
+prefect_delays = Table(
+    "prefect_delays",
+    metadata,
+    Column("departement", String(3), primary_key=True),
+    Column("months", Integer, nullable=False),  # from the filing date (docs/REGISTER.md, "Indicators…")
+    Column("set_at", Instant, nullable=False),
 )
 
 journal = Table(

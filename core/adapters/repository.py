@@ -16,7 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
+from core.domain.dispatch import Profile
 from core.domain.events import Event
+from core.domain.indicators import PrefectDelay
 from core.domain.identity import PersonKey
 from core.domain.search import SearchCriteria, SortKey
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
@@ -111,6 +113,9 @@ DELETE_INDEX_ROWS = text("""
 SEARCH_PLANNING = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
                        "set_config('max_parallel_workers_per_gather', '0', true)")
 ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
+
+
+ERASED_PROFILE = Profile().to_document()  # what a purged application's dispatched changes keep
 
 
 class SqlUnitOfWork(port.UnitOfWork):
@@ -292,6 +297,38 @@ class SqlApplications(port.Applications):
         )
         return [RegistrationNumber.parse(number) for number in self.connection.scalars(query)]
 
+    def indicator_rows(self, territory: str) -> list[port.IndicatorRow]:
+        apps = orm.applications.c
+        query = (select(apps.number, apps.filing_date, apps.first_wished_commune, apps.long_wait,
+                        apps.conditional_allocation)
+                 .where(apps.territory_code == territory, apps.state == ApplicationState.ACTIVE.value)
+                 .order_by(apps.number))  # the search order index (territory, state, …) serves it
+        return [port.IndicatorRow(number, filed, commune, None if long_wait is None else
+                                  (bool(long_wait), bool(conditional)))
+                for number, filed, commune, long_wait, conditional in self.connection.execute(query)]
+
+    def cancelled_on_or_before(self, until: date) -> list[RegistrationNumber]:
+        apps = orm.applications.c
+        query = (select(apps.number)
+                 .where(apps.state == ApplicationState.CANCELLED.value, apps.cancelled_on <= until)
+                 .order_by(apps.cancelled_on, apps.number))
+        return [RegistrationNumber.parse(number) for number in self.connection.scalars(query)]
+
+    def purge(self, number: RegistrationNumber) -> None:
+        """Every copy of the household's data goes: the row and its index rows, the outbox messages
+        (application snapshots), the dispatched DIS files and filter profiles (the delivery records
+        stay, naming a number and nothing else), and the recipients of its notices."""
+        key = str(number)
+        row_id, _, _ = self._loaded[key]
+        self._unindex(row_id)
+        self.connection.execute(delete(orm.applications).where(_APPLICATIONS.id == row_id))
+        self.connection.execute(delete(orm.outbox).where(orm.outbox.c.number == key))
+        changes = orm.dispatch_changes
+        self.connection.execute(update(changes).where(changes.c.number == key)
+                                .values(file=None, before=None, after=ERASED_PROFILE))
+        self.connection.execute(update(orm.notices).where(orm.notices.c.number == key).values(recipient=None))
+        del self._loaded[key]
+
     def _index(self, row_id: int, application: Application, searched: dict[str, Any]) -> None:
         form = application.form
         people, communes, terms = people_rows(form), commune_rows(form), term_rows(form)
@@ -369,6 +406,26 @@ class SqlTerritories(port.Territories):
             found.setdefault(code, (name, territory_code, set()))[2].add(commune)
         return [Epci(code, name, territory_code, frozenset(communes))
                 for code, (name, territory_code, communes) in found.items()]
+
+    def prefect_delays(self) -> dict[str, int]:
+        delays = orm.prefect_delays.c
+        return dict(self.connection.execute(select(delays.departement, delays.months)).all())
+
+    def set_prefect_delay(self, delay: PrefectDelay, at: datetime) -> None:
+        table = orm.prefect_delays
+        updated = self.connection.execute(update(table).where(table.c.departement == delay.departement)
+                                          .values(months=delay.months, set_at=at))
+        if updated.rowcount == 0:
+            self.connection.execute(insert(table).values(departement=delay.departement, months=delay.months,
+                                                         set_at=at))
+
+    def clear_prefect_delay(self, departement: str) -> bool:
+        table = orm.prefect_delays
+        return self.connection.execute(delete(table).where(table.c.departement == departement)).rowcount > 0
+
+    def covered_departements(self) -> set[str]:
+        areas = orm.territory_areas.c
+        return set(self.connection.scalars(select(areas.area).where(areas.kind == "departement")))
 
 
 SELECT_TERRITORIES = (

@@ -16,6 +16,7 @@ from core.domain.application import Application, Cancellation, Renewal
 from core.domain.codes import ApplicationState
 from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey
+from core.domain.indicators import stored_flags
 from core.domain.numbers import RegistrationNumber
 from core.domain.search import index_terms
 
@@ -53,8 +54,17 @@ def application_columns(application: Application) -> dict[str, Any]:
         "first_wished_commune": communes[0] if communes else None,
         "online": application.online,
         "dalo_active_since": application.dalo_active_since,
+        **_indicator_columns(application),
         "cancellation": to_document(cancellation) if cancellation else None,
     }
+
+
+def _indicator_columns(application: Application) -> dict[str, bool | None]:
+    """The register's flags as columns, so that the daily job finds what to recompute without
+    reading forms (NULL: never computed)."""
+    flags = stored_flags(application.form.processing)
+    long_wait, conditional = flags if flags is not None else (None, None)
+    return {"long_wait": long_wait, "conditional_allocation": conditional}
 
 
 SEARCH_COLUMNS = ("territory_code", "state", "first_wished_commune", "filing_date", "number")

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from . import changes, codes
+from . import changes, codes, indicators, retention
 from .calendar import add_months, anniversary
 from .codes import ApplicationState, CancellationMotive, DaloStatus
 from .dispatch import Profile
@@ -42,11 +42,11 @@ from .errors import (
     InvalidAssociation,
     InvalidContent,
     InvalidDate,
+    LeaseDateRefused,
     NotAllowed,
     ReactivationRefused,
     ReactivationWindowClosed,
     RenewalNotOpen,
-    VersionConflict,
 )
 from .events import ChangeFacts, Event, EventKind
 from .form import ApplicationForm, DaloInformation
@@ -293,14 +293,11 @@ class Application:
 
     # -- changes by counters ----------------------------------------------------------------
 
-    def update(self, form: ApplicationForm, by: Actor, now: datetime, expected_version: int | None = None) -> None:
+    def update(self, form: ApplicationForm, by: Actor, now: datetime) -> None:
+        """MOD: the household's part is replaced as a whole by the form sent (docs/REGISTER.md,
+        "Update (MOD)": the file is a whole application, its ``modifie`` marks are not instructions)."""
         authorize(by, Operation.UPDATE, self.territory)
         self._require_active()
-        if expected_version is not None and expected_version != self.version:
-            raise VersionConflict(
-                f"Version transmise {expected_version}, version actuelle {self.version} : relire la demande",
-                RegistryNames.VERSION,
-            )
         before = self._before()
         self.form = counters_part(form, self.form, by, self.territory)
         self.online = self.online or bool(form.online_renewal)
@@ -444,6 +441,36 @@ class Application:
         self._record(EventKind.CANCELLED, by, now, {"motive": CancellationMotive.NOT_RENEWED.value,
                                                     "date": on.isoformat()}, before=before)
 
+    def record_indicators(self, computed: tuple[bool, bool], by: Actor, now: datetime) -> bool:
+        """Store the register's flags (``informationTraitement``); True when they changed.
+
+        A change of a flag is a change of the application: its version, a journal line, and a MOD
+        for the other counters. The first computation that finds both flags false only dates the
+        block (it says no more than the absent block did), so the day the register starts computing
+        does not send every application of the territory to every counter."""
+        previous = indicators.stored_flags(self.form.processing)
+        if previous == computed:
+            return False
+        before = self._before()
+        self.form = replace(self.form, processing=indicators.block(computed, now))
+        if previous is None and not any(computed):
+            return True
+        self._touch(by, now)
+        long_wait, conditional = computed
+        self._record(EventKind.INDICATORS_CHANGED, by, now, {"abnormally_long_wait": long_wait,
+                                                              "multiple_conditional_allocations": conditional},
+                     before=before)
+        return True
+
+    def purge(self, by: Actor, now: datetime, today: date) -> None:
+        """Erase a cancelled application whose retention period is over on ``today``; the journal
+        keeps that it existed, when it ended and why (no personal data), nothing else."""
+        if self.state is not ApplicationState.CANCELLED or not retention.is_due(self.cancellation.date, today):
+            raise ApplicationNotActive("Seule une demande radiée depuis plus d'un an est effacée", RegistryNames.NUMBER)
+        self.events.append(Event(EventKind.PURGED, str(self.number), now, by.code,
+                                 {"version": self.version, "cancelled_on": self.cancellation.date.isoformat(),
+                                  "motive": self.cancellation.motive}))
+
     # -- helpers ------------------------------------------------------------------------------
 
     @property
@@ -487,7 +514,7 @@ class Application:
             raise CancellationRefused("La date de radiation ne peut pas être dans le futur", _at("date"))
         if cancellation.date < self.filing_date:
             raise CancellationRefused("La date de radiation précède la date de dépôt", _at("date"))
-        _check_motive_details(cancellation, motive)
+        _check_motive_details(cancellation, motive, today)
         if motive is CancellationMotive.UNREACHABLE:
             earliest = add_months(cancellation.no_answer.letter_date, UNREACHABLE_WAIT_MONTHS)
             if cancellation.date < earliest:
@@ -545,7 +572,7 @@ _MOTIVE_DETAILS = {
 }
 
 
-def _check_motive_details(cancellation: Cancellation, motive: CancellationMotive) -> None:
+def _check_motive_details(cancellation: Cancellation, motive: CancellationMotive, today: date) -> None:
     needs_reason, needs_letter, needs_allocation = _MOTIVE_DETAILS[motive]
     given = {
         _at("inadmissibility_reason"): (needs_reason, cancellation.inadmissibility_reason is not None),
@@ -563,6 +590,20 @@ def _check_motive_details(cancellation: Cancellation, motive: CancellationMotive
         raise InvalidContent(extra)
     if needs_allocation:
         _check_allocation(cancellation.allocation)
+        _check_lease_date(cancellation.allocation.lease_signed_on, cancellation.date, today)
+
+
+def _check_lease_date(signed_on: date, cancelled_on: date, today: date) -> None:
+    """The landlord cancels on lease signature (RADATT): a lease not signed yet (a date in the
+    future) ends nothing, and a cancellation cannot follow a lease signed after it."""
+    where = _at("allocation.lease_signed_on")
+    if signed_on > today:
+        raise LeaseDateRefused(f"Le bail ne peut pas être signé dans le futur ({signed_on:%d/%m/%Y}) : radier pour "
+                               "attribution une fois le bail signé", where)
+    if signed_on > cancelled_on:
+        raise LeaseDateRefused(f"Bail signé le {signed_on:%d/%m/%Y}, après la date de radiation du "
+                               f"{cancelled_on:%d/%m/%Y} : la radiation pour attribution suit la signature du bail",
+                               where)
 
 
 def _check_allocation(allocation: Allocation) -> None:

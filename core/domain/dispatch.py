@@ -65,6 +65,7 @@ CHANGE_OF_EVENT: dict[EventKind, ChangeKind] = {
     EventKind.REACTIVATED: ChangeKind.REACTIVATION,
     EventKind.DELETED: ChangeKind.DELETION,
     EventKind.DALO_DECLARED: ChangeKind.DALO,
+    EventKind.INDICATORS_CHANGED: ChangeKind.MODIFICATION,  # the file changed: other systems see it as a MOD
 }
 DISPATCHED_EVENTS = frozenset(event.value for event in CHANGE_OF_EVENT)
 

@@ -139,11 +139,6 @@ class DuplicateSuspected(RegisterError):
         return [Anomaly(self.code, self.message, self.property, complements)]
 
 
-class VersionConflict(RegisterError):
-    code = "NUU130"
-    title = "La demande a été modifiée depuis la version transmise"
-
-
 class ApplicationNotActive(RegisterError):
     code = "NUU131"
     title = "La demande n'est pas active"
@@ -275,6 +270,21 @@ class SubscriptionRefused(RegisterError):
 class UnknownNotice(RegisterError):
     code = "NUU195"
     title = "Préavis inconnu"
+
+
+class LeaseDateRefused(RegisterError):
+    """RADATT: the lease is signed on or before the cancellation it ends the application with, and
+    never in the future (docs/REGISTER.md, "Cancellation")."""
+
+    code = "NUU196"
+    title = "Date de signature du bail incohérente"
+
+
+class InvalidPrefectDelay(RegisterError):
+    """The delay a prefect set for a département: a département a territory covers, a number of months."""
+
+    code = "NUU197"
+    title = "Délai préfectoral invalide"
 
 
 def catalogue() -> list[tuple[str, str]]:

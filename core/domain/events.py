@@ -24,6 +24,8 @@ class EventKind(StrEnum):
     REACTIVATED = "application.reactivated"
     DELETED = "application.deleted"
     DALO_DECLARED = "application.dalo_declared"
+    INDICATORS_CHANGED = "application.indicators_changed"  # the register's informationTraitement flags
+    PURGED = "application.purged"  # erased at the end of its retention period (journal only)
     RENEWAL_NOTICE = "notice.renewal"  # a notice is due: the notice channels take it from the outbox
     NOTICE_SENT = "notice.sent"  # a channel took it (journal only)
     NOTICE_FAILED = "notice.failed"  # no channel could take it: an operator must act (journal only)
@@ -31,7 +33,7 @@ class EventKind(StrEnum):
     @property
     def queued(self) -> bool:
         """Whether the event is also a message in the outbox (some only belong to the journal)."""
-        return self not in (EventKind.NOTICE_SENT, EventKind.NOTICE_FAILED)
+        return self not in (EventKind.NOTICE_SENT, EventKind.NOTICE_FAILED, EventKind.PURGED)
 
 
 @dataclass(frozen=True)

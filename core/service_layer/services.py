@@ -175,10 +175,9 @@ def update(
     counter_code: str,
     now: datetime,
     *,
-    expected_version: int | None = None,
     force_duplicate: bool = False,
 ) -> Application:
-    """MOD: replace the household's form; a changed identity is checked for duplicates again."""
+    """MOD: replace the household's form as a whole; a changed identity is checked for duplicates again."""
     form = normalized(form)
     keys = _person_keys(form)
 
@@ -186,7 +185,7 @@ def update(
         validate_form(form, _territory(uow, application.territory), now.date())
         if keys != _person_keys(application.form):
             _check_duplicates(uow, keys, application.territory, force_duplicate, exclude=application.number)
-        application.update(form, counter, now, expected_version)
+        application.update(form, counter, now)
 
     return _change(uow, number, counter_code, change)
 

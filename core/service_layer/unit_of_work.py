@@ -18,8 +18,19 @@ from core.domain.errors import DuplicateCandidate
 from core.domain.events import Event
 from core.domain.identity import PersonKey
 from core.domain.numbers import RegistrationNumber
+from core.domain.indicators import PrefectDelay
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import SearchCriteria, SortKey
+
+
+@dataclass(frozen=True)
+class IndicatorRow:
+    """What the register's indicators of one active application depend on, and their stored values."""
+
+    number: str
+    filing_date: date
+    first_wished_commune: str | None
+    stored: tuple[bool, bool] | None  # None: never computed
 
 
 class Applications(abc.ABC):
@@ -69,6 +80,20 @@ class Applications(abc.ABC):
     def due_for_clock(self, until: date) -> list[RegistrationNumber]:
         """Active applications whose renewal is due on or before ``until``."""
 
+    @abc.abstractmethod
+    def indicator_rows(self, territory: str) -> list[IndicatorRow]:
+        """Every active application of ``territory`` with what its indicators depend on and its stored flags."""
+
+    @abc.abstractmethod
+    def cancelled_on_or_before(self, until: date) -> list[RegistrationNumber]:
+        """Cancelled applications whose cancellation date is on or before ``until``."""
+
+    @abc.abstractmethod
+    def purge(self, number: RegistrationNumber) -> None:
+        """Erase the application and every copy of its data the register holds (its row and index
+        rows, its outbox messages, its dispatched files and profiles, its notices' recipients);
+        the journal stays."""
+
 
 class Territories(abc.ABC):
     @abc.abstractmethod
@@ -89,6 +114,21 @@ class Territories(abc.ABC):
 
     @abc.abstractmethod
     def epcis(self, territory: str | None = None) -> list[Epci]: ...
+
+    @abc.abstractmethod
+    def prefect_delays(self) -> dict[str, int]:
+        """{département: months} for every département whose prefect's delay is set."""
+
+    @abc.abstractmethod
+    def set_prefect_delay(self, delay: PrefectDelay, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def clear_prefect_delay(self, departement: str) -> bool:
+        """Forget a département's delay; False when none was set."""
+
+    @abc.abstractmethod
+    def covered_departements(self) -> set[str]:
+        """The départements some territory covers whole."""
 
 
 class Counters(abc.ABC):

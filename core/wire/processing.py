@@ -11,7 +11,6 @@ anomaly, before anything else is judged.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Callable
@@ -21,8 +20,6 @@ from lxml import etree
 from core.domain.application import Application
 from core.domain.codes import ApplicationState, FileType
 from core.domain.errors import (
-    INVALID_VALUE,
-    Anomaly,
     ApplicationNotFound,
     DuplicateSuspected,
     ForeignCertificate,
@@ -155,8 +152,7 @@ def _apply(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, counter: str,
                                  associated_number=original), "registration"
     number = _number(file.number, RegistryNames.NUMBER)
     if kind == FileType.MODIFICATION:
-        return services.update(unit_of_work(), number, file.form, counter, now, expected_version=_version(file),
-                               force_duplicate=force), None
+        return services.update(unit_of_work(), number, file.form, counter, now, force_duplicate=force), None
     if kind == FileType.RENEWAL:
         return services.renew(unit_of_work(), number, counter, now, renewed_on=file.renewal_date,
                               form=file.form), "renewal"
@@ -176,18 +172,6 @@ def _number(text: str | None, property: str) -> RegistrationNumber:
         return RegistrationNumber.parse(text)
     except InvalidNumber as error:
         raise InvalidNumber(error.message, property) from None
-
-
-def _version(file: InterfaceFile) -> int | None:
-    """The version the counter last read, when it sends it back in ``incrementFichier``: a version, not
-    a registration number, so a bad one is an invalid value (NUU103), not a malformed number (NUU110)."""
-    if not file.increment:
-        return None
-    if not re.fullmatch(r"[0-9]{1,9}", file.increment):
-        raise InvalidContent([Anomaly(INVALID_VALUE, f"incrementFichier porte la version lue de la demande, un "
-                                                     f"entier de 1 à 9 chiffres, pas « {file.increment[:20]} »",
-                                      RegistryNames.VERSION)])
-    return int(file.increment)
 
 
 def _refusal(unit_of_work: UnitOfWorkFactory, file: InterfaceFile, refusal: RegisterError, counter: str,

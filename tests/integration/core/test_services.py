@@ -22,7 +22,6 @@ from core.domain.errors import (
     SequenceExhausted,
     UnknownCounter,
     UnknownTerritory,
-    VersionConflict,
 )
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Territory
@@ -282,17 +281,16 @@ def test_the_main_applicant_may_be_the_one_who_leaves(register_of):
 # -- changes ------------------------------------------------------------------------------------
 
 
-def test_update_with_version_check(register_of):
+def test_update_replaces_the_household_part_and_the_last_write_wins(register_of):
     application = register(register_of)
     changed = demo.household_form(email="nouvelle@example.org")
-    updated = services.update(register_of(), application.number, changed, "DEMOB", NOW, expected_version=1)
+    updated = services.update(register_of(), application.number, changed, "DEMOB", NOW)
     assert updated.version == 2
-    with pytest.raises(VersionConflict):
-        services.update(register_of(), application.number, demo.household_form(), "DEMOE", NOW, expected_version=1)
+    services.update(register_of(), application.number, demo.household_form(), "DEMOE", NOW)
     with register_of(readonly=True) as work:
         stored = work.applications.get(application.number)
-    assert stored.version == 2 and stored.last_changed_by == "DEMOB"
-    assert stored.form.household.applicant.email == "nouvelle@example.org"
+    assert stored.version == 3 and stored.last_changed_by == "DEMOE"
+    assert stored.form.household.applicant.email != "nouvelle@example.org"
 
 
 def test_a_changed_identity_is_checked_for_duplicates(register_of):

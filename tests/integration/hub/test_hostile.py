@@ -1531,8 +1531,9 @@ def ambiguous_mtom_cases() -> list[Case]:
 
 def misleading_refusal_cases() -> list[Case]:
     """Refusals whose code said something else: an attached certificate unreadable (NUU187) or known
-    to no counter (NUU185), not "another counter's" (NUU186); a bad incrementFichier is an invalid
-    value (NUU103), not a malformed registration number (NUU110)."""
+    to no counter (NUU185), not "another counter's" (NUU186). (A bad incrementFichier was refused
+    with NUU110, then NUU103; since the register ignores it in requests, docs/REGISTER.md "Update
+    (MOD)", such a MOD is applied: test_get_num_unique.py sends those values.)"""
     stranger_pem = lambda c: Path(c.hub.pki["stranger"]["cert"]).read_bytes()  # noqa: E731
     ca_pem = lambda c: Path(c.hub.pki["ca"]["cert"]).read_bytes()  # noqa: E731
     garbage_pem = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----"
@@ -1554,9 +1555,7 @@ def misleading_refusal_cases() -> list[Case]:
                                                    b"not a certificate"), Fault(400, "NUU187")),
         Case("radiees-with-CA-certificate", since("getDemandesRadieesDepuisLe", "2026-01-01T00:00:00", ca_pem),
              Fault(400, "NUU185")),
-    ] + [Case(f"incrementFichier-{value}", num_unique(lambda c, v=value: application_file(
-        "DEMOB", "MOD", 900, number=c.number, increment=v)), Anomalies(("NUU103",)))
-        for value in ("abc", "-1", "1.5", "1234567890", "0571126000001DEMOB")]
+    ]
 
 
 def certificate_cases() -> list[Case]:
@@ -1828,12 +1827,6 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
             Case("doublons-dateNaissance-year-12000", doublons(file_date_edit("dateNaissance", "12000-01-01")),
                  ClientFault()),
         ]),
-    "increment-unicode-digits": (
-        "core/wire/processing.py _version(): str.isdigit() accepts '²' or '①' but int() does not: ValueError, "
-        "500 HUB-INTERNE instead of an anomaly on incrementFichier (NUU110 then, NUU103 since misleading-refusals)",
-        lambda: [Case(f"incrementFichier-{value}", num_unique(lambda c, v=value: application_file(
-            "DEMOB", "MOD", 900, number=c.number, increment=v)), Anomalies(("NUU103",)))
-            for value in ("\u00b2", "\u2460")]),
     "search-dates-python-cannot-read": (
         "core/wire/search.py read_criteria() day()/_date_or_none(): xs:date values with 5-digit or negative years "
         "raise ValueError (only RegisterError is turned into anomalies): 500 HUB-INTERNE instead of a NUU107 anomaly",
@@ -1974,8 +1967,7 @@ DEFECTS: dict[str, tuple[str, Callable[[], list[Case]]]] = {
         header_cases),
     "misleading-refusals": (
         "hub/identity.py attached_owner() answered \"\" for an attached certificate it could not read, or that no "
-        "counter holds: NUU186 'Le certificat joint appartient à un autre guichet'; core/wire/processing.py "
-        "_version() refused a bad incrementFichier with NUU110 'Numéro unique mal formé'",
+        "counter holds: NUU186 'Le certificat joint appartient à un autre guichet'",
         misleading_refusal_cases),
 }
 

@@ -25,12 +25,12 @@ from core.domain.errors import (
     DeletionRefused,
     InvalidContent,
     InvalidDate,
+    LeaseDateRefused,
     NotAllowed,
     OutsideTerritory,
     ReactivationRefused,
     ReactivationWindowClosed,
     RenewalNotOpen,
-    VersionConflict,
 )
 from core.domain.events import EventKind
 from core.domain.numbers import RegistrationNumber
@@ -130,7 +130,7 @@ def test_missing_filing_date_is_refused():
 
 def test_update_bumps_the_version_and_records_who_and_when():
     application = registered()
-    application.update(household_form(email="new@example.org"), LANDLORD, at(date(2025, 7, 1)), expected_version=1)
+    application.update(household_form(email="new@example.org"), LANDLORD, at(date(2025, 7, 1)))
     assert application.version == 2
     assert application.last_changed_by == "BAIL1"
     assert application.last_changed_at == at(date(2025, 7, 1))
@@ -138,13 +138,14 @@ def test_update_bumps_the_version_and_records_who_and_when():
     assert application.events[-1].kind is EventKind.UPDATED
 
 
-def test_update_with_a_stale_version_is_refused():
+def test_an_update_replaces_the_household_part_as_a_whole():
+    """MOD is a whole replacement (docs/REGISTER.md, "Update (MOD)"): what the file leaves out is gone."""
     application = registered()
-    application.update(household_form(), LANDLORD, at(date(2025, 7, 1)))
-    with pytest.raises(VersionConflict) as refused:
-        application.update(household_form(), TOWN, at(date(2025, 7, 2)), expected_version=1)
-    assert refused.value.code == "NUU130"
-    assert application.version == 2
+    application.update(household_form(email="new@example.org"), LANDLORD, at(date(2025, 7, 1)))
+    application.update(household_form(), TOWN, at(date(2025, 7, 2)))
+    assert application.form.household.applicant.email != "new@example.org"
+    assert application.form == household_form()
+    assert application.version == 3
 
 
 def test_a_cancelled_application_cannot_be_updated():
@@ -214,6 +215,39 @@ def test_allocation_cancels_with_its_details_and_the_commune():
     assert application.state is ApplicationState.CANCELLED
     assert application.cancellation.allocation_commune == "57463"
     assert application.events[-1].details["motive"] == "RADATT"
+
+
+@pytest.mark.parametrize("signed_on, cancelled_on, today", [
+    (date(2025, 9, 3), date(2025, 9, 2), date(2025, 9, 4)),  # after the cancellation
+    (date(2025, 9, 5), date(2025, 9, 4), date(2025, 9, 4)),  # in the future (and after the cancellation)
+], ids=["after-cancellation", "future"])
+def test_allocation_refuses_a_lease_signed_after_the_cancellation_or_in_the_future(signed_on, cancelled_on, today):
+    cancellation = allocation()
+    cancellation.date = cancelled_on
+    cancellation.allocation.lease_signed_on = signed_on
+    application = registered(LANDLORD)
+    with pytest.raises(LeaseDateRefused) as refused:
+        application.cancel(cancellation, LANDLORD, at(today))
+    assert refused.value.code == "NUU196"
+    assert refused.value.property == "radiation.attributionLogement.dateSignatureBail"
+    assert application.state is ApplicationState.ACTIVE and not application.events
+
+
+def test_a_lease_signed_in_the_future_is_named_as_such():
+    cancellation = allocation()
+    cancellation.allocation.lease_signed_on = date(2025, 9, 3)
+    with pytest.raises(LeaseDateRefused) as refused:
+        registered(LANDLORD).cancel(cancellation, LANDLORD, at(date(2025, 9, 2)))
+    assert "futur" in refused.value.message
+
+
+@pytest.mark.parametrize("signed_on", [date(2025, 9, 1), date(2025, 6, 2)], ids=["same-day", "earlier"])
+def test_allocation_accepts_a_lease_signed_on_or_before_the_cancellation(signed_on):
+    cancellation = allocation()
+    cancellation.allocation.lease_signed_on = signed_on
+    application = registered(LANDLORD)
+    application.cancel(cancellation, LANDLORD, at(date(2025, 9, 2)))
+    assert application.state is ApplicationState.CANCELLED
 
 
 def test_only_a_landlord_cancels_for_allocation():

@@ -1,0 +1,149 @@
+"""The daily job that keeps the register's indicators (``informationTraitement``) current, and the
+operators' settings it reads: the delay each département's prefect set.
+
+The job reads, one territory at a time, what every active application's flags depend on and the
+flags it holds, decides in memory (:mod:`core.domain.indicators`), and changes only the applications whose
+flags differ, each in its own transaction with its row locked and the decision taken again on the
+locked row: a counter changing the same application meanwhile loses nothing, and running the job
+twice in a day changes nothing the second time.
+
+Allocations "subject to refusal by earlier candidates" are decisions of allocation committees,
+which the register will hold as shared-management events (GestionPartageeEVT); until it does, no
+application carries such a decision and the flag is false (docs/REGISTER.md). The job asks a
+:class:`AllocationDecisions` port, so that the shared-management work plugs its events in without
+touching the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Callable, Protocol
+
+from core.domain import indicators
+from core.domain.errors import InvalidPrefectDelay
+from core.domain.indicators import PrefectDelay
+from core.domain.numbers import RegistrationNumber
+from core.domain.referential import SYSTEM
+
+from .unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class AllocationDecisions(Protocol):
+    """Who was allocated a dwelling subject to refusal by earlier candidates, and finally did not get it."""
+
+    def unsuccessful_conditional(self, uow: UnitOfWork, numbers: list[str]) -> set[str]:
+        """Those of ``numbers`` (active applications) in that case, read in ``uow``'s transaction."""
+
+
+class NoAllocationDecisions:
+    """The register holds no allocation committee decision yet: nobody is in that case."""
+
+    def unsuccessful_conditional(self, uow: UnitOfWork, numbers: list[str]) -> set[str]:
+        return set()
+
+
+NO_ALLOCATION_DECISIONS = NoAllocationDecisions()
+
+
+@dataclass
+class IndicatorReport:
+    examined: int = 0
+    computed: int = 0  # first computation, both flags false: the block is dated, nothing is sent
+    changed: int = 0  # a flag changed: a new version, journaled and dispatched
+    long_wait: int = 0  # applications flagged estDelaiAnormalementLong after the run
+
+    def __str__(self) -> str:
+        return (f"{self.examined} demandes actives examinées, {self.computed} indicateurs calculés pour la "
+                f"première fois, {self.changed} indicateurs changés, {self.long_wait} délais anormalement longs")
+
+
+# -- the prefects' delays ------------------------------------------------------------------------
+
+
+def set_prefect_delay(uow: UnitOfWork, delay: PrefectDelay, now: datetime) -> None:
+    """Record the delay a prefect set for a département the register covers; the next run applies it."""
+    with uow:
+        if delay.departement not in uow.territories.covered_departements():
+            raise InvalidPrefectDelay(f"Aucun territoire ne couvre le département {delay.departement}", "departement")
+        uow.territories.set_prefect_delay(delay, now)
+        uow.commit()
+
+
+def clear_prefect_delay(uow: UnitOfWork, departement: str) -> None:
+    with uow:
+        if not uow.territories.clear_prefect_delay(departement):
+            raise InvalidPrefectDelay(f"Aucun délai n'est fixé pour le département {departement}", "departement")
+        uow.commit()
+
+
+def prefect_delays(uow: UnitOfWork) -> tuple[dict[str, int], set[str]]:
+    """The delays set, and the départements covered by a territory (those without a delay flag nobody)."""
+    with uow:
+        return uow.territories.prefect_delays(), uow.territories.covered_departements()
+
+
+# -- the daily job -------------------------------------------------------------------------------
+
+
+def pending(unit_of_work: Callable[..., UnitOfWork], today: date,
+            decisions: AllocationDecisions = NO_ALLOCATION_DECISIONS) -> tuple[int, list[RegistrationNumber], int]:
+    """(active applications examined, those whose flags must change on ``today``, those flagged for
+    a long wait once changed)."""
+    with unit_of_work(readonly=True) as uow:
+        delays = uow.territories.prefect_delays()
+        territories = [territory.code for territory in uow.territories.list()]
+    examined, due, long_wait = 0, [], 0
+    for territory in territories:  # one territory's rows in memory at a time
+        with unit_of_work(readonly=True) as uow:
+            rows = uow.applications.indicator_rows(territory)
+            conditional = decisions.unsuccessful_conditional(uow, [row.number for row in rows])
+        examined += len(rows)
+        for row in rows:
+            computed = indicators.flags(row.filing_date, row.first_wished_commune, delays, today,
+                                        row.number in conditional)
+            long_wait += computed[0]
+            if computed != row.stored:
+                due.append(RegistrationNumber.parse(row.number))
+    return examined, due, long_wait
+
+
+def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,
+        decisions: AllocationDecisions = NO_ALLOCATION_DECISIONS,
+        progress: Callable[[int], None] = lambda done: None,
+        found: tuple[int, list[RegistrationNumber], int] | None = None) -> IndicatorReport:
+    """Bring every active application's indicators up to ``today``; ``progress`` is told of each
+    application changed. ``found``: what :func:`pending` returned, when the caller already asked."""
+    examined, numbers, long_wait = found if found is not None else pending(unit_of_work, today, decisions)
+    report = IndicatorReport(examined=examined, long_wait=long_wait)
+    for number in numbers:
+        outcome = _recompute(unit_of_work, number, today, now, decisions)
+        if outcome == "changed":
+            report.changed += 1
+        elif outcome == "computed":
+            report.computed += 1
+        progress(1)
+    log.info("indicators for %s: %s", today.isoformat(), report)
+    return report
+
+
+def _recompute(unit_of_work: Callable[..., UnitOfWork], number: RegistrationNumber, today: date, now: datetime,
+               decisions: AllocationDecisions) -> str | None:
+    with unit_of_work() as uow:
+        application = uow.applications.get(number, for_update=True)
+        if application is None or not application.is_active:
+            return None
+        communes = application.form.wished_communes
+        computed = indicators.flags(application.filing_date, communes[0] if communes else None,
+                                    uow.territories.prefect_delays(), today,
+                                    str(number) in decisions.unsuccessful_conditional(uow, [str(number)]))
+        loaded_version = application.version
+        if not application.record_indicators(computed, SYSTEM, now):
+            return None
+        uow.applications.save(application, loaded_version)
+        uow.events.append(application.events)
+        uow.commit()
+        return "changed" if application.events else "computed"
