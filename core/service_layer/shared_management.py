@@ -66,7 +66,7 @@ def define_territorial_type(uow: UnitOfWork, event_type: EventType, manager_code
         _managing(uow, manager_code, event_type.territory)
         _territory(uow, event_type.territory)
         if any(known.code == event_type.code for known in uow.shared_events.types(event_type.territory)):
-            raise EventTypeConflict([Anomaly(INVALID_VALUE, f"Le type {event_type.code} existe déjà dans le "
+            raise EventTypeConflict([Anomaly(EventTypeConflict.code, f"Le type {event_type.code} existe déjà dans le "
                                                             f"territoire {event_type.territory}", "code")])
         uow.shared_events.add_type(event_type, now, manager_code)
         uow.commit()
