@@ -2,7 +2,8 @@
 
 In order, before any SNE code runs: the size bound, the content type, the caller's certificate, MTOM
 unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, no
-mandatory header block (the hub understands none), a known operation, and the message checked
+mandatory header block (the hub understands none), a known operation (named by its message, or by
+the SOAP action where several operations share one message), and the message checked
 against our WSDL's schema. Each refusal is a SOAP 1.2 fault with a stable code in ``Subcode``
 (docs/INTERFACES.md lists them). Then spyne runs the operation on the envelope the gate parsed (files
 inlined), and the answer goes back as MTOM when the request was.

@@ -41,8 +41,7 @@ from .codec import NS, PREFIX, q
 from .processing import FILE_INVALID, FILE_UNKNOWN, FileRefused, UnitOfWorkFactory
 from .xml import UnsafeXml, parse
 
-EVENTS_FILE = "InterfaceNuuGPEvenement_v0200.xsd"
-TYPES_FILE = "InterfaceNuuGPTypeEvenement_v0200.xsd"
+EVENTS_FILE, TYPES_FILE = schemas.EVENTS_FILE, schemas.EVENT_TYPES_FILE
 ANSWER_TYPE = "RET"
 
 

@@ -77,8 +77,8 @@ def test_a_refusal_stores_journals_and_queues_nothing(uow, number, act, refusal)
 
 
 def test_territorial_types_are_the_managers(uow, number):
-    local = territorial_type("057", "COMLOC", "Commission locale", "SNE", "PGP", published=True,
-                             features=[Feature("AVIS", "Avis", ValueType.CHOICE, True, choices=(("FAV", "Favorable"),))])
+    opinion = Feature("AVIS", "Avis", ValueType.CHOICE, True, choices=(("FAV", "Favorable"),))
+    local = territorial_type("057", "COMLOC", "Commission locale", "SNE", "PGP", published=True, features=[opinion])
     with pytest.raises(NotAllowed):
         gp.define_territorial_type(uow(), local, "DEMOB", NOW)
     gp.define_territorial_type(uow(), local, "DEMOG", NOW)

@@ -13,7 +13,7 @@ from core.domain.dispatch import Channel, Filter
 from core.domain.shared_management import Feature, ValueType, territorial_type
 from core.service_layer import dispatching, services
 from core.service_layer import shared_management as gp
-from core.wire import schemas
+from core.wire import schemas, xml
 from core.wire.codec import NS
 from core.wire.dispatch import stored_file
 from core.wire.shared_management import EVENTS_FILE, TYPES_FILE
@@ -201,3 +201,16 @@ def test_an_ended_territorial_type_takes_no_new_event(hub, number):
     assert anomalies(add(hub, "DEMOC", number, event("ACCOMP", today()))) == ["NUU200"]
     listed = events_of(call(hub, "DEMOC", "listerEvenementsDemande", events_file("DEMOC", number)))
     assert [e["codeTypeEvenement"] for e in listed] == ["ACCOMP"]  # the recorded event keeps its type
+
+
+@pytest.mark.parametrize("file, code", [
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><interfaceNuu/>', xml.DTD_FORBIDDEN),
+    (b"<interfaceNuu", xml.NOT_WELL_FORMED),
+    (b'<interfaceNuu xmlns="http://nuu.application.i2/" versionInterface="02.00"/>', "FICHIER-XSD"),
+])
+def test_hostile_files_are_faults_and_store_nothing(hub, number, file, code):
+    reply = hub.client("DEMOB").call(GESTION, "ajouterEvenementDemande", "fichierXmlParametres", [
+        ("nomFichier", "GP.xml"), ("fichierXml", file), ("nomCertificat", "c.pem")])
+    assert reply.status == 400 and reply.fault_code == code
+    assert b"root:" not in reply.body
+    assert events_of(call(hub, "DEMOB", "listerEvenementsDemande", events_file("DEMOB", number))) == []
