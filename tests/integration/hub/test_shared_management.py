@@ -152,7 +152,8 @@ def test_another_territorys_application_is_not_reachable(hub, number):
 
 
 def test_only_the_author_or_the_manager_changes_or_deletes(hub, number):
-    event_id = int(events_of(add(hub, "DEMOB", number, event("DEMPIECE", today(), PIECES="Bulletins")))[0]["idEvenement"])
+    [added] = events_of(add(hub, "DEMOB", number, event("DEMPIECE", today(), PIECES="Bulletins")))
+    event_id = int(added["idEvenement"])
     change = event("DEMPIECE", today(), event_id=event_id, PIECES="Bulletins de salaire")
     assert anomalies(call(hub, "DEMOC", "modifierEvenementDemande", events_file("DEMOC", number, change))) == ["NUU203"]
     assert anomalies(call(hub, "DEMOC", "supprimerEvenementDemande",
