@@ -44,6 +44,7 @@ MAX_VALUE = 100
 MAX_FEATURES = 20  # characteristics of one type (and so of one event)
 MAX_LABEL = 100
 MAX_DESCRIPTION = 500
+MAX_EVENTS = 1_000  # events of one application: bounds what listerEvenementsDemande answers (docs/REGISTER.md)
 
 
 class ValueType(StrEnum):

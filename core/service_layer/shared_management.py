@@ -15,10 +15,12 @@ from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.errors import (
     INVALID_VALUE,
+    TOO_MANY_VALUES,
     Anomaly,
     ApplicationNotFound,
     EventNotFound,
     EventTypeConflict,
+    InvalidEvent,
     NotAllowed,
     UnknownEventType,
 )
@@ -26,6 +28,7 @@ from core.domain.events import ChangeFacts, Event, EventKind
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Operation, authorize
 from core.domain.shared_management import (
+    MAX_EVENTS,
     NATIONAL_TYPES,
     EventInput,
     EventType,
@@ -119,6 +122,9 @@ def add_event(uow: UnitOfWork, number: RegistrationNumber, content: EventInput, 
         event_type = usable_type(content.type_code, uow.shared_events.types(application.territory), now.date())
         authorize_event_add(counter.type, event_type)
         check_content(event_type, content, now.date(), application.filing_date)
+        if len(uow.shared_events.of_application(str(application.number))) >= MAX_EVENTS:
+            raise InvalidEvent([Anomaly(TOO_MANY_VALUES, f"La demande porte déjà {MAX_EVENTS} événements, le plus "
+                                                         "qu'elle puisse en porter", "listeEvenements")])
         event = uow.shared_events.add(SharedEvent(
             None, str(application.number), application.territory, event_type.code, content.occurred_on, now,
             counter.code, content.comment, content.values))

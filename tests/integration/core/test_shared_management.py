@@ -1,6 +1,7 @@
 """Shared management's use cases on real databases (SQLite and PostgreSQL): what is stored, journaled
 and queued, and what a refusal leaves (nothing)."""
 
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -10,7 +11,7 @@ from core import demo
 from core.adapters import orm
 from core.domain.calendar import PARIS
 from core.domain.errors import EventChangeRefused, EventNotFound, EventTypeConflict, InvalidEvent, NotAllowed
-from core.domain.shared_management import EventInput, Feature, ValueType, territorial_type
+from core.domain.shared_management import MAX_EVENTS, EventInput, Feature, ValueType, territorial_type
 from core.service_layer import services
 from core.service_layer import shared_management as gp
 
@@ -95,3 +96,16 @@ def test_the_demo_seeds_its_manager_and_event_types(uow):
     assert "counter DEMOG" in added and "event type COMLOC" in added and "event type ACCOMP" in added
     assert [t.code for t in gp.territorial_types(uow(readonly=True), "DEMOB", "057")] == ["ACCOMP", "COMLOC"]
     assert not [line for line in demo.seed(uow, NOW) if "event type" in line]  # once
+
+
+def test_an_application_holds_a_bounded_number_of_events(uow, number):
+    """What listerEvenementsDemande answers stays bounded: MAX_EVENTS per application."""
+    event, _ = gp.add_event(uow(), number, DECISION, "DEMOB", NOW)
+    with uow() as work:
+        for _ in range(MAX_EVENTS - 1):
+            work.shared_events.add(replace(event, id=None))
+        work.commit()
+    with pytest.raises(InvalidEvent) as refused:
+        gp.add_event(uow(), number, DECISION, "DEMOB", NOW)
+    assert refused.value.anomalies[0].code == "NUU105"
+    assert len(gp.list_events(uow(readonly=True), number, "DEMOB")) == MAX_EVENTS
