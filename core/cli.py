@@ -32,7 +32,8 @@ from core.domain.errors import RegisterError
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Epci, Territory
 from core.domain.indicators import PrefectDelay
-from core.service_layer import dispatching, indicators, renewal_clock, retention, services
+from core.domain.shared_management import NATIONAL_TYPES, Feature, ValueType, territorial_type
+from core.service_layer import dispatching, indicators, renewal_clock, retention, services, shared_management
 
 log = logging.getLogger("sne_hub")
 
@@ -256,6 +257,116 @@ def counters_show(context: Context, code: str) -> None:
         raise click.ClickException(f"no counter {code}")
     for key, value in asdict(counter).items():
         click.echo(f"{key + ':':<10} {value.value if isinstance(value, CounterType) else value}")
+
+
+# -- shared management ----------------------------------------------------------------------------
+
+
+@main.group()
+def events() -> None:
+    """Shared management: the types of the events recorded on applications."""
+
+
+@events.group("types")
+def event_types() -> None:
+    """Event types: the decree's (national) and each territory's own."""
+
+
+@event_types.command("list")
+@click.option("--territory", help="Also list this territory's own types.")
+@pass_context
+def event_types_list(context: Context, territory: str | None) -> None:
+    """List the national types, and a territory's own with --territory."""
+    context.require_schema()
+    listed = list(NATIONAL_TYPES)
+    if territory:
+        with context.uow(readonly=True) as uow:
+            listed += uow.shared_events.types(territory)
+    for event_type in listed:
+        flags = ",".join(name for name, on in (("réglementaire", event_type.regulatory),
+                                               ("publié", event_type.published)) if on) or "-"
+        validity = f"  {event_type.valid_from or ''}..{event_type.valid_until or ''}" \
+            if event_type.valid_from or event_type.valid_until else ""
+        features = " ".join(f"{f.code}:{f.value_type.value}{'!' if f.required else ''}" for f in event_type.features)
+        click.echo(f"{event_type.code:<10} {event_type.territory or 'national':<8} {flags:<20} {event_type.label}"
+                   f"{validity}  [{features}]")
+
+
+def _features(specs: tuple[str, ...], choices: tuple[str, ...]) -> list[Feature]:
+    """``CODE:TYPE[!]:Libellé`` (``!``: required) and ``FEATURE:CODE:Libellé`` choices of LST features."""
+    options: dict[str, list[tuple[str, str]]] = {}
+    for choice in choices:
+        feature, _, rest = choice.partition(":")
+        code, _, label = rest.partition(":")
+        if not (feature and code and label):
+            raise click.BadParameter(f"{choice!r}: FEATURE:CODE:Libellé", param_hint="--choice")
+        options.setdefault(feature, []).append((code, label))
+    features = []
+    for spec in specs:
+        code, _, rest = spec.partition(":")
+        kind, _, label = rest.partition(":")
+        required = kind.endswith("!")
+        try:
+            value_type = ValueType(kind.rstrip("!"))
+        except ValueError:
+            raise click.BadParameter(f"{spec!r}: CODE:TYPE[!]:Libellé, TYPE among "
+                                     f"{', '.join(t.value for t in ValueType)}", param_hint="--feature") from None
+        features.append(Feature(code, label, value_type, required, choices=tuple(options.pop(code, ()))))
+    if options:
+        raise click.BadParameter(f"choices for no feature: {', '.join(options)}", param_hint="--choice")
+    return features
+
+
+@event_types.command("add")
+@click.argument("code")
+@click.option("--territory", required=True, help="The territory the type is for.")
+@click.option("--manager", required=True, help="Code of the territory's manager (gestionnaire) defining it.")
+@click.option("--label", required=True, help="Label (libelleTypeEvenement), 100 characters at most.")
+@click.option("--description", required=True, help="What it means, for the counters (texteDescriptifSNE).")
+@click.option("--description-public", help="What it means, for the applicant (texteDescriptifPGP); "
+                                           "defaults to --description.")
+@click.option("--publish/--no-publish", default=False, show_default=True,
+              help="Whether the applicant sees events of this type on the public portal (aPublierSurPGP).")
+@click.option("--case-search/--no-case-search", default=False, show_default=True,
+              help="Usable as a criterion of case-work searches (utilisableRechercheInstruction).")
+@click.option("--conditional-allocations/--no-conditional-allocations", default=False, show_default=True,
+              help="Counts for allocations subject to refusal by earlier candidates "
+                   "(utilisableMultiplesAttributionsSousConditions).")
+@click.option("--feature", "features", multiple=True,
+              help="A specific characteristic, CODE:TYPE[!]:Libellé (TYPE: DAT, TXT, NUM, BOO, LST; ! when "
+                   "required), repeatable.")
+@click.option("--choice", "choices", multiple=True, help="A code of an LST characteristic, FEATURE:CODE:Libellé, "
+                                                         "repeatable.")
+@click.option("--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="First day events of this type may be recorded.")
+@click.option("--valid-until", type=click.DateTime(["%Y-%m-%d"]), help="Last day events of this type may be recorded.")
+@pass_context
+def event_types_add(context: Context, code: str, territory: str, manager: str, label: str, description: str,
+                    description_public: str | None, publish: bool, case_search: bool, conditional_allocations: bool,
+                    features: tuple[str, ...], choices: tuple[str, ...], valid_from: datetime | None,
+                    valid_until: datetime | None) -> None:
+    """Add territory's own event type CODE (1 to 10 letters or digits; never regulatory)."""
+    context.require_schema()
+    event_type = territorial_type(
+        territory, code, label, description, description_public or description, published=publish,
+        usable_for_conditional_allocations=conditional_allocations, usable_in_case_search=case_search,
+        features=_features(features, choices), valid_from=valid_from.date() if valid_from else None,
+        valid_until=valid_until.date() if valid_until else None)
+    shared_management.define_territorial_type(context.uow(), event_type, manager, now_in_paris())
+    click.echo(f"event type {code} added to territory {territory}")
+
+
+@event_types.command("end")
+@click.argument("code")
+@click.option("--territory", required=True, help="The type's territory.")
+@click.option("--manager", required=True, help="Code of the territory's manager (gestionnaire).")
+@click.option("--last-day", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="Last day events of this type may be recorded (those recorded keep it).")
+@pass_context
+def event_types_end(context: Context, code: str, territory: str, manager: str, last_day: datetime) -> None:
+    """End territory's own event type CODE: no new event of it after --last-day."""
+    context.require_schema()
+    shared_management.end_territorial_type(context.uow(), territory, code, last_day.date(), manager)
+    click.echo(f"event type {code} of territory {territory} ends on {last_day:%Y-%m-%d}")
 
 
 # -- applications -------------------------------------------------------------------------------

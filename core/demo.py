@@ -31,7 +31,8 @@ from core.domain.form import (
 )
 from core.domain.dispatch import Channel, Filter
 from core.domain.referential import Counter, Territory
-from core.service_layer import dispatching, services
+from core.domain.shared_management import Feature, ValueType, territorial_type
+from core.service_layer import dispatching, services, shared_management
 from core.service_layer.unit_of_work import UnitOfWork
 
 TERRITORY = Territory("057", "Moselle (démo)", departements=frozenset({"57"}))
@@ -44,6 +45,9 @@ COUNTERS = (
     Counter("DEMOE", "Intercommunalité de démonstration", CounterType.INTERMUNICIPAL_BODY, "057",
             mailbox="demoe@guichets.sne-hub.test"),
 )
+# The territory's manager: it defines the territory's own event types from the command line (no
+# certificate: it does not call the SOAP services in the demo).
+MANAGER = Counter("DEMOG", "Gestion territoriale de démonstration", CounterType.TERRITORIAL_MANAGER, "057")
 METZ, THIONVILLE, MONTIGNY, WOIPPY = "57463", "57672", "57480", "57751"
 
 
@@ -152,10 +156,44 @@ def seed(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> list[str]:
             services.add_counter(unit_of_work(), counter)
             added.append(f"counter {counter.code}")
     added += _subscriptions(unit_of_work, now)
+    added += _event_types(unit_of_work, now)
     if not present:
         for counter_code, form in DEMO_HOUSEHOLDS:
             application = services.register(unit_of_work(), replace(form), now.date(), counter_code, now)
             added.append(f"application {application.number}")
+    return added
+
+
+# The demo territory's own event types (shared management), next to the decree's national ones.
+EVENT_TYPES = (
+    territorial_type(
+        "057", "COMLOC", "Commission locale de désignation",
+        "Examen de la demande par la commission locale de désignation de l'intercommunalité",
+        "Votre demande a été examinée par la commission locale de désignation", published=True,
+        usable_in_case_search=True,
+        features=[Feature("DATECOM", "Date de la commission", ValueType.DATE, required=True),
+                  Feature("AVIS", "Avis", ValueType.CHOICE, required=True,
+                          choices=(("FAV", "Favorable"), ("DEF", "Défavorable"), ("AJ", "Ajourné")))]),
+    territorial_type(
+        "057", "ACCOMP", "Accompagnement social", "Mesure d'accompagnement social proposée au ménage",
+        "Un accompagnement social vous a été proposé",
+        features=[Feature("MESURE", "Mesure", ValueType.TEXT, required=True)]),
+)
+
+
+def _event_types(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> list[str]:
+    """The manager and the territory's own event types, also for a demo register seeded before them."""
+    added = []
+    with unit_of_work() as uow:
+        has_manager = uow.counters.get(MANAGER.code) is not None
+        known = {event_type.code for event_type in uow.shared_events.types(TERRITORY.code)}
+    if not has_manager:
+        services.add_counter(unit_of_work(), MANAGER)
+        added.append(f"counter {MANAGER.code}")
+    for event_type in EVENT_TYPES:
+        if event_type.code not in known:
+            shared_management.define_territorial_type(unit_of_work(), event_type, MANAGER.code, now)
+            added.append(f"event type {event_type.code}")
     return added
 
 

@@ -48,6 +48,9 @@ SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 XS = "http://www.w3.org/2001/XMLSchema"
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
+# Changes delivered without a DIS file: a deletion (the application is gone) and a change of the
+# application's events (read them with GestionPartageeEVTImplService's listerEvenementsDemande).
+WITHOUT_FILE = ("SUP", "EVT")
 MAX_FILES = MAX_BATCH  # a delivery carries at most SNE_HUB_DISPATCH_BATCH files (100 by default)
 
 
@@ -167,7 +170,7 @@ class Receiver:
         refused = {}
         for item in delivery.items:
             if item.file is None:
-                if item.kind != "SUP":
+                if item.kind not in WITHOUT_FILE:
                     refused[item.sequence] = ("FICHIER", "fichier DIS absent")
                 continue
             try:
@@ -230,7 +233,8 @@ def _fault(refusal: Refusal) -> tuple[str, bytes]:
 
 class FileStore:
     """Applies deliveries by writing their files into a directory: ``<sequence>-<type>-<numUnique>-v<version>.xml``
-    (an empty ``.sup`` file for a deletion), and the applied delivery ids into ``livraisons.log``."""
+    (an empty ``.sup`` file for a deletion, ``.evt`` for a change of the application's events), and the
+    applied delivery ids into ``livraisons.log``."""
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
@@ -247,7 +251,7 @@ class FileStore:
                 if item.sequence in refused:
                     continue
                 stem = f"{item.sequence:08d}-{item.kind}-{item.number}-v{item.version}"
-                target = self.directory / (f"{stem}.xml" if item.file is not None else f"{stem}.sup")
+                target = self.directory / (f"{stem}.xml" if item.file is not None else f"{stem}.{item.kind.lower()}")
                 temporary = target.with_suffix(".part")
                 temporary.write_bytes(item.file or b"")
                 os.replace(temporary, target)

@@ -1,6 +1,6 @@
 """The hub's WSGI application: the SNE services at /services/<ServiceName>/, their WSDL at ?wsdl.
 
-GestionPartageeEVTImplService is not served yet. WSDLs are our own files (wsdl/), served with the
+WSDLs are our own files (wsdl/), served with the
 address rewritten to where the hub is reached, so a client that reads the address from the WSDL
 calls the hub and not the ministry.
 """
@@ -15,12 +15,13 @@ from typing import Callable, Iterable
 from spyne.server.wsgi import WsgiApplication
 
 from .gate import Gate, Service
-from .soap import DemandeLogement, DispatchDemande, MemoryReleased, RechercheDemande, application
+from .soap import DemandeLogement, DispatchDemande, GestionPartageeEVT, MemoryReleased, RechercheDemande, application
 
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
 SERVICES = {
     "DemandeLogementImplService": DemandeLogement,
     "RechercheDemandeImplService": RechercheDemande,
+    "GestionPartageeEVTImplService": GestionPartageeEVT,
     "DispatchDemandeImplService": DispatchDemande,  # sne-hub's own: catching up with dispatching
 }
 _ADDRESS = b'location="https://localhost:8443/services/'

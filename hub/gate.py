@@ -2,7 +2,8 @@
 
 In order, before any SNE code runs: the size bound, the content type, the caller's certificate, MTOM
 unpacking, a hardened parse of the envelope (no DTD, no entity, bounded depth), SOAP 1.2 only, no
-mandatory header block (the hub understands none), a known operation, and the message checked
+mandatory header block (the hub understands none), a known operation (named by its message, or by
+the SOAP action where several operations share one message), and the message checked
 against our WSDL's schema. Each refusal is a SOAP 1.2 fault with a stable code in ``Subcode``
 (docs/INTERFACES.md lists them). Then spyne runs the operation on the envelope the gate parsed (files
 inlined), and the answer goes back as MTOM when the request was.
@@ -30,13 +31,14 @@ from core.wire.codec import parse_datetime
 from core.wire.xml import UnsafeXml, parse
 
 from .identity import COUNTER_KEY, FINGERPRINT_KEY, OWNERS, UNIT_OF_WORK_KEY, read_fingerprint
-from .soap import ANSWER_KEY, BINARY_ANSWERS, ENVELOPE_KEY, INTERNAL_ERROR, MESSAGE_BYTES_KEY
+from .soap import ANSWER_KEY, BINARY_ANSWERS, ENVELOPE_KEY, INTERNAL_ERROR, MESSAGE_BYTES_KEY, OPERATION_KEY
 
 log = logging.getLogger(__name__)
 
 NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 NS_SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 NS_WSDL = "http://schemas.xmlsoap.org/wsdl/"
+NS_SOAP12_WSDL = "http://schemas.xmlsoap.org/wsdl/soap12/"
 NS_XS = "http://www.w3.org/2001/XMLSchema"
 NS_SERVICES = "http://ws.metier.nuu.application.i2/"
 
@@ -105,14 +107,27 @@ class Service:
     spyne_app: Callable
 
     @property
-    def operations(self) -> dict[str, str]:
-        """Input message element -> operation name, read from the WSDL."""
+    def operations(self) -> dict[str, tuple[str, ...]]:
+        """Input message element -> the operations it starts, read from the WSDL. One each, except
+        in GestionPartageeEVTImplService, whose six operations all take ``fichierXmlParametres``
+        (as the ministry's WSDL has it): there the SOAP action tells them apart."""
         tree = etree.parse(str(self.wsdl))
         messages = {m.get("name"): m.find(f"{{{NS_WSDL}}}part").get("element").split(":")[1]
                     for m in tree.iter(f"{{{NS_WSDL}}}message")}
         port_type = tree.find(f"{{{NS_WSDL}}}portType")
-        return {messages[op.find(f"{{{NS_WSDL}}}input").get("message").split(":")[1]]: op.get("name")
-                for op in port_type.iter(f"{{{NS_WSDL}}}operation")}
+        operations: dict[str, tuple[str, ...]] = {}
+        for op in port_type.iter(f"{{{NS_WSDL}}}operation"):
+            element = messages[op.find(f"{{{NS_WSDL}}}input").get("message").split(":")[1]]
+            operations[element] = operations.get(element, ()) + (op.get("name"),)
+        return operations
+
+    @property
+    def actions(self) -> dict[str, str]:
+        """soapAction -> operation name, read from the WSDL's binding."""
+        tree = etree.parse(str(self.wsdl))
+        binding = tree.find(f"{{{NS_WSDL}}}binding")
+        return {op.find(f"{{{NS_SOAP12_WSDL}}}operation").get("soapAction"): op.get("name")
+                for op in binding.iter(f"{{{NS_WSDL}}}operation")}
 
     @property
     def message_schema(self) -> etree.XMLSchema:
@@ -130,6 +145,7 @@ class Gate:
         self.max_bytes = max_bytes
         self.client_cert_key = ("HTTP_" + client_cert_header.upper().replace("-", "_")) if client_cert_header else None
         self.operations = service.operations
+        self.actions = service.actions
         self.schema = service.message_schema
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -142,8 +158,8 @@ class Gate:
             content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
             counter, print_ = self._counter(environ)
             envelope, action = self._envelope(content_type, body)
-            operation = self._operation(envelope)
-            status, headers, payload = self._spyne(environ, envelope, action, counter, print_, len(body),
+            operation = self._operation(envelope, action)
+            status, headers, payload = self._spyne(environ, envelope, action, operation, counter, print_, len(body),
                                                    as_mtom=content_type.is_multipart)
         except Refused as refusal:
             status, headers, payload = refusal.answer()
@@ -193,6 +209,8 @@ class Gate:
                     raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
                 envelope = self._checked(parse(root.body, max_bytes=self.max_bytes))
                 mtom.inline(envelope, parts, root)
+                # some stacks state the action only in the root part's type ("application/soap+xml; action=…")
+                action = action or mtom.ContentType.parse(root_type.params.get("type")).params.get("action")
             elif content_type.media_type == "application/soap+xml":
                 envelope = self._checked(parse(body, max_bytes=self.max_bytes))
             elif content_type.media_type == "text/xml":
@@ -214,7 +232,7 @@ class Gate:
             raise Refused(ENVELOPE, "Le message n'est pas une enveloppe SOAP 1.2")
         return envelope
 
-    def _operation(self, envelope: etree._Element) -> str:
+    def _operation(self, envelope: etree._Element, action: str | None = None) -> str:
         _refuse_mandatory_headers(envelope)
         bodies = envelope.findall(f"{{{NS_SOAP12}}}Body")
         if len(bodies) != 1:
@@ -235,10 +253,23 @@ class Gate:
                 raise Refused(MESSAGE, f"{etree.QName(element).localname} : base64 invalide")
             if etree.QName(element).localname in MOMENT_FIELDS and not _supported_moment(element.text):
                 raise Refused(MESSAGE, f"{etree.QName(element).localname} : date et heure hors des bornes (1900-2100)")
-        return self.operations[name.localname]
+        return self._named(name.localname, action)
 
-    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None, counter: str, print_: str,
-               message_bytes: int, as_mtom: bool) -> tuple[str, list, bytes]:
+    def _named(self, element: str, action: str | None) -> str:
+        """The operation a message starts: its element's, or, when several operations share the
+        element, the one the SOAP action names (the reference's soapAction, or the operation's name)."""
+        candidates = self.operations[element]
+        if len(candidates) == 1:
+            return candidates[0]
+        named = self.actions.get((action or "").strip()) or (action or "").strip()
+        if named not in candidates:
+            raise Refused(OPERATION, f"{element} sert plusieurs opérations de {self.service.name} : l'action SOAP "
+                                     f"(paramètre action du Content-Type) la nomme, par ex. {NS_SERVICES}"
+                                     f"{candidates[0]}"[:300])
+        return named
+
+    def _spyne(self, environ: dict, envelope: etree._Element, action: str | None, operation: str, counter: str,
+               print_: str, message_bytes: int, as_mtom: bool) -> tuple[str, list, bytes]:
         """spyne runs the operation on the envelope the gate parsed and checked (never a copy it would
         parse again); its answer comes back as MTOM, packaged from spyne's own envelope, when the
         request was MTOM, and as spyne wrote it otherwise."""
@@ -246,6 +277,7 @@ class Gate:
         answer: dict = {}
         inner = {**environ, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0", "CONTENT_TYPE": content_type,
                  "PATH_INFO": "/", "QUERY_STRING": "", ENVELOPE_KEY: envelope, MESSAGE_BYTES_KEY: message_bytes,
+                 OPERATION_KEY: operation,
                  COUNTER_KEY: counter, FINGERPRINT_KEY: print_, UNIT_OF_WORK_KEY: self.unit_of_work}
         if as_mtom:
             inner[ANSWER_KEY] = answer

@@ -35,7 +35,7 @@ from spyne.protocol.soap import Soap12
 from core.domain.calendar import PARIS, now_in_paris
 from core.domain.errors import RegisterError
 from core.service_layer import dispatching
-from core.wire import lists, processing, search
+from core.wire import lists, processing, search, shared_management
 from core.wire.codec import parse_datetime
 from core.wire.dispatch import wire_item
 from core.wire.processing import FileRefused
@@ -224,6 +224,30 @@ class RechercheDemande(ServiceBase):
         return RechercheOut(nomFichierXmlRetour=_answer_name("RET", caller, now), fichierXmlRetour=[file])
 
 
+# GestionPartageeEVTImplService: six operations on the same message (fichierXmlParametres), as in the
+# ministry's WSDL; the gate resolved which one from the SOAP action (hub/gate.py, Gate._named).
+SHARED_MANAGEMENT = {
+    "ajouterEvenementDemande": ("EVT", shared_management.add_answer),
+    "modifierEvenementDemande": ("EVT", shared_management.change_answer),
+    "supprimerEvenementDemande": ("EVT", shared_management.delete_answer),
+    "listerEvenementsDemande": ("EVT", shared_management.list_answer),
+    "listerTypesEvenementsNationaux": ("TEV", shared_management.national_types_answer),
+    "listerTypesEvenementsTerritoriaux": ("TEV", shared_management.territorial_types_answer),
+}
+
+
+class GestionPartageeEVT(ServiceBase):
+    """GestionPartageeEVTImplService: the events of applications (shared management)."""
+
+    @operation(RechercheIn, RechercheOut, "fichierXmlParametres", "fichierXmlReponse")
+    def gestionPartageeEVT(ctx, request):
+        caller = caller_of(ctx)
+        now = now_in_paris()
+        prefix, answer = SHARED_MANAGEMENT[ctx.transport.req_env[OPERATION_KEY]]
+        file = answer(caller.unit_of_work, caller.counter, _bytes(request.fichierXml), now)
+        return RechercheOut(nomFichierXmlRetour=_answer_name(prefix, caller, now), fichierXmlRetour=[file])
+
+
 class DispatchDemande(ServiceBase):
     """DispatchDemandeImplService: sne-hub's own, to catch up with dispatching."""
 
@@ -302,6 +326,7 @@ logging.getLogger("spyne.application.server").setLevel(logging.CRITICAL)
 ENVELOPE_KEY = "sne_hub.envelope"
 ANSWER_KEY = "sne_hub.answer"
 MESSAGE_BYTES_KEY = "sne_hub.message_bytes"
+OPERATION_KEY = "sne_hub.operation"  # the operation the gate resolved (several may share a message)
 _WITH_ID = "descendant-or-self::*[@id]"  # what lxml's XMLID, which spyne parses with, collects
 
 

@@ -14,6 +14,7 @@ from core.wire.codec import InterfaceFile, write_file
 
 DEMANDE = "DemandeLogementImplService"
 RECHERCHE = "RechercheDemandeImplService"
+GESTION = "GestionPartageeEVTImplService"
 
 
 def today() -> date:
@@ -60,3 +61,37 @@ def long_list_file(counter: str, count: int, index: int = 0, file_type: str = "C
     closing = b"</ns2:listeLocalisationSouhaite>"
     wished = b'<ns2:localisationSouhaite><ns2:commune code="57463"/></ns2:localisationSouhaite>'
     return data.replace(closing, wished * count + closing, 1)
+
+
+def events_file(counter: str, number: str, *events: str, file_type: str = "EVT") -> bytes:
+    """An InterfaceNuuGPEvenement file naming application ``number``, with ``events`` (each the
+    inside of one ``evenement``) in ``listeEvenements`` when there are any."""
+    listed = "".join(f"<evenement>{event}</evenement>" for event in events)
+    text = (f'<interfaceNuu xmlns="http://nuu.application.i2/" versionInterface="02.00"><entete>'
+            f"<typeFichier>{file_type}</typeFichier><dateFichier>{now_in_paris().isoformat()}</dateFichier>"
+            f"<codeGuichet>{counter}</codeGuichet></entete><operation><numUnique>{number}</numUnique></operation>"
+            + (f"<listeEvenements>{listed}</listeEvenements>" if events else "") + "</interfaceNuu>")
+    return etree.tostring(etree.fromstring(text))  # ASCII, character references, as libsne writes
+
+
+def event(type_code: str | None = None, occurred: date | None = None, comment: str | None = None,
+          event_id: int | None = None, **values: str) -> str:
+    """The inside of an ``evenement``, in the schema's order; ``values``: its characteristics."""
+    parts = [f"<idEvenement>{event_id}</idEvenement>" if event_id is not None else "",
+             f"<codeTypeEvenement>{type_code}</codeTypeEvenement>" if type_code else "",
+             f"<dateSurvenance>{occurred.isoformat()}</dateSurvenance>" if occurred else "",
+             f"<commentaire>{comment}</commentaire>" if comment else ""]
+    if values:
+        parts.append("<listeCaracteristiquesSpecifiques>" + "".join(
+            f"<caracteristiqueSpecifique><code>{code}</code><valeurCaracteristiqueSpecifique>{value}"
+            "</valeurCaracteristiqueSpecifique></caracteristiqueSpecifique>" for code, value in values.items())
+            + "</listeCaracteristiquesSpecifiques>")
+    return "".join(parts)
+
+
+def types_file(counter: str, territory: str | None = None, file_type: str = "TEV") -> bytes:
+    """An InterfaceNuuGPTypeEvenement request, for ``territory``'s types when given."""
+    operation = f"<operation><codeTerritoire>{territory}</codeTerritoire></operation>" if territory else ""
+    return (f'<interfaceNuu xmlns="http://nuu.application.i2/" versionInterface="02.00"><entete>'
+            f"<typeFichier>{file_type}</typeFichier><dateFichier>{now_in_paris().isoformat()}</dateFichier>"
+            f"<codeGuichet>{counter}</codeGuichet></entete>{operation}</interfaceNuu>").encode()

@@ -416,3 +416,42 @@ letter_batches = Table(
     Column("exported_at", Instant),
     Column("export_path", String(500)),
 )
+
+
+# -- shared management (gestion partagée): a territory's own event types, the applications' events --
+# The decree's national types are core constants (core.domain.shared_management.NATIONAL_TYPES).
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("territory_code", ForeignKey("territories.code"), primary_key=True),
+    Column("code", String(10), primary_key=True),
+    Column("label", String(100), nullable=False),
+    Column("description_sne", String(500), nullable=False),
+    Column("description_pgp", String(500), nullable=False),
+    Column("published", Boolean, nullable=False),
+    Column("usable_conditional", Boolean, nullable=False),
+    Column("usable_search", Boolean, nullable=False),
+    Column("valid_from", Date),
+    Column("valid_until", Date),
+    Column("features", Document, nullable=False),  # [{code, label, value_type, required, description, choices}]
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String(10), nullable=False),
+)
+
+shared_events = Table(
+    "shared_events",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("number", String(18), nullable=False),
+    Column("territory_code", String(3), nullable=False),
+    Column("type_code", String(10), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("comment", String(500)),
+    Column("feature_values", Document, nullable=False),  # [[code, value], …]
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String(10), nullable=False),
+    Column("changed_at", Instant),
+    Column("changed_by", String(10)),
+    Index(None, "number", "id"),
+)

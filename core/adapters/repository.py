@@ -27,6 +27,7 @@ from core.service_layer import unit_of_work as port
 
 from . import orm
 from .notices import SqlNotices
+from .shared_events import SqlSharedEvents
 from .rows import (
     SEARCH_COLUMNS,
     application_columns,
@@ -149,6 +150,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.events = SqlEventLog(self.connection, postgres, self.applications)
         self.subscriptions = SqlSubscriptions(self.connection, postgres)
         self.notices = SqlNotices(self.connection, postgres)
+        self.shared_events = SqlSharedEvents(self.connection, postgres)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -54,6 +54,14 @@ class ChangeKind(StrEnum):
     REACTIVATION = "REA"
     DELETION = "SUP"
     DALO = "DALO"
+    EVENT = "EVT"  # shared management: the application's events changed (no DIS file; docs/DISPATCHING.md)
+
+    @property
+    def carries_file(self) -> bool:
+        """Whether items of this kind carry a DIS file: not a deletion (the application is gone) nor an
+        event change (the events travel by GestionPartageeEVTImplService, the DIS format has no place
+        for them)."""
+        return self not in (ChangeKind.DELETION, ChangeKind.EVENT)
 
 
 CHANGE_OF_EVENT: dict[EventKind, ChangeKind] = {
@@ -66,6 +74,9 @@ CHANGE_OF_EVENT: dict[EventKind, ChangeKind] = {
     EventKind.DELETED: ChangeKind.DELETION,
     EventKind.DALO_DECLARED: ChangeKind.DALO,
     EventKind.INDICATORS_CHANGED: ChangeKind.MODIFICATION,  # the file changed: other systems see it as a MOD
+    EventKind.SHARED_EVENT_ADDED: ChangeKind.EVENT,
+    EventKind.SHARED_EVENT_CHANGED: ChangeKind.EVENT,
+    EventKind.SHARED_EVENT_DELETED: ChangeKind.EVENT,
 }
 DISPATCHED_EVENTS = frozenset(event.value for event in CHANGE_OF_EVENT)
 

@@ -287,6 +287,42 @@ class InvalidPrefectDelay(RegisterError):
     title = "Délai préfectoral invalide"
 
 
+# -- shared management (events of an application) -------------------------------------------------
+
+INVALID_FEATURE = "NUU202"  # content anomaly: a specific characteristic of an event
+
+
+class UnknownEventType(RegisterError):
+    code = "NUU200"
+    title = "Type d'événement inconnu ou hors de sa période de validité"
+
+
+class EventNotFound(RegisterError):
+    code = "NUU201"
+    title = "Aucun événement de cette demande ne porte cet identifiant"
+
+
+class EventChangeRefused(RegisterError):
+    """The rights table of shared management refuses this counter this event (core.domain.shared_management)."""
+
+    code = "NUU203"
+    title = "Ce guichet n'inscrit, ne modifie ou ne supprime pas cet événement"
+
+
+class InvalidEvent(InvalidContent):
+    """An event's content breaks the rules of its type; every anomaly found is reported at once."""
+
+    code = "NUU204"
+    title = "Événement invalide"
+
+
+class EventTypeConflict(InvalidContent):
+    """A territorial event type the register cannot take (invalid, or its code already taken)."""
+
+    code = "NUU205"
+    title = "Type d'événement territorial refusé"
+
+
 def catalogue() -> list[tuple[str, str]]:
     """(code, French title) for every error class and content anomaly, sorted by code."""
     rows = {cls.code: cls.title for cls in _all_subclasses(RegisterError)}
@@ -298,6 +334,7 @@ def catalogue() -> list[tuple[str, str]]:
             INVALID_VALUE: "Valeur invalide",
             INCONSISTENT_VALUES: "Valeurs incohérentes entre elles",
             TOO_MANY_VALUES: "Trop de valeurs",
+            INVALID_FEATURE: "Caractéristique spécifique d'événement invalide",
             NOT_REPORTED: f"Anomalies suivantes non reportées (au plus {MAX_REPORTED} par réponse)",
         }
     )

@@ -26,6 +26,11 @@ class EventKind(StrEnum):
     DALO_DECLARED = "application.dalo_declared"
     INDICATORS_CHANGED = "application.indicators_changed"  # the register's informationTraitement flags
     PURGED = "application.purged"  # erased at the end of its retention period (journal only)
+    # Shared management: an event of the application recorded, changed or deleted (its events, not
+    # the application itself, changed: the application's version stays).
+    SHARED_EVENT_ADDED = "shared_event.added"
+    SHARED_EVENT_CHANGED = "shared_event.changed"
+    SHARED_EVENT_DELETED = "shared_event.deleted"
     RENEWAL_NOTICE = "notice.renewal"  # a notice is due: the notice channels take it from the outbox
     NOTICE_SENT = "notice.sent"  # a channel took it (journal only)
     NOTICE_FAILED = "notice.failed"  # no channel could take it: an operator must act (journal only)

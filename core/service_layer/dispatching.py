@@ -158,7 +158,7 @@ def fan_out(uow: UnitOfWork, now: datetime, render: Renderer, limit: int = FAN_O
         changes, items = [], []
         for found in pending:
             change = found.change
-            changes.append((change, render(found.application, found.altered)))
+            changes.append((change, render(found.application, found.altered) if change.kind.carries_file else None))
             for subscription in subscriptions:
                 if subscription.accepts(counters[subscription.counter], change, epcis):
                     sequences[subscription.id] += 1

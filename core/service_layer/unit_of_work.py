@@ -21,6 +21,7 @@ from core.domain.numbers import RegistrationNumber
 from core.domain.indicators import PrefectDelay
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import SearchCriteria, SortKey
+from core.domain.shared_management import EventType, SharedEvent
 
 
 @dataclass(frozen=True)
@@ -444,6 +445,37 @@ class Notices(abc.ABC):
     def exported(self, batch_id: int, path: str, at: datetime) -> None: ...
 
 
+class SharedEvents(abc.ABC):
+    """Shared management: a territory's own event types and the events recorded on applications."""
+
+    @abc.abstractmethod
+    def add_type(self, event_type: EventType, at: datetime, by: str) -> None: ...
+
+    @abc.abstractmethod
+    def types(self, territory: str) -> list[EventType]:
+        """The territory's own types, by code."""
+
+    @abc.abstractmethod
+    def end_type(self, territory: str, code: str, valid_until: date) -> None: ...
+
+    @abc.abstractmethod
+    def add(self, event: SharedEvent) -> SharedEvent:
+        """Store a new event; the stored one (with its id) comes back."""
+
+    @abc.abstractmethod
+    def get(self, event_id: int, *, for_update: bool = False) -> SharedEvent | None: ...
+
+    @abc.abstractmethod
+    def of_application(self, number: str) -> list[SharedEvent]:
+        """The application's events, in the order they were recorded."""
+
+    @abc.abstractmethod
+    def save(self, event: SharedEvent) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, event_id: int) -> None: ...
+
+
 class UnitOfWork(abc.ABC):
     applications: Applications
     territories: Territories
@@ -453,6 +485,7 @@ class UnitOfWork(abc.ABC):
     events: EventLog
     subscriptions: Subscriptions
     notices: Notices
+    shared_events: SharedEvents
 
     def __enter__(self) -> "UnitOfWork":
         return self

@@ -16,6 +16,8 @@ from .xml import schema
 APPLICATION_FILES = {"02.00": "InterfaceNuu_v0200.xsd", "02.01": "InterfaceNuu_v0201.xsd"}
 SEARCH_FILE = "InterfaceNuuRecherche_v0200.xsd"
 DUPLICATES_FILE = "Doublon_V0200.xsd"
+EVENTS_FILE = "InterfaceNuuGPEvenement_v0200.xsd"  # shared management: the events of an application
+EVENT_TYPES_FILE = "InterfaceNuuGPTypeEvenement_v0200.xsd"  # shared management: event types
 
 
 def directory() -> Path:

@@ -61,7 +61,28 @@ def test_reference_data_and_demo(sne_hub):
     assert "NANCY  054  commune" in sne_hub("counters", "list", "--territory", "054").stdout
     assert "guichet@nancy.test" in sne_hub("counters", "show", "NANCY").stdout
     assert "054  Meurthe-et-Moselle" in sne_hub("territories", "list").stdout
-    assert "counters:     DEMOB, DEMOC, DEMOE" in sne_hub("territories", "show", "057").stdout
+    assert "counters:     DEMOB, DEMOC, DEMOE, DEMOG" in sne_hub("territories", "show", "057").stdout
+
+
+def test_a_territorys_manager_defines_its_event_types(sne_hub):
+    assert "event type COMLOC" in sne_hub("demo", "seed").stdout
+    sne_hub("events", "types", "add", "VISCONF", "--territory", "057", "--manager", "DEMOG",
+            "--label", "Visite de conformité", "--description", "Visite du logement avant attribution",
+            "--publish", "--feature", "DATEVIS:DAT!:Date de la visite", "--feature", "RESULTAT:LST:Résultat",
+            "--choice", "RESULTAT:OK:Conforme", "--choice", "RESULTAT:KO:Non conforme")
+    listed = sne_hub("events", "types", "list", "--territory", "057").stdout
+    assert "DECISCAL   national réglementaire,publié" in listed
+    assert "VISCONF    057      publié" in listed and "[DATEVIS:DAT! RESULTAT:LST]" in listed
+    refused = sne_hub("events", "types", "add", "AUTRE", "--territory", "057", "--manager", "DEMOB",
+                      "--label", "Autre", "--description", "Autre", check=False)
+    assert refused.returncode == 1 and "NUU182" in refused.stderr  # only the territory's manager
+    again = sne_hub("events", "types", "add", "VISCONF", "--territory", "057", "--manager", "DEMOG",
+                    "--label", "Autre", "--description", "Autre", check=False)
+    assert "NUU205" in again.stderr
+    sne_hub("events", "types", "end", "VISCONF", "--territory", "057", "--manager", "DEMOG",
+            "--last-day", "2026-12-31")
+    assert "VISCONF    057      publié               Visite de conformité  ..2026-12-31" in \
+        sne_hub("events", "types", "list", "--territory", "057").stdout
 
 
 def test_refusals_print_their_stable_code(sne_hub):

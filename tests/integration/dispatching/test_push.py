@@ -19,7 +19,8 @@ from lxml import etree
 from certificates import create_authority
 from core.domain.calendar import now_in_paris
 from core.domain.dispatch import ItemStatus
-from core.service_layer import dispatching, services
+from core.domain.shared_management import EventInput
+from core.service_layer import dispatching, services, shared_management
 from core.wire import schemas
 from core.wire.codec import NS
 from dispatching.receiver import FileStore, Receiver, serve
@@ -91,6 +92,19 @@ def test_the_receiver_gets_the_whole_application_with_what_changed_marked(regist
     assert demand.findtext(f"{N}incrementFichier") == "2"
     marked = [etree.QName(e).localname for e in modification.iter() if e.get(f"{N}modifie") == "true"]
     assert marked == ["demandeLogement", "precision"]
+
+
+def test_a_change_of_the_applications_events_arrives_as_evt_without_a_file(register, dispatcher, receivers, tmp_path):
+    """The receiver learns that the events changed, and reads them with listerEvenementsDemande."""
+    received = tmp_path / "received"
+    receiver = receivers(store=FileStore(received))
+    subscribe(register, "DEMOB", receiver.endpoint)
+    application = register_household(register)
+    shared_management.add_event(register(), application.number, EventInput(
+        "DEMPIECE", now_in_paris().date(), None, (("PIECES", "Avis d'imposition"),)), "DEMOC", now_in_paris())
+    assert deliver_all(dispatcher) == ["delivered"]
+    assert sorted(f.name.split("-")[1] + f.suffix for f in received.glob("0*")) == ["CRE.xml", "EVT.evt"]
+    assert (received / f"00000002-EVT-{application.number}-v1.evt").read_bytes() == b""
 
 
 # -- every way a delivery can go wrong: a clear status, nothing lost, nothing applied twice -----------

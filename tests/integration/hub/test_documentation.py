@@ -6,8 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from core.domain.calendar import now_in_paris
+from core.service_layer import services, shared_management
 from core.wire import mtom, processing, xml
 from hub import gate, transport
+from support.files import person, today
 
 ROOT = Path(__file__).resolve().parents[3]
 INTERFACES = (ROOT / "docs" / "INTERFACES.md").read_text()
@@ -28,6 +31,21 @@ def test_the_curl_example_registers_an_application(hub, tmp_path):
                                  "DEMO": str(directory)}, timeout=60)
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(r"<ns2:numUnique>057\d{4}\d{6}DEMOB</ns2:numUnique>\n", result.stdout)
+
+
+def test_the_curl_example_records_an_event(hub, tmp_path):
+    number = services.register(hub.unit_of_work(), person(7), today(), "DEMOC", now_in_paris()).number
+    directory = Path(hub.pki["directory"])
+    script = example("ajouterEvenementDemande").replace("docs/examples", str(ROOT / "docs" / "examples"))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "HUB": f"https://localhost:{hub.port}",
+                                 "DEMO": str(directory), "NUM": str(number)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"<ns2:idEvenement>\d+</ns2:idEvenement>\n", result.stdout)
+    [(event, _)] = shared_management.list_events(hub.unit_of_work(readonly=True), number, "DEMOB")
+    assert (event.type_code, event.created_by, event.values) == ("DEMPIECE", "DEMOB",
+                                                                 (("PIECES", "Avis d'imposition 2025"),))
+    assert event.comment == "Courrier envoyé au demandeur"
 
 
 CODES = [gate.TOO_LARGE, gate.REQUEST, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIFICATE, gate.SOAP_VERSION, gate.ENVELOPE,

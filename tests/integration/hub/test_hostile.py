@@ -1627,7 +1627,7 @@ def http_cases() -> list[Case]:
         cases.append(Case(f"GET-wsdl-host-{name}", post(b"", None, method="GET", path=f"{DEMANDE_PATH}?wsdl",
                                                         headers={"Host": host}), Plain(400, b"Host")))
     cases.append(Case("PROPFIND/DemandeLogement", post(b"", None, method="PROPFIND"), Fault(405, gate.METHOD)))
-    paths = ["/", "/services/", "/services", "/services/Inconnu/", "/services/GestionPartageeEVTImplService/",
+    paths = ["/", "/services/", "/services", "/services/Inconnu/", "/services/DossierUniqueImplService/",
              "/services/demandelogementimplservice/", f"{DEMANDE_PATH}extra/", "/services//DemandeLogementImplService/",
              "/etc/passwd", "/../../etc/passwd", "/services/%2e%2e/%2e%2e/etc/passwd",
              "/services/DemandeLogementImplService%00/", "/wsdl/DemandeLogementImplService.wsdl",

@@ -39,9 +39,12 @@ from lxml import etree
 from zeep.transports import Transport
 from zeep.wsdl.bindings.soap import Soap12Binding
 
+from core import demo
+from core.domain.calendar import now_in_paris
+from core.service_layer import shared_management
 from core.wire import schemas
 from core.wire.codec import NS
-from support.files import DEMANDE, RECHERCHE, get_num_unique, interface_file, person
+from support.files import DEMANDE, GESTION, RECHERCHE, get_num_unique, interface_file, person, types_file
 from tests import reference
 from tests.conftest import in_ci
 
@@ -273,7 +276,7 @@ def zeep_client(hub):
     return make
 
 
-@pytest.mark.parametrize("service", [DEMANDE, RECHERCHE])
+@pytest.mark.parametrize("service", [DEMANDE, RECHERCHE, GESTION])
 def test_zeep_loads_our_wsdl_with_the_hub_address(hub, zeep_client, service):
     client = zeep_client(service)
     assert isinstance(client.service._binding, Soap12Binding)
@@ -302,6 +305,17 @@ def test_zeep_registers_and_reads_an_application(hub, zeep_client):
     answer = valid_answer(read.fichierDemande._value_1)
     assert answer.findtext(f".//{N}numUnique") == number
     assert answer.findtext(f".//{N}numGuichet") == "DEMOC"
+
+
+def test_zeep_calls_a_shared_management_operation_by_its_action(zeep_client):
+    """The six operations share one message: zeep's action (the WSDL's soapAction) picks the operation."""
+    client = zeep_client(GESTION)
+    answer = client.service.listerTypesEvenementsNationaux(
+        nomFichier="TEV.xml", fichierXml=types_file("DEMOB"), nomCertificat="CERTEST.pem")
+    assert client.sent[-1].headers["Content-Type"] == \
+        f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}listerTypesEvenementsNationaux"'
+    types = etree.fromstring(answer.fichierXmlRetour._value_1)
+    assert "DECISCAL" in [t.text for t in types.iter(f"{N}codeTypeEvenement")]
 
 
 def test_zeep_gets_our_code_in_the_fault_subcode(zeep_client):
@@ -390,6 +404,45 @@ def test_node_soap_lists_the_operations_and_reads_an_application(hub, node_soap,
     assert refused["fault"]["Code"]["Subcode"]["Value"] == "NUU111"
 
 
+# node-soap on GestionPartageeEVTImplService: its operations, and one of them called by its action.
+NODE_GP_CLIENT = r"""
+const soap = require('soap');
+
+async function main() {
+  const options = JSON.parse(process.argv[2]);
+  const client = await soap.createClientAsync(options.wsdl, { forceSoap12Headers: true });
+  client.setSecurity(new soap.ClientSSLSecurity(options.key, options.cert, options.ca));
+  const operations = Object.keys(client.describe().GestionPartageeEVTImplService.GestionPartageeEVTImplPort);
+  const [result] = await client.listerTypesEvenementsNationauxAsync({ nomFichier: 'TEV.xml', fichierXml: options.file,
+    nomCertificat: 'CERTEST.pem' });
+  console.log(JSON.stringify({ operations, contentType: client.lastRequestHeaders['Content-Type'],
+                               fichierXmlRetour: result.fichierXmlRetour }));
+}
+
+main().catch((error) => { console.error(error && error.stack || String(error)); process.exit(1); });
+"""
+
+
+def test_node_soap_calls_shared_management(hub, node_soap, tmp_path):
+    wsdl = tmp_path / f"{GESTION}.wsdl"
+    wsdl.write_bytes(served_wsdl(hub, GESTION))
+    script = tmp_path / "gp.js"
+    script.write_text(NODE_GP_CLIENT)
+    own = credentials(hub)
+    options = {"wsdl": str(wsdl), "cert": own.cert, "key": own.key, "ca": own.ca,
+               "file": base64.b64encode(types_file("DEMOB")).decode()}
+    result = subprocess.run(["node", str(script), json.dumps(options)], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "NODE_PATH": str(node_soap)}, check=False)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    port_type = etree.parse(str(WSDL_DIR / f"{GESTION}.wsdl")).find(f"{{{WSDL}}}portType")
+    assert output["operations"] == [operation.get("name") for operation in port_type.iter(f"{{{WSDL}}}operation")]
+    assert output["contentType"] == \
+        f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}listerTypesEvenementsNationaux"'
+    answer = etree.fromstring(base64.b64decode(output["fichierXmlRetour"]))
+    assert "SIGNBAIL" in [t.text for t in answer.iter(f"{N}codeTypeEvenement")]
+
+
 # ------------------------------------------------------------------------------------------------
 # 4. WS-I Basic Profile: the rules that apply to a document/literal WSDL 1.1 description
 # ------------------------------------------------------------------------------------------------
@@ -470,8 +523,8 @@ def description(request) -> Description:
 
 
 def test_every_service_is_described():
-    """The SNE's two services, and sne-hub's own for dispatching (pulled from the hub, pushed to counters)."""
-    assert [path.stem for path in WSDL_FILES] == [DEMANDE, "DispatchDemandeImplService",
+    """The SNE's three services, and sne-hub's own for dispatching (pulled from the hub, pushed to counters)."""
+    assert [path.stem for path in WSDL_FILES] == [DEMANDE, "DispatchDemandeImplService", GESTION,
                                                   "ReceptionDispatchImplService", RECHERCHE]
 
 
@@ -492,11 +545,18 @@ def test_R2204_R2206_R2306_parts_refer_to_global_elements_of_the_inline_schema(d
 
 
 def test_R2710_operation_signatures_are_unique(description):
-    """R2710: the operations of a binding differ by their wire signature (the body's child element)."""
+    """R2710: the operations of a binding differ by their wire signature (the body's child element).
+    GestionPartageeEVTImplService cannot: the ministry's WSDL gives its six operations one message,
+    which the counters' software sends; their distinct soapActions tell them apart instead, and the
+    hub requires the action (docs/REGISTER.md, "Shared management")."""
     for binding in description.bindings.values():
         port_type = description.port_type_of(binding)
         inputs = [description.qname(description.message_of(operation, "input").find(f"{{{WSDL}}}part"), "element")
                   for operation in description.operations(port_type).values()]
+        if description.path.stem == GESTION:
+            actions = list(description.soap_actions().values())
+            assert len(set(inputs)) == 1 and len(set(actions)) == len(actions) == len(inputs) == 6
+            continue
         assert len(set(inputs)) == len(inputs) == len(description.operations(binding))
 
 
@@ -690,6 +750,42 @@ def test_php_soapclient_gets_our_code_when_a_request_is_refused(hub, php, tmp_pa
     fault = run_php(hub, php, tmp_path, UNKNOWN_NUMBER)["fault"]
     assert fault["faultstring"].startswith("Aucune demande")
     assert "NUU111" in json.dumps(fault)
+
+
+PHP_GP_CLIENT = r"""<?php
+$options = json_decode($argv[1], true);
+$context = stream_context_create(['ssl' => ['cafile' => $options['ca'], 'verify_peer' => true,
+                                            'verify_peer_name' => true, 'local_cert' => $options['pem']]]);
+$client = new SoapClient($options['wsdl'], ['soap_version' => SOAP_1_2, 'local_cert' => $options['pem'],
+                                            'stream_context' => $context, 'cache_wsdl' => WSDL_CACHE_NONE,
+                                            'trace' => true, 'exceptions' => true]);
+$answer = $client->listerTypesEvenementsTerritoriaux(['nomFichier' => 'TEV.xml',
+    'fichierXml' => base64_decode($options['file']), 'nomCertificat' => 'CERTEST.pem']);
+echo json_encode(['functions' => $client->__getFunctions(), 'requestHeaders' => $client->__getLastRequestHeaders(),
+                  'fichierXmlRetour' => base64_encode($answer->fichierXmlRetour->_)]), "\n";
+"""
+
+
+def test_php_soapclient_calls_shared_management(hub, php, tmp_path):
+    shared_management.define_territorial_type(hub.unit_of_work(), demo.EVENT_TYPES[0], "GEST1", now_in_paris())
+    own = credentials(hub)
+    pem = tmp_path / "counter.pem"
+    pem.write_bytes(Path(own.cert).read_bytes() + Path(own.key).read_bytes())
+    pem.chmod(0o600)
+    script = tmp_path / "gp.php"
+    script.write_text(PHP_GP_CLIENT)
+    options = {"wsdl": f"https://localhost:{hub.port}/services/{GESTION}/?wsdl", "pem": str(pem), "ca": own.ca,
+               "file": base64.b64encode(types_file("DEMOB", "057")).decode()}
+    result = subprocess.run([php, str(script), json.dumps(options)], capture_output=True, text=True, timeout=60,
+                            check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    output = json.loads(result.stdout)
+    assert len(output["functions"]) == 6
+    signature = "fichierXmlReponse listerTypesEvenementsTerritoriaux(fichierXmlParametres $parameters)"
+    assert signature in output["functions"]
+    assert f'action="{SERVICES_NS}listerTypesEvenementsTerritoriaux"' in output["requestHeaders"]
+    answer = etree.fromstring(base64.b64decode(output["fichierXmlRetour"]))
+    assert [t.text for t in answer.iter(f"{N}codeTypeEvenement")] == ["COMLOC"]
 
 
 def test_our_own_services_follow_the_sne_conventions_and_share_the_dispatch_type():

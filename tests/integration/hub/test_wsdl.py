@@ -1,4 +1,4 @@
-"""The WSDLs are served at ?wsdl with the hub's own address; only the two services exist."""
+"""The WSDLs are served at ?wsdl with the hub's own address; only the hub's services exist."""
 
 import http.client
 import ssl
@@ -25,8 +25,9 @@ def address(document: bytes) -> str:
     return etree.fromstring(document).find(f"{WSDL}service/{WSDL}port/{SOAP12}address").get("location")
 
 
-def test_both_wsdls_are_served_with_the_hub_address(hub):
-    for service in ("DemandeLogementImplService", "RechercheDemandeImplService"):
+def test_the_wsdls_are_served_with_the_hub_address(hub):
+    for service in ("DemandeLogementImplService", "RechercheDemandeImplService", "GestionPartageeEVTImplService",
+                    "DispatchDemandeImplService"):
         status, document = get(hub, f"/services/{service}/?wsdl")
         assert status == 200
         assert address(document) == f"https://localhost:{hub.port}/services/{service}/"
@@ -43,7 +44,7 @@ def test_a_hostile_host_header_does_not_reach_the_wsdl(hub):
 
 
 def test_other_paths_are_not_found(hub):
-    for path in ("/", "/services/GestionPartageeEVTImplService/?wsdl", "/services/", "/services/X/Y"):
+    for path in ("/", "/services/DossierUniqueImplService/?wsdl", "/services/", "/services/X/Y"):
         status, body = get(hub, path)
         assert status == 404
         assert b"/services/DemandeLogementImplService/" in body
