@@ -319,7 +319,8 @@ class SqlApplications(port.Applications):
     def purge(self, number: RegistrationNumber) -> None:
         """Every copy of the household's data goes: the row and its index rows, the outbox messages
         (application snapshots), the dispatched DIS files and filter profiles (the delivery records
-        stay, naming a number and nothing else), and the recipients of its notices."""
+        stay, naming a number and nothing else), the recipients of its notices, and its shared
+        management events (their comments and characteristics are about the household)."""
         key = str(number)
         row_id, _, _ = self._loaded[key]
         self._unindex(row_id)
@@ -329,6 +330,7 @@ class SqlApplications(port.Applications):
         self.connection.execute(update(changes).where(changes.c.number == key)
                                 .values(file=None, before=None, after=ERASED_PROFILE))
         self.connection.execute(update(orm.notices).where(orm.notices.c.number == key).values(recipient=None))
+        self.connection.execute(delete(orm.shared_events).where(orm.shared_events.c.number == key))
         del self._loaded[key]
 
     def _index(self, row_id: int, application: Application, searched: dict[str, Any]) -> None:

@@ -23,7 +23,8 @@ from core.domain.errors import InvalidPrefectDelay
 from core.domain.events import EventKind
 from core.domain.indicators import PrefectDelay
 from core.domain.search import SearchCriteria
-from core.service_layer import dispatching, indicators, retention, services
+from core.domain.shared_management import EventInput
+from core.service_layer import dispatching, indicators, retention, services, shared_management
 from core.wire.codec import NS
 from core.wire.dispatch import addressed, stored_file
 
@@ -162,6 +163,10 @@ def cancelled(uow, index: int, on: date):
 def test_an_application_is_kept_one_year_after_its_cancellation_then_purged(register_of):
     application = cancelled(register_of, 7, date(2024, 2, 29))
     active = filed(register_of, 8)
+    for number in (application.number, active.number):
+        shared_management.add_event(register_of(), number, EventInput("DEMPIECE", date(2024, 2, 1), "Relance",
+                                                                  (("PIECES", "Avis d'impôt 2023"),)),
+                                    "DEMOC", datetime(2024, 3, 1, 9, 0, tzinfo=PARIS))
     documents = RecordedDocuments()
     kept = retention.run(register_of, date(2025, 2, 28), LATER, documents=documents)
     assert kept.purged == 0 and stored(register_of, application.number) is not None
@@ -171,10 +176,13 @@ def test_an_application_is_kept_one_year_after_its_cancellation_then_purged(regi
     assert stored(register_of, active.number) is not None
     number = str(application.number)
     assert count(register_of, "outbox", number=number) == 0
+    assert count(register_of, "shared_events", number=number) == 0  # its events and their comments went
+    assert count(register_of, "shared_events", number=str(active.number)) == 1
     assert count(register_of, "application_people") == count(register_of, "application_people",
                                                                  number=str(active.number))
     kinds = journal_kinds(register_of, application.number)
-    assert kinds == [EventKind.REGISTERED, EventKind.CANCELLED, EventKind.PURGED]  # the journal stays
+    assert kinds == [EventKind.REGISTERED, EventKind.CANCELLED, EventKind.SHARED_EVENT_ADDED,
+                     EventKind.PURGED]  # the journal stays
     with register_of(readonly=True) as work:
         details = work.events.history(number)[-1].details
     assert details == {"version": 2, "cancelled_on": "2024-02-29", "motive": "RADABA"}
