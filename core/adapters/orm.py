@@ -405,3 +405,55 @@ letter_batches = Table(
     Column("exported_at", Instant),
     Column("export_path", String(500)),
 )
+
+
+# -- supporting documents: their descriptions and journal (bytes are in the document store) --------
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random: the wire's idPiece
+    Column("number", String(18), nullable=False),
+    Column("territory_code", String(3), nullable=False),
+    Column("category", String(6), nullable=False),
+    Column("type", String(6), nullable=False),
+    Column("relevance", String(2), nullable=False),
+    Column("valid_until", Date),
+    Column("label", String(100), nullable=False),  # the client's file name, shown only
+    Column("media_type", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(32), nullable=False, unique=True),  # random, never from the client
+    Column("state", String(10), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String(10), nullable=False),
+    Column("changed_at", Instant, nullable=False),
+    Column("changed_by", String(10), nullable=False),
+    Column("last_event", String(3), nullable=False),
+    Column("quarantined_at", Instant),
+    Index(None, "number", "state", "type"),
+)
+
+document_journal = Table(
+    "document_journal",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("document_id", String(32), nullable=False),
+    Column("number", String(18), nullable=False),
+    Column("territory_code", String(3), nullable=False),
+    Column("category", String(6), nullable=False),
+    Column("type", String(6), nullable=False),
+    Column("event", String(3), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(10), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("sha256", String(64)),
+    Index(None, "number", "at"),
+)
+
+document_profiles = Table(
+    "document_profiles",
+    metadata,
+    Column("counter_code", ForeignKey("counters.code"), primary_key=True),
+    Column("profile", String(20), nullable=False),
+)

@@ -24,6 +24,7 @@ from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.service_layer import unit_of_work as port
 
 from . import orm
+from .documents import SqlDocuments
 from .notices import SqlNotices
 from .rows import (
     SEARCH_COLUMNS,
@@ -144,6 +145,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.events = SqlEventLog(self.connection, postgres, self.applications)
         self.subscriptions = SqlSubscriptions(self.connection, postgres)
         self.notices = SqlNotices(self.connection, postgres)
+        self.documents = SqlDocuments(self.connection, postgres)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
