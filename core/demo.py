@@ -12,6 +12,8 @@ from typing import Callable
 
 from core.domain import codes
 from core.domain.codes import CounterType
+from core.domain.dispatch import Channel, Filter
+from core.domain.documents import Metadata
 from core.domain.form import (
     Address,
     Applicant,
@@ -29,10 +31,8 @@ from core.domain.form import (
     TaxIncome,
     WishedLocation,
 )
-from core.domain.dispatch import Channel, Filter
-from core.domain.referential import Counter, Territory
-from core.domain.documents import Metadata
 from core.domain.numbers import RegistrationNumber
+from core.domain.referential import Counter, Territory
 from core.domain.search import SearchCriteria
 from core.service_layer import dispatching, documents, services
 from core.service_layer.unit_of_work import DocumentStore, UnitOfWork

@@ -25,7 +25,8 @@ def pdf(size: int | None = None, text: str = "Avis d'imposition 2026") -> bytes:
         return plain
     start = len(plain)
     head = b"6 0 obj\n<< /Length %d /Subtype /Image /Width 1 /Height 1 >>\nstream\n"
-    tail = b"\nendstream\nendobj\nxref\n6 1\n%010d 00000 n \ntrailer\n<< /Size 7 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n"
+    tail = (b"\nendstream\nendobj\nxref\n6 1\n%010d 00000 n \ntrailer\n<< /Size 7 /Root 1 0 R >>\n"
+            b"startxref\n%d\n%%%%EOF\n")
     overhead = len(head % 0) + len(tail % (start, start)) + 8
     filler = random.Random(size).randbytes(max(0, size - start - overhead))
     for _ in range(3):  # the digits of the length and offsets settle in two rounds

@@ -22,15 +22,15 @@ from core.domain.application import Application
 from core.domain.codes import ApplicationState
 from core.domain.document_content import inspect
 from core.domain.documents import (
+    TYPES,
     Action,
+    DeletionMotive,
     Document,
     DocumentState,
     JournalEvent,
     JournalLine,
     JournalQuery,
     Metadata,
-    TYPES,
-    DeletionMotive,
     Profile,
     allows,
     check_limit,

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from core import demo
 from core.adapters import orm
 from core.adapters.document_store import FilesystemStore, Keyring, SealedStore, add_key, sealed_with
+from core.domain.application import Cancellation
 from core.domain.calendar import PARIS
 from core.domain.codes import CounterType
 from core.domain.documents import JournalEvent, JournalQuery, Metadata, Profile
@@ -22,7 +23,6 @@ from core.domain.errors import (
     DocumentLimitReached,
     DocumentNotFound,
     DocumentNotVisible,
-    DocumentRefused,
     DocumentStateConflict,
     DocumentUnreadable,
     OutsideTerritory,
@@ -30,7 +30,6 @@ from core.domain.errors import (
 )
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Territory
-from core.domain.application import Cancellation
 from core.service_layer import documents, services
 from support import documents as samples
 
@@ -64,8 +63,8 @@ def number(register_of) -> RegistrationNumber:
 
 
 def deposit(uow, store, number, metadata=ID_CARD, content=None, counter="DEMOB", name="recto.pdf", **options):
-    return documents.deposit(uow(), store, number, metadata, name, samples.pdf() if content is None else content, counter,
-                              NOW, **options)
+    content = samples.pdf() if content is None else content
+    return documents.deposit(uow(), store, number, metadata, name, content, counter, NOW, **options)
 
 
 def stored_files(store) -> list[Path]:
