@@ -60,6 +60,7 @@ class Listing:
     """An application's documents as a profile sees them."""
 
     number: str
+    profile: Profile
     documents: list[Document]
     readable: set[str]  # ids of those the profile may also read
 
@@ -106,7 +107,7 @@ def list_documents(uow: UnitOfWork, number: RegistrationNumber, counter_code: st
         documents = [d for d in uow.documents.of_application(str(number), include_quarantined)
                      if allows(profile, Action.LIST, d.sensitive)]
         readable = {d.id for d in documents if allows(profile, Action.READ, d.sensitive)}
-        return Listing(str(number), documents, readable)
+        return Listing(str(number), profile, documents, readable)
 
 
 def read(uow: UnitOfWork, store: DocumentStore, number: RegistrationNumber, document_id: str, counter_code: str,
@@ -183,19 +184,23 @@ def restore(uow: UnitOfWork, number: RegistrationNumber, document_id: str, count
     return restored
 
 
-def journal(uow: UnitOfWork, query: JournalQuery, counter_code: str | None = None,
-            requested: Profile | None = None) -> list[JournalLine]:
-    """The journal of an application's documents. Without ``counter_code``: an operator's view (CLI);
-    a counter's view keeps the lines of documents its profile may list."""
+def journal(uow: UnitOfWork, query: JournalQuery) -> list[JournalLine]:
+    """The journal of an application's documents, whole: the operator's view (CLI)."""
     number = RegistrationNumber.parse(query.number)
     with uow:
-        if counter_code is None:
-            if uow.applications.get(number) is None:
-                raise ApplicationNotFound(f"Aucune demande n° {number.display()}", RegistryNames.NUMBER)
-            return uow.documents.search_journal(query)
+        if uow.applications.get(number) is None:
+            raise ApplicationNotFound(f"Aucune demande n° {number.display()}", RegistryNames.NUMBER)
+        return uow.documents.search_journal(query)
+
+
+def counter_journal(uow: UnitOfWork, query: JournalQuery, counter_code: str,
+                    requested: Profile | None = None) -> tuple[Profile, list[JournalLine]]:
+    """A counter's view of the journal: the lines of the documents its profile may list, and that profile."""
+    number = RegistrationNumber.parse(query.number)
+    with uow:
         _, profile, _ = _reader(uow, number, counter_code, requested)
-        return [line for line in uow.documents.search_journal(query)
-                if allows(profile, Action.LIST, _type_sensitive(line.type))]
+        return profile, [line for line in uow.documents.search_journal(query)
+                         if allows(profile, Action.LIST, _type_sensitive(line.type))]
 
 
 JOURNAL_COLUMNS = ("date", "evenement", "categorie", "type", "guichet", "idPiece", "sha256", "description")

@@ -185,7 +185,9 @@ def test_profiles_row_by_row(register_of, store, number, counter, listed, readab
         else:
             with pytest.raises(DocumentNotVisible):
                 documents.read(register_of(), store, number, document.id, counter)
-    journal_types = {line.type for line in documents.journal(register_of(), JournalQuery(str(number)), counter)}
+    profile, lines = documents.counter_journal(register_of(), JournalQuery(str(number)), counter)
+    assert profile is listing.profile
+    journal_types = {line.type for line in lines}
     assert ("HANDI" in journal_types) is listed[1]
     if writes:
         deposit(register_of, store, number, counter=counter)
