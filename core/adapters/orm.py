@@ -164,6 +164,7 @@ applications = Table(
     Column("first_wished_commune", String(5)),
     Column("online", Boolean, nullable=False),
     Column("dalo_active_since", Instant, index=True),
+    Column("documents_changed_on", Date),  # dateDerniereModificationPiece, kept by the documents' use cases
     Column("form", Document, nullable=False),
     Column("cancellation", Document),
     Index(None, "state", "next_due"),

@@ -11,7 +11,8 @@ criterion                              table (its criterion columns)
 motive, allocation commune, nothing    cancellation motive; allocation commune; nothing)
 a person (surname, first name, date)   ``application_people`` (surname, first name, birth date)
 ``communeSouhaitee``                   ``application_communes`` (commune)
-association name, motive, indicators   ``application_terms`` (kind, value)
+association name, motive, indicators,  ``application_terms`` (kind, value)
+document categories
 =====================================  ==============================================================
 
 The side tables carry the application's territory, state and sort columns, so a search on one of
@@ -41,12 +42,10 @@ APPLICATIONS, PEOPLE, COMMUNES, TERMS = (orm.applications, orm.application_peopl
                                          orm.application_terms)
 
 
-def search_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> Select | None:
+def search_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> Select:
     """The first ``limit`` matches after ``after``, as (first wished commune, filing date, number)
-    rows in the SNE's order; None when nothing can match."""
+    rows in the SNE's order."""
     branches = _branches(criteria, territory, after)
-    if branches is None:
-        return None
     ordered = [query.order_by(*order).limit(limit) for query, order, _ in branches]
     if len(ordered) == 1:
         return ordered[0]
@@ -54,11 +53,9 @@ def search_query(criteria: SearchCriteria, territory: str, after: SortKey | None
     return select(*merged.c).order_by(*merged.c).limit(limit)
 
 
-def count_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> Select | None:
+def count_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> Select:
     """How many matches follow ``after``, counted up to ``limit`` per state searched."""
     branches = _branches(criteria, territory, after)
-    if branches is None:
-        return None
     # Only a DISTINCT needs its order, to stream its duplicates away instead of hashing every match.
     bounded = [(query.order_by(*order) if distinct else query).limit(limit) for query, order, distinct in branches]
     parts = [select(*part.c).select_from(part) for part in (q.subquery() for q in bounded)]
@@ -69,10 +66,8 @@ def count_query(criteria: SearchCriteria, territory: str, after: SortKey | None,
 Branch = tuple[Select, tuple[ColumnElement, ...], bool]  # the query, its order, whether it is DISTINCT
 
 
-def _branches(criteria: SearchCriteria, territory: str, after: SortKey | None) -> list[Branch] | None:
+def _branches(criteria: SearchCriteria, territory: str, after: SortKey | None) -> list[Branch]:
     terms = criteria.terms
-    if terms.impossible:
-        return None
     return [_branch(criteria, terms, territory, state, after) for state in criteria.states]
 
 

@@ -89,6 +89,7 @@ def deposit(uow: UnitOfWork, store: DocumentStore, number: RegistrationNumber, m
                                                 describe(JournalEvent.CREATION, metadata,
                                                          f"(fichier {inspected.media_type}, SHA-256 {digest})"),
                                                 with_hash=True)])
+            _record(uow, number, now)
             uow.commit()
             stored = False  # committed: the bytes stay
     finally:
@@ -142,6 +143,7 @@ def change(uow: UnitOfWork, number: RegistrationNumber, document_id: str, metada
         uow.documents.save(changed)
         uow.documents.journal([journal_line(changed, JournalEvent.MODIFICATION, now, counter.code,
                                             describe(JournalEvent.MODIFICATION, changed.metadata, " ".join(notes)))])
+        _record(uow, number, now)
         uow.commit()
     return changed
 
@@ -164,6 +166,7 @@ def delete(uow: UnitOfWork, number: RegistrationNumber, document_id: str, motive
             journal_line(quarantined, JournalEvent.QUARANTINE, now, counter.code,
                          describe(JournalEvent.QUARANTINE, document.metadata, reason)),
         ])
+        _record(uow, number, now)
         uow.commit()
     return quarantined
 
@@ -180,6 +183,7 @@ def restore(uow: UnitOfWork, number: RegistrationNumber, document_id: str, count
         uow.documents.save(restored)
         uow.documents.journal([journal_line(restored, JournalEvent.RESTORATION, now, counter.code,
                                             describe(JournalEvent.RESTORATION, document.metadata))])
+        _record(uow, number, now)
         uow.commit()
     return restored
 
@@ -232,6 +236,12 @@ def granted_profile(uow: UnitOfWork, counter: Counter) -> Profile:
 
 
 # -- shared steps -------------------------------------------------------------------------------
+
+
+def _record(uow: UnitOfWork, number: RegistrationNumber, now: datetime) -> None:
+    """What the application keeps of its documents: the day they last changed, the categories it holds."""
+    categories = {document.metadata.category for document in uow.documents.of_application(str(number))}
+    uow.applications.record_documents(number, categories, now.date())
 
 
 def _type_sensitive(type_code: str) -> bool:

@@ -36,6 +36,12 @@ class Applications(abc.ABC):
         """Store a changed application; refuse if someone else changed it since ``loaded_version``."""
 
     @abc.abstractmethod
+    def record_documents(self, number: RegistrationNumber, categories: Iterable[str], day: date) -> None:
+        """The application's documents changed on ``day``: keep the date (dateDerniereModificationPiece)
+        and the categories it now holds active documents of (the search by category), without
+        changing its version (documents are not the household's form)."""
+
+    @abc.abstractmethod
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
         """Serialise registrations of the same people, so two can't both pass the duplicate check."""
 

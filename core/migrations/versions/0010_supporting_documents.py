@@ -1,7 +1,9 @@
-"""Supporting documents: their descriptions, their journal and the counters' document profiles.
+"""Supporting documents: their descriptions, their journal and the counters' document profiles, and
+the date each application's documents last changed (``dateDerniereModificationPiece``).
 
 The documents' bytes are not in the database: they are sealed in the document store
-(``SNE_HUB_DOCUMENT_STORE``), by random keys. New tables only: nothing existing changes.
+(``SNE_HUB_DOCUMENT_STORE``), by random keys. No application has documents yet: the new column is
+empty, and no search term is added.
 
 Revision ID: 0010
 Revises: 0007
@@ -23,6 +25,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("applications") as table:
+        table.add_column(sa.Column("documents_changed_on", sa.Date))
     op.create_table(
         "documents",
         sa.Column("id", sa.String(32), primary_key=True),
@@ -79,3 +83,5 @@ def downgrade() -> None:
     op.drop_table("document_journal")
     op.drop_index("ix_documents_number_state_type", "documents")
     op.drop_table("documents")
+    with op.batch_alter_table("applications") as table:
+        table.drop_column("documents_changed_on")

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from lxml import etree
 from sqlalchemy import select
 
 from core import demo
@@ -16,7 +17,7 @@ from core.adapters import orm
 from core.adapters.document_store import FilesystemStore, Keyring, SealedStore, add_key, sealed_with
 from core.domain.application import Cancellation
 from core.domain.calendar import PARIS
-from core.domain.codes import CounterType
+from core.domain.codes import ApplicationState, CounterType
 from core.domain.documents import JournalEvent, JournalQuery, Metadata, Profile
 from core.domain.errors import (
     ApplicationNotActive,
@@ -30,7 +31,10 @@ from core.domain.errors import (
 )
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Territory
+from core.domain.search import SearchCriteria
 from core.service_layer import documents, services
+from core.wire import processing, schemas
+from core.wire.codec import NS
 from support import documents as samples
 
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
@@ -251,3 +255,51 @@ def test_documents_rows_hold_no_bytes(register_of, store, number):
     with register_of(readonly=True) as work:
         row = work.connection.execute(select(orm.documents)).mappings().one()
     assert all(not isinstance(value, bytes) for value in row.values())
+
+
+# -- what the application keeps of its documents ----------------------------------------------------
+
+
+def found(uow, counter: str, *categories: str) -> list[str]:
+    return services.search(uow(readonly=True), SearchCriteria(document_categories=categories), counter).numbers
+
+
+def test_the_application_keeps_the_day_its_documents_changed_and_its_version(register_of, store, number):
+    with register_of(readonly=True) as work:
+        before = work.applications.get(number)
+    assert before.documents_changed_on is None
+    document = deposit(register_of, store, number)
+    later = NOW + timedelta(days=3)
+    documents.delete(register_of(), number, document.id, "OBS", "DEMOB", later)
+    with register_of(readonly=True) as work:
+        after = work.applications.get(number)
+    assert after.documents_changed_on == later.date() and after.version == before.version
+    answer = etree.fromstring(processing.application_answer(register_of, "DEMOC", str(number), later))
+    assert answer.findtext(f".//{{{NS}}}dateDerniereModificationPiece") == later.date().isoformat()
+    assert schemas.errors(schemas.load(schemas.APPLICATION_FILES["02.01"]), answer) == []
+
+
+def test_the_search_by_category_finds_applications_holding_every_category(register_of, store, number):
+    other = services.register(register_of(), demo.household_form("Durand", "Paul", date(1970, 3, 3)), NOW.date(),
+                              "DEMOC", NOW).number
+    identity = deposit(register_of, store, number)
+    deposit(register_of, store, number, Metadata("RFR", "AVIS"))
+    deposit(register_of, store, other, Metadata("IDD", "TSD"))
+    assert set(found(register_of, "DEMOC", "IDD")) == {str(number), str(other)}
+    assert found(register_of, "DEMOC", "IDD", "RFR") == [str(number)]
+    assert found(register_of, "DEMOC", "LOGACT") == []
+    assert found(register_of, "NANCY", "IDD") == []  # the territory's own, as every search
+    documents.change(register_of(), number, identity.id, Metadata("LOGACT", "JUSTL"), "DEMOB", NOW)
+    assert found(register_of, "DEMOC", "IDD") == [str(other)] and found(register_of, "DEMOC", "LOGACT") == [
+        str(number)]
+    documents.delete(register_of(), number, identity.id, "OBS", "DEMOB", NOW)
+    assert found(register_of, "DEMOC", "LOGACT") == []
+    documents.restore(register_of(), number, identity.id, "DEMOB", NOW)
+    assert found(register_of, "DEMOC", "LOGACT") == [str(number)]
+    # a change of the household's form rebuilds its terms, never the documents'
+    services.update(register_of(), number, demo.household_form(communes=(demo.THIONVILLE,)), "DEMOC", NOW)
+    assert found(register_of, "DEMOC", "LOGACT", "RFR") == [str(number)]
+    services.cancel(register_of(), number, Cancellation(NOW.date(), "RADABA"), "DEMOC", NOW)
+    assert services.search(register_of(readonly=True), SearchCriteria(document_categories=("RFR",),
+                                                                      state=ApplicationState.CANCELLED),
+                           "DEMOC").numbers == [str(number)]

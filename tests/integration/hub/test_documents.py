@@ -17,6 +17,8 @@ from core.wire.documents import PIECES_FILE
 from support import documents as samples
 from support.files import person, today
 
+from .test_search import search
+
 PIECES = "PiecesJustificativesImplService"
 N = f"{{{NS}}}"
 
@@ -197,3 +199,17 @@ def test_limits_and_unknown_codes_come_back_with_their_codes(hub, number):
     assert deposit(hub, number, category="IDD", type_code="CID", extra=[("indicePertinence", "XX")]).fault_code \
         == "SOAP-MESSAGE"
     assert call(hub, "listerPieces", [("numUnique", "0571299000001DEMOB")]).fault_code == "NUU111"
+
+
+def test_a_deposit_shows_in_the_search_by_category_and_in_the_application_file(hub, number):
+    """Through the other services: rechercheDemandeMulticritere by category, getDemandeLogement's
+    dateDerniereModificationPiece."""
+    other = str(services.register(hub.unit_of_work(), person(2), today(), "DEMOC", now_in_paris()).number)
+    assert deposit(hub, number, category="RFR", type_code="AVIS").status == 200
+    assert deposit(hub, other, category="IDD", type_code="CID").status == 200
+    criteria = "<piecesJustificatives><codeCategorie>RFR</codeCategorie></piecesJustificatives>"
+    assert search(hub, "DEMOE", criteria) == ([number], [])
+    read = hub.client("DEMOE").call("DemandeLogementImplService", "getDemandeLogement", "demandeLogementParametres",
+                                    [("numUnique", number), ("nomCertificat", "c.pem"), ("certificat", b"")])
+    answer = etree.fromstring(read.field("fichierDemande"))
+    assert answer.findtext(f".//{N}dateDerniereModificationPiece") == today().isoformat()
