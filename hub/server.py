@@ -42,7 +42,7 @@ def document_store(settings: Settings):
         log.warning("no document keyring at %s: PiecesJustificativesImplService not served "
                     "(sne-hub documents keys add, docs/DOCUMENTS.md)", settings.document_keys)
         return None
-    return make_document_store(str(settings.document_store), str(settings.document_keys))
+    return make_document_store(settings.document_store, str(settings.document_keys))
 
 
 def make_server(settings: Settings, engine) -> HubServer:

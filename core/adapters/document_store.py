@@ -1,4 +1,5 @@
-"""Document stores: the filesystem (default), and sealing, which wraps any store with encryption at rest.
+"""Document stores: the filesystem (default), S3-compatible object storage, and sealing, which wraps
+any store with encryption at rest.
 
 Sealing is AES-256-GCM (authenticated encryption, ``cryptography``'s AESGCM). Each object carries
 the id of the key that sealed it, so keys rotate without a flag day: a new key is added to the
@@ -73,6 +74,48 @@ class FilesystemStore(DocumentStore):
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+
+class S3Store(DocumentStore):
+    """Objects in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, Garage…), under ``prefix/ab/abcdef…``.
+
+    For deployments whose hub processes run on several machines without a shared volume. The
+    endpoint is ``SNE_HUB_S3_ENDPOINT`` (AWS's when unset), the region ``SNE_HUB_S3_REGION``; the
+    credentials are boto3's usual ones (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, a profile,
+    an instance role), never in the repository. Objects are already sealed when they get here: the
+    bucket's own encryption, if any, is a second layer, not the one the register relies on."""
+
+    def __init__(self, bucket: str, prefix: str = "", endpoint: str | None = None, region: str | None = None,
+                 client=None):
+        import boto3  # the s3 extra: only deployments that use S3 install it
+        from botocore.config import Config
+
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint, region_name=region or "us-east-1",
+            config=Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30,
+                          s3={"addressing_style": "path"}))
+
+    def _key(self, key: str) -> str:
+        key = checked_key(key)
+        return f"{self.prefix}/{key[:2]}/{key}" if self.prefix else f"{key[:2]}/{key}"
+
+    def put(self, key: str, content: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=content,
+                               ContentType="application/octet-stream")
+
+    def get(self, key: str) -> bytes:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise DocumentUnreadable("Pièce absente du stockage", "idPiece") from None
+            raise
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
 
 @dataclass(frozen=True)
@@ -187,8 +230,15 @@ DEFAULT_KEYRING = "var/document-keys"
 
 
 def make_document_store(location: str | None = None, keyring_path: str | None = None) -> SealedStore:
-    """The deployment's store: ``SNE_HUB_DOCUMENT_STORE`` (a directory), sealed with the keyring file
-    ``SNE_HUB_DOCUMENT_KEYS``. One composition root for the server, the CLI, the tests and the bench."""
+    """The deployment's store: ``SNE_HUB_DOCUMENT_STORE``, a directory or ``s3://bucket/prefix``,
+    sealed with the keyring file ``SNE_HUB_DOCUMENT_KEYS``. One composition root for the server, the
+    CLI, the tests and the bench."""
     location = location or os.environ.get("SNE_HUB_DOCUMENT_STORE", DEFAULT_STORE)
     keyring = Keyring.load(keyring_path or os.environ.get("SNE_HUB_DOCUMENT_KEYS", DEFAULT_KEYRING))
-    return SealedStore(FilesystemStore(location), keyring)
+    if location.startswith("s3://"):
+        bucket, _, prefix = location[len("s3://"):].partition("/")
+        inner: DocumentStore = S3Store(bucket, prefix, os.environ.get("SNE_HUB_S3_ENDPOINT") or None,
+                                       os.environ.get("SNE_HUB_S3_REGION") or None)
+    else:
+        inner = FilesystemStore(location)
+    return SealedStore(inner, keyring)

@@ -58,13 +58,13 @@ def hub(engine, pki, now, hub_settings, tmp_path) -> RunningHub:
     add_key(tmp_path / "document-keys", "test1")
     settings = Settings(**{"host": "127.0.0.1", "https_port": 0, "server_certificate": directory / "server-cert.pem",
                            "server_key": directory / "server-key.pem", "client_authority": directory / "ca.pem",
-                           "threads": 4, "document_store": tmp_path / "documents",
+                           "threads": 4, "document_store": str(tmp_path / "documents"),
                            "document_keys": tmp_path / "document-keys", **hub_settings})
     server = make_server(settings, engine)
     server.expiration_interval = 0.05  # notice stop() quickly: many servers come and go in a test run
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    yield RunningHub(server.bind_addr[1], pki, unit_of_work, settings.document_store)
+    yield RunningHub(server.bind_addr[1], pki, unit_of_work, Path(settings.document_store))
     server.stop()
     thread.join(timeout=10)
