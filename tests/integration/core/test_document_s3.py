@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import boto3
 import pytest
 
 from core import demo
@@ -24,7 +25,6 @@ from core.domain.errors import DocumentRefused, DocumentUnreadable
 from core.service_layer import documents, services
 from support import documents as samples
 
-boto3 = pytest.importorskip("boto3")
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 NOW = datetime(2026, 11, 30, 10, 0, tzinfo=PARIS)
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "sne-hub-test", "AWS_SECRET_ACCESS_KEY": "sne-hub-test-secret",
