@@ -24,16 +24,19 @@ import click
 from core import demo
 from core.adapters import schema
 from core.adapters.database import database_url, make_engine
+from core.adapters.document_store import DEFAULT_KEYRING, add_key, make_document_store
 from core.adapters.repository import SqlUnitOfWork
 from core.adapters.serialization import to_document
-from core.domain.calendar import now_in_paris
+from core.domain.calendar import PARIS, now_in_paris
 from core.domain.codes import CounterType
+from core.domain.documents import JournalEvent, JournalQuery, Profile
 from core.domain.errors import RegisterError
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Epci, Territory
 from core.domain.indicators import PrefectDelay
 from core.domain.shared_management import NATIONAL_TYPES, Feature, ValueType, territorial_type
-from core.service_layer import dispatching, indicators, renewal_clock, retention, services, shared_management
+from core.service_layer import (dispatching, documents, indicators, renewal_clock, retention, services,
+                                shared_management)
 
 log = logging.getLogger("sne_hub")
 
@@ -429,6 +432,103 @@ def _indicators_line(processing) -> str:
             f"{'yes' if processing.multiple_conditional_allocations else 'no'} ({processing.computed_at:%Y-%m-%d %H:%M})")
 
 
+# -- supporting documents ---------------------------------------------------------------------------
+
+
+@main.group("documents")
+def documents_group() -> None:
+    """Supporting documents: their journal, counters' profiles, the encryption keys (docs/DOCUMENTS.md)."""
+
+
+_DAY_OR_MOMENT = click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"])
+
+
+@documents_group.command("journal")
+@click.argument("number")
+@click.option("--category", help="Only this category (IDD, RFR, IDC, SITPRO, RESMEN, LOGACT, MOTIF, PACH, HANDI, "
+                                 "DOCINT).")
+@click.option("--type", "type_code", help="Only this document type (CID, FPAIE, JUSTL…).")
+@click.option("--event", type=click.Choice([e.value for e in JournalEvent]),
+              help="Only this event: CRE creation, MOD modification, SUP deletion, QUA quarantine, RES restoration.")
+@click.option("--since", type=_DAY_OR_MOMENT, help="From this day or moment (Paris time).")
+@click.option("--until", type=_DAY_OR_MOMENT, help="Up to this moment, or to the end of this day (Paris time).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (semicolons, UTF-8) instead of a table.")
+@pass_context
+def documents_journal(context: Context, number: str, category: str | None, type_code: str | None,
+                      event: str | None, since: datetime | None, until: datetime | None, as_csv: bool) -> None:
+    """The journal of application NUMBER's documents, newest first: creations, modifications,
+    deletions, quarantines, restorations, each with the counter, the moment and the document's hash."""
+    context.require_schema()
+    if until is not None and until.time() == datetime.min.time():
+        until = until + timedelta(days=1) - timedelta(microseconds=1)
+    query = JournalQuery(str(RegistrationNumber.parse(number)), category, type_code,
+                         JournalEvent(event) if event else None,
+                         since.replace(tzinfo=PARIS) if since else None, until.replace(tzinfo=PARIS) if until else None)
+    lines = documents.journal(context.uow(readonly=True), query)
+    if as_csv:
+        click.echo(documents.journal_csv(lines), nl=False)
+        return
+    for line in lines:
+        click.echo(f"{line.at:%Y-%m-%d %H:%M:%S}  {line.event.label:<20} {line.category:<6} {line.type:<5} "
+                   f"{line.actor:<6} {line.document_id}  {line.description}")
+
+
+@documents_group.command("profile")
+@click.argument("counter")
+@click.argument("profile", type=click.Choice([p.value for p in Profile]))
+@pass_context
+def documents_profile(context: Context, counter: str, profile: str) -> None:
+    """Grant COUNTER a document profile: consultant_simple (lists of non-sensitive documents),
+    consultant_demande (non-sensitive documents), consultant_sensible (all documents, read only) or
+    guichet (a registering counter's: all documents, deposit, change, delete, restore; the default)."""
+    context.require_schema()
+    documents.set_profile(context.uow(), counter, Profile(profile))
+    click.echo(f"{counter}: {Profile(profile).label}")
+
+
+@documents_group.group("keys")
+def documents_keys() -> None:
+    """The keyring that seals documents at rest (SNE_HUB_DOCUMENT_KEYS)."""
+
+
+@documents_keys.command("add")
+@click.argument("key_id")
+@click.option("--keyring", envvar="SNE_HUB_DOCUMENT_KEYS", default=DEFAULT_KEYRING, show_default=True,
+              help="The keyring file (env SNE_HUB_DOCUMENT_KEYS); created, mode 0600, if absent.")
+def documents_keys_add(key_id: str, keyring: str) -> None:
+    """Add a fresh random key KEY_ID to the keyring, as the current one: new documents are sealed
+    with it; the others still open with their own key until `sne-hub documents rekey` moves them.
+    Restart the hub's processes so that they read the keyring again."""
+    try:
+        add_key(keyring, key_id)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{keyring}: current key is now {key_id}")
+
+
+@documents_group.command("rekey")
+@pass_context
+def documents_rekey(context: Context) -> None:
+    """Seal every stored document again with the current key (after `documents keys add`); safe to
+    repeat and to interrupt. When it is done, older keys can leave the keyring."""
+    context.require_schema()
+    store = make_document_store()
+    moved = kept = 0
+    after = None
+    while True:
+        with context.uow(readonly=True) as uow:
+            keys = uow.documents.storage_keys(after, 500)
+        if not keys:
+            break
+        for key in keys:
+            if store.reseal(key):
+                moved += 1
+            else:
+                kept += 1
+        after = keys[-1]
+    click.echo(f"documents sealed again with key {store.keyring.current}: {moved}; already with it: {kept}")
+
+
 # -- jobs ---------------------------------------------------------------------------------------
 
 
@@ -558,9 +658,15 @@ main.add_command(demo_group, name="demo")
 @demo_group.command("seed")
 @pass_context
 def demo_seed(context: Context) -> None:
-    """Create the demo territory 057, counters DEMOB/DEMOC/DEMOE and three households, once."""
+    """Create the demo territory 057, counters DEMOB/DEMOC/DEMOE, three households and a supporting
+    document (with the document keyring, if absent), once."""
     context.require_schema()
     added = demo.seed(context.uow, now_in_paris())
+    keyring = os.environ.get("SNE_HUB_DOCUMENT_KEYS", DEFAULT_KEYRING)
+    if not os.path.exists(keyring):
+        add_key(keyring, "demo1")
+        added.append(f"document keyring {keyring}")
+    added += demo.seed_documents(context.uow, make_document_store(), now_in_paris())
     click.echo("demo data: " + (", ".join(added) if added else "already present"))
 
 

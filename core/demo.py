@@ -12,6 +12,8 @@ from typing import Callable
 
 from core.domain import codes
 from core.domain.codes import CounterType
+from core.domain.dispatch import Channel, Filter
+from core.domain.documents import Metadata
 from core.domain.form import (
     Address,
     Applicant,
@@ -29,11 +31,13 @@ from core.domain.form import (
     TaxIncome,
     WishedLocation,
 )
-from core.domain.dispatch import Channel, Filter
+from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Territory
+from core.domain.search import SearchCriteria
 from core.domain.shared_management import Feature, ValueType, territorial_type
-from core.service_layer import dispatching, services, shared_management
-from core.service_layer.unit_of_work import UnitOfWork
+from core.service_layer import dispatching, documents, services, shared_management
+from core.service_layer.unit_of_work import DocumentStore, UnitOfWork
+from core.wire.pdf import document
 
 TERRITORY = Territory("057", "Moselle (démo)", departements=frozenset({"57"}))
 RECEIVER_ENDPOINT = "https://localhost:8444/services/ReceptionDispatchImplService/"  # the demo landlord's system
@@ -211,3 +215,22 @@ def _subscriptions(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> lis
         subscription = dispatching.subscribe(unit_of_work(), counter_code, channel, Filter(), now)
         added.append(f"subscription {subscription.id} ({counter_code} by {channel.value})")
     return added
+
+
+DEMO_DOCUMENT = Metadata("LOGACT", "JUSTL", "PR")  # a rent receipt, the presentation's own example
+
+
+def seed_documents(unit_of_work: Callable[[], UnitOfWork], store: DocumentStore, now: datetime) -> list[str]:
+    """A rent receipt on the first demo household's application, unless it has documents already."""
+    applicant = DEMO_HOUSEHOLDS[0][1].household.applicant
+    criteria = SearchCriteria(surname=applicant.surname, first_name=applicant.first_name,
+                              birth_date=applicant.birth_date)
+    with unit_of_work() as uow:
+        found = uow.applications.search(criteria, TERRITORY.code, None, 1)
+        if not found or uow.documents.of_application(found[0][2], include_quarantined=True):
+            return []
+    number = RegistrationNumber.parse(found[0][2])
+    receipt = document([[(14, "Quittance de loyer (démonstration)")], [(11, "Loyer de novembre 2026 : 512,40 EUR")]])
+    added = documents.deposit(unit_of_work(), store, number, DEMO_DOCUMENT, "quittance-novembre.pdf", receipt,
+                              COUNTERS[0].code, now)
+    return [f"document {added.id} ({added.metadata.type}) on {number}"]

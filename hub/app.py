@@ -1,6 +1,7 @@
 """The hub's WSGI application: the SNE services at /services/<ServiceName>/, their WSDL at ?wsdl.
 
-WSDLs are our own files (wsdl/), served with the
+PiecesJustificativesImplService (supporting
+documents, sne-hub's own) is served when the hub has a document store. WSDLs are our own files (wsdl/), served with the
 address rewritten to where the hub is reached, so a client that reads the address from the WSDL
 calls the hub and not the ministry.
 """
@@ -14,8 +15,19 @@ from typing import Callable, Iterable
 
 from spyne.server.wsgi import WsgiApplication
 
+from core.service_layer.unit_of_work import DocumentStore
+
 from .gate import Gate, Service
-from .soap import DemandeLogement, DispatchDemande, GestionPartageeEVT, MemoryReleased, RechercheDemande, application
+from .soap import (
+    DOCUMENT_STORE_KEY,
+    DemandeLogement,
+    DispatchDemande,
+    GestionPartageeEVT,
+    MemoryReleased,
+    PiecesJustificatives,
+    RechercheDemande,
+    application,
+)
 
 WSDL_DIR = Path(__file__).resolve().parent.parent / "wsdl"
 SERVICES = {
@@ -23,7 +35,9 @@ SERVICES = {
     "RechercheDemandeImplService": RechercheDemande,
     "GestionPartageeEVTImplService": GestionPartageeEVT,
     "DispatchDemandeImplService": DispatchDemande,  # sne-hub's own: catching up with dispatching
+    "PiecesJustificativesImplService": PiecesJustificatives,  # sne-hub's own: supporting documents
 }
+DOCUMENTS_SERVICE = "PiecesJustificativesImplService"
 _ADDRESS = b'location="https://localhost:8443/services/'
 _HOST = re.compile(r"[A-Za-z0-9.-]{1,253}(:\d{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](:\d{1,5})?")
 
@@ -35,14 +49,15 @@ def _wsdl(name: str) -> bytes:
 
 class Hub:
     def __init__(self, unit_of_work: Callable, max_request_bytes: int, client_cert_header: str | None = None,
-                 public_url: str | None = None):
+                 public_url: str | None = None, document_store: DocumentStore | None = None):
         self.public_url = public_url
         self.gates = {
             # spyne gets the message with files inlined in base64: a third larger than what the gate admits
             name: Gate(Service(name, WSDL_DIR / f"{name}.wsdl", MemoryReleased(
                            WsgiApplication(application(service), max_content_length=2 * max_request_bytes))),
-                       unit_of_work, max_request_bytes, client_cert_header)
+                       unit_of_work, max_request_bytes, client_cert_header, {DOCUMENT_STORE_KEY: document_store})
             for name, service in SERVICES.items()
+            if name != DOCUMENTS_SERVICE or document_store is not None
         }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -25,6 +25,8 @@ class Settings:
     tls: bool = True  # False only behind a TLS-terminating proxy that forwards the client certificate
     client_cert_header: str | None = None  # that proxy's header carrying the verified certificate (PEM)
     public_url: str | None = None  # the address to write in served WSDLs, when not the request's own
+    document_store: str = "var/documents"  # supporting documents' bytes, sealed: a directory or s3://bucket/prefix
+    document_keys: Path = Path("var/document-keys")  # their keyring; without it, no document service
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -43,4 +45,6 @@ class Settings:
             tls=environment.get("SNE_HUB_TLS", "on").lower() not in ("off", "0", "false"),
             client_cert_header=environment.get("SNE_HUB_CLIENT_CERT_HEADER") or None,
             public_url=environment.get("SNE_HUB_PUBLIC_URL") or None,
+            document_store=environment.get("SNE_HUB_DOCUMENT_STORE", cls.document_store),
+            document_keys=Path(environment.get("SNE_HUB_DOCUMENT_KEYS", cls.document_keys)),
         )

@@ -63,6 +63,8 @@ class Layout:
     max_request_bytes: int
     max_connections_per_client: int
     upstream_keepalive: int
+    document_store: str = "/var/lib/sne-hub/documents"
+    document_keys: str = "/etc/sne-hub/document-keys"
 
     @property
     def public_url(self) -> str:
@@ -90,7 +92,10 @@ class Layout:
                  "SNE_HUB_TLS=off",
                  f"SNE_HUB_CLIENT_CERT_HEADER={CLIENT_CERT_HEADER}",
                  f"SNE_HUB_PUBLIC_URL={self.public_url}",
-                 f"SNE_HUB_MAX_REQUEST_BYTES={self.max_request_bytes}"]
+                 f"SNE_HUB_MAX_REQUEST_BYTES={self.max_request_bytes}",
+                 # supporting documents: a volume every SOAP process shares (or s3://), and the keyring
+                 f"SNE_HUB_DOCUMENT_STORE={self.document_store}",
+                 f"SNE_HUB_DOCUMENT_KEYS={self.document_keys}"]
         return "\n".join(lines) + "\n"
 
     def soap_unit(self) -> str:
@@ -181,11 +186,16 @@ def deploy() -> None:
 @click.option("--upstream-keepalive", type=click.IntRange(min=0), default=0, show_default=True,
               help="Idle connections to the SOAP processes each nginx worker keeps (0: a new one per request; "
                    "see docs/DEPLOYMENT.md before raising it).")
+@click.option("--document-store", default="/var/lib/sne-hub/documents", show_default=True,
+              help="Supporting documents' store: a directory every SOAP process shares, or s3://bucket/prefix "
+                   "(docs/DOCUMENTS.md).")
+@click.option("--document-keys", default="/etc/sne-hub/document-keys", show_default=True,
+              help="The keyring that seals them (`sne-hub documents keys add`); without it, no document service.")
 def render(out: Path, config_dir: Path | None, public_host: str, public_port: int, listen: str | None,
            server_cert: Path, server_key: Path, client_ca: Path, crl: Path, backends: tuple[str, ...],
            processes: int, base_port: int, database_url: str, runtime_dir: Path, log_dir: Path, user: str,
            hub_user: str, sne_hub: str, nginx: str, max_request_bytes: int, max_connections_per_client: int,
-           upstream_keepalive: int) -> None:
+           upstream_keepalive: int, document_store: str, document_keys: str) -> None:
     """Write the proxy's and the SOAP processes' configuration into --out.
 
     nginx.conf (TLS, client certificates against --client-ca and --crl, the upstream of SOAP
@@ -200,7 +210,8 @@ def render(out: Path, config_dir: Path | None, public_host: str, public_port: in
                     backends=_backends(backends, processes, base_port), database_url=database_url,
                     runtime_dir=runtime_dir.resolve(), log_dir=log_dir.resolve(), user=user or None,
                     hub_user=hub_user, sne_hub=sne_hub, nginx=nginx, max_request_bytes=max_request_bytes,
-                    max_connections_per_client=max_connections_per_client, upstream_keepalive=upstream_keepalive)
+                    max_connections_per_client=max_connections_per_client, upstream_keepalive=upstream_keepalive,
+                    document_store=document_store, document_keys=document_keys)
     for path in layout.write():
         click.echo(f"wrote {path}")
 

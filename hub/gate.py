@@ -61,8 +61,8 @@ ROLE_ULTIMATE_RECEIVER = f"{NS_SOAP12}/role/ultimateReceiver"
 ROLES_PLAYED = {ROLE_NEXT, ROLE_ULTIMATE_RECEIVER}
 
 # Binary parameters, checked as strict base64 (libxml2's xs:base64Binary skips stray characters).
-BINARY_FIELDS = {"fichierDemande", "certificat", "fichierDalo", "fichierXml"}
-MOMENT_FIELDS = {"dateRadiationDepuisLe", "dateNouveauDaloDepuisLe"}
+BINARY_FIELDS = {"fichierDemande", "certificat", "fichierDalo", "fichierXml", "fichierPiece"}
+MOMENT_FIELDS = {"dateRadiationDepuisLe", "dateNouveauDaloDepuisLe", "dateDebut", "dateFin"}
 
 
 def _strict_base64(text: str | None) -> bool:
@@ -139,8 +139,9 @@ class Gate:
     """WSGI application for one service's endpoint."""
 
     def __init__(self, service: Service, unit_of_work: Callable, max_bytes: int,
-                 client_cert_header: str | None = None):
+                 client_cert_header: str | None = None, context: dict | None = None):
         self.service = service
+        self.context = context or {}  # what the service's operations need besides the register (a store)
         self.unit_of_work = unit_of_work
         self.max_bytes = max_bytes
         self.client_cert_key = ("HTTP_" + client_cert_header.upper().replace("-", "_")) if client_cert_header else None
@@ -278,7 +279,7 @@ class Gate:
         inner = {**environ, "wsgi.input": io.BytesIO(b""), "CONTENT_LENGTH": "0", "CONTENT_TYPE": content_type,
                  "PATH_INFO": "/", "QUERY_STRING": "", ENVELOPE_KEY: envelope, MESSAGE_BYTES_KEY: message_bytes,
                  OPERATION_KEY: operation,
-                 COUNTER_KEY: counter, FINGERPRINT_KEY: print_, UNIT_OF_WORK_KEY: self.unit_of_work}
+                 COUNTER_KEY: counter, FINGERPRINT_KEY: print_, UNIT_OF_WORK_KEY: self.unit_of_work, **self.context}
         if as_mtom:
             inner[ANSWER_KEY] = answer
         captured: dict = {}

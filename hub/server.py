@@ -14,9 +14,10 @@ import logging
 import ssl
 import threading
 
+from core.adapters.document_store import make_document_store
 from core.adapters.repository import SqlUnitOfWork
 
-from .app import SERVICES, Hub
+from .app import DOCUMENTS_SERVICE, SERVICES, Hub
 from .config import Settings
 from .transport import DeferredHandshake, HubServer
 
@@ -34,9 +35,19 @@ def tls_adapter(settings: Settings) -> DeferredHandshake:
     return adapter
 
 
+def document_store(settings: Settings):
+    """The sealed document store, or None (with a warning) when the keyring is missing: the hub then
+    serves every service but PiecesJustificativesImplService."""
+    if not settings.document_keys.exists():
+        log.warning("no document keyring at %s: PiecesJustificativesImplService not served "
+                    "(sne-hub documents keys add, docs/DOCUMENTS.md)", settings.document_keys)
+        return None
+    return make_document_store(settings.document_store, str(settings.document_keys))
+
+
 def make_server(settings: Settings, engine) -> HubServer:
     hub = Hub(lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly), settings.max_request_bytes,
-              settings.client_cert_header, settings.public_url)
+              settings.client_cert_header, settings.public_url, document_store(settings))
     server = HubServer((settings.host, settings.https_port), hub, threads=settings.threads,
                        idle_seconds=settings.idle_seconds, request_seconds=settings.request_seconds,
                        # behind a proxy every connection comes from the proxy's address
@@ -51,7 +62,8 @@ def make_server(settings: Settings, engine) -> HubServer:
 def urls(settings: Settings) -> list[str]:
     scheme = "https" if settings.tls else "http"
     host = "localhost" if settings.host in ("127.0.0.1", "0.0.0.0") else settings.host
-    return [f"{scheme}://{host}:{settings.https_port}/services/{name}/?wsdl" for name in SERVICES]
+    return [f"{scheme}://{host}:{settings.https_port}/services/{name}/?wsdl" for name in SERVICES
+            if name != DOCUMENTS_SERVICE or settings.document_keys.exists()]
 
 
 def service(context):

@@ -33,8 +33,11 @@ from spyne import (
 from spyne.protocol.soap import Soap12
 
 from core.domain.calendar import PARIS, now_in_paris
+from core.domain.documents import JournalEvent, JournalQuery, Profile
 from core.domain.errors import RegisterError
-from core.service_layer import dispatching
+from core.domain.numbers import RegistrationNumber
+from core.service_layer import dispatching, documents
+from core.wire import documents as document_files
 from core.wire import lists, processing, search, shared_management
 from core.wire.codec import parse_datetime
 from core.wire.dispatch import wire_item
@@ -98,12 +101,38 @@ DispatchDepuisOut = _shape("DispatchDepuisOut", [
     ("guichet", Text), ("abonnement", Long(sub_ns="")), ("derniereSequence", Long(sub_ns="")),
     ("complet", Boolean(sub_ns="")), ("dispatch", Dispatch.customize(sub_ns="", max_occurs="unbounded"))])
 
+# PiecesJustificativesImplService: sne-hub's own (wsdl/PiecesJustificativesImplService.wsdl).
+_ReturnedFile = [("nomFichierXmlRetour", Text), ("fichierXmlRetour", Binary)]
+DeposerPieceIn = _shape("DeposerPieceIn", [
+    ("numUnique", Text), ("codeCategorie", Text), ("codeType", Text), ("indicePertinence", Text),
+    ("dateFinValidite", Text), ("profil", Text), ("nomFichierPiece", Text), ("fichierPiece", Binary)])
+DeposerPieceOut = _shape("DeposerPieceOut", _ReturnedFile)
+ListerPiecesIn = _shape("ListerPiecesIn", [("numUnique", Text), ("profil", Text),
+                                           ("quarantaine", Boolean(sub_ns=""))])
+ListerPiecesOut = _shape("ListerPiecesOut", _ReturnedFile)
+LirePieceIn = _shape("LirePieceIn", [("numUnique", Text), ("idPiece", Text), ("profil", Text)])
+LirePieceOut = _shape("LirePieceOut", [("nomFichierPiece", Text), ("typeMime", Text), ("empreinteSha256", Text),
+                                       ("fichierPiece", Binary)])
+ModifierPieceIn = _shape("ModifierPieceIn", [
+    ("numUnique", Text), ("idPiece", Text), ("codeCategorie", Text), ("codeType", Text), ("indicePertinence", Text),
+    ("dateFinValidite", Text), ("profil", Text)])
+ModifierPieceOut = _shape("ModifierPieceOut", _ReturnedFile)
+SupprimerPieceIn = _shape("SupprimerPieceIn", [("numUnique", Text), ("idPiece", Text), ("motifSuppression", Text),
+                                               ("profil", Text)])
+SupprimerPieceOut = _shape("SupprimerPieceOut", _ReturnedFile)
+RestaurerPieceIn = _shape("RestaurerPieceIn", [("numUnique", Text), ("idPiece", Text), ("profil", Text)])
+RestaurerPieceOut = _shape("RestaurerPieceOut", _ReturnedFile)
+JournalPiecesIn = _shape("JournalPiecesIn", [
+    ("numUnique", Text), ("codeCategorie", Text), ("codeType", Text), ("typeEvenement", Text), ("dateDebut", Text),
+    ("dateFin", Text), ("profil", Text)])
+JournalPiecesOut = _shape("JournalPiecesOut", _ReturnedFile)
+
 # The SNE's own wording, which existing clients recognise.
 INTERNAL_ERROR = "Une erreur inattendue est survenue lors du traitement de la demande."
 
 # Elements of answers that carry files: MTOM moves them out of the envelope when the request used it.
 BINARY_ANSWERS = {"fichierDemande", "attestation", "listeDoublons", "fichierDalo", "fichierDemandesRadiees",
-                  "fichierNouveauxDalo", "fichierXmlRetour", "fichierDis"}
+                  "fichierNouveauxDalo", "fichierXmlRetour", "fichierDis", "fichierPiece"}
 
 
 def operation(in_type: type, out_type: type, in_name: str, out_name: str):
@@ -266,6 +295,89 @@ class DispatchDemande(ServiceBase):
                                  derniereSequence=pulled.last_sequence, complet=pulled.complete, dispatch=items)
 
 
+class PiecesJustificatives(ServiceBase):
+    """PiecesJustificativesImplService: sne-hub's own, for supporting documents (the "dossier unique")."""
+
+    @operation(DeposerPieceIn, DeposerPieceOut, "deposerPieceParametres", "deposerPieceReponse")
+    def deposerPiece(ctx, request):
+        caller, store, now = caller_of(ctx), _store(ctx), now_in_paris()
+        metadata = document_files.metadata_of(request.codeCategorie, request.codeType, request.indicePertinence,
+                                              request.dateFinValidite)
+        document = documents.deposit(caller.unit_of_work(), store, _number(request.numUnique), metadata,
+                                     request.nomFichierPiece, _bytes(request.fichierPiece), caller.counter, now,
+                                     document_files.profile_of(request.profil))
+        return _pieces_reply(DeposerPieceOut, caller, now, document)
+
+    @operation(ListerPiecesIn, ListerPiecesOut, "listerPiecesParametres", "listerPiecesReponse")
+    def listerPieces(ctx, request):
+        caller, now = caller_of(ctx), now_in_paris()
+        listing = documents.list_documents(caller.unit_of_work(readonly=True), _number(request.numUnique),
+                                           caller.counter, document_files.profile_of(request.profil),
+                                           include_quarantined=bool(request.quarantaine))
+        file = document_files.pieces_file(listing.number, listing.profile, now, listing.documents, listing.readable)
+        return ListerPiecesOut(nomFichierXmlRetour=_answer_name("PJ", caller, now), fichierXmlRetour=[file])
+
+    @operation(LirePieceIn, LirePieceOut, "lirePieceParametres", "lirePieceReponse")
+    def lirePiece(ctx, request):
+        caller = caller_of(ctx)
+        document, content = documents.read(caller.unit_of_work(readonly=True), _store(ctx),
+                                           _number(request.numUnique), request.idPiece or "", caller.counter,
+                                           document_files.profile_of(request.profil))
+        return LirePieceOut(nomFichierPiece=document.label, typeMime=document.media_type,
+                            empreinteSha256=document.sha256, fichierPiece=[content])
+
+    @operation(ModifierPieceIn, ModifierPieceOut, "modifierPieceParametres", "modifierPieceReponse")
+    def modifierPiece(ctx, request):
+        caller, now = caller_of(ctx), now_in_paris()
+        metadata = document_files.metadata_of(request.codeCategorie, request.codeType, request.indicePertinence,
+                                              request.dateFinValidite)
+        document = documents.change(caller.unit_of_work(), _number(request.numUnique), request.idPiece or "",
+                                    metadata, caller.counter, now, document_files.profile_of(request.profil))
+        return _pieces_reply(ModifierPieceOut, caller, now, document)
+
+    @operation(SupprimerPieceIn, SupprimerPieceOut, "supprimerPieceParametres", "supprimerPieceReponse")
+    def supprimerPiece(ctx, request):
+        caller, now = caller_of(ctx), now_in_paris()
+        document = documents.delete(caller.unit_of_work(), _number(request.numUnique), request.idPiece or "",
+                                    request.motifSuppression or "", caller.counter, now,
+                                    document_files.profile_of(request.profil))
+        return _pieces_reply(SupprimerPieceOut, caller, now, document)
+
+    @operation(RestaurerPieceIn, RestaurerPieceOut, "restaurerPieceParametres", "restaurerPieceReponse")
+    def restaurerPiece(ctx, request):
+        caller, now = caller_of(ctx), now_in_paris()
+        document = documents.restore(caller.unit_of_work(), _number(request.numUnique), request.idPiece or "",
+                                     caller.counter, now, document_files.profile_of(request.profil))
+        return _pieces_reply(RestaurerPieceOut, caller, now, document)
+
+    @operation(JournalPiecesIn, JournalPiecesOut, "journalPiecesParametres", "journalPiecesReponse")
+    def journalPieces(ctx, request):
+        caller, now = caller_of(ctx), now_in_paris()
+        number = _number(request.numUnique)
+        query = JournalQuery(str(number), request.codeCategorie or None, request.codeType or None,
+                             JournalEvent(request.typeEvenement) if request.typeEvenement else None,
+                             _aware(request.dateDebut) if request.dateDebut else None,
+                             _aware(request.dateFin) if request.dateFin else None)
+        profile, lines = documents.counter_journal(caller.unit_of_work(readonly=True), query, caller.counter,
+                                                   document_files.profile_of(request.profil))
+        file = document_files.pieces_file(str(number), profile, now, events=lines)
+        return JournalPiecesOut(nomFichierXmlRetour=_answer_name("PJ", caller, now), fichierXmlRetour=[file])
+
+
+def _pieces_reply(out_type: type, caller: Caller, now: datetime, document):
+    """A write's answer: the document as it stands, seen with the profile that wrote it (a counter's)."""
+    file = document_files.pieces_file(document.number, Profile.COUNTER, now, [document], {document.id})
+    return out_type(nomFichierXmlRetour=_answer_name("PJ", caller, now), fichierXmlRetour=[file])
+
+
+def _store(ctx):
+    return ctx.transport.req_env[DOCUMENT_STORE_KEY]
+
+
+def _number(text: str | None) -> RegistrationNumber:
+    return RegistrationNumber.parse(text or "")
+
+
 def _code(element) -> str | None:
     return element.code if element is not None and element.code else None
 
@@ -327,6 +439,7 @@ ENVELOPE_KEY = "sne_hub.envelope"
 ANSWER_KEY = "sne_hub.answer"
 MESSAGE_BYTES_KEY = "sne_hub.message_bytes"
 OPERATION_KEY = "sne_hub.operation"  # the operation the gate resolved (several may share a message)
+DOCUMENT_STORE_KEY = "sne_hub.document_store"
 _WITH_ID = "descendant-or-self::*[@id]"  # what lxml's XMLID, which spyne parses with, collects
 
 

@@ -49,14 +49,16 @@ class SoapServerProcess:
     """``python -m support.soap_server`` on the register at ``database_url``, with the PKI in
     ``pki_directory``; a context manager: started on entry, stopped (SIGTERM) on exit."""
 
-    def __init__(self, database_url: str, pki_directory: Path, log_path: Path, threads: int = 4):
+    def __init__(self, database_url: str, pki_directory: Path, log_path: Path, threads: int = 4,
+                 environment: dict[str, str] | None = None):
         directory = Path(pki_directory)
         self.environment = {
             **os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
             "SNE_HUB_DATABASE_URL": database_url, "SNE_HUB_HTTPS_HOST": "127.0.0.1", "SNE_HUB_HTTPS_PORT": "0",
             "SNE_HUB_TLS_CERT": str(directory / "server-cert.pem"),
             "SNE_HUB_TLS_KEY": str(directory / "server-key.pem"),
-            "SNE_HUB_TLS_CLIENT_CA": str(directory / "ca.pem"), "SNE_HUB_THREADS": str(threads)}
+            "SNE_HUB_TLS_CLIENT_CA": str(directory / "ca.pem"), "SNE_HUB_THREADS": str(threads),
+            **(environment or {})}
         self.log_path = Path(log_path)
         self.process: subprocess.Popen | None = None
         self.port = 0

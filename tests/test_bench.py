@@ -28,6 +28,7 @@ TINY = {
     "large_requests.py": (["--requests", "3", "--communes", "2000", "--threads", "2"], "growth after warm-up"),
     "search.py": (["--size", "500", "--database", "sne_bench_search_smoke", "--rebuild", "--drop", "--runs", "1",
                    "--repeat", "3", "--soap-repeat", "2"], "allocation commune"),
+    "documents.py": (["--deposits", "4", "--reads", "4", "--clients", "2", "--threads", "2"], "deposits/s"),
     "dispatch.py": (["--changes", "50", "--receivers", "2", "--receiver-processes", "1", "--dispatchers", "1",
                      "--lag-dispatchers", "1", "--lag-receivers", "2", "--rate", "10", "--duration", "2",
                      "--producers", "1", "--runs", "1"], "deliveries/s"),

@@ -166,6 +166,7 @@ applications = Table(
     Column("dalo_active_since", Instant, index=True),
     Column("long_wait", Boolean),  # the register's indicators (informationTraitement); NULL: never computed
     Column("conditional_allocation", Boolean),
+    Column("documents_changed_on", Date),  # dateDerniereModificationPiece, kept by the documents' use cases
     Column("form", Document, nullable=False),
     Column("cancellation", Document),
     Index(None, "state", "next_due"),
@@ -454,4 +455,56 @@ shared_events = Table(
     Column("changed_at", Instant),
     Column("changed_by", String(10)),
     Index(None, "number", "id"),
+)
+
+
+# -- supporting documents: their descriptions and journal (bytes are in the document store) --------
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random: the wire's idPiece
+    Column("number", String(18), nullable=False),
+    Column("territory_code", String(3), nullable=False),
+    Column("category", String(6), nullable=False),
+    Column("type", String(6), nullable=False),
+    Column("relevance", String(2), nullable=False),
+    Column("valid_until", Date),
+    Column("label", String(100), nullable=False),  # the client's file name, shown only
+    Column("media_type", String(20), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("storage_key", String(32), nullable=False, unique=True),  # random, never from the client
+    Column("state", String(10), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String(10), nullable=False),
+    Column("changed_at", Instant, nullable=False),
+    Column("changed_by", String(10), nullable=False),
+    Column("last_event", String(3), nullable=False),
+    Column("quarantined_at", Instant),
+    Index(None, "number", "state", "type"),
+)
+
+document_journal = Table(
+    "document_journal",
+    metadata,
+    Column("id", Identifier, primary_key=True, autoincrement=True),
+    Column("document_id", String(32), nullable=False),
+    Column("number", String(18), nullable=False),
+    Column("territory_code", String(3), nullable=False),
+    Column("category", String(6), nullable=False),
+    Column("type", String(6), nullable=False),
+    Column("event", String(3), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(10), nullable=False),
+    Column("description", String(500), nullable=False),
+    Column("sha256", String(64)),
+    Index(None, "number", "at"),
+)
+
+document_profiles = Table(
+    "document_profiles",
+    metadata,
+    Column("counter_code", ForeignKey("counters.code"), primary_key=True),
+    Column("profile", String(20), nullable=False),
 )

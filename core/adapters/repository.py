@@ -20,15 +20,17 @@ from core.domain.dispatch import Profile
 from core.domain.events import Event
 from core.domain.indicators import PrefectDelay
 from core.domain.identity import PersonKey
-from core.domain.search import SearchCriteria, SortKey
+from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.service_layer import unit_of_work as port
 
 from . import orm
+from .documents import SqlDocuments
 from .notices import SqlNotices
 from .shared_events import SqlSharedEvents
 from .rows import (
+    DOCUMENT_COLUMNS,
     SEARCH_COLUMNS,
     application_columns,
     application_of_row,
@@ -52,7 +54,10 @@ UPDATE_APPLICATION = update(orm.applications).where(_APPLICATIONS.id == bindpara
                                                      _APPLICATIONS.version == bindparam("loaded_version"))
 INDEX_TABLES = (orm.application_people, orm.application_communes, orm.application_terms)
 INSERT_INDEX = {table.name: insert(table) for table in INDEX_TABLES}
-DELETE_INDEX = [delete(table).where(table.c.application_id == bindparam("row_id")) for table in INDEX_TABLES]
+# A changed form rebuilds the index rows it makes: never the document terms, which documents keep.
+DELETE_INDEX = [delete(table).where(table.c.application_id == bindparam("row_id"),
+                                    *([table.c.kind != DOCUMENT] if table is orm.application_terms else []))
+                for table in INDEX_TABLES]
 UPDATE_INDEX = [
     update(table).where(table.c.application_id == bindparam("row_id"))
     .values({name: bindparam(f"new_{name}") for name in SEARCH_COLUMNS})
@@ -110,7 +115,7 @@ UPDATE_INDEX_STATE = text(f"""
 DELETE_INDEX_ROWS = text("""
     WITH people_rows AS (DELETE FROM application_people WHERE application_id = :row_id),
     commune_rows AS (DELETE FROM application_communes WHERE application_id = :row_id)
-    DELETE FROM application_terms WHERE application_id = :row_id""")
+    DELETE FROM application_terms WHERE application_id = :row_id AND kind <> 'document'""")
 SEARCH_PLANNING = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
                        "set_config('max_parallel_workers_per_gather', '0', true)")
 ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
@@ -151,6 +156,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.subscriptions = SqlSubscriptions(self.connection, postgres)
         self.notices = SqlNotices(self.connection, postgres)
         self.shared_events = SqlSharedEvents(self.connection, postgres)
+        self.documents = SqlDocuments(self.connection, postgres)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -203,6 +209,8 @@ class SqlApplications(port.Applications):
         row_id, loaded_form, loaded_search = self._loaded[str(application.number)]
         form = to_document(application.form)
         values = application_columns(application)
+        for name in DOCUMENT_COLUMNS:
+            del values[name]
         if form != loaded_form:
             values["form"] = form
         result = self.connection.execute(UPDATE_APPLICATION.values(**values),
@@ -216,6 +224,19 @@ class SqlApplications(port.Applications):
         elif searched != loaded_search:
             self._reindex_search_columns(row_id, searched)
         self._loaded[str(application.number)] = (row_id, form, searched)
+
+    def record_documents(self, number: RegistrationNumber, categories: Iterable[str], day: date) -> None:
+        apps, terms = orm.applications.c, orm.application_terms.c
+        row = self.connection.execute(select(apps.id, *(apps[name] for name in SEARCH_COLUMNS))
+                                      .where(apps.number == str(number))).mappings().one()
+        self.connection.execute(update(orm.applications).where(apps.id == row["id"])
+                                .values(documents_changed_on=day))
+        self.connection.execute(delete(orm.application_terms)
+                                .where(terms.application_id == row["id"], terms.kind == DOCUMENT))
+        rows = [{"application_id": row["id"], "kind": kind, "value": value, **search_columns(row)}
+                for kind, value in document_terms(categories)]
+        if rows:
+            self.connection.execute(INSERT_INDEX[orm.application_terms.name], rows)
 
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
         if not self.postgres:
@@ -245,15 +266,11 @@ class SqlApplications(port.Applications):
 
     def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
         statement = search_query(criteria, territory, after, limit, lateral=self.postgres)
-        if statement is None:
-            return []
         self._plan_each_search()
         return [(commune or "", filed, number) for commune, filed, number in self.connection.execute(*statement)]
 
     def count(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> int:
         statement = count_query(criteria, territory, after, limit, lateral=self.postgres)
-        if statement is None:
-            return 0
         self._plan_each_search()
         return min(self.connection.execute(*statement).scalar_one(), limit)
 

@@ -28,6 +28,11 @@ def json_rows(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=lambda value: value.isoformat())
 
 
+# Kept by the documents' use cases only (Applications.record_documents): a change of the application
+# itself never writes them, so that it cannot put back what it loaded before a document changed.
+DOCUMENT_COLUMNS = ("documents_changed_on",)
+
+
 def application_columns(application: Application) -> dict[str, Any]:
     cancellation = application.cancellation
     communes = application.form.wished_communes
@@ -55,6 +60,7 @@ def application_columns(application: Application) -> dict[str, Any]:
         "online": application.online,
         "dalo_active_since": application.dalo_active_since,
         **_indicator_columns(application),
+        "documents_changed_on": application.documents_changed_on,
         "cancellation": to_document(cancellation) if cancellation else None,
     }
 
@@ -107,7 +113,7 @@ def term_rows(form: ApplicationForm) -> list[dict[str, Any]]:
 
 
 _DATE_COLUMNS = ("filing_date", "next_due", "last_renewed_on", "notice_sent_on", "second_notice_sent_on",
-                 "notice_requested_on", "second_notice_requested_on", "cancelled_on")
+                 "notice_requested_on", "second_notice_requested_on", "cancelled_on", "documents_changed_on")
 _INSTANT_COLUMNS = ("registered_at", "last_changed_at", "dalo_active_since")
 
 
@@ -153,6 +159,7 @@ def application_of_row(row: Any) -> Application:
         cancellation=from_document(Cancellation, row["cancellation"]) if row["cancellation"] else None,
         online=row["online"],
         dalo_active_since=row["dalo_active_since"],
+        documents_changed_on=row.get("documents_changed_on"),  # absent from snapshots made before 0010
     )
 
 

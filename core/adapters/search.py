@@ -11,7 +11,8 @@ criterion                              table (its criterion columns)
 motive, allocation commune, nothing    cancellation motive; allocation commune; nothing)
 a person (surname, first name, date)   ``application_people`` (surname, first name, birth date)
 ``communeSouhaitee``                   ``application_communes`` (commune)
-association name, motive, indicators   ``application_terms`` (kind, value)
+association name, motive, indicators,  ``application_terms`` (kind, value)
+document categories
 =====================================  ==============================================================
 
 The side tables carry the application's territory, state and sort columns, so a search on one of
@@ -58,34 +59,34 @@ APPLICATIONS, PEOPLE, COMMUNES, TERMS = (orm.applications, orm.application_peopl
 
 Statement = tuple[Select, dict[str, Any]]  # a kept statement and the values of its parameters
 KEPT = 512  # statements kept: shapes that counters actually use are far fewer
-_kept: dict[tuple, Select | None] = {}
+_kept: dict[tuple, Select] = {}
 
 
 def search_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int,
-                 lateral: bool = False) -> Statement | None:
+                 lateral: bool = False) -> Statement:
     """The first ``limit`` matches after ``after``, as (first wished commune, filing date, number)
-    rows in the SNE's order; None when nothing can match. ``lateral`` (PostgreSQL): a filing window
+    rows in the SNE's order. ``lateral`` (PostgreSQL): a filing window
     is read first wished commune by first wished commune."""
     return _statement(_search, criteria, territory, after, limit, lateral)
 
 
 def count_query(criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int,
-                lateral: bool = False) -> Statement | None:
+                lateral: bool = False) -> Statement:
     """How many matches follow ``after``, counted up to ``limit`` per state searched."""
     return _statement(_count, criteria, territory, after, limit, lateral)
 
 
 def _statement(build: Any, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int,
-               lateral: bool) -> Statement | None:
+               lateral: bool) -> Statement:
     shape, template, values = _parameters(criteria, territory, after)
     key = (build.__name__, limit, lateral, shape)
-    statement = _kept.get(key, _kept)  # the dict itself: not kept yet (None is a statement: no match)
-    if statement is _kept:  # threads may build one shape twice; each reads its own statement
+    statement = _kept.get(key)
+    if statement is None:  # threads may build one shape twice; each reads its own statement
         statement = build(*template, limit, lateral)
         if len(_kept) >= KEPT:
             _kept.clear()
         _kept[key] = statement
-    return None if statement is None else (statement, values)
+    return statement, values
 
 
 # The criteria compared with a column as they are; the form's are stated by ``criteria.terms``.
@@ -119,11 +120,10 @@ def _parameters(criteria: SearchCriteria, territory: str, after: SortKey | None)
     template_terms = TermFilter(
         tuple((kind, parameter(f"term_{index}", value)) for index, (kind, value) in enumerate(terms.required)),
         terms.excluded,
-        None if terms.association_key is None else parameter("association", _containing(terms.association_key)),
-        terms.impossible)
+        None if terms.association_key is None else parameter("association", _containing(terms.association_key)))
     keyed = None if after is None else tuple(parameter(f"after_{index}", value) for index, value in enumerate(after))
     shape = (criteria.states, tuple(given), tuple(periods), tuple(kind for kind, _ in terms.required), terms.excluded,
-             terms.association_key is not None, terms.impossible, after is not None)
+             terms.association_key is not None, after is not None)
     return shape, (template, template_terms, bindparam("territory"), keyed), values
 
 
@@ -133,10 +133,8 @@ def _containing(key: str) -> str:
 
 
 def _search(criteria: SearchCriteria, terms: TermFilter, territory: Any, after: Any, limit: int,
-            lateral: bool) -> Select | None:
+            lateral: bool) -> Select:
     branches = _branches(criteria, terms, territory, after, limit, lateral)
-    if branches is None:
-        return None
     ordered = [query.order_by(*order).limit(limit) for query, order, _ in branches]
     if len(ordered) == 1:
         return ordered[0]
@@ -145,10 +143,8 @@ def _search(criteria: SearchCriteria, terms: TermFilter, territory: Any, after: 
 
 
 def _count(criteria: SearchCriteria, terms: TermFilter, territory: Any, after: Any, limit: int,
-           lateral: bool) -> Select | None:
+           lateral: bool) -> Select:
     branches = _branches(criteria, terms, territory, after, limit, lateral)
-    if branches is None:
-        return None
     # Only a DISTINCT needs its order, to stream its duplicates away instead of hashing every match.
     bounded = [(query.order_by(*order) if distinct else query).limit(limit) for query, order, distinct in branches]
     parts = [select(*part.c).select_from(part) for part in (q.subquery() for q in bounded)]
@@ -160,10 +156,8 @@ Branch = tuple[Select, tuple[ColumnElement, ...], bool]  # the query, its order,
 
 
 def _branches(criteria: SearchCriteria, terms: TermFilter, territory: Any, after: Any, limit: int,
-              lateral: bool) -> list[Branch] | None:
+              lateral: bool) -> list[Branch]:
     """``criteria`` and ``terms`` hold parameters in place of their values: None where not given."""
-    if terms.impossible:
-        return None
     if lateral and not criteria.filed.is_open and criteria.number is None:  # a number is one row anyway
         return [_by_first_commune(criteria, terms, territory, state, after, limit) for state in criteria.states]
     return [_branch(criteria, terms, territory, state, after) for state in criteria.states]

@@ -242,6 +242,7 @@ class Application:
     cancellation: Cancellation | None = None
     online: bool = False  # created or renewed online at least once: notices by email/SMS only
     dalo_active_since: datetime | None = None  # when the DALO status last became ACTIF
+    documents_changed_on: date | None = None  # dateDerniereModificationPiece: the register's, never a file's
     events: list[Event] = field(default_factory=list, repr=False, compare=False)
 
     # -- creation ---------------------------------------------------------------------------

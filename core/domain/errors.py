@@ -323,6 +323,58 @@ class EventTypeConflict(InvalidContent):
     title = "Type d'événement territorial refusé"
 
 
+# -- supporting documents (NUU220-NUU239) ------------------------------------------------------
+
+
+class DocumentNotFound(RegisterError):
+    code = "NUU220"
+    title = "Aucune pièce justificative ne porte cet identifiant pour cette demande"
+
+
+class DocumentRefused(RegisterError):
+    """The bytes are not what a supporting document may be: its type told by its content (PDF, JPEG,
+    PNG), well formed, without active content, appended archive or hidden second format."""
+
+    code = "NUU221"
+    title = "Contenu de la pièce refusé"
+
+
+class DocumentTooLarge(RegisterError):
+    code = "NUU222"
+    title = "Pièce trop volumineuse (2 Mo au plus)"
+
+
+class DocumentLimitReached(RegisterError):
+    code = "NUU223"
+    title = "Nombre maximal de pièces de ce type atteint pour la demande"
+
+
+class DocumentNotVisible(RegisterError):
+    """The profile of the counter (or the one its request names) does not give this access."""
+
+    code = "NUU224"
+    title = "Le profil ne donne pas accès à cette pièce"
+
+
+class InvalidDocumentMetadata(RegisterError):
+    """Category, type, relevance or end of validity outside the classification plan."""
+
+    code = "NUU225"
+    title = "Description de la pièce invalide"
+
+
+class DocumentStateConflict(RegisterError):
+    code = "NUU226"
+    title = "Opération impossible dans l'état de la pièce"
+
+
+class DocumentUnreadable(RegisterError):
+    """The stored bytes fail their authentication or their hash: they were altered or the key is gone."""
+
+    code = "NUU227"
+    title = "Pièce illisible dans le stockage : contenu altéré ou clé absente"
+
+
 def catalogue() -> list[tuple[str, str]]:
     """(code, French title) for every error class and content anomaly, sorted by code."""
     rows = {cls.code: cls.title for cls in _all_subclasses(RegisterError)}

@@ -14,7 +14,9 @@ The criteria that look into the household's form (request motive, the register's
 association's name) are answered from *terms* the register indexes with each application
 (:func:`index_terms`), never by reading the forms at search time: :class:`TermFilter` states such
 criteria over those terms, and :meth:`SearchCriteria.matches_form` is that same filter applied to
-one form.
+one form. Supporting documents add one term per category the application holds an active document
+of (:func:`document_terms`), kept by the documents' use cases; a search by categories asks for
+every category listed (docs/REGISTER.md, "Search").
 
 How many matches follow a page is counted up to :data:`COUNT_LIMIT` only: an exact count of a
 large result would cost a scan of the whole result on every page (docs/REGISTER.md, "Search").
@@ -22,6 +24,7 @@ large result would cost a scan of the whole result on every page (docs/REGISTER.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,7 +39,7 @@ SEARCHED_STATES = (ApplicationState.ACTIVE, ApplicationState.CANCELLED)  # witho
 
 # The terms of a form (index_terms): a kind and a value.
 Term = tuple[str, str]
-MOTIVE, INDICATOR, ASSOCIATION = "motive", "indicator", "association"
+MOTIVE, INDICATOR, ASSOCIATION, DOCUMENT = "motive", "indicator", "association", "document"
 INDICATORS = ("abnormally_long_wait", "multiple_conditional_allocations")  # informationTraitement's flags
 
 
@@ -73,23 +76,24 @@ def index_terms(form: ApplicationForm) -> list[Term]:
     return sorted(terms)
 
 
+def document_terms(categories: Iterable[str]) -> list[Term]:
+    """The terms of an application's supporting documents: one per category it holds an active one of."""
+    return sorted({(DOCUMENT, category) for category in categories})
+
+
 @dataclass(frozen=True)
 class TermFilter:
-    """The criteria on the form, stated over :func:`index_terms`.
+    """The criteria on the form and the documents, stated over :func:`index_terms` and :func:`document_terms`.
 
-    A form matches when it has every ``required`` term and no ``excluded`` one, when (if
-    ``association_key`` is set) its association term contains that key, and never when
-    ``impossible`` (supporting documents: the register holds none yet).
+    An application matches when it has every ``required`` term and no ``excluded`` one, and when (if
+    ``association_key`` is set) its association term contains that key.
     """
 
     required: tuple[Term, ...] = ()
     excluded: tuple[Term, ...] = ()
     association_key: str | None = None
-    impossible: bool = False
 
     def matches(self, terms: list[Term]) -> bool:
-        if self.impossible:
-            return False
         present = set(terms)
         if not present.issuperset(self.required) or not present.isdisjoint(self.excluded):
             return False
@@ -127,18 +131,18 @@ class SearchCriteria:
     def terms(self) -> TermFilter:
         """The criteria that look into the household's form, over the terms the register indexes."""
         required = [(MOTIVE, self.request_motive)] if self.request_motive else []
+        required += document_terms(self.document_categories)
         excluded = []
         for name in INDICATORS:
             wanted = getattr(self, name)
             if wanted is not None:
                 (required if wanted else excluded).append((INDICATOR, name))
         return TermFilter(tuple(required), tuple(excluded),
-                          name_key(self.association_name) if self.association_name else None,
-                          bool(self.document_categories))
+                          name_key(self.association_name) if self.association_name else None)
 
-    def matches_form(self, form: ApplicationForm) -> bool:
-        """The criteria that look into the household's form (the register indexes the others)."""
-        return self.terms.matches(index_terms(form))
+    def matches_form(self, form: ApplicationForm, document_categories: Iterable[str] = ()) -> bool:
+        """The criteria that look into the household's form and documents (the register indexes the others)."""
+        return self.terms.matches(index_terms(form) + document_terms(document_categories))
 
 
 SortKey = tuple[str, date, str]  # first wished commune, filing date, number

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from core.domain.application import Application
 from core.domain.dispatch import Change, ItemStatus, Subscription
+from core.domain.documents import Document, JournalLine, JournalQuery, Profile
 from core.domain.errors import DuplicateCandidate
 from core.domain.events import Event
 from core.domain.identity import PersonKey
@@ -45,6 +46,12 @@ class Applications(abc.ABC):
     @abc.abstractmethod
     def save(self, application: Application, loaded_version: int) -> None:
         """Store a changed application; refuse if someone else changed it since ``loaded_version``."""
+
+    @abc.abstractmethod
+    def record_documents(self, number: RegistrationNumber, categories: Iterable[str], day: date) -> None:
+        """The application's documents changed on ``day``: keep the date (dateDerniereModificationPiece)
+        and the categories it now holds active documents of (the search by category), without
+        changing its version (documents are not the household's form)."""
 
     @abc.abstractmethod
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
@@ -476,6 +483,64 @@ class SharedEvents(abc.ABC):
     def delete(self, event_id: int) -> None: ...
 
 
+class Documents(abc.ABC):
+    """Supporting documents' descriptions, their journal, and the counters' document profiles.
+
+    Never their bytes: those are in a :class:`DocumentStore`."""
+
+    @abc.abstractmethod
+    def add(self, document: Document) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, document_id: str, *, for_update: bool = False) -> Document | None: ...
+
+    @abc.abstractmethod
+    def save(self, document: Document) -> None:
+        """Store a document's changed metadata and state."""
+
+    @abc.abstractmethod
+    def of_application(self, number: str, include_quarantined: bool = False) -> list[Document]:
+        """An application's documents, by category, type and deposit."""
+
+    @abc.abstractmethod
+    def count_active(self, number: str, type_code: str) -> int: ...
+
+    @abc.abstractmethod
+    def journal(self, lines: Iterable[JournalLine]) -> None: ...
+
+    @abc.abstractmethod
+    def search_journal(self, query: JournalQuery) -> list[JournalLine]:
+        """Lines of an application's document journal, newest first."""
+
+    @abc.abstractmethod
+    def storage_keys(self, after: str | None, limit: int) -> list[str]:
+        """Every document's storage key in key order, from after ``after``: what key rotation walks."""
+
+    @abc.abstractmethod
+    def profile(self, counter: str) -> Profile | None:
+        """The document profile granted to a counter, None when not set (a counter's own then)."""
+
+    @abc.abstractmethod
+    def set_profile(self, counter: str, profile: Profile) -> None: ...
+
+
+class DocumentStore(abc.ABC):
+    """Where documents' bytes live, by opaque keys the register draws at random (never a client's name).
+
+    Not transactional: a deposit stores the bytes first and removes them if its transaction fails."""
+
+    @abc.abstractmethod
+    def put(self, key: str, content: bytes) -> None: ...
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes stored under ``key``; DocumentUnreadable when absent or altered."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the bytes (nothing when absent)."""
+
+
 class UnitOfWork(abc.ABC):
     applications: Applications
     territories: Territories
@@ -486,6 +551,7 @@ class UnitOfWork(abc.ABC):
     subscriptions: Subscriptions
     notices: Notices
     shared_events: SharedEvents
+    documents: Documents
 
     def __enter__(self) -> "UnitOfWork":
         return self

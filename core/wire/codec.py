@@ -83,6 +83,7 @@ class InterfaceFile:
             has_renewal=application.renewal.last_renewed_on is not None,
             renewal_date=application.renewal.last_renewed_on,
             cancellation=application.cancellation,
+            documents_changed_on=application.documents_changed_on,
             increment=str(application.version),
             altered=altered,
         )

@@ -27,9 +27,11 @@ def all_commands(group: click.Group, path=()):
 
 
 @pytest.fixture
-def sne_hub(database_url):
+def sne_hub(database_url, tmp_path):
     def run(*args, check=True):
-        environment = {**os.environ, "SNE_HUB_DATABASE_URL": database_url, "SNE_HUB_LOG_LEVEL": "WARNING"}
+        environment = {**os.environ, "SNE_HUB_DATABASE_URL": database_url, "SNE_HUB_LOG_LEVEL": "WARNING",
+                       "SNE_HUB_DOCUMENT_KEYS": str(tmp_path / "document-keys"),
+                       "SNE_HUB_DOCUMENT_STORE": str(tmp_path / "documents")}
         result = subprocess.run([SNE_HUB, *args], capture_output=True, text=True, env=environment)
         if check:
             assert result.returncode == 0, result.stdout + result.stderr
@@ -103,6 +105,26 @@ def test_show_an_application_and_its_journal(sne_hub):
     assert missing.returncode == 1 and "no application" in missing.stderr
     malformed = sne_hub("applications", "show", "05799990000012DEMOB", check=False)
     assert "NUU110" in malformed.stderr
+
+
+def test_the_demo_document_its_journal_profiles_and_key_rotation(sne_hub, tmp_path):
+    seeded = sne_hub("demo", "seed").stdout
+    assert "document keyring" in seeded
+    number = seeded.split(" on ")[-1].strip()
+    table = sne_hub("documents", "journal", number).stdout
+    assert "Création" in table and "LOGACT JUSTL" in table
+    exported = sne_hub("documents", "journal", number, "--csv", "--event", "CRE").stdout.splitlines()
+    assert exported[0].startswith("date;evenement;categorie;type;guichet;idPiece;sha256")
+    assert len(exported) == 2 and ";LOGACT;JUSTL;DEMOB;" in exported[1]
+    assert sne_hub("documents", "journal", number, "--csv", "--category", "IDD").stdout.count("\n") == 1
+    assert sne_hub("documents", "journal", number, "--until", "2000-01-01").stdout == ""
+    assert "Consultant simple" in sne_hub("documents", "profile", "DEMOE", "consultant_simple").stdout
+    assert "NUU180" in sne_hub("documents", "profile", "NOONE", "guichet", check=False).stderr
+    assert "current key is now k2" in sne_hub("documents", "keys", "add", "k2").stdout
+    assert ": 1; already with it: 0" in sne_hub("documents", "rekey").stdout
+    assert ": 0; already with it: 1" in sne_hub("documents", "rekey").stdout
+    assert sne_hub("documents", "keys", "add", "k2", check=False).returncode == 1
+    assert oct((tmp_path / "document-keys").stat().st_mode)[-3:] == "600"
 
 
 def test_renewal_job_for_a_given_day_shows_progress(sne_hub):

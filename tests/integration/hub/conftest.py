@@ -14,6 +14,7 @@ from typing import Callable
 
 import pytest
 
+from core.adapters.document_store import add_key
 from core.adapters.repository import SqlUnitOfWork
 from hub.config import Settings
 from hub.server import make_server
@@ -27,6 +28,7 @@ class RunningHub:
     port: int
     pki: dict
     unit_of_work: Callable
+    document_store: Path | None = None  # the sealed store's directory (PiecesJustificativesImplService)
 
     def client(self, counter: str | None = "DEMOB", stranger: bool = False) -> SoapClient:
         ca = Path(self.pki["ca"]["cert"])
@@ -49,18 +51,20 @@ def hub_settings(request) -> dict:
 
 
 @pytest.fixture
-def hub(engine, pki, now, hub_settings) -> RunningHub:
+def hub(engine, pki, now, hub_settings, tmp_path) -> RunningHub:
     unit_of_work = lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly)  # noqa: E731
     seed_register(unit_of_work, pki)
     directory = Path(pki["directory"])
+    add_key(tmp_path / "document-keys", "test1")
     settings = Settings(**{"host": "127.0.0.1", "https_port": 0, "server_certificate": directory / "server-cert.pem",
                            "server_key": directory / "server-key.pem", "client_authority": directory / "ca.pem",
-                           "threads": 4, **hub_settings})
+                           "threads": 4, "document_store": str(tmp_path / "documents"),
+                           "document_keys": tmp_path / "document-keys", **hub_settings})
     server = make_server(settings, engine)
     server.expiration_interval = 0.05  # notice stop() quickly: many servers come and go in a test run
     server.prepare()
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
-    yield RunningHub(server.bind_addr[1], pki, unit_of_work)
+    yield RunningHub(server.bind_addr[1], pki, unit_of_work, Path(settings.document_store))
     server.stop()
     thread.join(timeout=10)

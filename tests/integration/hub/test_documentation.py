@@ -57,3 +57,14 @@ CODES = [gate.TOO_LARGE, gate.REQUEST, gate.MEDIA_TYPE, gate.METHOD, gate.CERTIF
 @pytest.mark.parametrize("code", CODES)
 def test_every_fault_code_is_documented(code):
     assert f"| `{code}` |" in INTERFACES
+
+
+def test_the_curl_example_deposits_a_document(hub, tmp_path):
+    number = services.register(hub.unit_of_work(), person(3), today(), "DEMOB", now_in_paris()).number
+    directory = Path(hub.pki["directory"])
+    script = example("deposerPiece").replace("docs/examples", str(ROOT / "docs" / "examples"))
+    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            env={"PATH": "/usr/bin:/bin", "HUB": f"https://localhost:{hub.port}",
+                                 "DEMO": str(directory), "NUMBER": str(number)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(r"<idPiece>[0-9a-f]{32}</idPiece>\n<typeMime>application/pdf</typeMime>\n", result.stdout)

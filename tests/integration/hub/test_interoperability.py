@@ -276,7 +276,7 @@ def zeep_client(hub):
     return make
 
 
-@pytest.mark.parametrize("service", [DEMANDE, RECHERCHE, GESTION])
+@pytest.mark.parametrize("service", [DEMANDE, RECHERCHE, GESTION, "PiecesJustificativesImplService"])
 def test_zeep_loads_our_wsdl_with_the_hub_address(hub, zeep_client, service):
     client = zeep_client(service)
     assert isinstance(client.service._binding, Soap12Binding)
@@ -523,9 +523,11 @@ def description(request) -> Description:
 
 
 def test_every_service_is_described():
-    """The SNE's three services, and sne-hub's own for dispatching (pulled from the hub, pushed to counters)."""
+    """The SNE's three services, sne-hub's own for dispatching (pulled from the hub, pushed to counters)
+    and for supporting documents."""
     assert [path.stem for path in WSDL_FILES] == [DEMANDE, "DispatchDemandeImplService", GESTION,
-                                                  "ReceptionDispatchImplService", RECHERCHE]
+                                                  "PiecesJustificativesImplService", "ReceptionDispatchImplService",
+                                                  RECHERCHE]
 
 
 def test_R2201_R2210_document_literal_messages_have_one_part(description):
@@ -602,7 +604,8 @@ def test_R2701_R2702_R2705_R2706_R2716_document_literal_over_http(description):
                 assert element.get("namespace") is None and element.get("encodingStyle") is None
 
 
-OWN_SERVICES = ("DispatchDemandeImplService", "ReceptionDispatchImplService")  # sne-hub's own: no reference
+DISPATCH_SERVICES = ("DispatchDemandeImplService", "ReceptionDispatchImplService")
+OWN_SERVICES = (*DISPATCH_SERVICES, "PiecesJustificativesImplService")  # sne-hub's own: no reference
 
 
 @pytest.mark.parametrize("path", [path for path in WSDL_FILES if path.stem not in OWN_SERVICES],
@@ -789,10 +792,11 @@ def test_php_soapclient_calls_shared_management(hub, php, tmp_path):
 
 
 def test_our_own_services_follow_the_sne_conventions_and_share_the_dispatch_type():
-    """The dispatching WSDLs are sne-hub's (the SNE had none), in its style: absolute soapActions in
-    the services' namespace, <Name>Service/<Name>Port, and one description of a dispatched change."""
-    pull, push = (Description(WSDL_DIR / f"{name}.wsdl") for name in OWN_SERVICES)
-    for document in (pull, push):
+    """The dispatching and documents WSDLs are sne-hub's (the SNE had none), in its style: absolute
+    soapActions in the services' namespace, <Name>Service/<Name>Port, and one description of a
+    dispatched change."""
+    pull, push = (Description(WSDL_DIR / f"{name}.wsdl") for name in DISPATCH_SERVICES)
+    for document in (pull, push, Description(WSDL_DIR / "PiecesJustificativesImplService.wsdl")):
         for action in document.soap_actions().values():
             assert action.startswith(SERVICES_NS) and action.rpartition("/")[2] in document.soap_actions()
         services = [(service.get("name"), [port.get("name") for port in service.findall(f"{{{WSDL}}}port")])

@@ -33,8 +33,13 @@ def test_association_name_matches_words_it_contains():
     assert not SearchCriteria(association_name="Sud").matches_form(form)
 
 
-def test_document_categories_match_nothing_yet():
-    assert not SearchCriteria(document_categories=("IDD",)).matches_form(household_form())
+def test_document_categories_ask_for_every_category_listed():
+    form = household_form()
+    assert not SearchCriteria(document_categories=("IDD",)).matches_form(form)  # a form alone holds none
+    assert SearchCriteria(document_categories=("IDD",)).matches_form(form, {"IDD", "RFR"})
+    assert SearchCriteria(document_categories=("IDD", "RFR")).matches_form(form, {"IDD", "RFR", "LOGACT"})
+    assert not SearchCriteria(document_categories=("IDD", "RFR")).matches_form(form, {"IDD"})
+    assert SearchCriteria(document_categories=("IDD", "IDD")).terms.required == (("document", "IDD"),)
 
 
 KEYS = [("57463", date(2026, 1, d), f"N{d:02d}") for d in range(1, 8)]
