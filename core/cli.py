@@ -58,9 +58,9 @@ class Context:
         return SqlUnitOfWork(self.engine, readonly=readonly)
 
     def documents(self) -> retention.ApplicationDocuments:
-        """Where supporting documents live, for the purge to erase them with their application.
-        The register stores none yet; the documents' storage adapter is returned here once it does."""
-        return retention.NO_DOCUMENTS
+        """Where supporting documents live, for the purge to erase them with their application: the
+        deployment's store (SNE_HUB_DOCUMENT_STORE, SNE_HUB_DOCUMENT_KEYS), opened when needed."""
+        return documents.StoredDocuments(make_document_store)
 
     def require_schema(self) -> None:
         if schema.current_revision(self.engine) != schema.head_revision(self.engine):
@@ -640,11 +640,11 @@ def retention_run(context: Context, day: datetime | None, dry_run: bool) -> None
 
 def _run_retention(context: Context, today: date, show_progress: bool) -> retention.PurgeReport:
     numbers = retention.pending(context.uow, today)
-    documents = context.documents()
+    stored = context.documents()
     if not show_progress:
-        return retention.run(context.uow, today, now_in_paris(), numbers, documents)
+        return retention.run(context.uow, today, now_in_paris(), numbers, stored)
     with click.progressbar(length=len(numbers), label=f"retention {today}", file=sys.stderr) as bar:
-        return retention.run(context.uow, today, now_in_paris(), numbers, documents, progress=bar.update)
+        return retention.run(context.uow, today, now_in_paris(), numbers, stored, progress=bar.update)
 
 
 @main.group()

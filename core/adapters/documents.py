@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from core.domain.documents import (
     Document,
@@ -53,6 +53,11 @@ class SqlDocuments(port.Documents):
             select(func.count()).select_from(orm.documents)
             .where(_D.number == number, _D.type == type_code, _D.state == DocumentState.ACTIVE.value)
         ).scalar_one()
+
+    def erase_of_application(self, number: str) -> list[str]:
+        keys = list(self.connection.execute(select(_D.storage_key).where(_D.number == number)).scalars())
+        self.connection.execute(delete(orm.documents).where(_D.number == number))
+        return keys
 
     def journal(self, lines: Iterable[JournalLine]) -> None:
         rows = [{"document_id": line.document_id, "number": line.number, "territory_code": line.territory,

@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -186,6 +187,28 @@ def restore(uow: UnitOfWork, number: RegistrationNumber, document_id: str, count
         _record(uow, number, now)
         uow.commit()
     return restored
+
+
+class StoredDocuments:
+    """The retention purge's documents (``core.service_layer.retention.ApplicationDocuments``): the
+    rows go in the purge's transaction, the bytes right away. Bytes cannot roll back: a purge that
+    fails after some are gone is retried whole, and deleting absent bytes does nothing.
+
+    ``store`` is opened only for an application that holds documents, so a deployment without a
+    document store purges applications without documents, and stops at one with (the run is
+    retried the next day, once the store is configured)."""
+
+    def __init__(self, store: Callable[[], DocumentStore]):
+        self._open_store = store
+        self._store: DocumentStore | None = None
+
+    def purge(self, uow: UnitOfWork, number: str) -> int:
+        keys = uow.documents.erase_of_application(number)
+        if keys and self._store is None:
+            self._store = self._open_store()
+        for key in keys:
+            self._store.delete(key)
+        return len(keys)
 
 
 def journal(uow: UnitOfWork, query: JournalQuery) -> list[JournalLine]:

@@ -506,6 +506,11 @@ class Documents(abc.ABC):
     def count_active(self, number: str, type_code: str) -> int: ...
 
     @abc.abstractmethod
+    def erase_of_application(self, number: str) -> list[str]:
+        """Remove every description of an application's documents, quarantined ones too, and give
+        back their storage keys; the journal stays (it names categories, types and digests only)."""
+
+    @abc.abstractmethod
     def journal(self, lines: Iterable[JournalLine]) -> None: ...
 
     @abc.abstractmethod

@@ -32,7 +32,7 @@ from core.domain.errors import (
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Territory
 from core.domain.search import SearchCriteria
-from core.service_layer import documents, services
+from core.service_layer import documents, retention, services
 from core.wire import processing, schemas
 from core.wire.codec import NS
 from support import documents as samples
@@ -303,3 +303,45 @@ def test_the_search_by_category_finds_applications_holding_every_category(regist
     assert services.search(register_of(readonly=True), SearchCriteria(document_categories=("RFR",),
                                                                       state=ApplicationState.CANCELLED),
                            "DEMOC").numbers == [str(number)]
+
+
+def test_the_retention_purge_erases_an_applications_documents_and_their_bytes_and_keeps_the_journal(
+        register_of, store, number):
+    kept = deposit(register_of, store, number, content=samples.pdf(5_000))
+    quarantined = deposit(register_of, store, number, metadata=Metadata("RFR", "AVIS", "PR"))
+    documents.delete(register_of(), number, quarantined.id, "ERR", "DEMOC", NOW)
+    other = services.register(register_of(), demo.household_form("Martin", "Lea", date(1990, 5, 5)), NOW.date(),
+                              "DEMOC", NOW).number
+    others = deposit(register_of, store, other, content=samples.pdf(7_000))
+    services.cancel(register_of(), number, Cancellation(NOW.date(), "RADABA"), "DEMOC", NOW)
+    purged = retention.run(register_of, NOW.date() + timedelta(days=400), NOW + timedelta(days=400),
+                           documents=documents.StoredDocuments(lambda: store))
+    assert (purged.purged, purged.documents) == (1, 2)
+    for gone in (kept, quarantined):
+        with pytest.raises(DocumentUnreadable):  # the sealed bytes are gone from the store
+            store.get(gone.storage_key)
+    with register_of(readonly=True) as uow:
+        assert uow.documents.of_application(str(number), include_quarantined=True) == []
+        assert [d.id for d in uow.documents.of_application(str(other))] == [others.id]
+    assert store.get(others.storage_key) == samples.pdf(7_000)
+    assert len(stored_files(store)) == 1
+    with register_of(readonly=True) as uow:  # the journal stays (no name, no content), for the register's own use
+        events = [line.event for line in uow.documents.search_journal(JournalQuery(str(number)))]
+    assert events.count(JournalEvent.CREATION) == 2
+    found = services.search(register_of(), SearchCriteria(document_categories=("IDD",)), "DEMOB")
+    assert found.numbers == [str(other)]
+
+
+def test_a_purge_without_a_document_store_stops_at_an_application_with_documents(register_of, store, number):
+    deposit(register_of, store, number)
+    services.cancel(register_of(), number, Cancellation(NOW.date(), "RADABA"), "DEMOC", NOW)
+
+    def no_store():
+        raise FileNotFoundError("SNE_HUB_DOCUMENT_KEYS: var/document-keys")
+
+    with pytest.raises(FileNotFoundError):
+        retention.run(register_of, NOW.date() + timedelta(days=400), NOW + timedelta(days=400),
+                      documents=documents.StoredDocuments(no_store))
+    with register_of(readonly=True) as uow:  # nothing half-done: the application and its documents stay
+        assert uow.applications.get(number) is not None
+        assert len(uow.documents.of_application(str(number))) == 1
