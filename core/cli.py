@@ -31,12 +31,11 @@ from core.domain.calendar import PARIS, now_in_paris
 from core.domain.codes import CounterType
 from core.domain.documents import JournalEvent, JournalQuery, Profile
 from core.domain.errors import RegisterError
+from core.domain.indicators import PrefectDelay
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Epci, Territory
-from core.domain.indicators import PrefectDelay
 from core.domain.shared_management import NATIONAL_TYPES, Feature, ValueType, territorial_type
-from core.service_layer import (dispatching, documents, indicators, renewal_clock, retention, services,
-                                shared_management)
+from core.service_layer import dispatching, documents, indicators, renewal_clock, retention, services, shared_management
 
 log = logging.getLogger("sne_hub")
 

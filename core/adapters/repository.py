@@ -15,20 +15,19 @@ from sqlalchemy.exc import DBAPIError
 
 from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
-from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.dispatch import Profile
+from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
-from core.domain.indicators import PrefectDelay
 from core.domain.identity import PersonKey
-from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
+from core.domain.indicators import PrefectDelay
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
+from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.service_layer import unit_of_work as port
 
 from . import orm
 from .documents import SqlDocuments
 from .notices import SqlNotices
-from .shared_events import SqlSharedEvents
 from .rows import (
     DOCUMENT_COLUMNS,
     SEARCH_COLUMNS,
@@ -36,15 +35,17 @@ from .rows import (
     application_of_row,
     application_snapshot,
     commune_rows,
-    json_rows as _json,
     people_rows,
     search_columns,
     term_rows,
 )
+from .rows import (
+    json_rows as _json,
+)
 from .search import count_query, search_query
 from .serialization import to_document
+from .shared_events import SqlSharedEvents
 from .subscriptions import SqlSubscriptions
-
 
 # Statements built once: constructing SQLAlchemy expressions costs more than running them on SQLite.
 _APPLICATIONS = orm.applications.c
