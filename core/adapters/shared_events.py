@@ -60,6 +60,12 @@ class SqlSharedEvents(port.SharedEvents):
         rows = self.connection.execute(select(orm.shared_events).where(_EVENTS.number == number).order_by(_EVENTS.id))
         return [_event(row) for row in rows]
 
+    def of_types(self, territory: str, type_codes: tuple[str, ...]) -> list[SharedEvent]:
+        rows = self.connection.execute(select(orm.shared_events)
+                                       .where(_EVENTS.territory_code == territory, _EVENTS.type_code.in_(type_codes))
+                                       .order_by(_EVENTS.id))
+        return [_event(row) for row in rows]
+
     def save(self, event: SharedEvent) -> None:
         self.connection.execute(update(orm.shared_events).where(_EVENTS.id == event.id).values(**_event_values(event)))
 

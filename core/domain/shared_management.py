@@ -200,10 +200,10 @@ NATIONAL_TYPES: tuple[EventType, ...] = (
     _national("REFUSDEM", "Refus du demandeur", "Refus par le demandeur du logement attribué, avec ses motifs",
               "Vous avez refusé le logement proposé",
               Feature("MOTIFREF", "Motif du refus", ValueType.CHOICE, required=True, choices=REFUSAL_REASONS),
-              Feature("PRECISION", "Précision", ValueType.TEXT), _DWELLING, conditional=True),
+              Feature("PRECISION", "Précision", ValueType.TEXT), _DWELLING),
     _national("SIGNBAIL", "Signature du bail", "Signature du bail par le demandeur",
               "Vous avez signé le bail de votre logement",
-              Feature("DATEEFFET", "Date d'effet du bail", ValueType.DATE), _DWELLING, _LANDLORD),
+              Feature("DATEEFFET", "Date d'effet du bail", ValueType.DATE), _DWELLING, _LANDLORD, conditional=True),
     _national("RECTIF", "Rectification de la demande",
               "Rectification de la demande par un intervenant habilité, au vu des pièces justificatives",
               "Votre demande a été rectifiée au vu de vos pièces justificatives",
@@ -218,6 +218,42 @@ NATIONAL_TYPES: tuple[EventType, ...] = (
                       description="Code du contingent (liste typeReservataire) ou son nom")),
 )
 NATIONAL_BY_CODE = {event_type.code: event_type for event_type in NATIONAL_TYPES}
+
+
+# -- allocations subject to refusal by earlier candidates (estMultiplesAttributionsSousConditions) ---
+
+DECISION_TYPE, LEASE_TYPE = "DECISCAL", "SIGNBAIL"
+ALLOCATION_TYPES = (DECISION_TYPE, LEASE_TYPE)  # the events the indicator is computed from
+
+
+def unsuccessful_conditional_allocations(events: list[SharedEvent]) -> set[str]:
+    """The applications (numbers) allocated a dwelling "subject to refusal by earlier candidates"
+    that finally went to someone else (decree 2015-523; docs/REGISTER.md, "Indicators").
+
+    A CAL decision ``ATTRANG`` on a dwelling counts as finally not allocated once a lease of that
+    same dwelling is signed by another application, on or after the decision's date. The dwelling is
+    the landlord that recorded the event (CAL decisions and leases are recorded by landlords) and its
+    ``LOGEMENT`` reference, compared without case or spaces; a decision that names no dwelling
+    cannot be followed and flags nothing. ``events``: a territory's CAL decisions and leases.
+    """
+    leases: dict[tuple[str, str], list[tuple[str, date]]] = {}
+    for event in events:
+        dwelling = _dwelling(event)
+        if event.type_code == LEASE_TYPE and dwelling:
+            leases.setdefault(dwelling, []).append((event.number, event.occurred_on))
+    return {event.number for event in events
+            if event.type_code == DECISION_TYPE and _value(event, "DECISION") == CONDITIONAL_DECISION
+            and any(number != event.number and signed >= event.occurred_on
+                    for number, signed in leases.get(_dwelling(event) or ("", ""), ()))}
+
+
+def _value(event: SharedEvent, code: str) -> str | None:
+    return next((value for feature, value in event.values if feature == code), None)
+
+
+def _dwelling(event: SharedEvent) -> tuple[str, str] | None:
+    reference = "".join((_value(event, "LOGEMENT") or "").split()).casefold()
+    return (event.created_by, reference) if reference else None
 
 _ALL = frozenset(CounterType)
 _RESERVATION_HOLDERS = frozenset(CounterType) - {CounterType.TERRITORIAL_MANAGER}

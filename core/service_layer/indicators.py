@@ -8,10 +8,10 @@ locked row: a counter changing the same application meanwhile loses nothing, and
 twice in a day changes nothing the second time.
 
 Allocations "subject to refusal by earlier candidates" are decisions of allocation committees,
-which the register will hold as shared-management events (GestionPartageeEVT); until it does, no
-application carries such a decision and the flag is false (docs/REGISTER.md). The job asks a
-:class:`AllocationDecisions` port, so that the shared-management work plugs its events in without
-touching the job.
+which the register holds as shared-management events (GestionPartageeEVT): the job asks an
+:class:`AllocationDecisions` port, by default :class:`SharedEventDecisions`, which reads a
+territory's CAL decisions and leases and applies
+:func:`core.domain.shared_management.unsuccessful_conditional_allocations` (docs/REGISTER.md).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, Protocol
 
-from core.domain import indicators
+from core.domain import indicators, shared_management
 from core.domain.errors import InvalidPrefectDelay
 from core.domain.indicators import PrefectDelay
 from core.domain.numbers import RegistrationNumber
@@ -39,14 +39,18 @@ class AllocationDecisions(Protocol):
         """Those of ``numbers`` (active applications) in that case, read in ``uow``'s transaction."""
 
 
-class NoAllocationDecisions:
-    """The register holds no allocation committee decision yet: nobody is in that case."""
+class SharedEventDecisions:
+    """The CAL decisions and leases recorded as shared-management events."""
 
     def unsuccessful_conditional(self, uow: UnitOfWork, numbers: list[str]) -> set[str]:
-        return set()
+        found: set[str] = set()
+        for territory in sorted({RegistrationNumber.parse(number).territory for number in numbers}):
+            events = uow.shared_events.of_types(territory, shared_management.ALLOCATION_TYPES)
+            found |= shared_management.unsuccessful_conditional_allocations(events)
+        return found & set(numbers)
 
 
-NO_ALLOCATION_DECISIONS = NoAllocationDecisions()
+SHARED_EVENT_DECISIONS = SharedEventDecisions()
 
 
 @dataclass
@@ -90,7 +94,7 @@ def prefect_delays(uow: UnitOfWork) -> tuple[dict[str, int], set[str]]:
 
 
 def pending(unit_of_work: Callable[..., UnitOfWork], today: date,
-            decisions: AllocationDecisions = NO_ALLOCATION_DECISIONS) -> tuple[int, list[RegistrationNumber], int]:
+            decisions: AllocationDecisions = SHARED_EVENT_DECISIONS) -> tuple[int, list[RegistrationNumber], int]:
     """(active applications examined, those whose flags must change on ``today``, those flagged for
     a long wait once changed)."""
     with unit_of_work(readonly=True) as uow:
@@ -112,7 +116,7 @@ def pending(unit_of_work: Callable[..., UnitOfWork], today: date,
 
 
 def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,
-        decisions: AllocationDecisions = NO_ALLOCATION_DECISIONS,
+        decisions: AllocationDecisions = SHARED_EVENT_DECISIONS,
         progress: Callable[[int], None] = lambda done: None,
         found: tuple[int, list[RegistrationNumber], int] | None = None) -> IndicatorReport:
     """Bring every active application's indicators up to ``today``; ``progress`` is told of each

@@ -477,6 +477,10 @@ class SharedEvents(abc.ABC):
         """The application's events, in the order they were recorded."""
 
     @abc.abstractmethod
+    def of_types(self, territory: str, type_codes: tuple[str, ...]) -> list[SharedEvent]:
+        """A territory's events of these types, in the order they were recorded."""
+
+    @abc.abstractmethod
     def save(self, event: SharedEvent) -> None: ...
 
     @abc.abstractmethod

@@ -139,6 +139,29 @@ def test_the_conditional_allocation_flag_comes_from_the_decisions_port(register_
     assert found.numbers == [str(application.number)]
 
 
+def test_a_conditional_allocation_that_went_to_another_household_is_flagged_from_the_cal_events(register_of):
+    ranked, housed, bystander = filed(register_of, 9), filed(register_of, 10), filed(register_of, 11)
+    cal = date(2024, 6, 3)
+
+    def record(number, event):  # CAL decisions and leases are recorded by the landlord
+        shared_management.add_event(register_of(), number, event, "DEMOB", LATER)
+
+    record(ranked.number, EventInput("DECISCAL", cal, None, (("DATECAL", cal.isoformat()), ("DECISION", "ATTRANG"),
+                                                              ("RANG", "2"), ("LOGEMENT", "Metz-Borny 12B"))))
+    record(housed.number, EventInput("DECISCAL", cal, None, (("DATECAL", cal.isoformat()), ("DECISION", "ATT"),
+                                                             ("LOGEMENT", "Metz-Borny 12B"))))
+    report = indicators.run(register_of, LATER.date(), LATER)
+    assert report.changed == 0  # no lease yet: the ranked household may still get it
+    record(housed.number, EventInput("SIGNBAIL", date(2024, 6, 20), None, (("LOGEMENT", "metz-borny 12b"),)))
+    report = indicators.run(register_of, LATER.date(), LATER)
+    assert report.changed == 1
+    flags = {application.number: stored(register_of, application.number).form.processing.multiple_conditional_allocations
+             for application in (ranked, housed, bystander)}
+    assert flags == {ranked.number: True, housed.number: False, bystander.number: False}
+    found = services.search(register_of(), SearchCriteria(multiple_conditional_allocations=True), "DEMOB")
+    assert found.numbers == [str(ranked.number)]
+
+
 # -- retention ----------------------------------------------------------------------------------
 
 

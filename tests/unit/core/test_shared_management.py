@@ -10,6 +10,7 @@ from core.domain.codes import CounterType
 from core.domain.errors import EventChangeRefused, EventTypeConflict, InvalidEvent, UnknownEventType
 from core.domain.shared_management import (
     ADD_RIGHTS,
+    ALLOCATION_TYPES,
     NATIONAL_TYPES,
     EventInput,
     Feature,
@@ -20,6 +21,7 @@ from core.domain.shared_management import (
     check_content,
     find_type,
     territorial_type,
+    unsuccessful_conditional_allocations,
     usable_type,
 )
 
@@ -165,3 +167,43 @@ def test_a_type_out_of_its_validity_takes_no_new_event_but_stays_known():
 def test_territorial_types_are_checked(code, label, features):
     with pytest.raises(EventTypeConflict):
         territorial_type("057", code, label, "SNE", "PGP", features=features)
+
+
+# -- allocations subject to refusal by earlier candidates --------------------------------------------
+
+DECIDED = date(2026, 3, 2)
+
+
+def allocation_event(kind: str, number: str, on: date, dwelling: str | None, decision: str = "ATTRANG",
+                     landlord: str = "DEMOB") -> SharedEvent:
+    values = (("DATECAL", on.isoformat()), ("DECISION", decision)) if kind == "DECISCAL" else ()
+    values += (("LOGEMENT", dwelling),) if dwelling is not None else ()
+    return SharedEvent(None, number, "057", kind, on, datetime(2026, 3, 2, 9, 0, tzinfo=PARIS), landlord, None, values)
+
+
+@pytest.mark.parametrize("lease, flagged", [
+    (allocation_event("SIGNBAIL", "B", date(2026, 3, 20), "Metz 12B"), {"A"}),  # another household signed it
+    (allocation_event("SIGNBAIL", "B", date(2026, 3, 20), " metz12b "), {"A"}),  # the same reference, written otherwise
+    (allocation_event("SIGNBAIL", "A", date(2026, 3, 20), "Metz 12B"), set()),  # the household itself signed
+    (allocation_event("SIGNBAIL", "B", date(2026, 2, 20), "Metz 12B"), set()),  # a lease before the decision
+    (allocation_event("SIGNBAIL", "B", date(2026, 3, 20), "Metz 14"), set()),  # another dwelling
+    (allocation_event("SIGNBAIL", "B", date(2026, 3, 20), "Metz 12B", landlord="AUTRE"), set()),  # another landlord's
+    (allocation_event("SIGNBAIL", "B", date(2026, 3, 20), None), set()),  # a lease naming no dwelling
+])
+def test_a_conditional_allocation_is_unsuccessful_once_another_household_signs_the_lease(lease, flagged):
+    decision = allocation_event("DECISCAL", "A", DECIDED, "Metz 12B")
+    assert unsuccessful_conditional_allocations([decision, lease]) == flagged
+
+
+@pytest.mark.parametrize("decision", [
+    allocation_event("DECISCAL", "A", DECIDED, "Metz 12B", decision="ATT"),  # allocated outright
+    allocation_event("DECISCAL", "A", DECIDED, None),  # no dwelling named: nothing to follow
+])
+def test_only_a_conditional_decision_naming_its_dwelling_can_be_followed(decision):
+    lease = allocation_event("SIGNBAIL", "B", date(2026, 3, 20), "Metz 12B")
+    assert unsuccessful_conditional_allocations([decision, lease]) == set()
+
+
+def test_the_types_published_as_usable_for_the_indicator_are_those_it_is_computed_from():
+    usable = {event_type.code for event_type in NATIONAL_TYPES if event_type.usable_for_conditional_allocations}
+    assert usable == set(ALLOCATION_TYPES)
