@@ -15,12 +15,17 @@ import ssl
 import threading
 
 from core.adapters.repository import SqlUnitOfWork
+from core.cli import STOP_SECONDS
 
 from .app import SERVICES, Hub
 from .config import Settings
 from .transport import DeferredHandshake, HubServer
 
 log = logging.getLogger(__name__)
+
+# What a stop gives the connections already accepted (hub.transport.HubServer.drain), leaving cheroot's own
+# stop (shutdown_timeout, 5 s) its time within the `sne-hub serve` process's STOP_SECONDS.
+DRAIN_SECONDS = STOP_SECONDS - 10
 
 
 def tls_adapter(settings: Settings) -> DeferredHandshake:
@@ -66,6 +71,6 @@ def service(context):
         thread = threading.Thread(target=server.serve, name="soap", daemon=True)
         thread.start()
         stop.wait()
-        server.stop()
+        server.drain(DRAIN_SECONDS)
 
     return serve
