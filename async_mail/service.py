@@ -19,6 +19,7 @@ from .delivery import Delivery
 from .pipeline import Keys, Pipeline
 from .server import HubHandler, controller, resume
 from .store import MailStore
+from .workers import PipelineProcesses
 
 
 class KeyRing:
@@ -70,6 +71,19 @@ def counter_lookup(engine):
     return counter_of_mailbox
 
 
+def handler(settings: MailSettings, engine, database_url: str) -> HubHandler:
+    """The SMTP handler with its pipeline workers: processes (:mod:`async_mail.workers`) or threads, as
+    ``settings.pipeline_processes`` says for this database; the processes are started before it returns."""
+    store = MailStore(engine)
+    pipeline = Pipeline(engine, settings, KeyRing(settings), store)
+    processes = settings.pipeline_processes(engine.dialect.name)
+    if processes == 0:
+        return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
+    workers = PipelineProcesses(processes, database_url, settings)
+    workers.warm_up()
+    return HubHandler(settings, store, pipeline, workers, task=workers.task)
+
+
 def service(context):
     """The ``sne_hub.services`` entry point: run the mail channel until ``stop`` is set."""
     settings = MailSettings.from_environment()
@@ -77,26 +91,24 @@ def service(context):
         if not Path(needed).exists():
             raise FileNotFoundError(f"{needed} is missing: run `sne-hub certificates demo` or set SNE_HUB_MAIL_*")
     engine = context.engine
-    store = MailStore(engine)
-    pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-    workers = ThreadPoolExecutor(settings.workers, thread_name_prefix="mail")
-    handler = HubHandler(settings, store, pipeline, workers)
+    smtp_handler = handler(settings, engine, context.url)
+    store, workers = smtp_handler.store, smtp_handler.workers
     delivery = Delivery(settings, store, counter_lookup(engine))
 
     def serve(stop: threading.Event) -> None:
-        smtp = controller(settings, handler)
+        smtp = controller(settings, smtp_handler)
         smtp.start()
         print(f"serving: smtp://{settings.host}:{settings.port} for {', '.join(settings.addresses)}", flush=True)
-        resume(store, handler, at_start=True)
+        resume(store, smtp_handler, at_start=True)
         ticks = 0
         while not stop.is_set():
             delivery.deliver_due(now_in_paris())
             ticks += 1
             if ticks % 30 == 0:  # messages released from quarantine by an operator
-                resume(store, handler)
+                resume(store, smtp_handler)
             stop.wait(1)
         smtp.stop()
-        workers.shutdown(wait=True)
+        workers.shutdown(wait=True, cancel_futures=True)  # the mails not started stay received: next start
         delivery.deliver_due(now_in_paris())
 
     return serve

@@ -20,9 +20,10 @@ Delivering the replies is not measured: no delivery loop runs, the replies stay 
 
 The servers are the production ones, set up as ``async_mail.service.service`` does: ``MailSettings``
 (encryption required, as production must; STARTTLS offered, not used by the clients; the demo CA
-and its revocation list, written to a temporary directory), ``MailStore``, ``Pipeline`` with the
-``KeyRing``, a ``ThreadPoolExecutor`` of ``--workers`` pipeline workers, ``HubHandler`` and the
-aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
+and its revocation list, written to a temporary directory), ``async_mail.service.handler`` (the
+``HubHandler`` with its pipeline workers: by default what ``sne-hub serve`` runs, one pipeline process
+per core on PostgreSQL; ``--workers N`` for N threads of the SMTP process instead, ``pN`` for N
+processes) and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
 PostgreSQL database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
 and counters, the counters' certificates registered; dropped at the end), logging at INFO to a
 file. aiosmtpd's Controller binds its own port (and connects to it to start its protocol), so two
@@ -57,7 +58,7 @@ PostgreSQL (this database's backends and the server's own processes) and by the 
 ``/proc`` (``bench/soap.py``'s helpers), from the barrier to the last reply, and so is what the rest
 of the machine did meanwhile. Peak RSS is the server processes' VmHWM over the measurement. The
 planner's statistics are refreshed (``ANALYZE``) after the set-up and after each measurement,
-outside the clock.
+outside the clock. The CPU and memory of a server process include its pipeline processes'.
 
 Each measurement is repeated ``--runs`` times with fresh server processes and reported as the
 median with the min and max; the ratio is taken run by run. Nothing is asserted: it is a
@@ -83,6 +84,7 @@ import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import queue  # noqa: E402
+import re  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -125,7 +127,8 @@ from bench.soap import (  # noqa: E402 - standard library only at import time
 
 DEFAULT_MAILS = 400  # timed mails per measurement, shared by the sessions
 DEFAULT_SERVER_PROCESSES = "1,2"
-DEFAULT_WORKERS = "2,3,4"
+SERVE = "serve"
+DEFAULT_WORKERS = SERVE
 DEFAULT_CLIENT_PROCESSES = 4
 DEFAULT_SESSIONS = 8
 DEFAULT_PER_SESSION = 20
@@ -177,31 +180,37 @@ class BaselineHandler:
         return "250 2.0.0 OK"
 
 
-def mail_settings(pki_directory: str, port: int, workers: int, drop_directory: str) -> Any:
+def pipeline_workers(token: str) -> dict:
+    """A --workers value as MailSettings fields: "serve" (what `sne-hub serve` does: one pipeline process
+    per core on PostgreSQL), "pN" (N pipeline processes), "N" (N pipeline threads in the SMTP process)."""
+    if token == SERVE:
+        return {}
+    if token.startswith("p"):
+        return {"processes": int(token[1:])}
+    return {"processes": 0, "workers": int(token)}
+
+
+def mail_settings(pki_directory: str, port: int, workers: str, drop_directory: str) -> Any:
     from async_mail.config import MailSettings
 
     directory = Path(pki_directory)
     return MailSettings(host="127.0.0.1", port=port, addresses=(HUB_MAIL,), certificate=directory / "hub-cert.pem",
                         key=directory / "hub-key.pem", trusted=directory / "ca.pem", crl=directory / "crl.pem",
                         tls_certificate=directory / "server-cert.pem", tls_key=directory / "server-key.pem",
-                        require_encryption=True, drop_directory=Path(drop_directory), workers=workers)
+                        require_encryption=True, drop_directory=Path(drop_directory), **pipeline_workers(workers))
 
 
-def server(url: str, pki_directory: str, port: int, baseline_port: int, workers: int, log_path: str,
+def server(url: str, pki_directory: str, port: int, baseline_port: int, workers: str, log_path: str,
            drop_directory: str, ready: Any, stop: Any, profile: dict | None, measuring: Any) -> None:
     """One server process: the hub's mail channel (as async_mail.service sets it up) and the baseline."""
     try:
         import logging
 
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, filename=log_path)
-        from concurrent.futures import ThreadPoolExecutor
-
         from aiosmtpd.controller import Controller
 
-        from async_mail.pipeline import Pipeline
-        from async_mail.server import HubHandler, controller, resume, tls_context
-        from async_mail.service import KeyRing
-        from async_mail.store import MailStore
+        from async_mail import service
+        from async_mail.server import controller, resume, tls_context
         from core.adapters.database import make_engine
 
         instruments = Instruments(profile, measuring) if profile else None
@@ -209,13 +218,10 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         engine = make_engine(url)
         if instruments is not None:
             instruments.attach(engine)
-        store = MailStore(engine)
-        pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-        pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="mail")
-        handler = HubHandler(settings, store, pipeline, pool)
+        handler = service.handler(settings, engine, url)  # pipeline threads or processes, as `sne-hub serve`
         smtp = controller(settings, handler)
         smtp.start()
-        resume(store, handler, at_start=True)
+        resume(handler.store, handler, at_start=True)
         baseline = Controller(BaselineHandler(engine), hostname=settings.host, port=baseline_port,
                               data_size_limit=settings.max_bytes, tls_context=tls_context(settings),
                               decode_data=False, server_hostname="sne-hub-baseline")
@@ -224,7 +230,7 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         stop.wait()
         baseline.stop()
         smtp.stop()
-        pool.shutdown(wait=True)
+        handler.workers.shutdown(wait=True)
         if instruments is not None:
             instruments.dump()
         engine.dispose()
@@ -267,9 +273,9 @@ STAGES = (
     ("core.wire.processing", "answer_file", "      answer file (codec write_file)"),
     ("core.wire.processing", "attestation_pdf", "      attestation PDF"),
     ("async_mail.messages", "reply", "    reply: MIME, sign, encrypt"),
-    ("async_mail.messages", "_entity", "      MIME entity serialised (email, policy.SMTP)"),
+    ("certificates.mail", "entity", "      MIME entity serialised (email, policy.SMTP)"),
     ("certificates.smime", "sign", "      sign (certificates.smime.sign)"),
-    ("certificates.smime", "_signature", "        CMS SignedData built (asn1crypto), RSA sign included"),
+    ("certificates.smime", "_signature_now", "        SignedData built (cryptography), RSA sign included"),
     ("certificates.smime", "_sign_bytes", "          RSA sign"),
     ("certificates.smime", "encrypt", "      encrypt (certificates.smime.encrypt)"),
     ("cryptography.hazmat.primitives.serialization.pkcs7", "PKCS7EnvelopeBuilder.encrypt",
@@ -840,14 +846,15 @@ class Sample:
 class Servers:
     """``count`` server processes, each on its own port (and its own baseline port)."""
 
-    def __init__(self, context: Any, count: int, workers: int, database: Database, workdir: str,
+    def __init__(self, context: Any, count: int, workers: str, database: Database, workdir: str,
                  profile: dict | None = None, measuring: Any = None):
         self.context, self.count, self.workers, self.database, self.workdir = context, count, workers, database, workdir
         self.profile, self.measuring = profile, measuring
         self.ports = [free_port() for _ in range(count)]
         self.baseline_ports = [free_port() for _ in range(count)]
         self.processes: list[Any] = []
-        self.pids: list[int] = []
+        self.pids: list[int] = []  # the server processes
+        self.all_pids: list[int] = []  # and their pipeline processes: what the CPU and memory figures count
 
     def __enter__(self) -> "Servers":
         ready = self.context.Queue()
@@ -859,7 +866,7 @@ class Servers:
                 target=server, args=(self.database.url, self.database.pki, self.ports[index],
                                      self.baseline_ports[index], self.workers, log_path,
                                      str(Path(self.workdir) / "drop"), ready, self.stop_event, self.profile,
-                                     measuring), daemon=True)
+                                     measuring))  # not a daemon: it starts pipeline processes
             process.start()
             self.processes.append(process)
         try:
@@ -871,6 +878,7 @@ class Servers:
             self.__exit__()
             raise
         self.pids = [p.pid for p in self.processes]
+        self.all_pids = [found for pid in self.pids for found in (pid, *descendants(pid))]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -886,6 +894,23 @@ class Servers:
             tail = log_file.read_text(errors="replace").splitlines()[-15:]
             out.append(f"--- {log_file.name}\n" + "\n".join(tail))
         return "\n".join(out)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes started by ``pid``, and theirs (the pipeline processes, multiprocessing's helper)."""
+    found = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *descendants(child)]
+    return found
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -936,7 +961,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
     per_server = [sum(shares[i] for i in range(processes) if i % len(ports) == k) for k in range(len(ports))]
     for process in workers:
         process.start()
-    window = CpuWindow(servers.pids, database.name)
+    window = CpuWindow(servers.all_pids, database.name)
     timeout = 120 + mails / 5
     try:
         try:
@@ -947,7 +972,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += sessions * WARMUP
             database.settle(timeout)  # the warm-up mails processed: the workers' queues are empty
             applications_before = admin.submit(count_applications, database.url).result()
-        for pid in servers.pids:
+        for pid in servers.all_pids:
             reset_peak(pid)
         window.start()
         try:
@@ -959,7 +984,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += mails
             database.settle(timeout)
         cpu = window.stop()
-        peaks = [peak_kib(pid) for pid in servers.pids]
+        peaks = [peak_kib(pid) for pid in servers.all_pids]
     finally:
         for process in workers:
             process.join(timeout=10)
@@ -1001,7 +1026,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         database.url, servers.ports[0], database.pki, COUNTER_CODES[0], people.take(WARMUP + mails), mails, warm,
         go, results), daemon=True)
     process.start()
-    window = CpuWindow(servers.pids, database.name)
+    window = CpuWindow(servers.all_pids, database.name)
     try:
         try:
             warm.wait(BARRIER_TIMEOUT_S)
@@ -1010,7 +1035,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         database.hub_mails += WARMUP + mails
         if measuring is not None:
             measuring.set()
-        for pid in servers.pids:
+        for pid in servers.all_pids:
             reset_peak(pid)
         window.start()
         try:
@@ -1021,7 +1046,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         cpu = window.stop()
         if measuring is not None:
             measuring.clear()
-        peaks = [peak_kib(pid) for pid in servers.pids]
+        peaks = [peak_kib(pid) for pid in servers.all_pids]
     finally:
         process.join(timeout=10)
         if process.is_alive():
@@ -1059,7 +1084,7 @@ def machine(software: dict[str, str], libraries: dict[str, str]) -> list[tuple[s
 @dataclass
 class Row:
     servers: int
-    workers: int | None
+    workers: str | None
     handler: str
     samples: list[Sample] = field(default_factory=list)
 
@@ -1197,7 +1222,7 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
     with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as database:
         for mode in ("stages", "cprofile"):
             measuring = context.Event()
-            with Servers(context, 1, arguments.profile_workers, database, workdir,
+            with Servers(context, 1, str(arguments.profile_workers), database, workdir,
                          profile={"mode": mode, "path": str(directory)}, measuring=measuring) as servers:
                 try:
                     samples[mode] = measure_lone(context, servers, database, arguments.profile_mails, people,
@@ -1258,6 +1283,13 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
 # -- main -----------------------------------------------------------------------------------------
 
 
+def worker_tokens(value: str) -> list[str]:
+    tokens = [part.strip() for part in value.split(",")]
+    if not tokens or not all(t == SERVE or re.fullmatch(r"p?[1-9][0-9]*", t) for t in tokens):
+        raise argparse.ArgumentTypeError("a comma-separated list of N (threads), pN (processes) or serve")
+    return tokens
+
+
 def counts(value: str) -> list[int]:
     try:
         numbers = [int(part) for part in value.split(",")]
@@ -1285,9 +1317,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-processes", type=counts, default=counts(DEFAULT_SERVER_PROCESSES),
                         help="server process counts to measure, comma-separated; each process listens on its own "
                              f"port (default: {DEFAULT_SERVER_PROCESSES})")
-    parser.add_argument("--workers", type=counts, default=counts(DEFAULT_WORKERS),
-                        help=f"pipeline worker threads per server process to measure, comma-separated "
-                             f"(default: {DEFAULT_WORKERS})")
+    parser.add_argument("--workers", type=worker_tokens, default=worker_tokens(DEFAULT_WORKERS),
+                        help="pipeline workers per server process to measure, comma-separated: N threads in the "
+                             "SMTP process, pN pipeline processes, or serve, what `sne-hub serve` does (one "
+                             f"pipeline process per core on PostgreSQL) (default: {DEFAULT_WORKERS})")
     parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
                         help="client processes, spread round robin over the server processes' ports "
                              f"(default: {DEFAULT_CLIENT_PROCESSES})")
@@ -1313,7 +1346,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-mails", type=positive, default=DEFAULT_PROFILE_MAILS,
                         help=f"mails per profiling pass (default: {DEFAULT_PROFILE_MAILS})")
     parser.add_argument("--profile-workers", type=positive, default=2,
-                        help="pipeline workers of the profiled server process (default: 2, the production default)")
+                        help="pipeline threads of the profiled server process, which runs the pipeline in its own "
+                             "threads so that the timers see every stage (default: 2)")
     return parser.parse_args(argv)
 
 
