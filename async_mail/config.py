@@ -30,15 +30,7 @@ class MailSettings:
     relay: str | None = None  # host:port of the outbound relay; none: replies dropped as .eml files
     drop_directory: Path = DEMO  # replies go to <drop>/<counter>/inbox/ when there is no relay
     dead_after_hours: float = 48  # undelivered replies become dead letters after this long
-    workers: int = 2  # pipeline threads, when the pipeline runs in the SMTP process
-    processes: int | None = None  # pipeline processes; None: one per core on PostgreSQL, none (threads) on SQLite
-
-    def pipeline_processes(self, dialect: str) -> int:
-        """How many worker processes run the pipeline (0: threads of the SMTP process). SQLite lets one
-        writer in at a time: processes would only queue for its lock, so there the default is threads."""
-        if self.processes is not None:
-            return self.processes
-        return (os.cpu_count() or 1) if dialect == "postgresql" else 0
+    workers: int = 2  # pipeline threads
 
     def __post_init__(self) -> None:
         if self.relay is not None:
@@ -77,5 +69,4 @@ class MailSettings:
             drop_directory=path("SNE_HUB_MAIL_DROP_DIR", cls.drop_directory),
             dead_after_hours=float(env.get("SNE_HUB_MAIL_DEAD_AFTER_HOURS", cls.dead_after_hours)),
             workers=int(env.get("SNE_HUB_MAIL_WORKERS", cls.workers)),
-            processes=int(env["SNE_HUB_MAIL_PROCESSES"]) if env.get("SNE_HUB_MAIL_PROCESSES") else None,
         )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from concurrent.futures import Executor
-from typing import Callable
+from concurrent.futures import ThreadPoolExecutor
 from email.parser import BytesHeaderParser
 from email import policy
 
@@ -28,17 +27,11 @@ log = logging.getLogger(__name__)
 
 
 class HubHandler:
-    """``workers`` run the pipeline on each stored message: threads of this process running
-    :meth:`process`, or processes (:mod:`async_mail.workers`) running ``task``, which takes the same
-    arguments (the message's id, whether it is resumed at start)."""
-
-    def __init__(self, settings: MailSettings, store: MailStore, pipeline: Pipeline, workers: Executor,
-                 task: Callable[[int, bool], None] | None = None):
+    def __init__(self, settings: MailSettings, store: MailStore, pipeline: Pipeline, workers: ThreadPoolExecutor):
         self.addresses = {address.lower() for address in settings.addresses}
         self.store = store
         self.pipeline = pipeline
         self.workers = workers
-        self.task = task or self.process
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list) -> str:
@@ -52,19 +45,14 @@ class HubHandler:
         message_id = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
         stored = self.store.receive(raw, envelope.mail_from, str(message_id).strip() if message_id else None,
                                     now_in_paris())
-        self.workers.submit(self.task, stored, False)
+        self.workers.submit(self.process, stored)
         return f"250 2.0.0 Message {stored} reçu"
 
     def process(self, message: int, resuming: bool = False) -> None:
-        run_stored(self.pipeline, message, resuming)
-
-
-def run_stored(pipeline: Pipeline, message: int, resuming: bool) -> None:
-    """One stored message through the pipeline, on whatever worker runs it."""
-    try:
-        pipeline.run(message, now_in_paris(), resuming=resuming)
-    except Exception as error:  # the message stays "processing": the next start resumes it
-        log.error("mail %d: processing failed: %s", message, type(error).__name__)
+        try:
+            self.pipeline.run(message, now_in_paris(), resuming=resuming)
+        except Exception as error:  # the message stays "processing": the next start resumes it
+            log.error("mail %d: processing failed: %s", message, type(error).__name__)
 
 
 def tls_context(settings: MailSettings) -> ssl.SSLContext | None:
@@ -87,5 +75,5 @@ def resume(store: MailStore, handler: HubHandler, *, at_start: bool = False) -> 
     """Hand waiting messages to the pipeline: released ones, and at start those a stop interrupted."""
     waiting = store.waiting(at_start=at_start)
     for message in waiting:
-        handler.workers.submit(handler.task, message, at_start)
+        handler.workers.submit(handler.process, message, at_start)
     return len(waiting)

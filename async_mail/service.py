@@ -19,7 +19,6 @@ from .delivery import Delivery
 from .pipeline import Keys, Pipeline
 from .server import HubHandler, controller, resume
 from .store import MailStore
-from .workers import PipelineProcesses
 
 
 class KeyRing:
@@ -71,17 +70,12 @@ def counter_lookup(engine):
     return counter_of_mailbox
 
 
-def handler(settings: MailSettings, engine, database_url: str) -> HubHandler:
-    """The SMTP handler with its pipeline workers: processes (:mod:`async_mail.workers`) or threads, as
-    ``settings.pipeline_processes`` says for this database; the processes are started before it returns."""
+def handler(settings: MailSettings, engine) -> HubHandler:
+    """The SMTP handler with its store, pipeline and pipeline threads, as ``sne-hub serve`` runs them (the
+    benchmark and the tests build theirs here too)."""
     store = MailStore(engine)
     pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-    processes = settings.pipeline_processes(engine.dialect.name)
-    if processes == 0:
-        return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
-    workers = PipelineProcesses(processes, database_url, settings)
-    workers.warm_up()
-    return HubHandler(settings, store, pipeline, workers, task=workers.task)
+    return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
 
 
 def service(context):
@@ -91,7 +85,7 @@ def service(context):
         if not Path(needed).exists():
             raise FileNotFoundError(f"{needed} is missing: run `sne-hub certificates demo` or set SNE_HUB_MAIL_*")
     engine = context.engine
-    smtp_handler = handler(settings, engine, context.url)
+    smtp_handler = handler(settings, engine)
     store, workers = smtp_handler.store, smtp_handler.workers
     delivery = Delivery(settings, store, counter_lookup(engine))
 
@@ -108,7 +102,7 @@ def service(context):
                 resume(store, smtp_handler)
             stop.wait(1)
         smtp.stop()
-        workers.shutdown(wait=True, cancel_futures=True)  # the mails not started stay received: next start
+        workers.shutdown(wait=True)
         delivery.deliver_due(now_in_paris())
 
     return serve

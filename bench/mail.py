@@ -21,9 +21,8 @@ Delivering the replies is not measured: no delivery loop runs, the replies stay 
 The servers are the production ones, set up as ``async_mail.service.service`` does: ``MailSettings``
 (encryption required, as production must; STARTTLS offered, not used by the clients; the demo CA
 and its revocation list, written to a temporary directory), ``async_mail.service.handler`` (the
-``HubHandler`` with its pipeline workers: by default what ``sne-hub serve`` runs, one pipeline process
-per core on PostgreSQL; ``--workers N`` for N threads of the SMTP process instead, ``pN`` for N
-processes) and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
+``HubHandler`` with its pipeline threads: by default what ``sne-hub serve`` runs; ``--workers N`` for N)
+and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
 PostgreSQL database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
 and counters, the counters' certificates registered; dropped at the end), logging at INFO to a
 file. aiosmtpd's Controller binds its own port (and connects to it to start its protocol), so two
@@ -58,7 +57,7 @@ PostgreSQL (this database's backends and the server's own processes) and by the 
 ``/proc`` (``bench/soap.py``'s helpers), from the barrier to the last reply, and so is what the rest
 of the machine did meanwhile. Peak RSS is the server processes' VmHWM over the measurement. The
 planner's statistics are refreshed (``ANALYZE``) after the set-up and after each measurement,
-outside the clock. The CPU and memory of a server process include its pipeline processes'.
+outside the clock.
 
 Each measurement is repeated ``--runs`` times with fresh server processes and reported as the
 median with the min and max; the ratio is taken run by run. Nothing is asserted: it is a
@@ -181,13 +180,8 @@ class BaselineHandler:
 
 
 def pipeline_workers(token: str) -> dict:
-    """A --workers value as MailSettings fields: "serve" (what `sne-hub serve` does: one pipeline process
-    per core on PostgreSQL), "pN" (N pipeline processes), "N" (N pipeline threads in the SMTP process)."""
-    if token == SERVE:
-        return {}
-    if token.startswith("p"):
-        return {"processes": int(token[1:])}
-    return {"processes": 0, "workers": int(token)}
+    """A --workers value as MailSettings fields: "serve" (what `sne-hub serve` does by default), or N threads."""
+    return {} if token == SERVE else {"workers": int(token)}
 
 
 def mail_settings(pki_directory: str, port: int, workers: str, drop_directory: str) -> Any:
@@ -218,7 +212,7 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         engine = make_engine(url)
         if instruments is not None:
             instruments.attach(engine)
-        handler = service.handler(settings, engine, url)  # pipeline threads or processes, as `sne-hub serve`
+        handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
         smtp = controller(settings, handler)
         smtp.start()
         resume(handler.store, handler, at_start=True)
@@ -273,7 +267,7 @@ STAGES = (
     ("core.wire.processing", "answer_file", "      answer file (codec write_file)"),
     ("core.wire.processing", "attestation_pdf", "      attestation PDF"),
     ("async_mail.messages", "reply", "    reply: MIME, sign, encrypt"),
-    ("certificates.mail", "entity", "      MIME entity serialised (email, policy.SMTP)"),
+    ("certificates.mail", "body_entity", "      MIME body written (certificates.mail.body_entity)"),
     ("certificates.smime", "sign", "      sign (certificates.smime.sign)"),
     ("certificates.smime", "_signature_now", "        SignedData built (cryptography), RSA sign included"),
     ("certificates.smime", "_sign_bytes", "          RSA sign"),
@@ -853,8 +847,7 @@ class Servers:
         self.ports = [free_port() for _ in range(count)]
         self.baseline_ports = [free_port() for _ in range(count)]
         self.processes: list[Any] = []
-        self.pids: list[int] = []  # the server processes
-        self.all_pids: list[int] = []  # and their pipeline processes: what the CPU and memory figures count
+        self.pids: list[int] = []
 
     def __enter__(self) -> "Servers":
         ready = self.context.Queue()
@@ -866,7 +859,7 @@ class Servers:
                 target=server, args=(self.database.url, self.database.pki, self.ports[index],
                                      self.baseline_ports[index], self.workers, log_path,
                                      str(Path(self.workdir) / "drop"), ready, self.stop_event, self.profile,
-                                     measuring))  # not a daemon: it starts pipeline processes
+                                     measuring), daemon=True)
             process.start()
             self.processes.append(process)
         try:
@@ -878,7 +871,6 @@ class Servers:
             self.__exit__()
             raise
         self.pids = [p.pid for p in self.processes]
-        self.all_pids = [found for pid in self.pids for found in (pid, *descendants(pid))]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -894,23 +886,6 @@ class Servers:
             tail = log_file.read_text(errors="replace").splitlines()[-15:]
             out.append(f"--- {log_file.name}\n" + "\n".join(tail))
         return "\n".join(out)
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes started by ``pid``, and theirs (the pipeline processes, multiprocessing's helper)."""
-    found = []
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            children = [int(child) for child in (task / "children").read_text().split()]
-        except OSError:
-            continue
-        for child in children:
-            found += [child, *descendants(child)]
-    return found
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -961,7 +936,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
     per_server = [sum(shares[i] for i in range(processes) if i % len(ports) == k) for k in range(len(ports))]
     for process in workers:
         process.start()
-    window = CpuWindow(servers.all_pids, database.name)
+    window = CpuWindow(servers.pids, database.name)
     timeout = 120 + mails / 5
     try:
         try:
@@ -972,7 +947,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += sessions * WARMUP
             database.settle(timeout)  # the warm-up mails processed: the workers' queues are empty
             applications_before = admin.submit(count_applications, database.url).result()
-        for pid in servers.all_pids:
+        for pid in servers.pids:
             reset_peak(pid)
         window.start()
         try:
@@ -984,7 +959,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += mails
             database.settle(timeout)
         cpu = window.stop()
-        peaks = [peak_kib(pid) for pid in servers.all_pids]
+        peaks = [peak_kib(pid) for pid in servers.pids]
     finally:
         for process in workers:
             process.join(timeout=10)
@@ -1026,7 +1001,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         database.url, servers.ports[0], database.pki, COUNTER_CODES[0], people.take(WARMUP + mails), mails, warm,
         go, results), daemon=True)
     process.start()
-    window = CpuWindow(servers.all_pids, database.name)
+    window = CpuWindow(servers.pids, database.name)
     try:
         try:
             warm.wait(BARRIER_TIMEOUT_S)
@@ -1035,7 +1010,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         database.hub_mails += WARMUP + mails
         if measuring is not None:
             measuring.set()
-        for pid in servers.all_pids:
+        for pid in servers.pids:
             reset_peak(pid)
         window.start()
         try:
@@ -1046,7 +1021,7 @@ def measure_lone(context: Any, servers: Servers, database: Database, mails: int,
         cpu = window.stop()
         if measuring is not None:
             measuring.clear()
-        peaks = [peak_kib(pid) for pid in servers.all_pids]
+        peaks = [peak_kib(pid) for pid in servers.pids]
     finally:
         process.join(timeout=10)
         if process.is_alive():
@@ -1285,8 +1260,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
 
 def worker_tokens(value: str) -> list[str]:
     tokens = [part.strip() for part in value.split(",")]
-    if not tokens or not all(t == SERVE or re.fullmatch(r"p?[1-9][0-9]*", t) for t in tokens):
-        raise argparse.ArgumentTypeError("a comma-separated list of N (threads), pN (processes) or serve")
+    if not tokens or not all(t == SERVE or re.fullmatch(r"[1-9][0-9]*", t) for t in tokens):
+        raise argparse.ArgumentTypeError("a comma-separated list of thread counts, or serve")
     return tokens
 
 
@@ -1318,9 +1293,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="server process counts to measure, comma-separated; each process listens on its own "
                              f"port (default: {DEFAULT_SERVER_PROCESSES})")
     parser.add_argument("--workers", type=worker_tokens, default=worker_tokens(DEFAULT_WORKERS),
-                        help="pipeline workers per server process to measure, comma-separated: N threads in the "
-                             "SMTP process, pN pipeline processes, or serve, what `sne-hub serve` does (one "
-                             f"pipeline process per core on PostgreSQL) (default: {DEFAULT_WORKERS})")
+                        help="pipeline threads per server process to measure, comma-separated: N, or serve, "
+                             f"what `sne-hub serve` does by default (default: {DEFAULT_WORKERS})")
     parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
                         help="client processes, spread round robin over the server processes' ports "
                              f"(default: {DEFAULT_CLIENT_PROCESSES})")

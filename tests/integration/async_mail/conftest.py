@@ -74,7 +74,6 @@ class RunningMail:
     unit_of_work: object
     workdir: Path
     mailbox: Mailbox = field(default_factory=Mailbox)
-    workers: object = None  # the pipeline's: threads, or async_mail.workers.PipelineProcesses
 
     @property
     def ca_with_crl(self) -> Path:
@@ -96,7 +95,7 @@ class RunningMail:
 
 
 @pytest.fixture
-def mail(request, engine, database_url, pki, tmp_path) -> RunningMail:
+def mail(request, engine, pki, tmp_path) -> RunningMail:
     unit_of_work = lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly)  # noqa: E731
     seed_register(unit_of_work, pki)
     directory = Path(pki["directory"])
@@ -111,14 +110,12 @@ def mail(request, engine, database_url, pki, tmp_path) -> RunningMail:
                             tls_key=directory / "server-key.pem", relay=f"127.0.0.1:{mailbox_server.port}",
                             drop_directory=tmp_path / "drop", max_bytes=2 * 1024 * 1024,
                             **(marker.kwargs if (marker := request.node.get_closest_marker("mail_settings")) else {}))
-    # The pipeline workers `sne-hub serve` runs: processes on PostgreSQL (each with its own engine on this
-    # database), threads of this process on SQLite.
-    handler = service.handler(settings, engine, database_url)
+    handler = service.handler(settings, engine)  # what `sne-hub serve` runs
     store, pipeline, workers = handler.store, handler.pipeline, handler.workers
     smtp = controller(settings, handler)
     smtp.start()
     running = RunningMail(settings.port, pki, settings, store, pipeline,
-                          Delivery(settings, store, counter_lookup(engine)), unit_of_work, tmp_path, mailbox, workers)
+                          Delivery(settings, store, counter_lookup(engine)), unit_of_work, tmp_path, mailbox)
     yield running
     smtp.stop()
     workers.shutdown(wait=True)

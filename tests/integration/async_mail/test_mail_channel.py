@@ -207,29 +207,6 @@ def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
     assert applications(mail) == 1 and len(mail.mailbox.received) == 1
 
 
-def test_a_killed_pipeline_process_loses_no_mail(mail):
-    """On PostgreSQL the pipeline runs in processes: one killed while mails wait (the pool is then broken)
-    is replaced, and every mail stored gets processed and answered once."""
-    import os
-    import signal
-
-    from async_mail.workers import PipelineProcesses
-
-    if not isinstance(mail.workers, PipelineProcesses):
-        pytest.skip("on SQLite the pipeline runs in threads of the SMTP process")
-    demob = identity(mail.pki, "DEMOB")
-    sent = [ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(20 + n)))]), demob,
-                 mail.settings.certificate) for n in range(4)]
-    send(mail, sent[0], demob.mailbox)
-    mail.settle()
-    os.kill(next(iter(mail.workers._pool._processes)), signal.SIGKILL)
-    for raw in sent[1:]:
-        send(mail, raw, demob.mailbox)
-    mail.settle()
-    assert applications(mail) == 4 and len(mail.mailbox.received) == 4
-    assert mail.store.quarantined() == []
-
-
 CODES = [smime.NOT_MIME, smime.NOT_SIGNED, smime.NESTED, smime.BAD_SIGNATURE, smime.SIGNERS, smime.CHAIN, smime.REVOKED,
          smime.VALIDITY, smime.NOT_DECRYPTABLE, pipeline.ENCRYPTION_REQUIRED, pipeline.HEADERS, pipeline.AMBIGUOUS_FROM,
          pipeline.SENDER, pipeline.CERTIFICATE, pipeline.SIGNING_TIME, pipeline.FILES, pipeline.UNNAMED_FILE,
