@@ -30,7 +30,7 @@ class MailSettings:
     relay: str | None = None  # host:port of the outbound relay; none: replies dropped as .eml files
     drop_directory: Path = DEMO  # replies go to <drop>/<counter>/inbox/ when there is no relay
     dead_after_hours: float = 48  # undelivered replies become dead letters after this long
-    workers: int = 2
+    workers: int = 2  # pipeline threads
 
     def __post_init__(self) -> None:
         if self.relay is not None:
@@ -68,4 +68,5 @@ class MailSettings:
             relay=env.get("SNE_HUB_SMTP_RELAY") or None,
             drop_directory=path("SNE_HUB_MAIL_DROP_DIR", cls.drop_directory),
             dead_after_hours=float(env.get("SNE_HUB_MAIL_DEAD_AFTER_HOURS", cls.dead_after_hours)),
+            workers=int(env.get("SNE_HUB_MAIL_WORKERS", cls.workers)),
         )

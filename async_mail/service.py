@@ -70,6 +70,14 @@ def counter_lookup(engine):
     return counter_of_mailbox
 
 
+def handler(settings: MailSettings, engine) -> HubHandler:
+    """The SMTP handler with its store, pipeline and pipeline threads, as ``sne-hub serve`` runs them (the
+    benchmark and the tests build theirs here too)."""
+    store = MailStore(engine)
+    pipeline = Pipeline(engine, settings, KeyRing(settings), store)
+    return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
+
+
 def service(context):
     """The ``sne_hub.services`` entry point: run the mail channel until ``stop`` is set."""
     settings = MailSettings.from_environment()
@@ -77,23 +85,21 @@ def service(context):
         if not Path(needed).exists():
             raise FileNotFoundError(f"{needed} is missing: run `sne-hub certificates demo` or set SNE_HUB_MAIL_*")
     engine = context.engine
-    store = MailStore(engine)
-    pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-    workers = ThreadPoolExecutor(settings.workers, thread_name_prefix="mail")
-    handler = HubHandler(settings, store, pipeline, workers)
+    smtp_handler = handler(settings, engine)
+    store, workers = smtp_handler.store, smtp_handler.workers
     delivery = Delivery(settings, store, counter_lookup(engine))
 
     def serve(stop: threading.Event) -> None:
-        smtp = controller(settings, handler)
+        smtp = controller(settings, smtp_handler)
         smtp.start()
         print(f"serving: smtp://{settings.host}:{settings.port} for {', '.join(settings.addresses)}", flush=True)
-        resume(store, handler, at_start=True)
+        resume(store, smtp_handler, at_start=True)
         ticks = 0
         while not stop.is_set():
             delivery.deliver_due(now_in_paris())
             ticks += 1
             if ticks % 30 == 0:  # messages released from quarantine by an operator
-                resume(store, handler)
+                resume(store, smtp_handler)
             stop.wait(1)
         smtp.stop()
         workers.shutdown(wait=True)

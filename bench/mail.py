@@ -20,9 +20,9 @@ Delivering the replies is not measured: no delivery loop runs, the replies stay 
 
 The servers are the production ones, set up as ``async_mail.service.service`` does: ``MailSettings``
 (encryption required, as production must; STARTTLS offered, not used by the clients; the demo CA
-and its revocation list, written to a temporary directory), ``MailStore``, ``Pipeline`` with the
-``KeyRing``, a ``ThreadPoolExecutor`` of ``--workers`` pipeline workers, ``HubHandler`` and the
-aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
+and its revocation list, written to a temporary directory), ``async_mail.service.handler`` (the
+``HubHandler`` with its pipeline threads: by default what ``sne-hub serve`` runs; ``--workers N`` for N)
+and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
 PostgreSQL database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
 and counters, the counters' certificates registered; dropped at the end), logging at INFO to a
 file. aiosmtpd's Controller binds its own port (and connects to it to start its protocol), so two
@@ -83,6 +83,7 @@ import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
 import queue  # noqa: E402
+import re  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
@@ -125,7 +126,8 @@ from bench.soap import (  # noqa: E402 - standard library only at import time
 
 DEFAULT_MAILS = 400  # timed mails per measurement, shared by the sessions
 DEFAULT_SERVER_PROCESSES = "1,2"
-DEFAULT_WORKERS = "2,3,4"
+SERVE = "serve"
+DEFAULT_WORKERS = SERVE
 DEFAULT_CLIENT_PROCESSES = 4
 DEFAULT_SESSIONS = 8
 DEFAULT_PER_SESSION = 20
@@ -177,31 +179,32 @@ class BaselineHandler:
         return "250 2.0.0 OK"
 
 
-def mail_settings(pki_directory: str, port: int, workers: int, drop_directory: str) -> Any:
+def pipeline_workers(token: str) -> dict:
+    """A --workers value as MailSettings fields: "serve" (what `sne-hub serve` does by default), or N threads."""
+    return {} if token == SERVE else {"workers": int(token)}
+
+
+def mail_settings(pki_directory: str, port: int, workers: str, drop_directory: str) -> Any:
     from async_mail.config import MailSettings
 
     directory = Path(pki_directory)
     return MailSettings(host="127.0.0.1", port=port, addresses=(HUB_MAIL,), certificate=directory / "hub-cert.pem",
                         key=directory / "hub-key.pem", trusted=directory / "ca.pem", crl=directory / "crl.pem",
                         tls_certificate=directory / "server-cert.pem", tls_key=directory / "server-key.pem",
-                        require_encryption=True, drop_directory=Path(drop_directory), workers=workers)
+                        require_encryption=True, drop_directory=Path(drop_directory), **pipeline_workers(workers))
 
 
-def server(url: str, pki_directory: str, port: int, baseline_port: int, workers: int, log_path: str,
+def server(url: str, pki_directory: str, port: int, baseline_port: int, workers: str, log_path: str,
            drop_directory: str, ready: Any, stop: Any, profile: dict | None, measuring: Any) -> None:
     """One server process: the hub's mail channel (as async_mail.service sets it up) and the baseline."""
     try:
         import logging
 
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, filename=log_path)
-        from concurrent.futures import ThreadPoolExecutor
-
         from aiosmtpd.controller import Controller
 
-        from async_mail.pipeline import Pipeline
-        from async_mail.server import HubHandler, controller, resume, tls_context
-        from async_mail.service import KeyRing
-        from async_mail.store import MailStore
+        from async_mail import service
+        from async_mail.server import controller, resume, tls_context
         from core.adapters.database import make_engine
 
         instruments = Instruments(profile, measuring) if profile else None
@@ -209,13 +212,10 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         engine = make_engine(url)
         if instruments is not None:
             instruments.attach(engine)
-        store = MailStore(engine)
-        pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-        pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="mail")
-        handler = HubHandler(settings, store, pipeline, pool)
+        handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
         smtp = controller(settings, handler)
         smtp.start()
-        resume(store, handler, at_start=True)
+        resume(handler.store, handler, at_start=True)
         baseline = Controller(BaselineHandler(engine), hostname=settings.host, port=baseline_port,
                               data_size_limit=settings.max_bytes, tls_context=tls_context(settings),
                               decode_data=False, server_hostname="sne-hub-baseline")
@@ -224,7 +224,7 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         stop.wait()
         baseline.stop()
         smtp.stop()
-        pool.shutdown(wait=True)
+        handler.workers.shutdown(wait=True)
         if instruments is not None:
             instruments.dump()
         engine.dispose()
@@ -267,9 +267,9 @@ STAGES = (
     ("core.wire.processing", "answer_file", "      answer file (codec write_file)"),
     ("core.wire.processing", "attestation_pdf", "      attestation PDF"),
     ("async_mail.messages", "reply", "    reply: MIME, sign, encrypt"),
-    ("async_mail.messages", "_entity", "      MIME entity serialised (email, policy.SMTP)"),
+    ("certificates.mail", "body_entity", "      MIME body written (certificates.mail.body_entity)"),
     ("certificates.smime", "sign", "      sign (certificates.smime.sign)"),
-    ("certificates.smime", "_signature", "        CMS SignedData built (asn1crypto), RSA sign included"),
+    ("certificates.smime", "_signature_now", "        SignedData built (cryptography), RSA sign included"),
     ("certificates.smime", "_sign_bytes", "          RSA sign"),
     ("certificates.smime", "encrypt", "      encrypt (certificates.smime.encrypt)"),
     ("cryptography.hazmat.primitives.serialization.pkcs7", "PKCS7EnvelopeBuilder.encrypt",
@@ -840,7 +840,7 @@ class Sample:
 class Servers:
     """``count`` server processes, each on its own port (and its own baseline port)."""
 
-    def __init__(self, context: Any, count: int, workers: int, database: Database, workdir: str,
+    def __init__(self, context: Any, count: int, workers: str, database: Database, workdir: str,
                  profile: dict | None = None, measuring: Any = None):
         self.context, self.count, self.workers, self.database, self.workdir = context, count, workers, database, workdir
         self.profile, self.measuring = profile, measuring
@@ -1059,7 +1059,7 @@ def machine(software: dict[str, str], libraries: dict[str, str]) -> list[tuple[s
 @dataclass
 class Row:
     servers: int
-    workers: int | None
+    workers: str | None
     handler: str
     samples: list[Sample] = field(default_factory=list)
 
@@ -1197,7 +1197,7 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
     with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as database:
         for mode in ("stages", "cprofile"):
             measuring = context.Event()
-            with Servers(context, 1, arguments.profile_workers, database, workdir,
+            with Servers(context, 1, str(arguments.profile_workers), database, workdir,
                          profile={"mode": mode, "path": str(directory)}, measuring=measuring) as servers:
                 try:
                     samples[mode] = measure_lone(context, servers, database, arguments.profile_mails, people,
@@ -1258,6 +1258,13 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
 # -- main -----------------------------------------------------------------------------------------
 
 
+def worker_tokens(value: str) -> list[str]:
+    tokens = [part.strip() for part in value.split(",")]
+    if not tokens or not all(t == SERVE or re.fullmatch(r"[1-9][0-9]*", t) for t in tokens):
+        raise argparse.ArgumentTypeError("a comma-separated list of thread counts, or serve")
+    return tokens
+
+
 def counts(value: str) -> list[int]:
     try:
         numbers = [int(part) for part in value.split(",")]
@@ -1285,9 +1292,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--server-processes", type=counts, default=counts(DEFAULT_SERVER_PROCESSES),
                         help="server process counts to measure, comma-separated; each process listens on its own "
                              f"port (default: {DEFAULT_SERVER_PROCESSES})")
-    parser.add_argument("--workers", type=counts, default=counts(DEFAULT_WORKERS),
-                        help=f"pipeline worker threads per server process to measure, comma-separated "
-                             f"(default: {DEFAULT_WORKERS})")
+    parser.add_argument("--workers", type=worker_tokens, default=worker_tokens(DEFAULT_WORKERS),
+                        help="pipeline threads per server process to measure, comma-separated: N, or serve, "
+                             f"what `sne-hub serve` does by default (default: {DEFAULT_WORKERS})")
     parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
                         help="client processes, spread round robin over the server processes' ports "
                              f"(default: {DEFAULT_CLIENT_PROCESSES})")
@@ -1313,7 +1320,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile-mails", type=positive, default=DEFAULT_PROFILE_MAILS,
                         help=f"mails per profiling pass (default: {DEFAULT_PROFILE_MAILS})")
     parser.add_argument("--profile-workers", type=positive, default=2,
-                        help="pipeline workers of the profiled server process (default: 2, the production default)")
+                        help="pipeline threads of the profiled server process, which runs the pipeline in its own "
+                             "threads so that the timers see every stage (default: 2)")
     return parser.parse_args(argv)
 
 

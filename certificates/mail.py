@@ -8,7 +8,10 @@ channel's replies and dispatching's mails are built here, so they read alike.
 
 from __future__ import annotations
 
+import base64
+import quopri
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
@@ -34,12 +37,7 @@ def sealed_mail(*, sender: str, recipient: str, subject: str, text: str, parts: 
                 extra_headers: tuple[tuple[str, str], ...] = ()) -> SealedMail:
     """A mail from ``sender`` (signed with ``certificate`` and ``key``) to ``recipient`` (encrypted
     to ``recipient_certificate``); ``parts`` are (file name, bytes, content type) attachments."""
-    body = EmailMessage(policy=policy.SMTP)
-    body.set_content(text, charset="utf-8")
-    for name, data, content_type in parts:
-        main, _, sub = content_type.partition("/")
-        body.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    signed = smime.sign(entity(body), certificate, key)
+    signed = smime.sign(body_entity(text, parts), certificate, key)
     sealed = smime.encrypt(signed, recipient_certificate)
     message_id = make_msgid(domain=sender.partition("@")[2] or "sne-hub")
     outer = [
@@ -55,6 +53,41 @@ def sealed_mail(*, sender: str, recipient: str, subject: str, text: str, parts: 
     outer += [f"{name}: {value}" for name, value in extra_headers]
     head = "\r\n".join(encoded_header(line) for line in outer).encode("utf-8")
     return SealedMail(message_id, head + b"\r\n" + sealed)
+
+
+PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}")
+PLAIN_TYPE = re.compile(r"[a-z]+/[a-z0-9.+-]+")
+
+
+def body_entity(text: str, parts: list[tuple[str, bytes, str]]) -> bytes:
+    """The signed body: ``text`` then ``parts`` as attachments, in a multipart/mixed entity.
+
+    Written directly (a tenth of a millisecond; the ``email`` package took 1.4 ms a reply, 7 % of a
+    mail's whole cost) for what the hub sends: ASCII file names and plain content types. Anything
+    else goes through :class:`EmailMessage`, which encodes every case. The text is quoted-printable,
+    so no line of the body exceeds 76 characters whatever the text; the files are base64."""
+    if not all(PLAIN_NAME.fullmatch(name) and PLAIN_TYPE.fullmatch(kind) for name, _, kind in parts):
+        return entity(_message(text, parts))
+    boundary = f"=_sne-hub-{secrets.token_hex(16)}".encode()
+    lines = [b'Content-Type: multipart/mixed; boundary="' + boundary + b'"', b"",
+             b"--" + boundary, b'Content-Type: text/plain; charset="utf-8"',
+             b"Content-Transfer-Encoding: quoted-printable", b"",
+             quopri.encodestring(text.encode("utf-8")).replace(b"\n", b"\r\n").rstrip(b"\r\n")]
+    for name, data, kind in parts:
+        lines += [b"--" + boundary, b"Content-Type: " + kind.encode(), b"Content-Transfer-Encoding: base64",
+                  b'Content-Disposition: attachment; filename="' + name.encode() + b'"', b"",
+                  base64.encodebytes(data).replace(b"\n", b"\r\n").rstrip(b"\r\n")]
+    lines += [b"--" + boundary + b"--", b""]
+    return b"\r\n".join(lines)
+
+
+def _message(text: str, parts: list[tuple[str, bytes, str]]) -> EmailMessage:
+    body = EmailMessage(policy=policy.SMTP)
+    body.set_content(text, charset="utf-8")
+    for name, data, content_type in parts:
+        main, _, sub = content_type.partition("/")
+        body.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return body
 
 
 def entity(message: EmailMessage) -> bytes:

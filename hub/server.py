@@ -16,12 +16,17 @@ import threading
 
 from core.adapters.document_store import make_document_store
 from core.adapters.repository import SqlUnitOfWork
+from core.cli import STOP_SECONDS
 
 from .app import DOCUMENTS_SERVICE, SERVICES, Hub
 from .config import Settings
 from .transport import DeferredHandshake, HubServer
 
 log = logging.getLogger(__name__)
+
+# What a stop gives the connections already accepted (hub.transport.HubServer.drain), leaving cheroot's own
+# stop (shutdown_timeout, 5 s) its time within the `sne-hub serve` process's STOP_SECONDS.
+DRAIN_SECONDS = STOP_SECONDS - 10
 
 
 def tls_adapter(settings: Settings) -> DeferredHandshake:
@@ -78,6 +83,6 @@ def service(context):
         thread = threading.Thread(target=server.serve, name="soap", daemon=True)
         thread.start()
         stop.wait()
-        server.stop()
+        server.drain(DRAIN_SECONDS)
 
     return serve

@@ -20,6 +20,10 @@ and lets a client that trickles bytes hold that worker for as long as it keeps t
   ``HUB-ENCODAGE`` (415), each a SOAP 1.2 fault as the gate writes them, then the connection closes:
   the rest of its bytes cannot be trusted to start a request.
 
+A stop drains (:meth:`HubServer.drain`): the listening socket stops taking new connections, every
+connection the kernel had already accepted is taken and served, each answer then closes its
+connection, and the server stops once nothing is left or the stop's time is up.
+
 A client that sends slowly still holds a worker thread for up to the request time: more slow
 addresses than threads hold them all. That is what the TLS-terminating proxy of a production
 deployment absorbs (docs/INTERFACES.md, "Deployment").
@@ -28,10 +32,14 @@ deployment absorbs (docs/INTERFACES.md, "Deployment").
 from __future__ import annotations
 
 import _pyio
+import ctypes
 import logging
 import re
+import select
 import socket
 import ssl
+import struct
+import sys
 import threading
 import time
 from collections import Counter
@@ -257,8 +265,10 @@ class _Request(HTTPRequest):
             self.conn.wfile.write(b"0\r\n\r\n")
 
     def send_headers(self) -> None:
-        """Close after an answer whose request body was not read to its end, instead of reading the rest."""
-        if self.ready and not self._body_read():
+        """Close after an answer whose request body was not read to its end, instead of reading the rest;
+        and after every answer of a stopping server (``Connection: close``: the client's next request goes
+        to another process)."""
+        if (self.ready and not self._body_read()) or self.server.draining:
             self.close_connection = True
         self.conn.socket.settimeout(self.server.timeout)  # the last read may have left a shorter one
         super().send_headers()
@@ -338,12 +348,42 @@ class DeferredHandshake(BuiltinSSLAdapter):
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), {}
 
 
+# A classic BPF socket filter (linux/filter.h) that drops TCP segments with SYN and without ACK, i.e. the
+# first packet of every new connection, and lets everything else through; offsets are from the TCP header.
+_TCP_FLAGS_OFFSET, _SYN, _ACK = 13, 0x02, 0x10
+_DROP_NEW_CONNECTIONS = (
+    (0x30, 0, 0, _TCP_FLAGS_OFFSET),  # ldb [13]: the flags byte
+    (0x54, 0, 0, _SYN | _ACK),  # and #(SYN|ACK)
+    (0x15, 0, 1, _SYN),  # jeq #SYN: a connection's first segment, else skip the drop
+    (0x06, 0, 0, 0),  # ret #0: dropped (the client sends its SYN again a second later)
+    (0x06, 0, 0, 0xFFFFFFFF),  # ret #-1: kept whole
+)
+_SO_ATTACH_FILTER = 26
+HANDSHAKE_SETTLE_SECONDS = 0.1  # for handshakes half done when the door closed: their last ACK still comes in
+
+
+def _refuse_new_connections(listener: socket.socket) -> bool:
+    """Make the kernel drop the first packet of new connections to ``listener``, so that none joins its
+    accept queue any more while the queue is emptied; the connections being established still complete.
+
+    Closing a listening socket resets the connections waiting in its accept queue: the filter is what
+    lets the queue be emptied first. Linux only (False elsewhere: the queue is then emptied as it is)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    program = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in _DROP_NEW_CONNECTIONS))
+    listener.setsockopt(socket.SOL_SOCKET, _SO_ATTACH_FILTER,
+                        struct.pack("@HP", len(_DROP_NEW_CONNECTIONS), ctypes.addressof(program)))
+    return True  # the kernel copied the program: the buffer may go
+
+
 class HubServer(wsgi.Server):
     """cheroot's WSGI server with the connections above.
 
     A new connection is counted against its address's limit, then waits in the selector until its
     client sends something: only then does a worker thread take it.
     """
+
+    draining = False
 
     ConnectionClass = _Connection
 
@@ -355,6 +395,54 @@ class HubServer(wsgi.Server):
         self.max_body_bytes = max_body_bytes
         self.max_request_body_size = 0  # bounds are ours (_Request), answered as SOAP faults
         self.clients = ClientLimit(connections_per_client)
+
+    def drain(self, seconds: float) -> None:
+        """Stop the way a stop should not be noticed: stop listening, serve what was already accepted, stop.
+
+        1. New connections are refused: the kernel drops their first packet (:func:`_refuse_new_connections`),
+           then the listening socket is closed once its accept queue is empty, so the client's next try is
+           refused (a proxy then goes to another process; with ``SO_REUSEPORT`` the kernel sends it to a
+           sibling). cheroot's own stop would close the socket with connections still queued in the kernel,
+           which resets them, and would connect to the port to wake its accept (with a shared port, a
+           connection to a sibling process).
+        2. Every connection already accepted is served: those queued for a worker, those waiting for their
+           first request (at most the idle time), keep-alive ones (a request arriving is answered); each
+           answer carries ``Connection: close``.
+        3. The server stops when no connection is left, or when ``seconds`` are over (what is then still in
+           flight gets cheroot's own stop: its workers are given ``shutdown_timeout`` more)."""
+        deadline = time.monotonic() + seconds
+        self.draining = True
+        listener = self.socket
+        if listener is not None:
+            self._close_listener(listener)
+        while time.monotonic() < deadline and not self._drained():
+            time.sleep(0.05)
+        self.stop()
+
+    def _close_listener(self, listener: socket.socket) -> None:
+        """Take every connection the kernel accepted for us, then close the listening socket."""
+        filtered = _refuse_new_connections(listener)
+        self._connections._selector.unregister(listener.fileno())  # from now on accepted here, not by the selector
+        listener.setblocking(False)
+        self._accept_queued(listener)
+        if filtered:  # a handshake half done when the filter came is completing: wait for its last ACK
+            time.sleep(HANDSHAKE_SETTLE_SECONDS)
+            self._accept_queued(listener)
+        listener.close()
+        self.socket = None  # so that cheroot's stop neither closes it again nor connects to the port
+        log.info("stopping: listening socket closed, serving the connections already accepted")
+
+    def _accept_queued(self, listener: socket.socket) -> None:
+        """Every connection waiting in the listening socket's accept queue, handed over as the selector would."""
+        while select.select([listener], [], [], 0)[0]:  # readable: the queue holds a connection
+            conn = self._connections._from_server_socket(listener)
+            if conn is not None:  # None: it was gone already (reset by its client)
+                self.process_conn(conn)
+
+    def _drained(self) -> bool:
+        """No connection left: none in the selector, none queued for a worker, every worker idle."""
+        return (len(self._connections._selector) == 0 and self.requests.qsize == 0
+                and all(worker.conn is None for worker in self.requests._threads))
 
     def process_conn(self, conn: _Connection) -> None:
         if conn.admitted:  # it has something to read: a worker takes it

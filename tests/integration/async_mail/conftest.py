@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,11 +17,12 @@ from aiosmtpd.controller import Controller
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
+from async_mail import service
 from async_mail.config import MailSettings
 from async_mail.delivery import Delivery
 from async_mail.pipeline import Pipeline
-from async_mail.server import HubHandler, controller
-from async_mail.service import KeyRing, counter_lookup
+from async_mail.server import controller
+from async_mail.service import counter_lookup
 from async_mail.store import MailStore
 from certificates import load_certificate
 from certificates.reading import load_private_key
@@ -95,7 +95,7 @@ class RunningMail:
 
 
 @pytest.fixture
-def mail(engine, pki, tmp_path) -> RunningMail:
+def mail(request, engine, pki, tmp_path) -> RunningMail:
     unit_of_work = lambda readonly=False: SqlUnitOfWork(engine, readonly=readonly)  # noqa: E731
     seed_register(unit_of_work, pki)
     directory = Path(pki["directory"])
@@ -108,11 +108,11 @@ def mail(engine, pki, tmp_path) -> RunningMail:
                             certificate=directory / "hub-cert.pem", key=directory / "hub-key.pem",
                             trusted=directory / "ca.pem", crl=crl, tls_certificate=directory / "server-cert.pem",
                             tls_key=directory / "server-key.pem", relay=f"127.0.0.1:{mailbox_server.port}",
-                            drop_directory=tmp_path / "drop", max_bytes=2 * 1024 * 1024)
-    store = MailStore(engine)
-    pipeline = Pipeline(engine, settings, KeyRing(settings), store)
-    workers = ThreadPoolExecutor(2)
-    smtp = controller(settings, HubHandler(settings, store, pipeline, workers))
+                            drop_directory=tmp_path / "drop", max_bytes=2 * 1024 * 1024,
+                            **(marker.kwargs if (marker := request.node.get_closest_marker("mail_settings")) else {}))
+    handler = service.handler(settings, engine)  # what `sne-hub serve` runs
+    store, pipeline, workers = handler.store, handler.pipeline, handler.workers
+    smtp = controller(settings, handler)
     smtp.start()
     running = RunningMail(settings.port, pki, settings, store, pipeline,
                           Delivery(settings, store, counter_lookup(engine)), unit_of_work, tmp_path, mailbox)

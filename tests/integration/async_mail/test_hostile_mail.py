@@ -258,8 +258,8 @@ def test_a_certificate_revoked_in_the_register(mail):
     assert [row.reason_code for row in mail.store.quarantined()] == ["MAIL-CERTIFICAT"]
 
 
+@pytest.mark.mail_settings(require_encryption=True)
 def test_encryption_required(mail):
-    mail.settings.__dict__["require_encryption"] = True
     demob = identity(mail.pki, "DEMOB")
     deliver(mail, ours(files(), demob, None), demob.mailbox)
     mail.settle()

@@ -11,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from support.soap_client import SoapClient, build_mtom, parse_reply
 SNE_HUB = str(Path(sys.executable).parent / "sne-hub")
 DEMANDE_PATH = "/services/DemandeLogementImplService/"
 STARTUP_BOUND = 60  # seconds: generous, a hang bound on a shared machine, not a speed limit
+CLIENTS_AT_STOP = 24  # client threads connecting again and again while the stop comes
 
 
 @pytest.fixture
@@ -142,3 +144,84 @@ def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(re
         if process.poll() is None:
             process.kill()
 
+
+
+class Outcomes:
+    """What each client connection of the stop test met, counted across the client threads."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.answered, self.refused, self.answered_after_stop = 0, 0, 0
+        self.failures: list[str] = []
+        self.stop_sent = threading.Event()
+
+    def add(self, outcome: str) -> None:
+        with self.lock:
+            if outcome == "answered":
+                self.answered += 1
+                self.answered_after_stop += self.stop_sent.is_set()
+            elif outcome == "refused":
+                self.refused += 1
+            else:
+                self.failures.append(outcome)
+
+
+def one_connection(register: dict, context: ssl.SSLContext) -> str:
+    """Connect, ask for the WSDL, read the whole answer: "answered", "refused" (no connection), or what failed
+    on a connection the server had accepted."""
+    try:
+        raw = socket.create_connection(("127.0.0.1", register["port"]), timeout=STARTUP_BOUND)
+    except ConnectionRefusedError:
+        return "refused"
+    try:
+        with raw, context.wrap_socket(raw, server_hostname="localhost") as connection:
+            connection.sendall(f"GET {DEMANDE_PATH}?wsdl HTTP/1.1\r\nHost: localhost\r\n"
+                               "Connection: close\r\n\r\n".encode())
+            answer = b""
+            while chunk := connection.recv(65536):
+                answer += chunk
+    except (OSError, ssl.SSLError) as error:  # a reset, an EOF in the middle of TLS, a timeout
+        return f"accepted, then {type(error).__name__}: {error}"
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), None)
+    if not head.startswith(b"HTTP/1.1 200") or length != len(body):
+        return f"accepted, then an incomplete answer: {head[:60]!r}, {len(body)} bytes of {length}"
+    return "answered"
+
+
+def test_a_stop_serves_every_connection_already_accepted_then_refuses(register):
+    """SIGTERM while many clients connect: every connection the hub accepted gets its whole answer (none
+    reset, none cut), and the clients then find the port closed (refused), as a proxy needs to go
+    elsewhere. Before, connections waiting in the kernel's accept queue, or accepted and waiting for
+    their request, were reset when the listening socket closed."""
+    register = {**register, "env": {**register["env"], "SNE_HUB_CONNECTIONS_PER_CLIENT": "0"}}  # all from here
+    process = start(register, "--only", "soap")
+    try:
+        wait_until(lambda: process.poll() is None and answers(register), "the SOAP server")
+        pki = register["pki"]
+        context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
+        outcomes = Outcomes()
+
+        def client_loop() -> None:
+            while (outcome := one_connection(register, context)) != "refused":
+                outcomes.add(outcome)
+            outcomes.add("refused")
+
+        clients = [threading.Thread(target=client_loop) for _ in range(CLIENTS_AT_STOP)]
+        for thread in clients:
+            thread.start()
+        wait_until(lambda: outcomes.answered >= 5 * CLIENTS_AT_STOP, "answers before the stop")
+        process.send_signal(signal.SIGTERM)
+        outcomes.stop_sent.set()
+        for thread in clients:
+            thread.join(timeout=STARTUP_BOUND)
+        output, _ = process.communicate(timeout=STARTUP_BOUND)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert outcomes.failures == [], outcomes.failures[:5]
+    assert outcomes.refused == CLIENTS_AT_STOP  # each client ended on a closed port, none hangs
+    assert outcomes.answered_after_stop > 0  # the stop came while connections were in progress
+    assert process.returncode == 0, output
+    assert "listening socket closed" in output
