@@ -98,10 +98,35 @@ def _check_pdf(content: bytes) -> None:
         end = content.find(b"endstream", match.end())
         if end == -1:
             raise DocumentRefused("PDF tronqué : flux sans fin", "fichier")
-        if b"FlateDecode" in _decoded_names(dictionary) or b"/Fl " in dictionary or b"/Fl]" in dictionary:
+        filters = _filters(dictionary)
+        if filters == ():  # plain: scanned with the whole file above
+            continue
+        if filters in _FLATE:
             data = _inflate(content[match.end():end], MAX_INFLATED_BYTES - inflated)
             inflated += len(data)
             _refuse_active_content(data)
+        elif filters not in _OPAQUE:
+            raise DocumentRefused("Flux PDF d'un codage que le registre ne lit pas (ASCIIHex, ASCII85, LZW, "
+                                  "chaîne de filtres…) : refusé, son contenu ne pourrait pas être vérifié", "fichier")
+
+
+# A stream's filters decide what the register can check in it: plain or Flate streams are read and
+# scanned; an image codec alone decodes to pixels, never to PDF objects; any other filter or chain could
+# hide active content from the scan, so a document with one is refused (docs/REGISTER.md).
+_FLATE = {(b"FlateDecode",), (b"Fl",)}
+_OPAQUE = {(name,) for name in (b"DCTDecode", b"DCT", b"JPXDecode", b"CCITTFaxDecode", b"CCF", b"JBIG2Decode")}
+_FILTER = re.compile(rb"/Filter\s*(\[[^\]]*\]|/[^\s/<>\[\]()%{}]+|\d+\s+\d+\s+R)")
+
+
+def _filters(dictionary: bytes) -> tuple[bytes, ...] | None:
+    """The names of a stream's filters, in order; None when they are not written out (an indirect object)."""
+    found = _FILTER.search(_decoded_names(dictionary))
+    if found is None:
+        return ()
+    value = found.group(1)
+    if value.endswith(b"R"):
+        return None
+    return tuple(_PDF_NAME.findall(value))
 
 
 def _decoded_names(raw: bytes) -> bytes:
@@ -121,8 +146,9 @@ def _inflate(compressed: bytes, budget: int) -> bytes:
     inflater = zlib.decompressobj()
     try:
         data = inflater.decompress(compressed, limit + 1)
-    except zlib.error:
-        return b""  # a damaged stream is the reader's problem; it cannot expand
+    except zlib.error:  # readers decode what they can of a damaged stream: what the scan cannot read is refused
+        raise DocumentRefused("Flux compressé du PDF illisible : refusé, son contenu ne pourrait pas être vérifié",
+                              "fichier") from None
     if len(data) > limit:
         raise DocumentRefused("Flux compressé démesuré dans le PDF (bombe de décompression) : refusé", "fichier")
     return data

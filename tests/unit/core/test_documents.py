@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import date, datetime
 
 import pytest
@@ -175,3 +176,28 @@ def test_quarantine_and_restoration_follow_the_documents_state():
     assert quarantined.restored("DEMOB", NOW).state is DocumentState.ACTIVE
     with pytest.raises(DocumentStateConflict):
         _document().restored("DEMOB", NOW)
+
+
+def _pdf_with_stream(dictionary: bytes, data: bytes) -> bytes:
+    return (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n2 0 obj\n<< " + dictionary
+            + b" /Length %d >>\nstream\n" % len(data) + data + b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n")
+
+
+@pytest.mark.parametrize("dictionary, data", [
+    (b"/Filter /ASCIIHexDecode", b"2F53202F4A617661536372697074>"),  # "/S /JavaScript" in hex
+    (b"/Filter [/ASCII85Decode /FlateDecode]", b"<~9jqo^~>"),  # a chain the scan cannot follow
+    (b"/Filter /LZWDecode", b"\x80\x0b\x60\x50"),
+    (b"/Filter 7 0 R", b"x"),  # filters written elsewhere
+    (b"/Filter /FlateDecode", zlib.compress(b"<< /S /JavaScript >>")[:-2] + b"\x00\x00"),  # damaged: readers decode it
+])
+def test_streams_the_scan_cannot_read_are_refused(dictionary, data):
+    with pytest.raises(DocumentRefused):
+        inspect(_pdf_with_stream(dictionary, data))
+
+
+@pytest.mark.parametrize("dictionary, data", [
+    (b"/Filter /FlateDecode", zlib.compress(b"0 0 m 10 10 l S")),
+    (b"/Filter /DCTDecode", b"\xff\xd8\xff\xd9"),  # an image codec decodes to pixels, never to objects
+])
+def test_flate_and_image_streams_are_read(dictionary, data):
+    assert inspect(_pdf_with_stream(dictionary, data)).media_type == "application/pdf"
