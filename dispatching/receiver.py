@@ -34,6 +34,7 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 from lxml import etree
 
+from core.domain.dispatch import ChangeKind
 from core.wire import mtom, schemas
 from core.wire.codec import NS as FILE_NS
 from core.wire.codec import parse_datetime
@@ -50,7 +51,7 @@ XS = "http://www.w3.org/2001/XMLSchema"
 MAX_REQUEST_BYTES = 20 * 1024 * 1024
 # Changes delivered without a DIS file: a deletion (the application is gone) and a change of the
 # application's events (read them with GestionPartageeEVTImplService's listerEvenementsDemande).
-WITHOUT_FILE = ("SUP", "EVT")
+WITHOUT_FILE = frozenset(kind.value for kind in ChangeKind if not kind.carries_file)
 MAX_FILES = MAX_BATCH  # a delivery carries at most SNE_HUB_DISPATCH_BATCH files (100 by default)
 
 

@@ -412,12 +412,14 @@ class HubServer(wsgi.Server):
            flight gets cheroot's own stop: its workers are given ``shutdown_timeout`` more)."""
         deadline = time.monotonic() + seconds
         self.draining = True
-        listener = self.socket
-        if listener is not None:
-            self._close_listener(listener)
-        while time.monotonic() < deadline and not self._drained():
-            time.sleep(0.05)
-        self.stop()
+        try:  # the drain reads cheroot's internals: if a cheroot upgrade moved them, the server still stops
+            listener = self.socket
+            if listener is not None:
+                self._close_listener(listener)
+            while time.monotonic() < deadline and not self._drained():
+                time.sleep(0.05)
+        finally:
+            self.stop()
 
     def _close_listener(self, listener: socket.socket) -> None:
         """Take every connection the kernel accepted for us, then close the listening socket."""

@@ -57,6 +57,7 @@ class SqlDocuments(port.Documents):
     def erase_of_application(self, number: str) -> list[str]:
         keys = list(self.connection.execute(select(_D.storage_key).where(_D.number == number)).scalars())
         self.connection.execute(delete(orm.documents).where(_D.number == number))
+        self.connection.execute(delete(orm.document_journal).where(_J.number == number))
         return keys
 
     def journal(self, lines: Iterable[JournalLine]) -> None:

@@ -205,8 +205,9 @@ class SqlApplications(port.Applications):
         return application_of_row(row)
 
     def save(self, application: Application, loaded_version: int) -> None:
-        """Store the changed row; the side tables are rebuilt when the form changed, and given the
-        new search columns (a cancellation's state) when only those did."""
+        """Store the changed row; the side tables are rebuilt when the form changed, and every side
+        row, the document terms kept across a form change included, takes the new search columns
+        (first wished commune, state…) when they changed."""
         row_id, loaded_form, loaded_search = self._loaded[str(application.number)]
         form = to_document(application.form)
         values = application_columns(application)
@@ -222,7 +223,7 @@ class SqlApplications(port.Applications):
         if form != loaded_form:
             self._unindex(row_id)
             self._index(row_id, application, searched)
-        elif searched != loaded_search:
+        if searched != loaded_search:  # the document terms outlive a form change: they move with it
             self._reindex_search_columns(row_id, searched)
         self._loaded[str(application.number)] = (row_id, form, searched)
 

@@ -5,8 +5,9 @@ is active), the territory (a counter acts on its own territory's applications on
 profile against the document's sensitivity (:data:`core.domain.documents.ACCESS`). A request may
 name its user's profile (``requested``) to act with fewer rights than the counter's, never more.
 
-Bytes go to the document store before the transaction commits, under a fresh random key, and are
-removed again if it does not: the register never describes bytes it does not hold.
+Bytes go to the document store before the transaction opens (an upload must not hold the register's
+write lock), under a fresh random key, and are removed again if the transaction does not commit, a
+refusal included: the register never describes bytes it does not hold.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ def deposit(uow: UnitOfWork, store: DocumentStore, number: RegistrationNumber, m
     inspected = inspect(content)  # before the transaction: it takes time and needs no lock
     digest = hashlib.sha256(content).hexdigest()
     key = uuid.uuid4().hex
-    stored = False
+    store.put(key, content)  # before the transaction: an upload must not hold the register's write lock
+    stored = True
     try:
         with uow:
             counter, profile = _writer(uow, number, counter_code, requested)
@@ -83,8 +85,6 @@ def deposit(uow: UnitOfWork, store: DocumentStore, number: RegistrationNumber, m
             document = Document(uuid.uuid4().hex, str(number), counter.territory, metadata, label_of(client_name),
                                 inspected.media_type, inspected.size, digest, key, DocumentState.ACTIVE, now,
                                 counter.code, now, counter.code, JournalEvent.CREATION)
-            store.put(key, content)
-            stored = True
             uow.documents.add(document)
             uow.documents.journal([journal_line(document, JournalEvent.CREATION, now, counter.code,
                                                 describe(JournalEvent.CREATION, metadata,
@@ -191,7 +191,7 @@ def restore(uow: UnitOfWork, number: RegistrationNumber, document_id: str, count
 
 class StoredDocuments:
     """The retention purge's documents (``core.service_layer.retention.ApplicationDocuments``): the
-    rows go in the purge's transaction, the bytes right away. Bytes cannot roll back: a purge that
+    rows and their journal go in the purge's transaction, the bytes right away. Bytes cannot roll back: a purge that
     fails after some are gone is retried whole, and deleting absent bytes does nothing.
 
     ``store`` is opened only for an application that holds documents, so a deployment without a

@@ -99,8 +99,8 @@ class Applications(abc.ABC):
     @abc.abstractmethod
     def purge(self, number: RegistrationNumber) -> None:
         """Erase the application and every copy of its data the register holds (its row and index
-        rows, its outbox messages, its dispatched files and profiles, its notices' recipients);
-        the journal stays."""
+        rows, its outbox messages, its dispatched files and profiles, its notices' recipients, its
+        shared management events); the journal stays."""
 
 
 class Territories(abc.ABC):
@@ -511,8 +511,9 @@ class Documents(abc.ABC):
 
     @abc.abstractmethod
     def erase_of_application(self, number: str) -> list[str]:
-        """Remove every description of an application's documents, quarantined ones too, and give
-        back their storage keys; the journal stays (it names categories, types and digests only)."""
+        """Remove every description of an application's documents, quarantined ones too, and their
+        journal (which categories and types a number held says something of the household: a
+        disability, a court ruling), and give back their storage keys."""
 
     @abc.abstractmethod
     def journal(self, lines: Iterable[JournalLine]) -> None: ...
