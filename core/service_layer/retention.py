@@ -2,10 +2,11 @@
 2015: data are kept one year after cancellation), with every copy of their data the register
 holds, and their supporting documents through the :class:`ApplicationDocuments` port.
 
-Each application is purged in its own transaction with its row locked: its documents first (the
-port works inside the same transaction, so a failure leaves the application whole, to be purged
-on the next run), then its data; the journal keeps one line saying it was purged, and its earlier
-lines, which never held personal data.
+Each application is purged in its own transaction with its row locked: its documents first (their
+rows in the same transaction; their bytes, which cannot roll back, right away: a failure leaves the
+application and its documents' rows, to be purged whole on the next run, deleting bytes already
+gone does nothing), then its data; the journal keeps one line saying it was purged, and its
+earlier lines, which never held personal data.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ class ApplicationDocuments(Protocol):
 
 
 class NoDocuments:
-    """The register stores no supporting document yet: nothing to erase."""
+    """For callers that hold no document store (tests of the purge's own rules): erases no document.
+    The jobs pass the deployment's store (``core.cli.Context.documents``)."""
 
     def purge(self, uow: UnitOfWork, number: str) -> int:
         return 0
