@@ -54,6 +54,7 @@ from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, Operation, authorize
 from core.domain.vocabulary import RegistryNames
 
+from .services import _acting_counter, existing_application
 from .unit_of_work import DocumentStore, UnitOfWork
 
 
@@ -271,32 +272,18 @@ def _type_sensitive(type_code: str) -> bool:
     return TYPES[type_code].sensitive if type_code in TYPES else True
 
 
-def _counter(uow: UnitOfWork, code: str) -> Counter:
-    counter = uow.counters.get(code)
-    if counter is None or not counter.active:
-        raise UnknownCounter(f"Guichet inconnu ou inactif : {code}", RegistryNames.COUNTER)
-    return counter
-
-
-def _application(uow: UnitOfWork, number: RegistrationNumber, for_update: bool = False) -> Application:
-    application = uow.applications.get(number, for_update=for_update)
-    if application is None or application.state is ApplicationState.DELETED:
-        raise ApplicationNotFound(f"Aucune demande n° {number.display()}", RegistryNames.NUMBER)
-    return application
-
-
 def _reader(uow: UnitOfWork, number: RegistrationNumber, counter_code: str,
             requested: Profile | None) -> tuple[Counter, Profile, Application]:
-    counter = _counter(uow, counter_code)
-    application = _application(uow, number)
+    counter = _acting_counter(uow, counter_code)
+    application = existing_application(uow, number)
     authorize(counter, Operation.READ, application.territory)
     return counter, effective_profile(granted_profile(uow, counter), requested), application
 
 
 def _writer(uow: UnitOfWork, number: RegistrationNumber, counter_code: str,
             requested: Profile | None) -> tuple[Counter, Profile]:
-    counter = _counter(uow, counter_code)
-    application = _application(uow, number, for_update=True)  # serialises deposits: limits hold
+    counter = _acting_counter(uow, counter_code)
+    application = existing_application(uow, number, for_update=True)  # serialises deposits: limits hold
     authorize(counter, Operation.UPDATE, application.territory)
     profile = effective_profile(granted_profile(uow, counter), requested)
     if application.state is not ApplicationState.ACTIVE:

@@ -17,6 +17,7 @@ from core.domain.application import (
     check_renewal_date,
     check_separation,
 )
+from core.domain.codes import ApplicationState
 from core.domain.errors import (
     ApplicationNotFound,
     DuplicateCandidate,
@@ -32,8 +33,8 @@ from core.domain.errors import (
 from core.domain.form import ApplicationForm, DaloInformation
 from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
-from core.domain.search import COUNT_LIMIT, PAGE_SIZE, SearchCriteria, SearchResult, page
 from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
+from core.domain.search import COUNT_LIMIT, PAGE_SIZE, SearchCriteria, SearchResult, page
 from core.domain.validation import check_codes, normalized, validate_form
 from core.domain.vocabulary import RegistryNames
 
@@ -333,6 +334,14 @@ def _acting_counter_and_territory(uow: UnitOfWork, code: str) -> tuple[Counter, 
     if territory is None:
         raise UnknownTerritory(f"Territoire inconnu : {counter.territory}", RegistryNames.COUNTER)
     return counter, territory
+
+
+def existing_application(uow: UnitOfWork, number: RegistrationNumber, *, for_update: bool = False) -> Application:
+    """An application the register still knows (a deleted one answers "unknown number", as a purged one)."""
+    application = uow.applications.get(number, for_update=for_update)
+    if application is None or application.state is ApplicationState.DELETED:
+        raise ApplicationNotFound(f"Aucune demande n° {number.display()}", RegistryNames.NUMBER)
+    return application
 
 
 def _territory(uow: UnitOfWork, code: str) -> Territory:

@@ -12,12 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from core.domain.application import Application
-from core.domain.codes import ApplicationState, CounterType
+from core.domain.codes import CounterType
 from core.domain.errors import (
     INVALID_VALUE,
     TOO_MANY_VALUES,
     Anomaly,
-    ApplicationNotFound,
     EventNotFound,
     EventTypeConflict,
     InvalidEvent,
@@ -42,7 +41,7 @@ from core.domain.shared_management import (
 )
 from core.domain.vocabulary import RegistryNames
 
-from .services import _acting_counter, _territory
+from .services import _acting_counter, _territory, existing_application
 from .unit_of_work import UnitOfWork
 
 # -- event types ----------------------------------------------------------------------------------
@@ -105,7 +104,7 @@ def list_events(uow: UnitOfWork, number: RegistrationNumber,
     """listerEvenementsDemande: the application's events and their types, oldest first."""
     with uow:
         counter = _acting_counter(uow, counter_code)
-        application = _application(uow, number)
+        application = existing_application(uow, number)
         authorize(counter, Operation.READ, application.territory)
         territorial = uow.shared_events.types(application.territory)
         return [(event, find_type(event.type_code, territorial))
@@ -117,7 +116,7 @@ def add_event(uow: UnitOfWork, number: RegistrationNumber, content: EventInput, 
     """ajouterEvenementDemande: record an event on an application of the counter's territory."""
     with uow:
         counter = _acting_counter(uow, counter_code)
-        application = _application(uow, number, for_update=True)
+        application = existing_application(uow, number, for_update=True)
         authorize(counter, Operation.READ, application.territory)
         event_type = usable_type(content.type_code, uow.shared_events.types(application.territory), now.date())
         authorize_event_add(counter.type, event_type)
@@ -163,20 +162,13 @@ def delete_event(uow: UnitOfWork, number: RegistrationNumber, event_id: int, cou
 def _existing(uow: UnitOfWork, number: RegistrationNumber, event_id: int,
               counter_code: str) -> tuple[Counter, Application, SharedEvent, EventType]:
     counter = _acting_counter(uow, counter_code)
-    application = _application(uow, number, for_update=True)
+    application = existing_application(uow, number, for_update=True)
     authorize(counter, Operation.READ, application.territory)
     event = uow.shared_events.get(event_id, for_update=True)
     if event is None or event.number != str(application.number):
         raise EventNotFound(f"La demande n° {number.display()} n'a pas d'événement {event_id}", "idEvenement")
     authorize_event_change(counter.code, counter.type, event)
     return counter, application, event, find_type(event.type_code, uow.shared_events.types(application.territory))
-
-
-def _application(uow: UnitOfWork, number: RegistrationNumber, *, for_update: bool = False) -> Application:
-    application = uow.applications.get(number, for_update=for_update)
-    if application is None or application.state is ApplicationState.DELETED:
-        raise ApplicationNotFound(f"Aucune demande n° {number.display()}", "numUnique")
-    return application
 
 
 def _journal(uow: UnitOfWork, kind: EventKind, application: Application, event: SharedEvent, nature: Nature,
