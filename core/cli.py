@@ -613,7 +613,7 @@ def _run_indicators(context: Context, today: date, show_progress: bool) -> indic
     found = indicators.pending(context.uow, today)
     if not show_progress:
         return indicators.run(context.uow, today, now_in_paris(), found=found)
-    with click.progressbar(length=len(found[1]), label=f"indicators {today}", file=sys.stderr) as bar:
+    with click.progressbar(length=len(found.due), label=f"indicators {today}", file=sys.stderr) as bar:
         return indicators.run(context.uow, today, now_in_paris(), progress=bar.update, found=found)
 
 
@@ -641,9 +641,9 @@ def _run_retention(context: Context, today: date, show_progress: bool) -> retent
     numbers = retention.pending(context.uow, today)
     stored = context.documents()
     if not show_progress:
-        return retention.run(context.uow, today, now_in_paris(), numbers, stored)
+        return retention.run(context.uow, today, now_in_paris(), stored, numbers)
     with click.progressbar(length=len(numbers), label=f"retention {today}", file=sys.stderr) as bar:
-        return retention.run(context.uow, today, now_in_paris(), numbers, stored, progress=bar.update)
+        return retention.run(context.uow, today, now_in_paris(), stored, numbers, progress=bar.update)
 
 
 @main.group()

@@ -4,8 +4,9 @@ operators' settings it reads: the delay each département's prefect set.
 The job reads, one territory at a time, what every active application's flags depend on and the
 flags it holds, decides in memory (:mod:`core.domain.indicators`), and changes only the applications whose
 flags differ, each in its own transaction with its row locked and the decision taken again on the
-locked row: a counter changing the same application meanwhile loses nothing, and running the job
-twice in a day changes nothing the second time.
+locked row (with the delays and allocation decisions the scan read): a counter changing the same
+application meanwhile loses nothing, and running the job twice in a day changes nothing the second
+time.
 
 Allocations "subject to refusal by earlier candidates" are decisions of allocation committees,
 which the register holds as shared-management events (GestionPartageeEVT): the job asks an
@@ -93,38 +94,49 @@ def prefect_delays(uow: UnitOfWork) -> tuple[dict[str, int], set[str]]:
 # -- the daily job -------------------------------------------------------------------------------
 
 
+@dataclass
+class Pending:
+    """What a scan of the register found: the applications whose flags must change, and what the
+    flags were computed from (read once per run, not once per application)."""
+
+    examined: int
+    due: list[RegistrationNumber]
+    long_wait: int  # flagged for a long wait once changed
+    delays: dict[str, int]
+    conditional: set[str]  # unsuccessful conditional allocations, as the scan read them
+
+
 def pending(unit_of_work: Callable[..., UnitOfWork], today: date,
-            decisions: AllocationDecisions = SHARED_EVENT_DECISIONS) -> tuple[int, list[RegistrationNumber], int]:
-    """(active applications examined, those whose flags must change on ``today``, those flagged for
-    a long wait once changed)."""
+            decisions: AllocationDecisions = SHARED_EVENT_DECISIONS) -> Pending:
+    """Which active applications' flags must change on ``today``, one territory's rows in memory at a time."""
     with unit_of_work(readonly=True) as uow:
         delays = uow.territories.prefect_delays()
         territories = [territory.code for territory in uow.territories.list()]
-    examined, due, long_wait = 0, [], 0
-    for territory in territories:  # one territory's rows in memory at a time
+    found = Pending(0, [], 0, delays, set())
+    for territory in territories:
         with unit_of_work(readonly=True) as uow:
             rows = uow.applications.indicator_rows(territory)
             conditional = decisions.unsuccessful_conditional(uow, [row.number for row in rows])
-        examined += len(rows)
+        found.examined += len(rows)
+        found.conditional |= conditional
         for row in rows:
             computed = indicators.flags(row.filing_date, row.first_wished_commune, delays, today,
                                         row.number in conditional)
-            long_wait += computed[0]
+            found.long_wait += computed[0]
             if computed != row.stored:
-                due.append(RegistrationNumber.parse(row.number))
-    return examined, due, long_wait
+                found.due.append(RegistrationNumber.parse(row.number))
+    return found
 
 
 def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,
         decisions: AllocationDecisions = SHARED_EVENT_DECISIONS,
-        progress: Callable[[int], None] = lambda done: None,
-        found: tuple[int, list[RegistrationNumber], int] | None = None) -> IndicatorReport:
+        progress: Callable[[int], None] = lambda done: None, found: Pending | None = None) -> IndicatorReport:
     """Bring every active application's indicators up to ``today``; ``progress`` is told of each
     application changed. ``found``: what :func:`pending` returned, when the caller already asked."""
-    examined, numbers, long_wait = found if found is not None else pending(unit_of_work, today, decisions)
-    report = IndicatorReport(examined=examined, long_wait=long_wait)
-    for number in numbers:
-        outcome = _recompute(unit_of_work, number, today, now, decisions)
+    found = found if found is not None else pending(unit_of_work, today, decisions)
+    report = IndicatorReport(examined=found.examined, long_wait=found.long_wait)
+    for number in found.due:
+        outcome = _recompute(unit_of_work, number, today, now, found)
         if outcome == "changed":
             report.changed += 1
         elif outcome == "computed":
@@ -135,15 +147,18 @@ def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,
 
 
 def _recompute(unit_of_work: Callable[..., UnitOfWork], number: RegistrationNumber, today: date, now: datetime,
-               decisions: AllocationDecisions) -> str | None:
+               found: Pending) -> str | None:
+    """The flags decided again on the locked row (its filing date and communes as they are now),
+    with the delays and allocation decisions the scan read: re-reading a territory's decisions for
+    each application would make a first run over a national register quadratic, and a decision
+    recorded during the run is taken into account by tomorrow's."""
     with unit_of_work() as uow:
         application = uow.applications.get(number, for_update=True)
         if application is None or not application.is_active:
             return None
         communes = application.form.wished_communes
         computed = indicators.flags(application.filing_date, communes[0] if communes else None,
-                                    uow.territories.prefect_delays(), today,
-                                    str(number) in decisions.unsuccessful_conditional(uow, [str(number)]))
+                                    found.delays, today, str(number) in found.conditional)
         loaded_version = application.version
         if not application.record_indicators(computed, SYSTEM, now):
             return None

@@ -60,10 +60,13 @@ def pending(unit_of_work: Callable[..., UnitOfWork], today: date) -> list[Regist
         return uow.applications.cancelled_on_or_before(retention.candidates_until(today))
 
 
-def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime,
-        numbers: list[RegistrationNumber] | None = None, documents: ApplicationDocuments = NO_DOCUMENTS,
+def run(unit_of_work: Callable[..., UnitOfWork], today: date, now: datetime, documents: ApplicationDocuments,
+        numbers: list[RegistrationNumber] | None = None,
         progress: Callable[[int], None] = lambda done: None) -> PurgeReport:
-    """Purge every application due on ``today``; ``progress`` is told of each one handled."""
+    """Purge every application due on ``today``; ``progress`` is told of each one handled.
+
+    ``documents`` has no default: a purge that forgot the store would erase the application and
+    leave its documents' bytes behind, unreachable and never erased."""
     if numbers is None:
         numbers = pending(unit_of_work, today)
     report = PurgeReport()

@@ -25,6 +25,7 @@ from core.domain.indicators import PrefectDelay
 from core.domain.search import SearchCriteria
 from core.domain.shared_management import EventInput
 from core.service_layer import dispatching, indicators, retention, services, shared_management
+from core.service_layer.retention import NO_DOCUMENTS
 from core.wire.codec import NS
 from core.wire.dispatch import addressed, stored_file
 
@@ -209,13 +210,13 @@ def test_an_application_is_kept_one_year_after_its_cancellation_then_purged(regi
     with register_of(readonly=True) as work:
         details = work.events.history(number)[-1].details
     assert details == {"version": 2, "cancelled_on": "2024-02-29", "motive": "RADABA"}
-    assert retention.run(register_of, date(2025, 3, 2), LATER).purged == 0  # nothing left to do
+    assert retention.run(register_of, date(2025, 3, 2), LATER, documents).purged == 0  # nothing left to do
     assert services.search(register_of(), SearchCriteria(), "DEMOB").numbers == [str(active.number)]
 
 
 def test_a_purged_application_keeps_its_number_taken(register_of):
     application = cancelled(register_of, 9, date(2024, 3, 1))
-    retention.run(register_of, date(2025, 3, 2), LATER)
+    retention.run(register_of, date(2025, 3, 2), LATER, NO_DOCUMENTS)
     newer = filed(register_of, 10, LATER)
     assert newer.number.sequence > application.number.sequence
 
@@ -268,7 +269,7 @@ def test_an_indicator_change_is_dispatched_as_a_mod_and_a_purge_erases_the_dispa
     assert block.findtext(f"{N}estDelaiAnormalementLong") == "true"
     services.cancel(register_of(), application.number, Cancellation(LATER.date(), "RADABA"), "DEMOC", LATER)
     dispatching.fan_out(register_of(), LATER, stored_file)
-    retention.run(register_of, date(2027, 1, 21), LATER)
+    retention.run(register_of, date(2027, 1, 21), LATER, NO_DOCUMENTS)
     erased = dispatching.pull(register_of(readonly=True), "DEMOE", 0).items
     assert [item.kind for item in erased] == ["CRE", "MOD", "RAD"]
     assert all(item.file is None for item in erased)  # the deliveries stay, naming a number and nothing else

@@ -13,6 +13,7 @@ from core.domain.calendar import now_in_paris
 from core.domain.form import ProcessingInformation
 from core.domain.indicators import PrefectDelay
 from core.service_layer import indicators, retention
+from core.service_layer.retention import NO_DOCUMENTS  # it holds no document
 from core.wire.codec import NS
 from support.files import get_demande, get_num_unique, interface_file, person, today
 
@@ -127,9 +128,9 @@ def test_an_application_purged_after_its_retention_is_unknown(hub):
     number = registered(hub, "DEMOB", index=46)
     answer_of(get_num_unique(hub.client("DEMOB"), interface_file(
         "DEMOB", "RAD", person(46), number=number, cancellation=Cancellation(today(), "RADABA"))))
-    assert retention.run(hub.unit_of_work, today() + timedelta(days=365), now_in_paris()).purged == 0
+    assert retention.run(hub.unit_of_work, today() + timedelta(days=365), now_in_paris(), NO_DOCUMENTS).purged == 0
     assert read(hub, number).find(f".//{N}radiation") is not None
-    assert retention.run(hub.unit_of_work, today() + timedelta(days=367), now_in_paris()).purged == 1
+    assert retention.run(hub.unit_of_work, today() + timedelta(days=367), now_in_paris(), NO_DOCUMENTS).purged == 1
     reply = get_demande(hub.client("DEMOB"), number)
     assert reply.status != 200 and b"NUU111" in reply.body
     assert search(hub, "DEMOB", f"<numUnique>{number}</numUnique>") == ([], [])
