@@ -509,23 +509,16 @@ def documents_keys_add(key_id: str, keyring: str) -> None:
 @pass_context
 def documents_rekey(context: Context) -> None:
     """Seal every stored document again with the current key (after `documents keys add`); safe to
-    repeat and to interrupt. When it is done, older keys can leave the keyring."""
+    repeat and to interrupt. When it is done with no unreadable document, older keys can leave the
+    keyring; an unreadable one (absent or altered bytes, its storage key logged) makes it exit 1."""
     context.require_schema()
     store = make_document_store()
-    moved = kept = 0
-    after = None
-    while True:
-        with context.uow(readonly=True) as uow:
-            keys = uow.documents.storage_keys(after, 500)
-        if not keys:
-            break
-        for key in keys:
-            if store.reseal(key):
-                moved += 1
-            else:
-                kept += 1
-        after = keys[-1]
-    click.echo(f"documents sealed again with key {store.keyring.current}: {moved}; already with it: {kept}")
+    with click.progressbar(length=documents.document_count(context.uow(readonly=True)), label="rekey",
+                           file=sys.stderr) as bar:
+        report = documents.rekey(context.uow, store, progress=bar.update)
+    click.echo(f"clé courante {store.keyring.current} : {report}")
+    if report.unreadable:
+        raise SystemExit(1)
 
 
 # -- jobs ---------------------------------------------------------------------------------------

@@ -83,6 +83,15 @@ class SqlDocuments(port.Documents):
         return [JournalLine(r.document_id, r.number, r.territory_code, r.category, r.type, JournalEvent(r.event),
                             r.at, r.actor, r.description, r.sha256, r.id) for r in rows]
 
+    def count(self) -> int:
+        return self.connection.execute(select(func.count()).select_from(orm.documents)).scalar_one()
+
+    def lock_storage_key(self, key: str) -> bool:
+        query = select(_D.id).where(_D.storage_key == key)
+        if self.postgres:  # SQLite: the write transaction (BEGIN IMMEDIATE) already holds the whole file
+            query = query.with_for_update()
+        return self.connection.execute(query).first() is not None
+
     def storage_keys(self, after: str | None, limit: int) -> list[str]:
         query = select(_D.storage_key).order_by(_D.storage_key).limit(limit)
         if after is not None:

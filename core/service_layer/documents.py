@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from core.domain.vocabulary import RegistryNames
 
 from .services import _acting_counter, existing_application
 from .unit_of_work import DocumentStore, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,61 @@ class StoredDocuments:
         for key in keys:
             self._store.delete(key)
         return len(keys)
+
+
+@dataclass
+class RekeyReport:
+    moved: int = 0  # sealed again with the current key
+    kept: int = 0  # already sealed with it
+    gone: int = 0  # purged between the listing and their turn: left alone
+    unreadable: int = 0  # absent or altered in the store: the older keys must stay until they are dealt with
+
+    def __str__(self) -> str:
+        return (f"pièces scellées à nouveau : {self.moved} ; déjà avec la clé courante : {self.kept} ; "
+                f"effacées entre-temps : {self.gone} ; illisibles : {self.unreadable}")
+
+
+def rekey(unit_of_work: Callable[..., UnitOfWork], store: DocumentStore,
+          progress: Callable[[int], None] = lambda done: None) -> RekeyReport:
+    """Seal every stored document again with the store's current key (after a key is added).
+
+    Each document is resealed with its row locked, so that a purge running meanwhile either erases
+    it after the reseal or has erased it before (then it is skipped): a reseal never writes back
+    bytes a purge erased. A document whose bytes are absent or altered is counted and logged by its
+    storage key (random, nothing of the household) and the walk goes on. Safe to repeat and to
+    interrupt."""
+    report, after = RekeyReport(), None
+    while True:
+        with unit_of_work(readonly=True) as uow:
+            keys = uow.documents.storage_keys(after, 500)
+        if not keys:
+            return report
+        for key in keys:
+            _reseal(unit_of_work, store, key, report)
+            progress(1)
+        after = keys[-1]
+
+
+def document_count(uow: UnitOfWork) -> int:
+    with uow:
+        return uow.documents.count()
+
+
+def _reseal(unit_of_work: Callable[..., UnitOfWork], store: DocumentStore, key: str, report: RekeyReport) -> None:
+    with unit_of_work() as uow:  # nothing is written: leaving it rolls back and releases the lock
+        if not uow.documents.lock_storage_key(key):
+            report.gone += 1
+            return
+        try:
+            moved = store.reseal(key)
+        except DocumentUnreadable:
+            log.warning("document object %s unreadable, not resealed", key)
+            report.unreadable += 1
+            return
+        if moved:
+            report.moved += 1
+        else:
+            report.kept += 1
 
 
 def journal(uow: UnitOfWork, query: JournalQuery) -> list[JournalLine]:

@@ -527,6 +527,15 @@ class Documents(abc.ABC):
         """Every document's storage key in key order, from after ``after``: what key rotation walks."""
 
     @abc.abstractmethod
+    def count(self) -> int:
+        """How many documents the register describes, quarantined ones included."""
+
+    @abc.abstractmethod
+    def lock_storage_key(self, key: str) -> bool:
+        """Lock the document stored under ``key`` until the transaction ends; False when no
+        document has that key any more (purged since it was listed)."""
+
+    @abc.abstractmethod
     def profile(self, counter: str) -> Profile | None:
         """The document profile granted to a counter, None when not set (a counter's own then)."""
 
@@ -549,6 +558,11 @@ class DocumentStore(abc.ABC):
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove the bytes (nothing when absent)."""
+
+    def reseal(self, key: str) -> bool:
+        """Seal the bytes under ``key`` again with the current key if another sealed them; whether
+        it did. DocumentUnreadable when they are absent or altered. Stores that seal nothing move nothing."""
+        return False
 
 
 class UnitOfWork(abc.ABC):

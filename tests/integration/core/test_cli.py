@@ -121,8 +121,9 @@ def test_the_demo_document_its_journal_profiles_and_key_rotation(sne_hub, tmp_pa
     assert "Consultant simple" in sne_hub("documents", "profile", "DEMOE", "consultant_simple").stdout
     assert "NUU180" in sne_hub("documents", "profile", "NOONE", "guichet", check=False).stderr
     assert "current key is now k2" in sne_hub("documents", "keys", "add", "k2").stdout
-    assert ": 1; already with it: 0" in sne_hub("documents", "rekey").stdout
-    assert ": 0; already with it: 1" in sne_hub("documents", "rekey").stdout
+    assert "pièces scellées à nouveau : 1 ; déjà avec la clé courante : 0" in sne_hub("documents", "rekey").stdout
+    again = sne_hub("documents", "rekey")
+    assert "pièces scellées à nouveau : 0 ; déjà avec la clé courante : 1" in again.stdout and "rekey" in again.stderr
     assert sne_hub("documents", "keys", "add", "k2", check=False).returncode == 1
     assert oct((tmp_path / "document-keys").stat().st_mode)[-3:] == "600"
 

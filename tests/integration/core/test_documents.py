@@ -244,6 +244,35 @@ def test_keys_rotate_old_objects_open_and_rekey_moves_them_to_the_new_key(regist
     assert documents.read(register_of(), only_k2, number, old.id, "DEMOB")[1] == samples.pdf()
 
 
+def test_rekey_skips_a_document_purged_during_the_walk_and_goes_on_past_unreadable_bytes(register_of, store, number,
+                                                                                        tmp_path):
+    cancelled = [services.register(register_of(), demo.household_form("Martin", first, date(1990, 5, 5)),
+                                   NOW.date(), "DEMOC", NOW).number for first in ("Lea", "Noe")]
+    owners = {deposit(register_of, store, owner).storage_key: owner for owner in cancelled}
+    damaged = deposit(register_of, store, number)
+    store.inner.delete(damaged.storage_key)
+    for owner in cancelled:
+        services.cancel(register_of(), owner, Cancellation(NOW.date(), "RADABA"), "DEMOC", NOW)
+    walk = sorted([damaged.storage_key, *owners])
+    victim_key = next(key for key in walk[1:] if key in owners)  # one the walk reaches after its first step
+    kept_key = next(key for key in owners if key != victim_key)
+    add_key(tmp_path / "keys", "k2")
+    rotated = SealedStore(store.inner, Keyring.load(tmp_path / "keys"))
+    purges = []
+
+    def purge_meanwhile(done):  # the daily purge erases the victim's application once the walk is under way
+        if not purges:
+            purges.append(retention.run(register_of, NOW.date() + timedelta(days=400), NOW + timedelta(days=400),
+                                        documents.StoredDocuments(lambda: rotated), [owners[victim_key]]))
+
+    report = documents.rekey(register_of, rotated, progress=purge_meanwhile)
+    assert purges[0].documents == 1
+    assert (report.moved, report.kept, report.gone, report.unreadable) == (1, 0, 1, 1)
+    assert sealed_with(rotated.inner.get(kept_key)) == "k2"
+    with pytest.raises(DocumentUnreadable):  # the purged bytes were not written back
+        rotated.inner.get(victim_key)
+
+
 def test_unknown_documents_and_ids_that_are_not_ours(register_of, store, number):
     for document_id in ("0" * 32, "../../etc/passwd", ""):
         with pytest.raises(DocumentNotFound):
