@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 from core.domain.application import Cancellation
+from core.domain.codes import CounterType
 from core.domain.errors import catalogue
 from core.domain.form import ApplicationForm
 from core.domain.referential import CANCELLATION_RIGHTS, RIGHTS
-from core.domain.codes import CounterType
 from core.domain.vocabulary import RegistryNames, vocabulary
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
