@@ -21,20 +21,18 @@ from core.domain.codes import ApplicationState
 from core.domain.errors import (
     TOO_MANY_VALUES,
     Anomaly,
-    ForeignCounterFile,
     InvalidContent,
     InvalidSearch,
     RegisterError,
-    reported,
 )
 from core.domain.numbers import RegistrationNumber
 from core.domain.search import PAGE_SIZE, Period, SearchCriteria, SearchResult
 from core.service_layer import services
 
 from . import schemas
-from .codec import MAX_ITEMS, NS, PREFIX, q
-from .processing import FILE_INVALID, FILE_UNKNOWN, FileRefused, UnitOfWorkFactory
-from .xml import UnsafeXml, parse
+from .answers import answer_root, append_anomalies, check_sender, read_request, serialised
+from .codec import MAX_ITEMS, q
+from .processing import UnitOfWorkFactory
 
 NEXT_PAGE = "RECH-SUITE"
 STATES = {"A": ApplicationState.ACTIVE, "R": ApplicationState.CANCELLED}
@@ -42,15 +40,12 @@ STATES = {"A": ApplicationState.ACTIVE, "R": ApplicationState.CANCELLED}
 
 def search_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now: datetime) -> bytes:
     """rechercheDemandeMulticritere: the answer file for a search file."""
-    root = _read(data)
+    root = read_request(data, schemas.SEARCH_FILE)
     criteria_element = root.find(f"{q('operation')}/{q('demandeMulticritere')}")
     anomalies: list[Anomaly] = []
     result = None
     try:
-        header_counter = (root.findtext(f"{q('entete')}/{q('codeGuichet')}") or "").strip()
-        if header_counter != counter_code:
-            raise ForeignCounterFile(f"La recherche est au nom du guichet {header_counter}, le message vient de "
-                                     f"{counter_code}", "codeGuichet")
+        check_sender(root, counter_code)
         listed = _bounded(root.find(q("listeDemandes")), "numUnique", PAGE_SIZE)
         _bounded(criteria_element.find(q("piecesJustificatives")), "codeCategorie", MAX_ITEMS)
         criteria = read_criteria(criteria_element, listed)
@@ -58,19 +53,6 @@ def search_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: byte
     except RegisterError as refusal:
         anomalies = refusal.anomalies
     return answer(counter_code, now, criteria_element, result, anomalies)
-
-
-def _read(data: bytes) -> etree._Element:
-    try:
-        root = parse(data)
-    except UnsafeXml as error:
-        raise FileRefused(error.code, error.message) from None
-    if root.tag != q("interfaceNuu"):
-        raise FileRefused(FILE_UNKNOWN, "Le fichier de recherche a pour racine interfaceNuu")
-    problems = schemas.errors(schemas.load(schemas.SEARCH_FILE), root)
-    if problems:
-        raise FileRefused(FILE_INVALID, "Le fichier n'est pas conforme au schéma InterfaceNuuRecherche", problems)
-    return root
 
 
 def _bounded(element: etree._Element | None, item: str, bound: int) -> list[etree._Element]:
@@ -140,11 +122,7 @@ def _day(text: str | None, name: str) -> date | None:
 def answer(counter_code: str, now: datetime, criteria: etree._Element | None, result: SearchResult | None,
            anomalies: list[Anomaly] = ()) -> bytes:
     """An InterfaceNuuRecherche answer: the criteria echoed, the numbers, paging and anomalies."""
-    root = etree.Element(q("interfaceNuu"), nsmap={PREFIX: NS}, versionInterface="02.00")
-    header = etree.SubElement(root, q("entete"))
-    etree.SubElement(header, q("typeFichier")).text = "RET"
-    etree.SubElement(header, q("dateFichier")).text = now.isoformat()
-    etree.SubElement(header, q("codeGuichet")).text = counter_code
+    root = answer_root(counter_code, now)
     operation = etree.SubElement(root, q("operation"))
     operation.append(_copy(criteria) if criteria is not None else etree.Element(q("demandeMulticritere")))
     anomalies = list(anomalies)
@@ -155,12 +133,8 @@ def answer(counter_code: str, now: datetime, criteria: etree._Element | None, re
     if result is not None and result.has_more:
         anomalies.append(Anomaly(NEXT_PAGE, f"{_following(result)} : pour la suite, renvoyer la recherche avec "
                                             "le dernier numéro reçu dans listeDemandes"))
-    if anomalies:
-        listed = etree.SubElement(root, q("listeAnomalies"))
-        for anomaly in reported(anomalies):
-            entry = etree.SubElement(listed, q("anomalie"), code=anomaly.code[:10])
-            etree.SubElement(entry, q("message")).text = anomaly.message[:512]
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    append_anomalies(root, anomalies, name_property=False)
+    return serialised(root)
 
 
 def _following(result: SearchResult) -> str:

@@ -27,19 +27,17 @@ from core.domain.errors import (
     MISSING_VALUE,
     TOO_MANY_VALUES,
     Anomaly,
-    ForeignCounterFile,
     InvalidEvent,
     RegisterError,
-    reported,
 )
 from core.domain.numbers import RegistrationNumber
 from core.domain.shared_management import MAX_FEATURES, EventInput, EventType, Nature, SharedEvent
 from core.service_layer import shared_management as service
 
 from . import schemas
-from .codec import NS, PREFIX, q
-from .processing import FILE_INVALID, FILE_UNKNOWN, FileRefused, UnitOfWorkFactory
-from .xml import UnsafeXml, parse
+from .answers import answer_root, append_anomalies, check_sender, read_request, serialised, text
+from .codec import q
+from .processing import UnitOfWorkFactory
 
 EVENTS_FILE, TYPES_FILE = schemas.EVENTS_FILE, schemas.EVENT_TYPES_FILE
 ANSWER_TYPE = "RET"
@@ -78,22 +76,22 @@ def list_answer(unit_of_work: UnitOfWorkFactory, counter: str, data: bytes, now:
 
 def _events_answer(data: bytes, counter: str, now: datetime,
                    act: Callable[[RegistrationNumber, etree._Element], list]) -> bytes:
-    root = _read(data, EVENTS_FILE)
+    root = read_request(data, EVENTS_FILE)
     number_text = (root.findtext(f"{q('operation')}/{q('numUnique')}") or "").strip()
     listed, anomalies = [], []
     try:
-        _check_sender(root, counter)
+        check_sender(root, counter)
         listed = act(RegistrationNumber.parse(number_text), root)
     except RegisterError as refusal:
         anomalies = refusal.anomalies
-    answer = _answer_root(counter, now, header_type=ANSWER_TYPE)
+    answer = answer_root(counter, now, ANSWER_TYPE)
     etree.SubElement(etree.SubElement(answer, q("operation")), q("numUnique")).text = number_text
     if listed:
         events = etree.SubElement(answer, q("listeEvenements"))
         for entry in listed:
             events.append(event_element(*entry))
-    _anomalies(answer, anomalies)
-    return _bytes(answer)
+    append_anomalies(answer, anomalies)
+    return serialised(answer)
 
 
 def _only_event(root: etree._Element) -> etree._Element:
@@ -107,11 +105,11 @@ def _only_event(root: etree._Element) -> etree._Element:
 
 
 def _event_id(element: etree._Element) -> int:
-    text = (element.findtext(q("idEvenement")) or "").strip()
-    if not text:
+    given = (element.findtext(q("idEvenement")) or "").strip()
+    if not given:
         raise InvalidEvent([Anomaly(MISSING_VALUE, "idEvenement nomme l'événement à modifier ou supprimer",
                                     "idEvenement")])
-    return int(text)  # the schema made it a non-negative xs:long
+    return int(given)  # the schema made it a non-negative xs:long
 
 
 def _content(element: etree._Element) -> EventInput:
@@ -134,12 +132,12 @@ def _content(element: etree._Element) -> EventInput:
     )
 
 
-def _day(text: str | None) -> date | None:
+def _day(given: str | None) -> date | None:
     """An xs:date (its time zone says nothing about the day); None when absent."""
-    if not text or not text.strip():
+    if not given or not given.strip():
         return None
     try:
-        return date.fromisoformat(text.strip()[:10])
+        return date.fromisoformat(given.strip()[:10])
     except ValueError:  # the schema takes years the register does not (before 1, after 9999)
         raise InvalidEvent([Anomaly(INVALID_VALUE, "dateSurvenance hors des dates prises en charge",
                                     "dateSurvenance")]) from None
@@ -148,30 +146,30 @@ def _day(text: str | None) -> date | None:
 def event_element(event: SharedEvent, event_type: EventType, nature: Nature | None = None) -> etree._Element:
     """An ``evenement`` as the register holds it, in the schema's order."""
     element = etree.Element(q("evenement"))
-    _text(element, "idEvenement", str(event.id))
-    _text(element, "codeTypeEvenement", event.type_code)
-    _text(element, "libelleTypeEvenement", event_type.label)
-    _text(element, "auteurCreation", event.created_by)
-    _text(element, "dateCreation", event.created_at.isoformat())
+    text(element, "idEvenement", str(event.id))
+    text(element, "codeTypeEvenement", event.type_code)
+    text(element, "libelleTypeEvenement", event_type.label)
+    text(element, "auteurCreation", event.created_by)
+    text(element, "dateCreation", event.created_at.isoformat())
     if event.changed_at is not None:
-        _text(element, "auteurModification", event.changed_by)
-        _text(element, "dateModification", event.changed_at.isoformat())
-    _text(element, "natureModification", (nature or event.nature).value)
-    _text(element, "dateSurvenance", event.occurred_on.isoformat())
+        text(element, "auteurModification", event.changed_by)
+        text(element, "dateModification", event.changed_at.isoformat())
+    text(element, "natureModification", (nature or event.nature).value)
+    text(element, "dateSurvenance", event.occurred_on.isoformat())
     if event.comment:
-        _text(element, "commentaire", event.comment)
-    _text(element, "reglementaire", _boolean(event_type.regulatory))
+        text(element, "commentaire", event.comment)
+    text(element, "reglementaire", _boolean(event_type.regulatory))
     if event.values:
         features = etree.SubElement(element, q("listeCaracteristiquesSpecifiques"))
         for code, value in event.values:
             feature = event_type.feature(code)
             entry = etree.SubElement(features, q("caracteristiqueSpecifique"))
-            _text(entry, "code", code)
+            text(entry, "code", code)
             if feature is not None:
-                _text(entry, "libelle", feature.label)
+                text(entry, "libelle", feature.label)
                 if feature.description:
-                    _text(entry, "texteDescriptif", feature.description[:500])
-            _text(entry, "valeurCaracteristiqueSpecifique", value)
+                    text(entry, "texteDescriptif", feature.description[:500])
+            text(entry, "valeurCaracteristiqueSpecifique", value)
     return element
 
 
@@ -198,14 +196,14 @@ def territorial_types_answer(unit_of_work: UnitOfWorkFactory, counter: str, data
 
 def _types_answer(data: bytes, counter: str, now: datetime,
                   listed: Callable[[etree._Element], Iterable[EventType]]) -> bytes:
-    root = _read(data, TYPES_FILE)
+    root = read_request(data, TYPES_FILE)
     types, anomalies = [], []
     try:
-        _check_sender(root, counter)
+        check_sender(root, counter)
         types = list(listed(root))
     except RegisterError as refusal:
         anomalies = refusal.anomalies
-    answer = _answer_root(counter, now, header_type=ANSWER_TYPE)
+    answer = answer_root(counter, now, ANSWER_TYPE)
     territory = root.findtext(f"{q('operation')}/{q('codeTerritoire')}")
     if territory is not None:
         etree.SubElement(etree.SubElement(answer, q("operation")), q("codeTerritoire")).text = territory.strip()
@@ -213,91 +211,40 @@ def _types_answer(data: bytes, counter: str, now: datetime,
         listed_element = etree.SubElement(answer, q("listeTypesEvenements"))
         for event_type in types:
             listed_element.append(type_element(event_type))
-    _anomalies(answer, anomalies)
-    return _bytes(answer)
+    append_anomalies(answer, anomalies)
+    return serialised(answer)
 
 
 def type_element(event_type: EventType) -> etree._Element:
     """A ``typeEvenement``, in the schema's order."""
     element = etree.Element(q("typeEvenement"))
-    _text(element, "codeTypeEvenement", event_type.code)
-    _text(element, "texteDescriptifPGP", event_type.description_pgp)
-    _text(element, "texteDescriptifSNE", event_type.description_sne)
-    _text(element, "aPublierSurPGP", _boolean(event_type.published))
-    _text(element, "utilisableMultiplesAttributionsSousConditions",
+    text(element, "codeTypeEvenement", event_type.code)
+    text(element, "texteDescriptifPGP", event_type.description_pgp)
+    text(element, "texteDescriptifSNE", event_type.description_sne)
+    text(element, "aPublierSurPGP", _boolean(event_type.published))
+    text(element, "utilisableMultiplesAttributionsSousConditions",
           _boolean(event_type.usable_for_conditional_allocations))
-    _text(element, "utilisableRechercheInstruction", _boolean(event_type.usable_in_case_search))
-    _text(element, "reglementaire", _boolean(event_type.regulatory))
+    text(element, "utilisableRechercheInstruction", _boolean(event_type.usable_in_case_search))
+    text(element, "reglementaire", _boolean(event_type.regulatory))
     if event_type.valid_from:
-        _text(element, "dateDebutValidite", event_type.valid_from.isoformat())
+        text(element, "dateDebutValidite", event_type.valid_from.isoformat())
     if event_type.valid_until:
-        _text(element, "dateFinValidite", event_type.valid_until.isoformat())
+        text(element, "dateFinValidite", event_type.valid_until.isoformat())
     if event_type.territory:
-        _text(element, "codeTerritoire", event_type.territory)
-    _text(etree.SubElement(element, q("libelleTypeEvenement")), "libelle", event_type.label)
+        text(element, "codeTerritoire", event_type.territory)
+    text(etree.SubElement(element, q("libelleTypeEvenement")), "libelle", event_type.label)
     if event_type.features:
         features = etree.SubElement(element, q("listeCaracteristiquesSpecifiques"))
         for feature in event_type.features:
             entry = etree.SubElement(features, q("caracteristiqueSpecifique"))
-            _text(entry, "code", feature.code)
-            _text(entry, "libelle", feature.label)
-            _text(entry, "typeCaracteristiqueSpecifique", feature.value_type.value)
-            _text(entry, "obligatoire", _boolean(feature.required))
-            _text(entry, "texteDescriptif", (feature.description or feature.label)[:500])
-            _text(entry, "aideALaSaisie", feature.input_help[:500])
-    return element
-
-
-# -- shared -----------------------------------------------------------------------------------------
-
-
-def _read(data: bytes, schema_file: str) -> etree._Element:
-    try:
-        root = parse(data)
-    except UnsafeXml as error:
-        raise FileRefused(error.code, error.message) from None
-    if root.tag != q("interfaceNuu"):
-        raise FileRefused(FILE_UNKNOWN, "Le fichier a pour racine interfaceNuu")
-    problems = schemas.errors(schemas.load(schema_file), root)
-    if problems:
-        raise FileRefused(FILE_INVALID, f"Le fichier n'est pas conforme au schéma {schema_file[:-10]}", problems)
-    return root
-
-
-def _check_sender(root: etree._Element, counter: str) -> None:
-    header_counter = (root.findtext(f"{q('entete')}/{q('codeGuichet')}") or "").strip()
-    if header_counter != counter:
-        raise ForeignCounterFile(f"Le fichier est au nom du guichet {header_counter}, le message vient de {counter}",
-                                 "codeGuichet")
-
-
-def _answer_root(counter: str, now: datetime, header_type: str) -> etree._Element:
-    root = etree.Element(q("interfaceNuu"), nsmap={PREFIX: NS}, versionInterface="02.00")
-    header = etree.SubElement(root, q("entete"))
-    _text(header, "typeFichier", header_type)
-    _text(header, "dateFichier", now.isoformat())
-    _text(header, "codeGuichet", counter)
-    return root
-
-
-def _anomalies(root: etree._Element, anomalies: list[Anomaly]) -> None:
-    if anomalies:
-        listed = etree.SubElement(root, q("listeAnomalies"))
-        for anomaly in reported(anomalies):
-            entry = etree.SubElement(listed, q("anomalie"), code=anomaly.code[:10])
-            message = f"{anomaly.property} : {anomaly.message}" if anomaly.property else anomaly.message
-            _text(entry, "message", message[:512])
-
-
-def _text(parent: etree._Element, name: str, value: str) -> etree._Element:
-    element = etree.SubElement(parent, q(name))
-    element.text = value
+            text(entry, "code", feature.code)
+            text(entry, "libelle", feature.label)
+            text(entry, "typeCaracteristiqueSpecifique", feature.value_type.value)
+            text(entry, "obligatoire", _boolean(feature.required))
+            text(entry, "texteDescriptif", (feature.description or feature.label)[:500])
+            text(entry, "aideALaSaisie", feature.input_help[:500])
     return element
 
 
 def _boolean(value: bool) -> str:
     return "true" if value else "false"
-
-
-def _bytes(root: etree._Element) -> bytes:
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
