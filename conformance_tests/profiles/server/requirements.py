@@ -15,6 +15,10 @@ REQUIREMENTS: dict[str, str] = {
                     "`RADIRR`, `RADCON`, `RADATT`); `RADREN` is the register's own and refused to a counter.",
     "SNE-HUB-R114": "A second `CRE` for the same household gets the anomaly `NUU120` and the first number in "
                     "`listeDoublons`, without a number; with `forcerDoublon` it gets a new number.",
+    "SNE-HUB-R115": "A `RAD` file whose `motifRadiation` has no code reactivates an application cancelled for "
+                    "lack of contact (`RADCON`).",
+    "SNE-HUB-R116": "A `SUP` file from the counter that registered an application deletes it: reading it is then "
+                    "the fault `NUU111`.",
     "SNE-HUB-R120": "`getDemandeLogement` answers the application as a `RET` file.",
     "SNE-HUB-R121": "`getDemandeLogement` of a number the register never issued is the fault `NUU111`.",
     "SNE-HUB-R122": "`getDoublons` names the probable duplicates of a file in `listeDoublons`, and none for a "

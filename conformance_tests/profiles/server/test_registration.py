@@ -101,3 +101,25 @@ def test_get_doublons_names_the_probable_duplicates(client, target, ledger, regi
     fresh = get_doublons(client, application_file(target.counter, Household.invent(family, 9), commune=target.commune))
     assert duplicates_list(fresh, ledger, "getDoublons (new household)") is None
     assert fresh.field("fichierDemande"), "getDoublons: no fichierDemande in the answer"
+
+
+@pytest.mark.requirement("SNE-HUB-R115")
+def test_a_cancellation_without_a_motive_reactivates_the_application(client, target, ledger, register):
+    number, household = register()
+    for motive in ("RADCON", None):  # unreachable, then reached after all ("déradiation")
+        block = cancellation(motive, today(), target.commune, target.postal_code)
+        file = application_file(target.counter, household, "RAD", commune=target.commune, number=number,
+                                lifecycle=block)
+        answer = answer_file(get_num_unique(client, file), ledger, f"getNumUnique RAD {motive or '(no motive)'}")
+        assert anomalies(answer) == [], f"RAD {motive or 'without motive'} refused"
+    held = answer_file(get_demande(client, number), ledger, "getDemandeLogement after the reactivation")
+    assert held.find(f".//{N}radiation/{N}motifRadiation[@code]") is None, "still cancelled"
+
+
+@pytest.mark.requirement("SNE-HUB-R116")
+def test_a_deletion_by_the_registering_counter(client, target, ledger, register):
+    number, household = register()
+    file = application_file(target.counter, household, "SUP", commune=target.commune, number=number)
+    assert anomalies(answer_file(get_num_unique(client, file), ledger, "getNumUnique SUP")) == []
+    reply = get_demande(client, number)
+    assert (reply.status, reply.fault_code) == (400, "NUU111"), f"reading a deleted application: {reply.describe()}"
