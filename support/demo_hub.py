@@ -5,6 +5,8 @@ counters DEMOB, DEMOC, DEMOE and their certificates under ``var/demo/``), then `
 --only soap`` on a free port, on a SQLite register in that directory. Two counters the demo does not
 have are added the way an operator would (``territories add``, ``counters add``, ``certificates
 issue``): ``NANCY``, a municipality of another territory (054), and ``ETAT1``, the State in 057.
+``applications`` more households registered at DEMOB beforehand make a register a search pages
+through (500 numbers a page).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.adapters.database import make_engine
+from core.adapters.repository import SqlUnitOfWork
+from core.domain.calendar import now_in_paris
+from core.service_layer import services
+
+from .files import person
 from .topology import SNE_HUB, START_BOUND, free_ports, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +43,7 @@ class DemoHub:
     """A context manager: set up and started on entry, stopped (SIGTERM) on exit."""
 
     directory: Path
+    applications: int = 0
     port: int = 0
     process: subprocess.Popen | None = None
 
@@ -52,9 +61,13 @@ class DemoHub:
         directory = demo if demo.exists() else self.directory / "var" / "counters" / counter
         return directory / "cert.pem", directory / "key.pem"
 
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.directory / 'register.db'}"
+
     def environment(self) -> dict:
         return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-                "SNE_HUB_DATABASE_URL": f"sqlite:///{self.directory / 'register.db'}",
+                "SNE_HUB_DATABASE_URL": self.database_url,
                 "SNE_HUB_LOG_LEVEL": "WARNING", "SNE_HUB_HTTPS_PORT": str(self.port)}
 
     def sne_hub(self, *arguments: str) -> None:
@@ -69,6 +82,7 @@ class DemoHub:
         for commands in EXTRA_COUNTERS:
             for command in commands:
                 self.sne_hub(*command)
+        self._register_households()
         log = (self.directory / "serve.log").open("ab")
         self.process = subprocess.Popen([SNE_HUB, "serve", "--only", "soap"], cwd=self.directory,
                                         env=self.environment(), stdout=log, stderr=log)
@@ -77,6 +91,14 @@ class DemoHub:
         if self.process.poll() is not None:
             raise RuntimeError(f"the demo hub ended: {(self.directory / 'serve.log').read_text()[-2000:]}")
         return self
+
+    def _register_households(self) -> None:
+        engine, now = make_engine(self.database_url), now_in_paris()
+        try:
+            for index in range(self.applications):
+                services.register(SqlUnitOfWork(engine), person(1000 + index), now.date(), "DEMOB", now)
+        finally:
+            engine.dispose()
 
     def _answers(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.ca))

@@ -22,12 +22,15 @@ from .tampering_proxy import Tampering, TamperingProxy, subcode, unknown_element
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "conformance_tests" / "profiles" / "server"
+SEARCH_PAGE = 500
 COUNTERS = ("DEMOB", "DEMOC", "DEMOE", "NANCY", "ETAT1")
 
 
 @pytest.fixture(scope="module")
 def demo_hub(tmp_path_factory):
-    with DemoHub(tmp_path_factory.mktemp("demo-hub")) as hub:
+    """The demo hub with a register larger than a search page, so that the kit's paging check meets
+    RECH-SUITE."""
+    with DemoHub(tmp_path_factory.mktemp("demo-hub"), applications=SEARCH_PAGE + 20) as hub:
         yield hub
 
 
