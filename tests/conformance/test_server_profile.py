@@ -2,8 +2,8 @@
 
 The profile runs in a pytest of its own (a subprocess: it is a separate product, with its own
 options and conftest), against the demo hub started as ``make run`` starts it, and then against a
-deliberately broken one (a proxy that spoils two kinds of answers), where exactly the requirements
-those answers prove must fail.
+deliberately broken one (a proxy with one defect per requirement family), where exactly the
+requirements those defects break must fail.
 """
 
 from __future__ import annotations
@@ -18,7 +18,13 @@ import pytest
 from conformance_tests.profiles.server.requirements import REQUIREMENTS
 from support.demo_hub import DemoHub
 
-from .tampering_proxy import Tampering, TamperingProxy, subcode, unknown_element_in_the_answer_file
+from .tampering_proxy import (
+    Tampering,
+    TamperingProxy,
+    mtom_without_its_type,
+    subcode,
+    unknown_element_in_the_answer_file,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "conformance_tests" / "profiles" / "server"
@@ -61,16 +67,21 @@ def test_the_hub_passes_the_server_profile(demo_hub, tmp_path):
 
 
 def test_a_broken_hub_fails_exactly_the_requirements_it_breaks(demo_hub, tmp_path):
-    """An answer file with an element its XSD does not have fails R105 (and not the checks that
-    read the file for their own purpose); a fault whose Subcode is not the stable code fails R150."""
+    """One defect per family, each failing its requirement and no other: an answer file with an
+    element its XSD does not have (schema: R105, not the checks that read the file for their own
+    purpose), a fault whose Subcode is not the stable code (error handling: R150), MTOM answers
+    without their ``type`` parameter (MTOM: R160), calls without a certificate let in
+    (certificates: R170)."""
     tamperings = [Tampering("getDemandeLogement", unknown_element_in_the_answer_file),
-                  Tampering("", subcode("XML-MALFORME", "ERREUR"))]
+                  Tampering("", subcode("XML-MALFORME", "ERREUR")),
+                  Tampering("getNumUnique", mtom_without_its_type)]
     pki = demo_hub.ca.parent
     proxy = TamperingProxy(demo_hub.url, demo_hub.ca, (pki / "server-cert.pem", pki / "server-key.pem"),
-                           [demo_hub.credentials(counter) for counter in COUNTERS], tamperings)
+                           [demo_hub.credentials(counter) for counter in COUNTERS], tamperings,
+                           anonymous_as=demo_hub.credentials("DEMOB"))
     outcomes = tmp_path / "outcomes.json"
     with proxy:
         run = run_profile(demo_hub, proxy.url, outcomes)
     assert run.returncode == 1, run.stdout[-6000:]
-    assert failed(outcomes) == {"SNE-HUB-R105", "SNE-HUB-R150"}, run.stdout[-6000:]
+    assert failed(outcomes) == {"SNE-HUB-R105", "SNE-HUB-R150", "SNE-HUB-R160", "SNE-HUB-R170"}, run.stdout[-6000:]
     assert "champInconnu" in run.stdout  # the schema error's path and reason reach the integrator
