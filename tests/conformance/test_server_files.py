@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from conformance_tests.profiles.server import files
-from conformance_tests.profiles.server.schemas import APPLICATION_FILES, SEARCH_FILE, FileLedger
+from conformance_tests.profiles.server.schemas import (
+    APPLICATION_FILES,
+    EVENTS_FILE,
+    SEARCH_FILE,
+    TYPES_FILE,
+    FileLedger,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,6 +46,15 @@ def test_the_application_files_are_valid(ledger, file_type, options):
 def test_the_search_files_are_valid(ledger, after):
     criteria = f"<etatDemande>A</etatDemande><personneRecherchee><nom>{HOUSEHOLD.surname}</nom></personneRecherchee>"
     ledger.check("search", SEARCH_FILE, files.search_file("DEMOB", criteria, after))
+    assert ledger.invalid == []
+
+
+@pytest.mark.parametrize("events", [(), (files.event("DEMPIECE", TODAY, PIECES="Avis"),),
+                                    (files.event("DEMPIECE", TODAY, "12", PIECES="Avis"),),
+                                    (files.event(event_id="12"),)])
+def test_the_shared_management_files_are_valid(ledger, events):
+    ledger.check("events", EVENTS_FILE, files.events_file("DEMOB", NUMBER, *events))
+    ledger.check("types", TYPES_FILE, files.types_file("DEMOB"))
     assert ledger.invalid == []
 
 

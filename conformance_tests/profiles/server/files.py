@@ -107,3 +107,34 @@ def search_file(counter: str, criteria: str = "", after: str | None = None) -> b
             f"<dateFichier>{now().isoformat(timespec='seconds')}</dateFichier><codeGuichet>{counter}</codeGuichet>"
             f"</entete><operation><demandeMulticritere>{criteria}</demandeMulticritere></operation>{listed}"
             "</interfaceNuu>").encode()
+
+
+def events_file(counter: str, number: str, *events: str) -> bytes:
+    """An InterfaceNuuGPEvenement request naming application ``number``; ``events``: the inside of each
+    ``evenement`` (``event`` below)."""
+    listed = "".join(f"<evenement>{event}</evenement>" for event in events)
+    return (f'<interfaceNuu xmlns="{FILES_NS}" versionInterface="02.00"><entete><typeFichier>EVT</typeFichier>'
+            f"<dateFichier>{now().isoformat(timespec='seconds')}</dateFichier><codeGuichet>{counter}</codeGuichet>"
+            f"</entete><operation><numUnique>{number}</numUnique></operation>"
+            + (f"<listeEvenements>{listed}</listeEvenements>" if events else "") + "</interfaceNuu>").encode()
+
+
+def event(type_code: str | None = None, occurred: date | None = None, event_id: str | None = None,
+          **values: str) -> str:
+    """The inside of an ``evenement``, in the schema's order; ``values``: its characteristics by code."""
+    parts = [f"<idEvenement>{event_id}</idEvenement>" if event_id else "",
+             f"<codeTypeEvenement>{type_code}</codeTypeEvenement>" if type_code else "",
+             f"<dateSurvenance>{occurred.isoformat()}</dateSurvenance>" if occurred else ""]
+    if values:
+        parts.append("<listeCaracteristiquesSpecifiques>" + "".join(
+            f"<caracteristiqueSpecifique><code>{code}</code><valeurCaracteristiqueSpecifique>{value}"
+            "</valeurCaracteristiqueSpecifique></caracteristiqueSpecifique>" for code, value in values.items())
+            + "</listeCaracteristiquesSpecifiques>")
+    return "".join(parts)
+
+
+def types_file(counter: str) -> bytes:
+    """An InterfaceNuuGPTypeEvenement request for the national types."""
+    return (f'<interfaceNuu xmlns="{FILES_NS}" versionInterface="02.00"><entete><typeFichier>TEV</typeFichier>'
+            f"<dateFichier>{now().isoformat(timespec='seconds')}</dateFichier><codeGuichet>{counter}</codeGuichet>"
+            "</entete></interfaceNuu>").encode()

@@ -11,7 +11,7 @@ from datetime import datetime
 from lxml import etree
 
 from .schemas import DUPLICATES_FILE, SEARCH_FILE, FileLedger
-from .wire import DEMANDE, FILES_NS, RECHERCHE, Client, Reply
+from .wire import DEMANDE, FILES_NS, GESTION, RECHERCHE, Client, Reply
 
 N = f"{{{FILES_NS}}}"
 
@@ -50,6 +50,12 @@ def new_dalo_since(client: Client, since: datetime) -> Reply:
 def search(client: Client, file: bytes) -> Reply:
     return client.call(RECHERCHE, "rechercheDemandeMulticritere", "fichierXmlParametres", [
         ("nomFichier", "RECHKIT.xml"), ("fichierXml", file), ("nomCertificat", "KIT.pem")])
+
+
+def shared_management(client: Client, operation: str, file: bytes) -> Reply:
+    """One of GestionPartageeEVTImplService's six operations: same message, the SOAP action names it."""
+    return client.call(GESTION, operation, "fichierXmlParametres", [
+        ("nomFichier", "GPKIT.xml"), ("fichierXml", file), ("nomCertificat", "KIT.pem")])
 
 
 # -- reading answers -------------------------------------------------------------------------------

@@ -43,4 +43,7 @@ REQUIREMENTS: dict[str, str] = {
     "SNE-HUB-R161": "A request with its files inline in base64 is answered inline (`application/soap+xml`).",
     "SNE-HUB-R170": "A call without a client certificate is refused: in the TLS handshake, or with the fault "
                     "`HUB-CERTIFICAT` (HTTP 403).",
+    "SNE-HUB-R180": "`listerTypesEvenementsNationaux` lists the decree's event types.",
+    "SNE-HUB-R181": "An event added to an application (`ajouterEvenementDemande`) gets an `idEvenement`, is listed "
+                    "(`listerEvenementsDemande`), changed (`MOD`) and deleted (`SUP`).",
 }

@@ -1,7 +1,8 @@
 """Schema validation of every file the kit sees, with xmlschema, reported as path and reason.
 
 The interface files are described by the XSD set of the interface (InterfaceNuu v02.00 and v02.01,
-Doublon, InterfaceNuuRecherche), read from the directory given with ``--sne-xsd``. A file that
+Doublon, InterfaceNuuRecherche, the shared management's InterfaceNuuGPEvenement and
+InterfaceNuuGPTypeEvenement), read from the directory given with ``--sne-xsd``. A file that
 breaks its schema does not stop the check that received it: ``FileLedger`` keeps what each file
 broke, and one requirement (R105) reports them all, so that a schema defect is named once and
 not again by every check that happened to read the file.
@@ -21,6 +22,8 @@ from .wire import parse
 APPLICATION_FILES = {"02.00": "InterfaceNuu_v0200.xsd", "02.01": "InterfaceNuu_v0201.xsd"}
 DUPLICATES_FILE = "Doublon_V0200.xsd"
 SEARCH_FILE = "InterfaceNuuRecherche_v0200.xsd"
+EVENTS_FILE = "InterfaceNuuGPEvenement_v0200.xsd"
+TYPES_FILE = "InterfaceNuuGPTypeEvenement_v0200.xsd"
 MAX_ERRORS = 20  # per file: enough to fix it, not a wall of text
 
 

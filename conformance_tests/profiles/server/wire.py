@@ -25,6 +25,7 @@ SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 XOP = "http://www.w3.org/2004/08/xop/include"
 DEMANDE = "DemandeLogementImplService"
 RECHERCHE = "RechercheDemandeImplService"
+GESTION = "GestionPartageeEVTImplService"
 
 # Parse what the server says without ever reading a DTD, an entity or the network.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
