@@ -137,27 +137,34 @@ class CodedValue:
     codes: type
 
 
-def coded_values(instance: Any, prefix: str = "") -> Iterator[CodedValue]:
+def coded_values(instance: Any, prefix: str = "") -> list[CodedValue]:
     """Every code carried by a model instance, depth first, for validation against its list.
 
     Only the fields that may hold a code are visited (:func:`code_carriers`): a form has about 140
-    fields and a few dozen codes, and this runs for every file."""
+    fields and a few dozen codes, and this runs for every file; the codes are gathered in one list
+    rather than yielded through a generator per nested model."""
+    found: list[CodedValue] = []
+    _gather_codes(instance, prefix, found)
+    return found
+
+
+def _gather_codes(instance: Any, prefix: str, found: list[CodedValue]) -> None:
     for wire_field in code_carriers(type(instance)):
         value = getattr(instance, wire_field.attribute)
         if wire_field.is_list:
             for index, item in enumerate(value):
-                yield from _codes_in(wire_field, item, f"{prefix}{wire_field.attribute}[{index}]")
+                _gather_code(wire_field, item, f"{prefix}{wire_field.attribute}[{index}]", found)
         else:
-            yield from _codes_in(wire_field, value, prefix + wire_field.attribute)
+            _gather_code(wire_field, value, prefix + wire_field.attribute, found)
 
 
-def _codes_in(wire_field: WireField, item: Any, path: str) -> Iterator[CodedValue]:
+def _gather_code(wire_field: WireField, item: Any, path: str, found: list[CodedValue]) -> None:
     if item is None or item == "":  # an empty code element gives no code
         return
     if wire_field.wire.codes is not None:
-        yield CodedValue(path, item, wire_field.wire.codes)
+        found.append(CodedValue(path, item, wire_field.wire.codes))
     elif is_model(type(item)):
-        yield from coded_values(item, path + ".")
+        _gather_codes(item, path + ".", found)
 
 
 @cache
