@@ -57,10 +57,11 @@ def get_num_unique(payload: etree._Element, caller: Caller, action: str | None, 
     except Exception as error:  # its message may quote a file: only the type is logged
         log.error("internal error in getNumUnique: %s", type(error).__name__)
         return _fault("Receiver", "HUB-INTERNE", INTERNAL_ERROR, None, action, as_mtom)
-    fields = [("nomFichierDemande", answer_name("RET", caller.counter, now), answer.file)]
+    files = [("nomFichierDemande", answer_name("RET", caller.counter, now), "fichierDemande", answer.file)]
     if answer.attestation is not None:
-        fields.append(("nomAttestation", answer_name("ATT", caller.counter, now, "pdf"), answer.attestation))
-    return _reply("numUniqueReponse", fields, action, as_mtom)
+        files.append(("nomAttestation", answer_name("ATT", caller.counter, now, "pdf"), "attestation",
+                      answer.attestation))
+    return _reply("numUniqueReponse", files, action, as_mtom)
 
 
 OPERATIONS: dict[str, Callable[..., Reply]] = {"getNumUnique": get_num_unique}
@@ -72,30 +73,26 @@ def _binary(payload: etree._Element, name: str) -> bytes:
     return base64.b64decode(element.text) if element is not None and element.text else b""
 
 
-def _reply(message: str, fields: list[tuple[str, str, bytes]], action: str | None, as_mtom: bool) -> Reply:
-    """The answer envelope: each (binary parameter, its name parameter's text, its bytes) becomes
-    ``<nomX>text</nomX><X>bytes</X>``, the bytes in base64 or, as MTOM, in a part of their own."""
+def _reply(message: str, files: list[tuple[str, str, str, bytes]], action: str | None, as_mtom: bool) -> Reply:
+    """The answer envelope: each file (its name's element, its name, its element, its bytes) becomes
+    ``<nomX>name</nomX><X>bytes</X>``, the bytes in base64 or, as MTOM, in a part of their own."""
     body = [_OPENING, f"<tns:{message}>".encode("ascii")]
     attachments = []
-    for binary_name, (name_element, text, content) in zip(_binary_names(fields), fields):
-        body.append(f"<{name_element}>{escape(text)}</{name_element}>".encode())
+    for name_element, name, element, content in files:
+        body.append(f"<{name_element}>{escape(name)}</{name_element}><{element}>".encode())
         if as_mtom:
             content_id = mtom.new_content_id()
             attachments.append((content_id, content))
-            body += [f"<{binary_name}>".encode("ascii"), mtom.include(content_id), f"</{binary_name}>".encode("ascii")]
+            body.append(mtom.include(content_id))
         else:
-            body += [f"<{binary_name}>".encode("ascii"), base64.b64encode(content), f"</{binary_name}>".encode("ascii")]
+            body.append(base64.b64encode(content))
+        body.append(f"</{element}>".encode("ascii"))
     body += [f"</tns:{message}>".encode("ascii"), _CLOSING]
     envelope = b"".join(body)
     if as_mtom:
         content_type, envelope = mtom.assemble(envelope, attachments, action)
         return "200 OK", [("Content-Type", content_type)], envelope
     return "200 OK", [("Content-Type", SOAP_CONTENT_TYPE)], envelope
-
-
-def _binary_names(fields: list[tuple[str, str, bytes]]) -> list[str]:
-    """``nomFichierDemande`` names ``fichierDemande``, ``nomAttestation`` ``attestation``."""
-    return [name[3].lower() + name[4:] for name, _text, _content in fields]
 
 
 def _fault(value: str, code: str, reason: str, detail: str | None, action: str | None, as_mtom: bool) -> Reply:
