@@ -2,6 +2,8 @@
 
 spyne reads the (already unpacked, already checked) SOAP 1.2 body into the classes below and
 writes the answer; each operation only translates to a :mod:`core.wire.processing` call and back.
+Behind the gate, getNumUnique is answered without spyne, in the same bytes (:mod:`hub.direct`);
+its operation here still describes it, and answers when spyne is called on its own.
 Children of the SNE's messages are unqualified (``elementFormDefault="unqualified"``), hence
 ``sub_ns=""`` on every member.
 """
