@@ -9,10 +9,16 @@ check passed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import json
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+from . import catalogue
 
 KIT = Path(__file__).resolve().parent
 PROFILES = KIT / "profiles"
@@ -52,6 +58,32 @@ def _server(sub) -> argparse.ArgumentParser:
 SUBCOMMANDS = {"wsdl": _wsdl, "server": _server}
 
 
+def requirement_index() -> dict[str, dict]:
+    """Every requirement of the catalogue with its sentence, profile and the checks marked with it (pytest
+    collects every profile; nothing runs)."""
+    with tempfile.TemporaryDirectory() as directory:
+        index = Path(directory) / "index.json"
+        with contextlib.redirect_stdout(io.StringIO()) as output:
+            code = pytest.main(["-c", str(KIT / "kit.ini"), "--rootdir", str(KIT), "-p", "conformance_tests.plugin",
+                                "--collect-only", "-q", "--requirement-index", str(index),
+                                *(str(PROFILES / name) for name in catalogue.profile_names())])
+        if code != 0:
+            raise SystemExit(f"collecting the profiles failed:\n{output.getvalue()}")
+        checks = json.loads(index.read_text())
+    return {requirement.id: {"profile": requirement.profile, "sentence": requirement.sentence,
+                             "checks": checks.get(requirement.id, [])} for requirement in catalogue.load().values()}
+
+
+def list_requirements(as_json: bool) -> int:
+    index = requirement_index()
+    if as_json:
+        print(json.dumps(index, indent=2, ensure_ascii=False))
+    else:
+        for requirement, about in sorted(index.items()):
+            print(f"{requirement}  {about['profile']:<8} {len(about['checks'])} check(s)  {about['sentence']}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main_parser = argparse.ArgumentParser(
         prog="sne-hub-conformance",
@@ -61,6 +93,10 @@ def parser() -> argparse.ArgumentParser:
     sub = main_parser.add_subparsers(dest="profile", required=True, metavar="PROFILE")
     for name, add in SUBCOMMANDS.items():
         _report_options(add(sub))
+    listing = sub.add_parser("requirements", help="list the requirement ids, their sentences and checks",
+                             description="Every requirement of every profile: its id, profile, sentence and "
+                                         "the number of checks that prove it (docs/INTERFACES.md).")
+    listing.add_argument("--json", action="store_true", help="as JSON, with each check's pytest node id")
     return main_parser
 
 
@@ -81,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser().parse_args(argv[:len(argv) - len(extra) - (1 if "--" in argv else 0)])
+    if args.profile == "requirements":
+        return list_requirements(args.json)
     return int(pytest.main(pytest_arguments(args, extra)))
 
 

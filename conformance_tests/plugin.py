@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 import shutil
 import sys
 import warnings
@@ -79,6 +80,8 @@ def pytest_addoption(parser):
     group.addoption("--report-dir", help="write report.json, report.html and the signed summary here")
     group.addoption("--signing-cert", help="certificate that signs the summary (PEM); default: the kit's own")
     group.addoption("--signing-key", help="its private key (PEM)")
+    group.addoption("--requirement-index", help="write {requirement id: [its checks]} of the collected checks "
+                                                "to this JSON file (sne-hub-conformance requirements)")
 
 
 def pytest_configure(config):
@@ -95,6 +98,11 @@ def pytest_collection_modifyitems(session, config, items):
             raise pytest.UsageError(f"{item.nodeid}: no profile lists {', '.join(unknown)} in its requirements.py")
         run.checks[item.nodeid] = reports.Check(item.nodeid, ids)
         run.profiles.update(run.catalogue[requirement].profile for requirement in ids)
+    index = config.getoption("--requirement-index")
+    if index:
+        checks = {requirement: [check.nodeid for check in run.checks.values() if requirement in check.requirements]
+                  for requirement in sorted(run.catalogue)}
+        Path(index).write_text(json.dumps(checks, indent=2))
 
 
 @pytest.fixture(scope="session")
