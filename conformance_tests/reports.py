@@ -105,7 +105,7 @@ main{max-width:1100px;margin:0 auto;padding:0 16px 48px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:6px;text-align:left;
 vertical-align:top}.passed{color:#1a7f37}.failed,.not.run{color:#c62828}.deviation{color:#9a6700}
 .skipped{color:#57606a}pre{white-space:pre-wrap;word-break:break-all;background:#f6f8fa;padding:8px;
-font-size:12px;max-height:24em;overflow:auto}details{margin:4px 0}code{font-size:13px}
+font-size:12px;max-height:24em;overflow:auto}details{margin:4px 0}code{font-size:13px}td code{white-space:nowrap}
 """
 
 
