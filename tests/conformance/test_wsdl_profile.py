@@ -12,6 +12,9 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -23,11 +26,12 @@ DEMANDE = "wsdl/DemandeLogementImplService.wsdl"
 DOUBLON = "xsd/Doublon_V0200.xsd"
 
 
-def run_kit(directory: Path, reports: Path) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
-    """``sne-hub-conformance wsdl DIR/wsdl DIR/xsd --report-dir REPORTS``: the run and each requirement's
-    outcome from report.json."""
-    command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", str(directory / "wsdl"),
-               str(directory / "xsd"), "--report-dir", str(reports)]
+def run_kit(directory: Path, reports: Path, targets: list[str] | None = None) \
+        -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """``sne-hub-conformance wsdl DIR/wsdl DIR/xsd --report-dir REPORTS`` (or other targets): the run and
+    each requirement's outcome from report.json."""
+    targets = targets or [str(directory / "wsdl"), str(directory / "xsd")]
+    command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", *targets, "--report-dir", str(reports)]
     run = subprocess.run(command, cwd=reports.parent, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "SNE_HUB_CONFORMANCE_HOME": str(reports.parent / "kit-home")})
     report = json.loads((reports / "report.json").read_text())
@@ -42,6 +46,34 @@ def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     deviation, = next(r["deviations"] for r in report["requirements"] if r["id"] == "SNE-HUB-R008")
     assert "GestionPartageeEVTPortType" in deviation and "SOAP action" in deviation
+
+
+@pytest.fixture
+def web_server():
+    """The repository's files over HTTP, as a hub or a web site serves its descriptions."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(ROOT)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_descriptions_read_from_urls_pass_and_their_exchanges_are_reported(web_server, tmp_path):
+    urls = [f"{web_server}/{path.relative_to(ROOT)}" for path in sorted((ROOT / "wsdl").glob("*.wsdl"))]
+    run, outcomes = run_kit(ROOT, tmp_path / "reports", [*urls, str(ROOT / "xsd")])
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert set(outcomes.values()) == {"passed", "deviation"}
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    fetched = [exchange for check in report["checks"] for exchange in check["exchanges"]]
+    assert [(exchange["method"], exchange["url"], exchange["status"]) for exchange in fetched] == \
+        [("GET", url, 200) for url in urls]
+    assert all("wsdl:definitions" in exchange["response"] for exchange in fetched)
 
 
 def replace(old: str, new: str, path: str = DEMANDE, count: int = 1):

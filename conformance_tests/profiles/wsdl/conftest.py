@@ -29,11 +29,12 @@ def pytest_addoption(parser):
 
 
 @pytest.fixture(scope="session")
-def description_set(pytestconfig) -> list[Document]:
+def description_set(pytestconfig, exchanges) -> list[Document]:
+    """The documents of every ``--wsdl`` target; what URLs answered is in the report's exchanges."""
     targets = pytestconfig.getoption("--wsdl")
     if not targets:
         pytest.exit("the wsdl profile needs at least one --wsdl PATH|URL", returncode=4)
-    found = documents(targets)
+    found = documents(targets, exchanges.record)
     if not found:
         pytest.exit(f"no .wsdl or .xsd file in {', '.join(targets)}", returncode=4)
     return found

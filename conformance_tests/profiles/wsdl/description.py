@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -47,18 +48,25 @@ def is_url(source: str) -> bool:
     return urlparse(source).scheme in ("http", "https")
 
 
-def read(source: str) -> bytes:
-    if is_url(source):
-        answer = requests.get(source, timeout=TIMEOUT)
-        answer.raise_for_status()
-        return answer.content
-    return Path(source).read_bytes()
+Recorder = Callable[[dict], None]
 
 
-def parse(source: str) -> Document:
+def read(source: str, record: Recorder | None = None) -> bytes:
+    """The bytes at ``source``; a URL's GET goes to ``record`` (the kit's ``exchanges.record``)."""
+    if not is_url(source):
+        return Path(source).read_bytes()
+    answer = requests.get(source, timeout=TIMEOUT)
+    if record:
+        record({"method": "GET", "url": source, "request": b"", "status": answer.status_code,
+                "response": answer.content, "response_headers": dict(answer.headers)})
+    answer.raise_for_status()
+    return answer.content
+
+
+def parse(source: str, record: Recorder | None = None) -> Document:
     """The document at ``source``; its ``error`` says why it is not well-formed XML without a DTD."""
     try:
-        data = read(source)
+        data = read(source, record)
     except (OSError, requests.RequestException) as error:
         return Document(source, None, f"cannot be read: {error}")
     try:
@@ -70,7 +78,7 @@ def parse(source: str) -> Document:
     return Document(source, tree.getroot())
 
 
-def documents(targets: list[str]) -> list[Document]:
+def documents(targets: list[str], record: Recorder | None = None) -> list[Document]:
     """Every .wsdl and .xsd file of each directory target, and each file or URL target."""
     sources: list[str] = []
     for target in targets:
@@ -78,7 +86,7 @@ def documents(targets: list[str]) -> list[Document]:
             sources += sorted(str(path) for path in Path(target).rglob("*") if path.suffix in (".wsdl", ".xsd"))
         else:
             sources.append(target)
-    return [parse(source) for source in sources]
+    return [parse(source, record) for source in sources]
 
 
 def wsdls(documents: list[Document]) -> list[Document]:

@@ -22,7 +22,7 @@ def test_every_document_is_a_wsdl_or_a_schema(description_set):
 
 
 @pytest.mark.requirement("SNE-HUB-R002")
-def test_every_import_resolves(description_set):
+def test_every_import_resolves(description_set, exchanges):
     problems = []
     for document in description_set:
         if document.root is None:
@@ -30,14 +30,14 @@ def test_every_import_resolves(description_set):
         for path, attribute in IMPORTS.items():
             for element in document.root.iterfind(f".//{path}", NS):
                 location = element.get(attribute)
-                if location and not readable(document.location(location)):
+                if location and not readable(document.location(location), exchanges.record):
                     problems.append(f"{document.source}: {path} {location!r} cannot be read")
     verdict(problems)
 
 
-def readable(location: str) -> bool:
+def readable(location: str, record) -> bool:
     try:
-        read(location)
+        read(location, record)
     except (OSError, requests.RequestException):
         return False
     return True
