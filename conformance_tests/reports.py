@@ -37,7 +37,7 @@ class Check:
 
     def settle(self, outcome: str, why: str) -> None:
         """The outcome of one phase (setup, call, teardown): a failure anywhere fails the check."""
-        if RANK[outcome] >= RANK[self.outcome] or self.outcome == "not run":
+        if RANK[outcome] >= RANK[self.outcome]:
             self.outcome, self.why = outcome, why or self.why
 
 
