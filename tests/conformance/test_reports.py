@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from certificates.demo import write_demo_pki
 from conformance_tests.reports import COLOURS
 from tests.conftest import in_ci
 
@@ -172,3 +173,22 @@ def test_the_html_report_renders_its_summary_in_chromium(run, verdict, request, 
     other = "failed" if verdict == "passed" else "passed"
     assert share_of(COLOURS[verdict], image) > 0.10  # the summary block, across the top of the page
     assert share_of(COLOURS[other], image) < 0.01
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None and not in_ci(), reason="openssl is not installed")
+def test_an_organisations_certificate_signs_the_summary_and_its_authority_verifies_it(tmp_path):
+    """``--signing-cert``/``--signing-key``: a counter's S/MIME certificate from the deployment's authority
+    signs, and ``openssl cms -verify -CAfile`` that authority's certificate accepts the summary."""
+    pki = write_demo_pki(tmp_path / "pki", [("DEMOB", "Bailleur de démonstration", "guichet@demob.test")],
+                         "hub@sne-hub.test")
+    counter = pki["counters"]["DEMOB"]
+    run = kit([sys.executable, "-m", "conformance_tests.cli", "wsdl", str(ROOT / "wsdl"), str(ROOT / "xsd"),
+               "--report-dir", "reports", "--signing-cert", counter["cert"], "--signing-key", counter["key"]],
+              tmp_path / "home", tmp_path)
+    assert run.returncode == 0, run.stdout
+    reports = tmp_path / "reports"
+    assert (reports / "signer.pem").read_bytes() == Path(counter["cert"]).read_bytes()
+    verified = subprocess.run(["openssl", "cms", "-verify", "-in", str(reports / "summary.eml"),
+                               "-CAfile", pki["ca"]["cert"]], capture_output=True, timeout=60)
+    assert verified.returncode == 0, verified.stderr
+    assert not (tmp_path / "home").exists()  # the kit's own certificate was not needed
