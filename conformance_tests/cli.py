@@ -55,7 +55,29 @@ def _server(sub) -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMANDS = {"wsdl": _wsdl, "server": _server}
+def _mail(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("mail", help="the signed mail channel of an SNE-compatible hub",
+                            description="Play a counter's mail software and mailbox against a hub's SMTP listener: "
+                                        "signed and encrypted files, answers, replays, null flows, refusals "
+                                        "(requirements R400-R499). The hub's outbound relay (SNE_HUB_SMTP_RELAY) "
+                                        "must deliver to --mailbox, where the kit receives the answers.")
+    parser.add_argument("--smtp", required=True, metavar="HOST:PORT", help="the hub's SMTP listener")
+    parser.add_argument("--cert", required=True, help="the counter's S/MIME certificate (PEM)")
+    parser.add_argument("--key", help="its private key (PEM), when not in --cert")
+    parser.add_argument("--hub-cert", required=True, help="the hub's S/MIME certificate (PEM): mails are encrypted "
+                                                          "to it, answers verified with it")
+    parser.add_argument("--hub-address", help="the hub's exchange address (default hub@sne-hub.example.org)")
+    parser.add_argument("--mailbox", metavar="HOST:PORT", help="where the kit receives the hub's answers "
+                                                               "(default 127.0.0.1:2526)")
+    optional = {"key": "--mail-key", "hub_address": "--mail-hub-address", "mailbox": "--mail-mailbox"}
+    parser.set_defaults(options=lambda args: ["--mail-smtp", args.smtp, "--mail-cert", args.cert,
+                                              "--mail-hub-cert", args.hub_cert]
+                        + [item for name, option in optional.items() if getattr(args, name)
+                           for item in (option, getattr(args, name))])
+    return parser
+
+
+SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "mail": _mail}
 
 
 def requirement_index() -> dict[str, dict]:
