@@ -86,7 +86,7 @@ class Exchange:
 
     def answers(self, message_id: str, after: int) -> list[Received]:
         """The hub's answers to ``message_id`` after the first ``after`` mails; fails after --mail-wait."""
-        answers = self.mailbox.wait_for(message_id, after, self.wait)
+        answers = self.mailbox.wait_for(message_id, after=after, timeout=self.wait)
         assert answers, f"no answer to {message_id} within {self.wait:g} s"
         return answers
 
@@ -111,7 +111,7 @@ class Exchange:
         before = self.send(mail)
         later = self.null_flow()
         self.answers(later.message_id, self.send(later))
-        self.mailbox.wait_for(mail.message_id, before, self.quiet)
+        self.mailbox.wait_for(mail.message_id, after=before, timeout=self.quiet)
         return [received for received in self.mailbox.since(before)
                 if received.header("In-Reply-To") != later.message_id]
 

@@ -81,18 +81,18 @@ class Mailbox:
         with self.changed:
             return len(self.received)
 
-    def answers_to(self, message_id: str, after: int = 0) -> list[Received]:
-        """The mails In-Reply-To ``message_id`` among those received after the first ``after``."""
+    def answers_to(self, *message_ids: str, after: int = 0) -> list[Received]:
+        """The mails In-Reply-To one of ``message_ids`` among those received after the first ``after``."""
         with self.changed:
-            return [mail for mail in self.received[after:] if mail.header("In-Reply-To") == message_id]
+            return [mail for mail in self.received[after:] if mail.header("In-Reply-To") in message_ids]
 
-    def wait_for(self, message_id: str, after: int = 0, timeout: float = 60) -> list[Received]:
-        """The answers to ``message_id`` after the first ``after`` mails, once there is one (or ``timeout``)."""
+    def wait_for(self, *message_ids: str, after: int = 0, timeout: float = 60) -> list[Received]:
+        """The answers to ``message_ids`` after the first ``after`` mails, once there is one (or ``timeout``)."""
         deadline = time.monotonic() + timeout
         with self.changed:
-            while not self.answers_to(message_id, after) and time.monotonic() < deadline:
+            while not self.answers_to(*message_ids, after=after) and time.monotonic() < deadline:
                 self.changed.wait(max(0.0, min(1.0, deadline - time.monotonic())))
-            return self.answers_to(message_id, after)
+            return self.answers_to(*message_ids, after=after)
 
     def since(self, index: int) -> list[Received]:
         with self.changed:
