@@ -6,16 +6,17 @@ from .deliveries import Delivery
 from .wire import Acknowledgement, Answer, Fault, acknowledgement, describe, fault
 
 
-def acknowledged(answer: Answer, delivery: Delivery, refused: frozenset[int] = frozenset()) -> Acknowledgement:
-    """The answer acknowledges ``delivery`` as the hub reads it, refusing exactly ``refused``."""
+def acknowledged(answer: Answer, delivery: Delivery, refused: frozenset[int] | None = frozenset()) -> Acknowledgement:
+    """The answer acknowledges ``delivery`` as the hub reads it, refusing exactly ``refused`` (any
+    files, when None)."""
     ack = acknowledgement(answer)
     assert ack is not None, f"delivery {delivery.id}: no recevoirDispatchReponse in the answer ({describe(answer)})"
     assert answer.content_type.split(";")[0].strip() == "application/soap+xml", \
         f"the acknowledgement's Content-Type is {answer.content_type!r}: SOAP 1.2 (application/soap+xml) expected"
     assert ack.delivery_id == delivery.id, \
         f"acknowledgement of {ack.delivery_id!r} for delivery {delivery.id!r}: the hub would retry it"
-    assert set(ack.refusals) == set(refused), \
-        f"refus for sequences {sorted(ack.refusals)} ({ack.refusals}), expected {sorted(refused)}"
+    assert refused is None or set(ack.refusals) == refused, \
+        f"refus for sequences {sorted(ack.refusals)} ({ack.refusals}), expected {sorted(refused or ())}"
     return ack
 
 

@@ -79,7 +79,7 @@ class Delivery:
         """(Content-Type, body): a multipart/related MTOM package, each file its own raw part."""
         boundary = f"kit-{secrets.token_hex(12)}"
         root = envelope(self.message(include=lambda change: f"dis-{change.sequence}@kit"))
-        parts = [(f'application/xop+xml; charset=UTF-8; type="application/soap+xml"', "root@kit", root)]
+        parts = [('application/xop+xml; charset=UTF-8; type="application/soap+xml"', "root@kit", root)]
         parts += [("text/xml", f"dis-{change.sequence}@kit", change.file) for change in self.changes if change.file]
         body = b"".join(
             f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: binary\r\n"

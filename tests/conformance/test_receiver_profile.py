@@ -1,0 +1,98 @@
+"""The conformance kit's ``receiver`` profile, run as an integrator runs it (a pytest of its own, in a
+subprocess), against the reference simulator, each of its deliberately broken variants, and the
+project's own reference receiver (dispatching.receiver, started as the dispatching tests start it).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance_tests.profiles.receiver.pki import KitPki
+from conformance_tests.profiles.receiver.requirements import REQUIREMENTS
+from conformance_tests.simulator import receiver as simulator
+from support.receivers import ENDPOINT_PATH, start_receiver
+
+ROOT = Path(__file__).resolve().parents[2]
+PROFILE = ROOT / "conformance_tests" / "profiles" / "receiver"
+TIMEOUT = 3  # seconds a receiver has to answer here (the hub's 30 would make the slow variant's run last)
+
+# Each broken variant of the simulator, and exactly the requirements its defect breaks.
+BROKEN = {
+    "framing": {"SNE-HUB-R305"},  # reads a request of any size
+    "mtom": {"SNE-HUB-R310"},  # cannot read MTOM
+    "xsd": {"SNE-HUB-R320"},  # applies files without checking them
+    "certificates": {"SNE-HUB-R330", "SNE-HUB-R331", "SNE-HUB-R332"},  # any client may push
+    "idempotency": {"SNE-HUB-R340", "SNE-HUB-R341"},  # keeps no delivery ids
+    "errors": {"SNE-HUB-R360", "SNE-HUB-R361"},  # a bad message is a bare HTTP 500
+    "slow": {"SNE-HUB-R301"},  # a full delivery outlasts the timeout
+}
+
+
+@pytest.fixture(scope="module")
+def kit_pki(tmp_path_factory) -> KitPki:
+    """The kit's certificates; its server certificate (localhost) serves the receivers under test."""
+    return KitPki(tmp_path_factory.mktemp("kit-pki")).ensure()
+
+
+def run_profile(url: str, kit_pki: KitPki, outcomes: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conformance.requirement_outcomes",
+               str(PROFILE), "-q", "--receiver-url", url, "--receiver-ca", str(kit_pki.ca),
+               "--kit-pki", str(kit_pki.directory), "--receiver-timeout", str(TIMEOUT),
+               "--requirement-outcomes", str(outcomes)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def outcomes_of(run: subprocess.CompletedProcess, outcomes: Path) -> dict[str, str]:
+    assert outcomes.exists(), run.stdout[-4000:] + run.stderr[-2000:]
+    return json.loads(outcomes.read_text())
+
+
+def test_the_simulator_passes_the_receiver_profile(kit_pki, tmp_path):
+    """Started as an integrator starts it (``simulate receiver``: port 0 here, any free one)."""
+    process = subprocess.Popen([sys.executable, "-m", "conformance_tests.simulator.receiver", "--port", "0",
+                                "--kit-pki", str(kit_pki.directory), "--database", str(tmp_path / "applied.db")],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        url = process.stdout.readline().split()[-1].replace("127.0.0.1", "localhost")
+        run = run_profile(url, kit_pki, tmp_path / "outcomes.json")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
+
+
+@pytest.mark.parametrize("family", sorted(BROKEN))
+def test_a_broken_simulator_fails_exactly_its_requirements(family, kit_pki, tmp_path):
+    pair = kit_pki.pair("server")
+    server = simulator.start(simulator.build(family), "127.0.0.1", 0, *pair, str(kit_pki.ca))
+    try:
+        url = f"https://localhost:{server.server_address[1]}/services/ReceptionDispatchImplService/"
+        run = run_profile(url, kit_pki, tmp_path / "outcomes.json")
+    finally:
+        server.shutdown()
+        server.server_close()
+    results = outcomes_of(run, tmp_path / "outcomes.json")
+    assert run.returncode == 1, run.stdout[-6000:]
+    assert {requirement for requirement, outcome in results.items() if outcome == "failed"} == BROKEN[family], \
+        run.stdout[-6000:]
+    assert set(results) == set(REQUIREMENTS) and "skipped" not in results.values()
+
+
+def test_the_projects_reference_receiver_passes(kit_pki, tmp_path):
+    """dispatching.receiver behind TLS as the dispatching tests run it, trusting the kit's authority;
+    its recording store shows from inside what the kit can only infer: nothing applied twice."""
+    receiver = start_receiver({"directory": kit_pki.directory})
+    try:
+        run = run_profile(f"https://localhost:{receiver.port}{ENDPOINT_PATH}", kit_pki, tmp_path / "outcomes.json")
+    finally:
+        receiver.stop()
+    assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
+    assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
+    assert receiver.store.redelivered >= 2  # R340 and R341 sent deliveries again...
+    assert receiver.store.applied_twice == [] and receiver.store.reapplied == []  # ...applied once
