@@ -45,6 +45,7 @@ FILE_NS = "http://nuu.application.i2/"
 XOP = "http://www.w3.org/2004/08/xop/include"
 WITHOUT_FILE = ("SUP", "EVT")
 MAX_BYTES = 20 * 1024 * 1024
+DISCARD_BYTES = 4 * MAX_BYTES  # an oversize body read and thrown away, to answer a fault; beyond, hung up on
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 log = logging.getLogger("receiver")
 
@@ -261,7 +262,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length", "")
         if not length.isdigit() or int(length) > self.system.max_bytes:
-            self.close_connection = True  # the body is not read
+            self.discard(int(length) if length.isdigit() else 0)
             status, body = 413, fault(Refused("TAILLE", f"requête absente ou de plus de {self.system.max_bytes} octets"))
         else:
             status, body = self.system.answer(self.headers.get("Content-Type", ""), self.rfile.read(int(length)))
@@ -270,6 +271,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def discard(self, length: int) -> None:
+        """Read an oversize body in small pieces and throw it away, so that the sender reads our fault
+        (closing at once would reset the connection under it: the hub would retry)."""
+        self.close_connection = True
+        remaining = min(length, DISCARD_BYTES)
+        while remaining > 0:
+            piece = self.rfile.read(min(remaining, 1 << 16))
+            if not piece:
+                return
+            remaining -= len(piece)
 
     def log_message(self, format, *args) -> None:  # the access log, at debug level: no personal data in it
         log.debug(format, *args)

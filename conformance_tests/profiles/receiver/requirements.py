@@ -2,13 +2,13 @@
 
 REQUIREMENTS: dict[str, str] = {
     "SNE-HUB-R300": "A delivery of valid DIS files inline in base64 is acknowledged with a SOAP 1.2 "
-                    "`recevoirDispatchReponse` carrying its `idLivraison` and no `refus`.",
+                    "`recevoirDispatchReponse`, valid against the WSDL's schema, carrying its `idLivraison` and no `refus`.",
     "SNE-HUB-R301": "A delivery of 100 files (the most the hub sends at once) is acknowledged within the hub's "
                     "timeout (30 s by default), in an answer of at most 1 MB.",
     "SNE-HUB-R303": "Changes that carry no file (`SUP`, `EVT`) are acknowledged without `refus`.",
-    "SNE-HUB-R305": "An oversize delivery (32 MiB) is refused whole and for good (a fault the hub does not "
-                    "retry, HTTP 413, or the connection closed before the body was read), and the next "
-                    "delivery is acknowledged.",
+    "SNE-HUB-R305": "An oversize delivery (32 MiB) is refused whole with a SOAP 1.2 fault the hub does not "
+                    "retry (the body read and discarded, not the connection dropped), and the next delivery is "
+                    "acknowledged.",
     "SNE-HUB-R310": "A delivery whose files are MTOM parts (`xop:Include`, raw `text/xml`) is acknowledged "
                     "without `refus`: the files are read from their parts.",
     "SNE-HUB-R320": "A DIS file that breaks the InterfaceNuu 02.01 schema is refused for good by its "

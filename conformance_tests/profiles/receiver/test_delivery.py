@@ -7,15 +7,18 @@ import pytest
 
 from .checks import acknowledged
 from .deliveries import spoiled
-from .wire import MAX_ANSWER_BYTES
+from .wire import MAX_ANSWER_BYTES, message_of
 
 LARGEST_DELIVERY = 100  # SNE_HUB_DISPATCH_BATCH's default: the most changes the hub puts in one delivery
 
 
 @pytest.mark.requirement("SNE-HUB-R300")
-def test_a_valid_delivery_is_acknowledged(push, stream):
+def test_a_valid_delivery_is_acknowledged(push, stream, message_schema):
     delivery = stream.delivery(stream.change("CRE"), stream.change("CRE"))
-    acknowledged(push(delivery), delivery)
+    answer = push(delivery)
+    acknowledged(answer, delivery)
+    errors = [f"{error.path}: {error.reason}" for error in message_schema.iter_errors(message_of(answer))]
+    assert not errors, f"the acknowledgement breaks the WSDL's schema (the hub's strict reading fails): {errors}"
 
 
 @pytest.mark.requirement("SNE-HUB-R301")

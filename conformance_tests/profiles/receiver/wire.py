@@ -77,7 +77,7 @@ class Sender:
         try:
             try:
                 connection.request("POST", self.path, body, {"Content-Type": content_type})
-            except (BrokenPipeError, ConnectionResetError) as error:
+            except OSError as error:
                 exchange["sent_partly"] = type(error).__name__  # the receiver may have answered already
             response = connection.getresponse()
             data = response.read(MAX_ANSWER_BYTES + 1)
@@ -110,7 +110,7 @@ def parse(data: bytes) -> etree._Element:
     return etree.fromstring(data, _PARSER)
 
 
-def _body_child(answer: Answer) -> etree._Element | None:
+def message_of(answer: Answer) -> etree._Element | None:
     """The first element of the answer's SOAP 1.2 Body (None when it is not one)."""
     if len(answer.body) > MAX_ANSWER_BYTES:
         return None
@@ -124,7 +124,7 @@ def _body_child(answer: Answer) -> etree._Element | None:
 
 def acknowledgement(answer: Answer) -> Acknowledgement | None:
     """The ``recevoirDispatchReponse`` an answer carries, as the hub reads it; None if it carries none."""
-    element = _body_child(answer)
+    element = message_of(answer)
     if element is None or element.tag != f"{{{NS}}}recevoirDispatchReponse":
         return None
     refusals = {}
@@ -138,7 +138,7 @@ def acknowledgement(answer: Answer) -> Acknowledgement | None:
 
 def fault(answer: Answer) -> Fault | None:
     """The SOAP 1.2 fault an answer carries, and whether the hub would retry it; None if none."""
-    element = _body_child(answer)
+    element = message_of(answer)
     if element is None or element.tag != f"{{{SOAP12}}}Fault":
         return None
     code = (element.findtext(f"{{{SOAP12}}}Code/{{{SOAP12}}}Value") or "").strip()
