@@ -1,6 +1,8 @@
 """The conformance kit's ``receiver`` profile, run as an integrator runs it (a pytest of its own, in a
 subprocess), against the reference simulator, each of its deliberately broken variants, and the
 project's own reference receiver (dispatching.receiver, started as the dispatching tests start it).
+And the other way round: the hub's own dispatcher delivers to the simulator, so that what the kit
+sends and what the simulator accepts are the hub's wire, not only the kit's picture of it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from conformance_tests.profiles.receiver.pki import KitPki
 from conformance_tests.profiles.receiver.requirements import REQUIREMENTS
 from conformance_tests.simulator import receiver as simulator
 from support.receivers import ENDPOINT_PATH, start_receiver
+
+from ..integration.conftest import pki  # noqa: F401 (fixtures of the dispatching tests)
+from ..integration.dispatching.conftest import dispatcher, register, settings  # noqa: F401
+from ..integration.dispatching.streams import deliver_all, register_household, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "conformance_tests" / "profiles" / "receiver"
@@ -96,3 +102,21 @@ def test_the_projects_reference_receiver_passes(kit_pki, tmp_path):
     assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
     assert receiver.store.redelivered >= 2  # R340 and R341 sent deliveries again...
     assert receiver.store.applied_twice == [] and receiver.store.reapplied == []  # ...applied once
+
+
+@pytest.mark.parametrize("mtom", [True, False], ids=["mtom", "inline"])
+def test_the_hubs_dispatcher_delivers_to_the_simulator(register, dispatcher, pki, mtom, tmp_path):  # noqa: F811
+    directory = Path(pki["directory"])
+    system = simulator.build(database=str(tmp_path / "applied.db"))
+    server = simulator.start(system, "127.0.0.1", 0, str(directory / "server-cert.pem"),
+                             str(directory / "server-key.pem"), str(directory / "ca.pem"))
+    try:
+        subscribe(register, "DEMOB", f"https://localhost:{server.server_address[1]}{ENDPOINT_PATH}", mtom=mtom)
+        application = register_household(register)
+        assert deliver_all(dispatcher) == ["delivered"]
+    finally:
+        server.shutdown()
+        server.server_close()
+    [(kind, number, version, file)] = system.store.db.execute("SELECT kind, number, version, file FROM changes")
+    assert (kind, number, version) == ("CRE", str(application.number), 1)
+    assert b"<ns2:typeFichier>DIS</ns2:typeFichier>" in file and b"<ns2:numGuichet>DEMOB<" in file
