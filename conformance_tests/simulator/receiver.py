@@ -1,4 +1,4 @@
-"""A counter's system that receives the hub's pushes (ReceptionDispatchImplService): the reference
+r"""A counter's system that receives the hub's pushes (ReceptionDispatchImplService): the reference
 an integrator copies, small enough to read in one sitting, and passing the kit's ``receiver`` profile.
 
     sne-hub-conformance simulate receiver --port 8444 --kit-pki sne-kit-pki
@@ -8,7 +8,9 @@ an integrator copies, small enough to read in one sitting, and passing the kit's
 What the contract (docs/DISPATCHING.md) asks, and where it is done here:
 
 - HTTPS, and only the hub's client certificate (``tls_context``);
-- SOAP 1.2, inline base64 or MTOM, bounded in size, no DTD (``envelope``); the message valid against
+- a bounded request size (``Handler``: an oversize body is read, thrown away and answered with a
+  fault, so that the hub learns not to retry it);
+- SOAP 1.2, inline base64 or MTOM, no DTD (``envelope``); the message valid against
   the WSDL's schema (``delivery``); anything wrong with the message is a fault the hub does not
   retry (``reessayer`` false), anything wrong on our side one it retries;
 - each DIS file valid against InterfaceNuu 02.01, else refused for good by its sequence, the others
@@ -146,6 +148,7 @@ class ReceiverSystem:
         raise Refused("SOAP", f"type {header.get_content_type()} : SOAP 1.2 attendu")
 
     def unpack_mtom(self, content_type: str, body: bytes) -> etree._Element:
+        """MTOM/XOP: the envelope is the ``start`` part; each file a part its ``xop:Include`` names."""
         package = email.message_from_bytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body,
                                            policy=email.policy.compat32)
         if not package.is_multipart():
@@ -155,12 +158,11 @@ class ReceiverSystem:
         if start not in parts:
             raise Refused("MTOM", "partie racine introuvable")
         envelope = parse(parts.pop(start))
-        for include in envelope.iter(f"{{{XOP}}}Include"):
+        for include in list(envelope.iter(f"{{{XOP}}}Include")):  # each file back in its element, in base64
             content = parts.get(include.get("href", "").removeprefix("cid:"))
             if content is None:
                 raise Refused("MTOM", "xop:Include vers une partie absente")
             include.getparent().text = base64.b64encode(content).decode()
-        for include in list(envelope.iter(f"{{{XOP}}}Include")):
             include.getparent().remove(include)
         return envelope
 

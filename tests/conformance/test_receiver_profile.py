@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -45,12 +46,18 @@ def kit_pki(tmp_path_factory) -> KitPki:
     return KitPki(tmp_path_factory.mktemp("kit-pki")).ensure()
 
 
+def profile_command(url: str, kit_pki: KitPki, outcomes: Path) -> list[str]:
+    """``pytest conformance_tests/profiles/receiver`` against ``url``, each requirement's outcome
+    written to ``outcomes``."""
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conformance.requirement_outcomes",
+            str(PROFILE), "-q", "--receiver-url", url, "--receiver-ca", str(kit_pki.ca),
+            "--kit-pki", str(kit_pki.directory), "--receiver-timeout", str(TIMEOUT),
+            "--requirement-outcomes", str(outcomes)]
+
+
 def run_profile(url: str, kit_pki: KitPki, outcomes: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conformance.requirement_outcomes",
-               str(PROFILE), "-q", "--receiver-url", url, "--receiver-ca", str(kit_pki.ca),
-               "--kit-pki", str(kit_pki.directory), "--receiver-timeout", str(TIMEOUT),
-               "--requirement-outcomes", str(outcomes)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return subprocess.run(profile_command(url, kit_pki, outcomes), cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
 
 
 def outcomes_of(run: subprocess.CompletedProcess, outcomes: Path) -> dict[str, str]:
@@ -73,17 +80,34 @@ def test_the_simulator_passes_the_receiver_profile(kit_pki, tmp_path):
     assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
 
 
-@pytest.mark.parametrize("family", sorted(BROKEN))
-def test_a_broken_simulator_fails_exactly_its_requirements(family, kit_pki, tmp_path):
-    pair = kit_pki.pair("server")
-    server = simulator.start(simulator.build(family), "127.0.0.1", 0, *pair, str(kit_pki.ca))
+@pytest.fixture(scope="module")
+def broken_runs(kit_pki, tmp_path_factory) -> Iterator[tuple[dict[str, subprocess.CompletedProcess], Path]]:
+    """The profile against every broken variant at once (their runs mostly wait: in parallel the
+    module stays well under a minute), each run's output and outcomes in its own files."""
+    directory = tmp_path_factory.mktemp("broken")
+    servers, processes = [], {}
     try:
-        url = f"https://localhost:{server.server_address[1]}/services/ReceptionDispatchImplService/"
-        run = run_profile(url, kit_pki, tmp_path / "outcomes.json")
+        for family in BROKEN:
+            server = simulator.start(simulator.build(family), "127.0.0.1", 0, *kit_pki.pair("server"), str(kit_pki.ca))
+            servers.append(server)
+            url = f"https://localhost:{server.server_address[1]}{ENDPOINT_PATH}"
+            with (directory / f"{family}.out").open("w") as output:
+                processes[family] = subprocess.Popen(profile_command(url, kit_pki, directory / f"{family}.json"),
+                                                     cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+        runs = {family: process.wait(timeout=180) for family, process in processes.items()}
     finally:
-        server.shutdown()
-        server.server_close()
-    results = outcomes_of(run, tmp_path / "outcomes.json")
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    yield {family: subprocess.CompletedProcess([], code, (directory / f"{family}.out").read_text(), "")
+           for family, code in runs.items()}, directory
+
+
+@pytest.mark.parametrize("family", sorted(BROKEN))
+def test_a_broken_simulator_fails_exactly_its_requirements(family, broken_runs):
+    runs, directory = broken_runs
+    run = runs[family]
+    results = outcomes_of(run, directory / f"{family}.json")
     assert run.returncode == 1, run.stdout[-6000:]
     assert {requirement for requirement, outcome in results.items() if outcome == "failed"} == BROKEN[family], \
         run.stdout[-6000:]

@@ -1,4 +1,4 @@
-"""``sne-hub-conformance receiver URL``: the receiver profile against an integrator's endpoint.
+r"""``sne-hub-conformance receiver URL``: the receiver profile against an integrator's endpoint.
 
     sne-hub-conformance receiver https://si.example.fr/services/ReceptionDispatchImplService/ \
         --kit-pki sne-kit-pki --ca their-server-ca.pem --counter 10691
