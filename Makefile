@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install test-tools php-soap node-soap nginx bench clean
+.PHONY: run test install test-tools php-soap node-soap nginx chromium bench clean
 
 run: install
 	$(BIN)/sne-hub db upgrade
@@ -18,16 +18,18 @@ test: install test-tools
 # System tools the tests drive, set up here and never from a test body: PHP with ext/soap (Debian's
 # php-cli and php-soap, with apt-get, as root only) and node-soap (npm, into $(NODE_SOAP_DIR)/) for the
 # interoperability tests (tests/integration/*/test_interoperability.py); nginx (Debian's package, as
-# root only) for the production layout (tests/integration/hub/test_topology.py). Each step does nothing
+# root only) for the production layout (tests/integration/hub/test_topology.py); Chromium (Debian's
+# package, as root only) renders the conformance kit's HTML report (tests/conformance/test_reports.py). Each step does nothing
 # when the tool is there. When one cannot be set up they say so and the run goes on: its tests skip,
 # or fail under CI=true.
 PHP_PACKAGES  := php-cli php-soap
 APT_INSTALL   := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(PHP_PACKAGES)
 APT_NGINX     := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx
+APT_CHROMIUM  := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
 NODE_SOAP     := soap@1
 NODE_SOAP_DIR := .cache/node-soap
 
-test-tools: php-soap node-soap nginx
+test-tools: php-soap node-soap nginx chromium
 
 php-soap:
 	@if php -m 2>/dev/null | grep -qx soap; then :; \
@@ -62,6 +64,17 @@ nginx:
 	  echo "apt-get install nginx"; \
 	  { $(APT_NGINX) >/dev/null || { apt-get update -q >/dev/null && $(APT_NGINX) >/dev/null; }; } \
 	  || echo "apt-get install nginx failed: the production layout tests will skip (fail under CI=true)"; \
+	fi
+
+chromium:
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; then :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "chromium is missing and only root can install it here (apt-get install chromium):" \
+	       "the conformance report's rendering test will skip (fail under CI=true)"; \
+	else \
+	  echo "apt-get install chromium"; \
+	  { $(APT_CHROMIUM) >/dev/null || { apt-get update -q >/dev/null && $(APT_CHROMIUM) >/dev/null; }; } \
+	  || echo "apt-get install chromium failed: the conformance report's rendering test will skip (fail under CI=true)"; \
 	fi
 
 bench: install

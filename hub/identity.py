@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Callable
 
 from certificates import CertificateError, fingerprint, load_certificate
@@ -40,8 +41,13 @@ def caller_of(ctx) -> Caller:
 OWNERS = CertificateOwners()
 
 
+@lru_cache(maxsize=1024)
 def read_fingerprint(data: bytes) -> str:
-    """The SHA-256 fingerprint of a certificate (PEM or DER); raises UnknownCertificate if unreadable."""
+    """The SHA-256 fingerprint of a certificate (PEM or DER); raises UnknownCertificate if unreadable.
+
+    Remembered per certificate (a pure function of its bytes; revocation and expiry are judged by
+    ``OWNERS``, never here): a keep-alive client presents the same certificate on every request, and
+    reading it cost about a tenth of the gate's work. Unreadable ones are not remembered."""
     try:
         return fingerprint(load_certificate(data))
     except CertificateError:

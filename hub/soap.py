@@ -2,6 +2,8 @@
 
 spyne reads the (already unpacked, already checked) SOAP 1.2 body into the classes below and
 writes the answer; each operation only translates to a :mod:`core.wire.processing` call and back.
+Behind the gate, getNumUnique is answered without spyne, in the same bytes (:mod:`hub.direct`);
+its operation here still describes it, and answers when spyne is called on its own.
 Children of the SNE's messages are unqualified (``elementFormDefault="unqualified"``), hence
 ``sub_ns=""`` on every member.
 """
@@ -166,15 +168,23 @@ def _bytes(value) -> bytes:
 
 
 def _refusal(code: str, message: str, details: list[str] = ()) -> Fault:
-    # The code goes in the detail too ("CODE : message", as SNE clients print anomalies): some
-    # stacks (PHP's SoapClient) do not expose a SOAP 1.2 Subcode.
-    text = " | ".join([f"{code} : {message}", *details])[:4000]
-    detail = {f"{{{NS}}}demandeLogementException": {"message": text}}
+    detail = {f"{{{NS}}}demandeLogementException": {"message": refusal_text(code, message, details)}}
     return Fault(faultcode=f"Client.{code}", faultstring=message, detail=detail, lang="fr")
 
 
+def refusal_text(code: str, message: str, details: list[str] = ()) -> str:
+    """A refusal's detail message. The code goes in the detail too ("CODE : message", as SNE clients
+    print anomalies): some stacks (PHP's SoapClient) do not expose a SOAP 1.2 Subcode."""
+    return " | ".join([f"{code} : {message}", *details])[:4000]
+
+
+def answer_name(prefix: str, counter: str, now: datetime, extension: str = "xml") -> str:
+    """The name of a file the hub answers with: prefix, counter, minute, then seconds and microseconds."""
+    return f"{prefix}{counter}-{now:%Y%m%d%H%M}-{now:%S%f}.{extension}"
+
+
 def _answer_name(prefix: str, caller: Caller, now: datetime, extension: str = "xml") -> str:
-    return f"{prefix}{caller.counter}-{now:%Y%m%d%H%M}-{now:%S%f}.{extension}"
+    return answer_name(prefix, caller.counter, now, extension)
 
 
 class DemandeLogement(ServiceBase):
@@ -416,9 +426,15 @@ class MemoryReleased:
         try:
             return [b"".join(self.application(environ, start_response))]  # spyne closes its contexts here
         finally:
-            if int(environ.get(MESSAGE_BYTES_KEY) or environ.get("CONTENT_LENGTH") or 0) > self.large_bytes:
-                gc.collect()
-                _trim_malloc_arenas()
+            release_after(int(environ.get(MESSAGE_BYTES_KEY) or environ.get("CONTENT_LENGTH") or 0), self.large_bytes)
+
+
+def release_after(message_bytes: int, large_bytes: int = LARGE_MESSAGE_BYTES) -> None:
+    """After a message of more than ``large_bytes``: a full collection and the malloc arenas trimmed
+    (why: :class:`MemoryReleased`); nothing after an ordinary one."""
+    if message_bytes > large_bytes:
+        gc.collect()
+        _trim_malloc_arenas()
 
 
 def _trim_malloc_arenas() -> None:

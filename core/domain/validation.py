@@ -28,7 +28,7 @@ from .errors import (
 from .form import Address, ApplicationForm
 from .identity import name_problem
 from .referential import Territory
-from .vocabulary import coded_values, is_model, wire_fields, wire_path
+from .vocabulary import coded_values, is_model, lists_and_models, text_carriers, wire_path
 
 T = TypeVar("T")
 
@@ -51,7 +51,7 @@ def normalized(instance: T) -> T:
     stored, compared and searched as the one character it is. Already normalised parts (nearly
     every form) are returned as they are, not copied."""
     changes = {}
-    for wire_field in wire_fields(type(instance)):
+    for wire_field in text_carriers(type(instance)):  # numbers, booleans and dates hold no text
         value = getattr(instance, wire_field.attribute)
         if isinstance(value, list):
             items = [_normalized_value(item) for item in value]
@@ -91,7 +91,7 @@ def _at(python_path: str) -> str:
 
 
 def _bounded_lists(instance: Any, prefix: str = "") -> Iterator[Anomaly]:
-    for wire_field in wire_fields(type(instance)):
+    for wire_field in lists_and_models(type(instance)):
         value = getattr(instance, wire_field.attribute)
         if value is None:
             continue

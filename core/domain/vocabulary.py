@@ -137,20 +137,54 @@ class CodedValue:
     codes: type
 
 
-def coded_values(instance: Any, prefix: str = "") -> Iterator[CodedValue]:
-    """Every code carried by a model instance, depth first, for validation against its list."""
-    for wire_field in wire_fields(type(instance)):
+def coded_values(instance: Any, prefix: str = "") -> list[CodedValue]:
+    """Every code carried by a model instance, depth first, for validation against its list.
+
+    Only the fields that may hold a code are visited (:func:`code_carriers`): a form has about 140
+    fields and a few dozen codes, and this runs for every file; the codes are gathered in one list
+    rather than yielded through a generator per nested model."""
+    found: list[CodedValue] = []
+    _gather_codes(instance, prefix, found)
+    return found
+
+
+def _gather_codes(instance: Any, prefix: str, found: list[CodedValue]) -> None:
+    for wire_field in code_carriers(type(instance)):
         value = getattr(instance, wire_field.attribute)
-        path = f"{prefix}{wire_field.attribute}"
-        values = list(enumerate(value)) if wire_field.is_list else [(None, value)]
-        for index, item in values:
-            item_path = path if index is None else f"{path}[{index}]"
-            if item is None or item == "":  # an empty code element gives no code
-                continue
-            if wire_field.wire.codes is not None:
-                yield CodedValue(item_path, item, wire_field.wire.codes)
-            elif is_model(type(item)):
-                yield from coded_values(item, item_path + ".")
+        if wire_field.is_list:
+            for index, item in enumerate(value):
+                _gather_code(wire_field, item, f"{prefix}{wire_field.attribute}[{index}]", found)
+        else:
+            _gather_code(wire_field, value, prefix + wire_field.attribute, found)
+
+
+def _gather_code(wire_field: WireField, item: Any, path: str, found: list[CodedValue]) -> None:
+    if item is None or item == "":  # an empty code element gives no code
+        return
+    if wire_field.wire.codes is not None:
+        found.append(CodedValue(path, item, wire_field.wire.codes))
+    elif is_model(type(item)):
+        _gather_codes(item, path + ".", found)
+
+
+@cache
+def code_carriers(model: type) -> tuple[WireField, ...]:
+    """The fields of ``model`` that hold a code, or a model that holds one, in XSD order."""
+    return tuple(f for f in wire_fields(model)
+                 if f.wire.codes is not None or (is_model(f.element_type) and code_carriers(f.element_type)))
+
+
+@cache
+def text_carriers(model: type) -> tuple[WireField, ...]:
+    """The fields of ``model`` that hold text or a model (not numbers, booleans or dates), in XSD order:
+    those a walk over a form's texts visits (core.domain.validation.normalized)."""
+    return tuple(f for f in wire_fields(model) if f.element_type is str or is_model(f.element_type))
+
+
+@cache
+def lists_and_models(model: type) -> tuple[WireField, ...]:
+    """The fields of ``model`` that are lists or models, in XSD order: those a check of list bounds visits."""
+    return tuple(f for f in wire_fields(model) if f.is_list or is_model(f.element_type))
 
 
 def vocabulary(model: type, python_prefix: str = "", wire_prefix: str = "") -> Iterator[tuple[str, str, str]]:

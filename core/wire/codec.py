@@ -1,7 +1,9 @@
 """The SNE interface file (``interfaceNuu``) to the domain model and back.
 
-Household content is read and written generically from the model's vocabulary
-(:mod:`core.domain.vocabulary`); the blocks the register manages around it are mapped here, in the
+Household content is read and written from the model's vocabulary (:mod:`core.domain.vocabulary`)
+by a reader and a writer generated for each model class when this module is imported (one
+statement per field, its kind and tag settled once, rather than a generic walk asking each field
+what it is on every element of every file); the blocks the register manages around it are mapped here, in the
 order of the ``demandeLogement`` sequence, which is the one place that order is written down.
 
 Answers use the prefix ``ns2`` for the SNE namespace, as the real SNE does: existing clients find
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, Callable
 
 from lxml import etree
 
@@ -172,46 +174,68 @@ class _Reader:
 
     def model(self, model: type, element: etree._Element, path: str,
               children: dict[str, list] | None = None) -> Any:
-        children = _children(element) if children is None else children
-        values: dict[str, Any] = {}
-        for plan in _plan(model):
-            found = children.get(plan.name)
-            if not found:
-                continue
-            if plan.item is not None:
-                items = list(islice(found[0].iterchildren(plan.item_tag), MAX_ITEMS + 1))
-                values[plan.attribute] = self._items(plan, items, f"{path}{plan.name}",
-                                                     f"{path}{plan.name}.{plan.item}")
-            elif plan.repeated:
-                values[plan.attribute] = self._items(plan, found, f"{path}{plan.name}", f"{path}{plan.name}")
-            else:
-                values[plan.attribute] = self._value(plan, found[0], path, plan.name)
-        return model(**values)
+        return _reader(model)(self, element, path, _children(element) if children is None else children)
 
-    def _items(self, plan: _Field, items: list, list_path: str, item_path: str) -> list:
+    def items(self, plan: _Field, items: list, list_path: str, item_path: str) -> list:
         if len(items) > MAX_ITEMS and self.over_bound is None:
             self.over_bound = Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_ITEMS} éléments dans cette liste : le fichier "
                                                        "en porte davantage, il n'est pas lu au-delà", list_path)
-        return [self._value(plan, item, item_path, f"[{index}]") for index, item in enumerate(items[:MAX_ITEMS])]
-
-    def _value(self, plan: _Field, element: etree._Element, path: str, step: str) -> Any:
         if plan.coded:  # the code attribute is optional even on required elements
-            return element.get("code", "")
-        if plan.nested:  # the path is built only for nested models, the only ones that use it
-            return self.model(plan.kind, element, f"{path}{step}.")
-        text = element.text or ""
-        kind = plan.kind
-        if kind is str:
-            return text
-        if kind is bool:
-            return text.strip() in ("true", "1")
-        if kind is int:
-            return int(text.strip())
-        if kind is date:
-            return _date(text)
-        if kind is datetime:
-            return parse_datetime(text)
-        return text
+            return [item.get("code", "") for item in items[:MAX_ITEMS]]
+        if plan.nested:
+            return [self.model(plan.kind, item, f"{item_path}[{index}].")
+                    for index, item in enumerate(items[:MAX_ITEMS])]
+        read = _VALUE_READERS.get(plan.kind, _string)
+        return [read(item) for item in items[:MAX_ITEMS]]
+
+
+def _string(element: etree._Element) -> str:
+    return element.text or ""
+
+
+_VALUE_READERS = {  # one value of a plain (not coded, not nested) element, by its type
+    str: _string,
+    bool: lambda element: (element.text or "").strip() in ("true", "1"),
+    int: lambda element: int((element.text or "").strip()),
+    date: lambda element: _date(element.text or ""),
+    datetime: lambda element: parse_datetime(element.text or ""),
+}
+
+
+@cache
+def _reader(model: type) -> Callable:
+    """A function reading one ``model`` from its element's children, written for that class: one
+    statement per field, knowing its kind (the generic walk asked each field what it was, on every
+    element of every file). Paths are built only for lists and nested models, the only ones whose
+    anomalies name them."""
+    lines = ["def read(reader, element, path, children):", "    values = {}"]
+    names = {"model": model, "MAX_ITEMS": MAX_ITEMS, "islice": islice}
+    for index, plan in enumerate(_plan(model)):
+        names[f"plan{index}"] = plan
+        lines.append(f"    found = children.get({plan.name!r})")
+        lines.append("    if found:")
+        target = f"        values[{plan.attribute!r}] = "
+        if plan.item is not None:
+            lines.append(f"        items = list(islice(found[0].iterchildren({plan.item_tag!r}), MAX_ITEMS + 1))")
+            lines.append(target + f"reader.items(plan{index}, items, path + {plan.name!r}, "
+                                  f"path + {plan.name + '.' + plan.item!r})")
+        elif plan.repeated:
+            lines.append(target + f"reader.items(plan{index}, found, path + {plan.name!r}, path + {plan.name!r})")
+        elif plan.coded:  # the code attribute is optional even on required elements
+            lines.append(target + 'found[0].get("code", "")')
+        elif plan.nested:
+            names[f"kind{index}"] = plan.kind
+            lines.append(target + f"reader.model(kind{index}, found[0], path + {plan.name + '.'!r})")
+        else:
+            names[f"value{index}"] = _VALUE_READERS.get(plan.kind, _string)
+            lines.append(target + f"value{index}(found[0])")
+    lines.append("    return model(**values)")
+    return _compiled("\n".join(lines), names, "read", model)
+
+
+def _compiled(source: str, names: dict[str, Any], function: str, model: type) -> Callable:
+    exec(compile(source, f"<codec {function} {model.__name__}>", "exec"), names)
+    return names[function]
 
 
 def _children(element: etree._Element) -> dict[str, list]:
@@ -301,11 +325,10 @@ def write_file(file: InterfaceFile) -> bytes:
     _leaf(demand, RegistryNames.COUNTER, file.counter)
     _leaf(demand, RegistryNames.NUMBER, file.number)
     _leaf(demand, RegistryNames.ASSOCIATED_NUMBER, file.associated_number)
-    _form_fields(form, demand, file.version, ("internal_reference",), form_changes)
+    _form_fields(form, demand, file.version, _FORM_BEFORE_FILING, form_changes)
     _leaf(demand, RegistryNames.FILING_DATE, file.filing_date)
     _leaf(demand, RegistryNames.FORCE_DUPLICATE, file.force_duplicate)
-    _form_fields(form, demand, file.version, ("online_renewal", "details", "processing", "housing_sought", "motives",
-                                               "association", "household", "disabilities"), form_changes)
+    _form_fields(form, demand, file.version, _FORM_AFTER_FILING, form_changes)
     if file.has_renewal:
         renewal = etree.SubElement(demand, q(RegistryNames.RENEWAL))
         _leaf(renewal, "dateRenouvellement", file.renewal_date)
@@ -323,57 +346,78 @@ def write_file(file: InterfaceFile) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+# The form's fields on either side of dateCreationDemande and forcerDoublon, in the XSD's order.
+_FORM_BEFORE_FILING = ("internal_reference",)
+_FORM_AFTER_FILING = ("online_renewal", "details", "processing", "housing_sought", "motives", "association",
+                      "household", "disabilities")
+
+
 def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...],
                  changes: dict[str, Any] | None = None) -> None:
-    by_attribute = _form_plan()
-    for attribute in attributes:
-        _write_field(by_attribute[attribute], getattr(form, attribute), parent, version,
-                     changes.get(attribute) if changes else None)
-
-
-@cache
-def _form_plan() -> dict[str, _Field]:
-    return {plan.attribute: plan for plan in _plan(ApplicationForm)}
+    _writer(ApplicationForm, attributes)(form, parent, version, changes)
 
 
 def write_model(instance: Any, element: etree._Element, version: str, changes: Any = None) -> etree._Element:
     """Write ``instance``'s fields into ``element``; ``changes`` (a core.domain.changes tree) marks
     the elements of the fields it names ``modifie``."""
-    inner = changes if isinstance(changes, dict) else None
-    for plan in _plan(type(instance)):
-        _write_field(plan, getattr(instance, plan.attribute), element, version,
-                     inner.get(plan.attribute) if inner else None)
+    _writer(type(instance))(instance, element, version, changes)
     return element
 
 
-def _write_field(plan: _Field, value: Any, parent: etree._Element, version: str, changes: Any = None) -> None:
-    if plan.only_in_0201 and version == "02.00":
-        return
-    if plan.item is not None:
-        if value or plan.required:
-            wrapper = etree.SubElement(parent, plan.tag)
-            _mark(wrapper, changes)
-            for index, item in enumerate(value):
-                _write_value(plan, item, wrapper, plan.item_tag, version, _item_changes(changes, index))
-    elif plan.repeated:
-        for index, item in enumerate(value):
-            _write_value(plan, item, parent, plan.tag, version, changes if changes is True else
-                         _item_changes(changes, index))
-    elif value is not None or (plan.required and plan.coded):
-        _write_value(plan, value, parent, plan.tag, version, changes)
+@cache
+def _writer(model: type, attributes: tuple[str, ...] | None = None) -> Callable:
+    """A function writing ``model``'s fields (or those ``attributes`` name, in that order) into an
+    element, written for that class: one block per field, knowing its kind, its tag and whether
+    02.00 has it (the generic walk asked each field on every file). A field whose value is absent
+    (None, or an empty list without a required wrapper) writes nothing; a list's items are
+    marked with the changes of their index, a list changed as a whole marks its wrapper."""
+    plans = _plan(model)
+    if attributes is not None:
+        by_attribute = {plan.attribute: plan for plan in plans}
+        plans = tuple(by_attribute[attribute] for attribute in attributes)
+    names = {"SubElement": etree.SubElement, "MODIFIED": MODIFIED, "write_model": write_model,
+             "_lexical": _lexical, "_item_changes": _item_changes}
+    lines = ["def write(instance, element, version, changes=None):",
+             "    inner = changes if isinstance(changes, dict) else None"]
+    for index, plan in enumerate(plans):
+        names[f"tag{index}"] = plan.tag
+        body = [f"value = instance.{plan.attribute}",
+                f"changed = inner.get({plan.attribute!r}) if inner else None"]
+        if plan.item is not None:
+            names[f"item_tag{index}"] = plan.item_tag
+            body += [("if True:" if plan.required else "if value:"),
+                     f"    wrapper = SubElement(element, tag{index})",
+                     "    if changed:",
+                     "        wrapper.set(MODIFIED, 'true')",
+                     "    for position, item in enumerate(value):",
+                     *_value_lines(plan, "item", "wrapper", f"item_tag{index}", "_item_changes(changed, position)",
+                                   "        ")]
+        elif plan.repeated:
+            body += ["for position, item in enumerate(value):",
+                     *_value_lines(plan, "item", "element", f"tag{index}",
+                                   "changed if changed is True else _item_changes(changed, position)", "    ")]
+        else:
+            body += [("if True:" if plan.required and plan.coded else "if value is not None:"),
+                     *_value_lines(plan, "value", "element", f"tag{index}", "changed", "    ")]
+        if plan.only_in_0201:
+            body = ["if version != '02.00':", *("    " + line for line in body)]
+        lines += ["    " + line for line in body]
+    return _compiled("\n".join(lines), names, "write", model)
 
 
-def _write_value(plan: _Field, value: Any, parent: etree._Element, tag: str, version: str, changes: Any = None) -> None:
-    element = etree.SubElement(parent, tag)
-    if changes:
-        element.set(MODIFIED, "true")
+def _value_lines(plan: _Field, value: str, parent: str, tag: str, changes: str, indent: str) -> list[str]:
+    """Source writing one value: its element, its ``modifie`` mark, then its code, fields or text."""
+    lines = [f"child = SubElement({parent}, {tag})",
+             f"child_changes = {changes}",
+             "if child_changes:",
+             "    child.set(MODIFIED, 'true')"]
     if plan.coded:
-        if value:
-            element.set("code", value)
-    elif is_model(type(value)):
-        write_model(value, element, version, changes)
+        lines += [f"if {value}:", f"    child.set('code', {value})"]
+    elif plan.nested:
+        lines += [f"write_model({value}, child, version, child_changes)"]
     else:
-        element.text = value if type(value) is str else _lexical(value)
+        lines += [f"child.text = {value} if {value}.__class__ is str else _lexical({value})"]
+    return [indent + line for line in lines]
 
 
 def _item_changes(changes: Any, index: int) -> Any:
@@ -451,3 +495,18 @@ def _identity(parent: etree._Element, person: Any) -> None:
 def _duplicate_address(parent: etree._Element, name: str, address: Any) -> None:
     """The Doublon schema's address has the same elements, in the same order, as the form's."""
     write_model(address, etree.SubElement(parent, q(name)), "02.01")
+
+
+def _generate(model: type) -> None:
+    """The reader and writer of ``model`` and of every model it holds."""
+    _reader(model)
+    _writer(model)
+    for plan in _plan(model):
+        if plan.nested:
+            _generate(plan.kind)
+
+
+for _model in (ApplicationForm, DaloInformation, Cancellation):
+    _generate(_model)
+_writer(ApplicationForm, _FORM_BEFORE_FILING)
+_writer(ApplicationForm, _FORM_AFTER_FILING)

@@ -210,17 +210,32 @@ def package(envelope: etree._Element, binary_elements: set[str], action: str | N
     """An MTOM message (answer or request): the envelope as root part, each binary element's content as a
     part of its own. ``content`` turns an element's text into the part's bytes: by default it is the
     base64 the element holds; a sender that kept the bytes aside may put a key there instead."""
-    boundary = f"uuid:{uuid.uuid4()}"
-    root_id = "root.message@sne-hub"
     attachments = []
     for element in envelope.iter(*(f"{{*}}{name}" for name in binary_elements)):
         if element.text:
-            content_id = f"{uuid.uuid4()}@sne-hub"
+            content_id = new_content_id()
             attachments.append((content_id, content(element.text)))
             element.text = None
             etree.SubElement(element, f"{{{NS_XOP}}}Include", nsmap={"xop": NS_XOP}, href=f"cid:{content_id}")
+    return assemble(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"), attachments, action)
+
+
+def new_content_id() -> str:
+    return f"{uuid.uuid4()}@sne-hub"
+
+
+def include(content_id: str) -> bytes:
+    """The ``xop:Include`` an element holds in place of its content, as :func:`package` writes it."""
+    return f'<xop:Include xmlns:xop="{NS_XOP}" href="cid:{content_id}"/>'.encode("ascii")
+
+
+def assemble(root: bytes, attachments: list[tuple[str, bytes]], action: str | None) -> tuple[str, bytes]:
+    """The Content-Type and body of an MTOM message whose root part (the envelope, its binary
+    elements already holding ``xop:Include``) is ``root``, and whose other parts are ``attachments``
+    (Content-ID, bytes): for a sender that writes its envelope itself (hub/direct.py)."""
+    boundary = f"uuid:{uuid.uuid4()}"
+    root_id = "root.message@sne-hub"
     body = bytearray()
-    root = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
     action_param = f'; action="{action}"' if action else ""
     body += _part_bytes(boundary, {
         "Content-Type": f'application/xop+xml; charset=UTF-8; type="application/soap+xml"{action_param}',

@@ -1,0 +1,129 @@
+"""The kit's ``wsdl`` profile, run as an integrator runs it (``sne-hub-conformance wsdl``), on the
+project's wsdl/ and xsd/ and on copies broken one way each in a temp dir.
+
+The project's set passes, with the shared management reference's one-message operations as a known
+deviation (R008); each broken copy fails exactly the requirement it breaks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conformance_tests.profiles.wsdl.requirements import REQUIREMENTS
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMANDE = "wsdl/DemandeLogementImplService.wsdl"
+DOUBLON = "xsd/Doublon_V0200.xsd"
+
+
+def run_kit(directory: Path, reports: Path, targets: list[str] | None = None) \
+        -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+    """``sne-hub-conformance wsdl DIR/wsdl DIR/xsd --report-dir REPORTS`` (or other targets): the run and
+    each requirement's outcome from report.json."""
+    targets = targets or [str(directory / "wsdl"), str(directory / "xsd")]
+    command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", *targets, "--report-dir", str(reports)]
+    run = subprocess.run(command, cwd=reports.parent, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PYTHONPATH": str(ROOT), "SNE_HUB_CONFORMANCE_HOME": str(reports.parent / "kit-home")})
+    report = json.loads((reports / "report.json").read_text())
+    return run, {result["id"]: result["outcome"] for result in report["requirements"]}
+
+
+def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp_path):
+    run, outcomes = run_kit(ROOT, tmp_path / "reports")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert outcomes == {requirement: "deviation" if requirement == "SNE-HUB-R008" else "passed"
+                        for requirement in REQUIREMENTS}
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    deviation, = next(r["deviations"] for r in report["requirements"] if r["id"] == "SNE-HUB-R008")
+    assert "GestionPartageeEVTPortType" in deviation and "SOAP action" in deviation
+
+
+@pytest.fixture
+def web_server():
+    """The repository's files over HTTP, as a hub or a web site serves its descriptions."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(ROOT)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+def test_descriptions_read_from_urls_pass_and_their_exchanges_are_reported(web_server, tmp_path):
+    urls = [f"{web_server}/{path.relative_to(ROOT)}" for path in sorted((ROOT / "wsdl").glob("*.wsdl"))]
+    run, outcomes = run_kit(ROOT, tmp_path / "reports", [*urls, str(ROOT / "xsd")])
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert set(outcomes.values()) == {"passed", "deviation"}
+    report = json.loads((tmp_path / "reports" / "report.json").read_text())
+    fetched = [exchange for check in report["checks"] for exchange in check["exchanges"]]
+    assert [(exchange["method"], exchange["url"], exchange["status"]) for exchange in fetched] == \
+        [("GET", url, 200) for url in urls]
+    assert all("wsdl:definitions" in exchange["response"] for exchange in fetched)
+
+
+def replace(old: str, new: str, path: str = DEMANDE, count: int = 1):
+    def breaking(directory: Path) -> None:
+        file = directory / path
+        text = file.read_text()
+        assert old in text, f"{old!r} not in {path}"
+        file.write_text(text.replace(old, new, count))
+    return breaking
+
+
+def add_file(path: str, text: str):
+    return lambda directory: (directory / path).write_text(text)
+
+
+BROKEN = {
+    "SNE-HUB-R001": add_file("wsdl/Broken.wsdl", "<wsdl:definitions xmlns:wsdl='http://schemas.xmlsoap.org/wsdl/'>"),
+    "SNE-HUB-R002": replace("<wsdl:types>", "<wsdl:import namespace='urn:elsewhere' location='Missing.wsdl'/>\n"
+                                            "  <wsdl:types>"),
+    "SNE-HUB-R003": replace('transport="http://schemas.xmlsoap.org/soap/http"', 'transport="urn:smtp"'),
+    "SNE-HUB-R004": replace('<soap:body use="literal"/>', '<soap:body use="encoded"/>'),
+    "SNE-HUB-R005": replace('<soap:body use="literal"/>',
+                            '<soap:body use="literal" encodingStyle="http://www.w3.org/2003/05/soap-encoding"/>'),
+    "SNE-HUB-R006": replace('<wsdl:part name="parameters" element="tns:numUniqueParametres"/>',
+                            '<wsdl:part name="parameters" element="tns:numUniqueParametres"/>'
+                            '<wsdl:part name="again" element="tns:numUniqueParametres"/>'),
+    "SNE-HUB-R007": replace('<soap:operation soapAction="http://ws.metier.nuu.application.i2/getDoublons"/>',
+                            "<soap:operation/>"),
+    "SNE-HUB-R008": replace('<wsdl:input message="tns:demandeLogementRequest"/>',
+                            '<wsdl:input message="tns:numUniqueRequest"/>'),
+    "SNE-HUB-R009": replace('type="tns:DemandeLogementPortType"', 'type="tns:NoSuchPortType"'),
+    "SNE-HUB-R010": replace("<wsdl:types>", "<wsdl:types>\n"
+                                            "    <xs:schema xmlns:xs='http://www.w3.org/2001/XMLSchema'/>"),
+    "SNE-HUB-R020": replace('<xs:include schemaLocation="domains.xsd"/>',
+                            '<xs:include schemaLocation="domains.xsd"/><xs:element name="broken" type="xs:noSuchType"/>',
+                            path=DOUBLON),
+    "SNE-HUB-R021": replace('element="tns:numUniqueReponse"', 'element="tns:noSuchReponse"'),
+}
+
+
+def test_every_requirement_has_a_broken_copy():
+    assert set(BROKEN) == set(REQUIREMENTS)
+
+
+@pytest.mark.parametrize("requirement", sorted(BROKEN))
+def test_a_broken_copy_fails_exactly_its_requirement(requirement, tmp_path):
+    copy = tmp_path / "copy"
+    for directory in ("wsdl", "xsd"):
+        shutil.copytree(ROOT / directory, copy / directory)
+    BROKEN[requirement](copy)
+    run, outcomes = run_kit(copy, tmp_path / "reports")
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert {failed for failed, outcome in outcomes.items() if outcome == "failed"} == {requirement}, run.stdout[-4000:]
