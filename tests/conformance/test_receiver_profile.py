@@ -66,18 +66,27 @@ def outcomes_of(run: subprocess.CompletedProcess, outcomes: Path) -> dict[str, s
 
 
 def test_the_simulator_passes_the_receiver_profile(kit_pki, tmp_path):
-    """Started as an integrator starts it (``simulate receiver``: port 0 here, any free one)."""
-    process = subprocess.Popen([sys.executable, "-m", "conformance_tests.simulator.receiver", "--port", "0",
-                                "--kit-pki", str(kit_pki.directory), "--database", str(tmp_path / "applied.db")],
+    """Both started as an integrator starts them: ``sne-hub-conformance simulate receiver`` (port 0
+    here: any free one) and ``sne-hub-conformance receiver URL`` with its reports."""
+    kit = [sys.executable, "-m", "conformance_tests.cli"]
+    process = subprocess.Popen([*kit, "simulate", "receiver", "--port", "0", "--kit-pki", str(kit_pki.directory),
+                                "--database", str(tmp_path / "applied.db")],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = process.stdout.readline().split()[-1].replace("127.0.0.1", "localhost")
-        run = run_profile(url, kit_pki, tmp_path / "outcomes.json")
+        run = subprocess.run([*kit, "receiver", url, "--kit-pki", str(kit_pki.directory), "--ca", str(kit_pki.ca),
+                              "--timeout", str(TIMEOUT), "--ca-out", str(tmp_path / "trust-this.pem"),
+                              "--report-dir", str(tmp_path / "report"), "--", "-p", "tests.conformance.requirement_outcomes",
+                              "--requirement-outcomes", str(tmp_path / "outcomes.json")],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     finally:
         process.terminate()
         process.wait(timeout=10)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
+    assert (tmp_path / "trust-this.pem").read_bytes() == kit_pki.ca.read_bytes()
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert "SNE-HUB-R340" in json.dumps(report) and (tmp_path / "report" / "report.html").exists()
 
 
 @pytest.fixture(scope="module")

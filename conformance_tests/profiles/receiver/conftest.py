@@ -8,6 +8,7 @@ Options (``sne-hub-conformance receiver URL ...`` passes them on):
   system's authorities).
 - ``--kit-pki``: where the kit keeps its certificates (made on the first run, kept after): configure
   the receiver to trust ``<kit-pki>/ca.pem`` for its clients, as it trusts the hub's authority.
+- ``--kit-ca-out FILE``: a copy of that ``ca.pem``, where the receiver's configuration wants it.
 - ``--receiver-counter``: the receiving counter's code, in ``guichet`` and in the DIS files.
 - ``--receiver-subscription``: the ``abonnement`` number (default: one of its own per run).
 - ``--receiver-timeout``: seconds the receiver has to answer (the hub's SNE_HUB_DISPATCH_TIMEOUT, 30).
@@ -18,6 +19,7 @@ Options (``sne-hub-conformance receiver URL ...`` passes them on):
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -42,6 +44,7 @@ def pytest_addoption(parser):
     group.addoption("--receiver-ca", help="CA bundle that verifies the receiver's server certificate (PEM)")
     group.addoption("--kit-pki", default="sne-kit-pki",
                     help="directory of the kit's certificates (made if absent); the receiver trusts its ca.pem")
+    group.addoption("--kit-ca-out", help="copy the kit's authority (the one the receiver trusts) to this file")
     group.addoption("--receiver-counter", default="GUI01", help="the receiving counter's code")
     group.addoption("--receiver-subscription", type=int, help="the subscription number (default: one per run)")
     group.addoption("--receiver-timeout", type=float, default=30.0, help="seconds the receiver has to answer")
@@ -52,7 +55,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    # conformance_tests.plugin registers it too (kit-core): registering twice is harmless.
+    # conformance_tests.plugin registers it too: this lets the profile run under a plain pytest.
     config.addinivalue_line("markers", "requirement(*ids): the SNE-HUB requirement ids this check proves")
     config.stash[RECORDING] = Recording()
 
@@ -63,7 +66,7 @@ def pytest_runtest_setup(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed check shows the exchanges it made (kit-core's ``exchanges`` fixture may replace this)."""
+    """A failed check shows the exchanges it made (the plugin's reports hold them too, masked)."""
     report = (yield).get_result()
     if report.when == "call" and report.failed:
         report.sections.append(("SNE exchanges", item.config.stash[RECORDING].summary()))
@@ -78,7 +81,10 @@ def option(pytestconfig):
 
 @pytest.fixture(scope="session")
 def pki(option) -> KitPki:
-    return KitPki(option("--kit-pki")).ensure()
+    pki = KitPki(option("--kit-pki")).ensure()
+    if option("--kit-ca-out"):
+        shutil.copyfile(pki.ca, option("--kit-ca-out"))
+    return pki
 
 
 @pytest.fixture(scope="session")
@@ -87,9 +93,17 @@ def kit_certificate(pki) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def sender(option, pytestconfig) -> Sender:
-    return Sender(option("--receiver-url"), option("--receiver-ca"), option("--receiver-timeout"),
-                  pytestconfig.stash[RECORDING].record)
+def sender(option, pytestconfig, request) -> Sender:
+    """Each exchange goes to the failure summary, and to the kit's reports when its plugin is loaded."""
+    recorders = [pytestconfig.stash[RECORDING].record]
+    if pytestconfig.pluginmanager.hasplugin("conformance_tests.plugin"):
+        recorders.append(request.getfixturevalue("exchanges").record)
+
+    def record(exchange: dict) -> None:
+        for recorder in recorders:
+            recorder(exchange)
+
+    return Sender(option("--receiver-url"), option("--receiver-ca"), option("--receiver-timeout"), record)
 
 
 @pytest.fixture(scope="session")

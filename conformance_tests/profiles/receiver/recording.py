@@ -1,13 +1,15 @@
 """A small record of the exchanges each check makes, shown with its failure (no bodies sent: they
 hold the invented households; the answer's start only).
 
-The kit's plugin (kit-core's ``exchanges`` fixture and reports) may take this over: the profile's
-``Sender`` only needs a callable that receives each exchange as a dict.
+With the kit's plugin loaded, each exchange also goes to its ``exchanges`` fixture (masked, in the
+reports); this summary is what a plain ``pytest`` run shows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+EXCERPT = 600  # bytes of each answer in a failure's summary
 
 
 @dataclass
@@ -23,13 +25,14 @@ class Recording:
     def summary(self) -> str:
         lines = []
         for exchange in self.current:
-            line = f"{exchange['what']}: POST {exchange['request_type']}, {exchange['request_bytes']} bytes"
+            request_type = exchange["request_headers"].get("Content-Type", "")
+            line = f"{exchange['what']}: POST {request_type}, {exchange['request_bytes']} bytes"
             if "sent_partly" in exchange:
                 line += f" (sending stopped: {exchange['sent_partly']})"
             if "error" in exchange:
                 line += f" -> {exchange['error']}"
-            elif "status" in exchange:
-                line += f" -> HTTP {exchange['status']} {exchange['response_type']}"
-                line += "\n    " + exchange["response"].decode("utf-8", "replace")
+            elif exchange["status"]:
+                line += f" -> HTTP {exchange['status']} {exchange['response_headers'].get('Content-Type', '')}"
+                line += "\n    " + exchange["response"][:EXCERPT].decode("utf-8", "replace")
             lines.append(line)
         return "\n".join(lines) or "(no exchange)"
