@@ -106,16 +106,23 @@ def sender(option, pytestconfig, request) -> Sender:
     return Sender(option("--receiver-url"), option("--receiver-ca"), option("--receiver-timeout"), record)
 
 
+def _given(name: str, path: Path) -> str:
+    if not path.exists():
+        pytest.exit(f"{path} not found: give {name} (the sne-hub repository's wsdl/ and xsd/ have them)", returncode=4)
+    return str(path)
+
+
 @pytest.fixture(scope="session")
 def message_schema(option) -> xmlschema.XMLSchema:
     """The schema the receiver WSDL embeds: the kit checks every message it means to be valid."""
-    embedded = etree.parse(option("--receiver-wsdl")).find(f"{{{WSDL}}}types/{{{XS}}}schema")
+    wsdl = _given("--receiver-wsdl", Path(option("--receiver-wsdl")))
+    embedded = etree.parse(wsdl).find(f"{{{WSDL}}}types/{{{XS}}}schema")
     return xmlschema.XMLSchema(etree.tostring(embedded).decode())
 
 
 @pytest.fixture(scope="session")
 def dis_schema(option) -> xmlschema.XMLSchema:
-    return xmlschema.XMLSchema(str(Path(option("--receiver-xsd")) / "InterfaceNuu_v0201.xsd"))
+    return xmlschema.XMLSchema(_given("--receiver-xsd", Path(option("--receiver-xsd")) / "InterfaceNuu_v0201.xsd"))
 
 
 @pytest.fixture(scope="session")
