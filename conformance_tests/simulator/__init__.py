@@ -1,0 +1,1 @@
+"""Reference systems that pass the kit's profiles: the examples integrators copy."""
