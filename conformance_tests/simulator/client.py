@@ -112,10 +112,10 @@ class BadlyFramedClient(Client):
 
     def post(self, service: str, body: bytes, content_type: str):
         url = urlsplit(self.url(service))
-        context = ssl.create_default_context(cafile=self.session.verify if isinstance(self.session.verify, str)
-                                             else None)
-        if self.session.cert:
-            context.load_cert_chain(*((self.session.cert,) if isinstance(self.session.cert, str) else self.session.cert))
+        verify, cert = self.session.verify, self.session.cert
+        context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+        if cert:
+            context.load_cert_chain(*((cert,) if isinstance(cert, str) else cert))
         connection = http.client.HTTPSConnection(url.hostname, url.port, context=context, timeout=60)
         connection.putrequest("POST", url.path)
         for name, value in (("Content-Type", content_type), ("Content-Length", str(len(body))),
@@ -143,7 +143,8 @@ def client_for(args: argparse.Namespace) -> Client:
 
 
 def parser() -> argparse.ArgumentParser:
-    main_parser = argparse.ArgumentParser(prog="sne-hub-conformance simulate client", description=__doc__.split("\n")[0])
+    main_parser = argparse.ArgumentParser(prog="sne-hub-conformance simulate client",
+                                          description=__doc__.split("\n")[0])
     main_parser.add_argument("url", nargs="?", default=os.environ.get("SNE_URL"), help="the SNE's base URL")
     main_parser.add_argument("--ca", default=os.environ.get("SNE_CA"), help="CA that verifies the SNE (PEM)")
     main_parser.add_argument("--cert", default=os.environ.get("SNE_CERT"), help="the counter's certificate (PEM)")
