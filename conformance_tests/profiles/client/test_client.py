@@ -4,10 +4,19 @@ import pytest
 
 from . import verdicts
 
+SHOWN = 5  # requests shown in the report per failed check: enough to see the defect
 
-def problems(session, requirement: str) -> list[str]:
-    found = [f"{received.what}: {problem}" for received in session.log.received
-             for problem in received.problems.get(requirement, [])]
+
+def problems(session, requirement: str, exchanges) -> list[str]:
+    """Each problem of ``requirement`` in the requests received; the first requests that have one go to
+    the report (the plugin's ``exchanges``, bodies masked)."""
+    offending = [received for received in session.log.received if requirement in received.problems]
+    for received in offending[:SHOWN]:
+        exchanges.record({"method": received.method, "url": received.path, "request": received.body,
+                          "request_headers": received.headers, "status": received.status,
+                          "response": received.answer,
+                          "response_headers": {"Content-Type": "application/soap+xml; charset=utf-8"}})
+    found = [f"{received.what}: {problem}" for received in offending for problem in received.problems[requirement]]
     assert session.log.soap() or found, "the client sent no SOAP request to the conformance endpoint" + driver(session)
     return found
 
@@ -27,31 +36,31 @@ def settled(found: list[str] | None) -> None:
 
 
 @pytest.mark.requirement("SNE-HUB-R200")
-def test_every_request_is_a_post_with_one_body_delimiter(session):
-    settled(problems(session, "SNE-HUB-R200"))
+def test_every_request_is_a_post_with_one_body_delimiter(session, exchanges):
+    settled(problems(session, "SNE-HUB-R200", exchanges))
 
 
 @pytest.mark.requirement("SNE-HUB-R201")
-def test_every_request_has_the_soap_content_type_and_its_action(session):
-    settled(problems(session, "SNE-HUB-R201"))
+def test_every_request_has_the_soap_content_type_and_its_action(session, exchanges):
+    settled(problems(session, "SNE-HUB-R201", exchanges))
 
 
 @pytest.mark.requirement("SNE-HUB-R202")
-def test_every_mtom_request_is_well_formed(session):
+def test_every_mtom_request_is_well_formed(session, exchanges):
     if not any(r.headers.get("Content-Type", "").startswith("multipart/") for r in session.log.soap()):
         pytest.skip("the client sent no MTOM request")
-    settled(problems(session, "SNE-HUB-R202"))
+    settled(problems(session, "SNE-HUB-R202", exchanges))
 
 
 @pytest.mark.requirement("SNE-HUB-R203")
-def test_every_request_comes_with_a_valid_client_certificate(session):
+def test_every_request_comes_with_a_valid_client_certificate(session, exchanges):
     refused = [f"TLS handshake refused: {why}" for why in session.log.refused_handshakes]
-    settled(refused + problems(session, "SNE-HUB-R203"))
+    settled(refused + problems(session, "SNE-HUB-R203", exchanges))
 
 
 @pytest.mark.requirement("SNE-HUB-R204")
-def test_every_file_is_valid_against_the_xsd(session):
-    settled(problems(session, "SNE-HUB-R204"))
+def test_every_file_is_valid_against_the_xsd(session, exchanges):
+    settled(problems(session, "SNE-HUB-R204", exchanges))
 
 
 @pytest.mark.requirement("SNE-HUB-R205")
