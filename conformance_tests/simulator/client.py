@@ -28,7 +28,7 @@ import sys
 from datetime import date
 from urllib.parse import urlsplit
 
-from ..profiles.client.scenarios import ALPHA, DUPLICATED, FAULTED, REFUSED, selected
+from ..profiles.client.scenarios import ALPHA, CANCELLED, DUPLICATED, FAULTED, REFUSED, selected
 from ..profiles.server.files import Household, application_file, cancellation, renewal, search_file, today
 from ..profiles.server.operations import get_demande, get_num_unique, search
 from ..profiles.server.wire import FILES_NS, Client, mtom_request, parse, read_reply
@@ -36,6 +36,7 @@ from ..profiles.server.wire import FILES_NS, Client, mtom_request, parse, read_r
 N = f"{{{FILES_NS}}}"
 COUNTER = "KIT01"
 COMMUNE = "57463"
+POSTAL_CODE = "57000"
 FAMILIES = ("framing", "xsd", "mtom", "certificates", "idempotency", "errors")
 
 
@@ -100,6 +101,11 @@ def run(counter: Counter, wanted: set[str]) -> None:
             counter.search(alpha)
         if "cancel-a" in wanted:
             counter.send(alpha, "RAD", number, lifecycle=cancellation("RADABA", today()))
+    for motive, name, _ in CANCELLED:
+        household = Household(name, "Alix", date(1975, 3, 21))
+        if f"cancel-{motive.lower()}" in wanted and (number := counter.register(household)):
+            counter.send(household, "RAD", number,
+                         lifecycle=cancellation(motive, today(), commune=COMMUNE, postal=POSTAL_CODE))
     for scenario, household in (("duplicate-d", Household(DUPLICATED, "Dominique", date(1979, 2, 3))),
                                 ("anomaly-e", Household(REFUSED, "Eden", date(1991, 11, 30))),
                                 ("retry-r", Household(FAULTED, "Sacha", date(1968, 7, 9)))):

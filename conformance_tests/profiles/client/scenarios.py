@@ -13,6 +13,9 @@ ALPHA = "Kit Alpha"
 DUPLICATED = "Kit Delta"
 REFUSED = "Kit Echo"
 FAULTED = "Kit Romeo"
+# The other motives a counter may record, each on a household of its own: (motive, surname, meaning).
+CANCELLED = (("RADIRR", "Kit India", "inadmissible"), ("RADCON", "Kit Charlie", "no answer to a letter"),
+             ("RADATT", "Kit Tango", "housing allotted"))
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,7 @@ class Scenario:
     surname: str
     file_type: str = ""  # for getNumUnique: CRE, MOD, REN, RAD
     with_number: bool = False  # the request names the number the kit gave the household
+    motive: str = ""  # for a RAD: its motifRadiation code
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -39,8 +43,11 @@ SCENARIOS = (
              with_number=True),
     Scenario("search-a", f"search for household A: rechercheDemandeMulticritere, personneRecherchee/nom {ALPHA!r}",
              "rechercheDemandeMulticritere", ALPHA),
-    Scenario("cancel-a", "cancel household A: a RAD with its number and a motive (e.g. RADABA)", "getNumUnique",
-             ALPHA, "RAD", True),
+    Scenario("cancel-a", "cancel household A: a RAD with its number and the motive RADABA (abandon)", "getNumUnique",
+             ALPHA, "RAD", True, "RADABA"),
+    *(Scenario(f"cancel-{motive.lower()}", f"register household {name!r}, then cancel it: a RAD with its number and "
+                                            f"the motive {motive} ({why}) and what that motive requires",
+               "getNumUnique", name, "RAD", True, motive) for motive, name, why in CANCELLED),
     Scenario("duplicate-d", f"register household D ({DUPLICATED!r}): the kit answers a probable duplicate; "
                             "confirm it and send the CRE again with forcerDoublon true", "getNumUnique", DUPLICATED,
              "CRE"),

@@ -36,8 +36,10 @@ def claims(received: Received, scenario: Scenario, given: dict[str, set[str]]) -
         return False
     if scenario.operation == "rechercheDemandeMulticritere":
         return (file.findtext(".//{*}personneRecherchee/{*}nom") or "").strip() == scenario.surname
+    motive = file.find(".//{*}radiation/{*}motifRadiation")
     return (file_type(file) == scenario.file_type and surname(file) == scenario.surname
-            and (not scenario.with_number or number_of(file) in numbers))
+            and (not scenario.with_number or number_of(file) in numbers)
+            and (not scenario.motive or (motive is not None and motive.get("code") == scenario.motive)))
 
 
 def missing_scenarios(log: Log, scenarios: tuple[Scenario, ...]) -> list[Scenario]:
