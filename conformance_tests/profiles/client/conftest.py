@@ -16,6 +16,7 @@ The checks run once the exchanges are over: each reads the session's ``Log``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -93,12 +94,15 @@ def session(pytestconfig) -> Session:
 def tell(config, environment: dict[str, str], scenarios: tuple[Scenario, ...]) -> None:
     """Where the endpoint is and what to send, on the terminal (the list is also served at /scenarios)."""
     reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
     write = reporter.write_line if reporter else (lambda line: print(line, file=sys.stderr))
-    write(f"SNE conformance endpoint: {environment['SNE_URL']}/services/DemandeLogementImplService/?wsdl")
-    write(f"  its CA: {environment['SNE_CA']}; a counter certificate: {environment['SNE_CERT']} "
-          f"(key {environment['SNE_KEY']})")
-    for scenario in scenarios:
-        write(f"  scenario {scenario.id}: {scenario.instruction}")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        write("")
+        write(f"SNE conformance endpoint: {environment['SNE_URL']}/services/DemandeLogementImplService/?wsdl")
+        write(f"  its CA: {environment['SNE_CA']}; a counter certificate: {environment['SNE_CERT']} "
+              f"(key {environment['SNE_KEY']})")
+        for scenario in scenarios:
+            write(f"  scenario {scenario.id}: {scenario.instruction}")
 
 
 def wait(log: Log, scenarios: tuple[Scenario, ...], timeout: float) -> None:
