@@ -77,8 +77,14 @@ def _receiver(sub) -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "receiver": _receiver}
-SIMULATORS = {"receiver": "conformance_tests.simulator.receiver"}
+def _client(sub) -> argparse.ArgumentParser:
+    from .profiles.client.command import add_parser  # it reads this module's helpers: imported when asked for
+
+    return add_parser(sub)
+
+
+SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "client": _client, "receiver": _receiver}
+SIMULATORS = {"client": "conformance_tests.simulator.client", "receiver": "conformance_tests.simulator.receiver"}
 
 
 def requirement_index() -> dict[str, dict]:

@@ -29,7 +29,7 @@ from .masking import mask_body
 
 VERSION = "0.1.0"
 STATE = pytest.StashKey["Run"]()
-TARGET_OPTIONS = ("sne_url", "wsdl", "receiver_url")  # each profile's option that names its target
+TARGET_OPTIONS = ("sne_url", "wsdl", "client_listen", "receiver_url")  # each profile's option that names its target
 
 
 class KnownDeviation(UserWarning):
