@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import sys
@@ -77,7 +78,36 @@ def _mail(sub) -> argparse.ArgumentParser:
     return parser
 
 
-SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "mail": _mail}
+def _receiver(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("receiver", help="play the hub against a counter's dispatching receiver",
+                            description="Push deliveries to a ReceptionDispatchImplService endpoint as the hub "
+                                        "does: valid files, redeliveries, gaps, oversize, bad certificates, "
+                                        "malformed messages (requirements R300-R399). The first run makes the "
+                                        "kit's certificates in --kit-pki: trust its ca.pem for the receiver's "
+                                        "clients.")
+    parser.add_argument("url", metavar="URL", help="the endpoint, https://…/services/ReceptionDispatchImplService/")
+    parser.add_argument("--kit-pki", default="sne-kit-pki", help="directory of the kit's certificates (made if absent)")
+    parser.add_argument("--ca-out", help="copy the kit's authority (the one the receiver trusts) to this file")
+    parser.add_argument("--ca", help="CA bundle that verifies the receiver's server certificate (PEM)")
+    parser.add_argument("--counter", default="GUI01", help="the receiving counter's code")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds the receiver has to answer")
+    parser.set_defaults(options=lambda args: ["--receiver-url", args.url, "--kit-pki", args.kit_pki,
+                                              "--receiver-counter", args.counter, "--receiver-timeout",
+                                              str(args.timeout)]
+                        + (["--receiver-ca", args.ca] if args.ca else [])
+                        + (["--kit-ca-out", args.ca_out] if args.ca_out else []))
+    return parser
+
+
+def _client(sub) -> argparse.ArgumentParser:
+    from .profiles.client.command import add_parser  # it reads this module's helpers: imported when asked for
+
+    return add_parser(sub)
+
+
+SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "client": _client, "receiver": _receiver,
+               "mail": _mail}
+SIMULATORS = {"client": "conformance_tests.simulator.client", "receiver": "conformance_tests.simulator.receiver"}
 
 
 def requirement_index() -> dict[str, dict]:
@@ -115,6 +145,10 @@ def parser() -> argparse.ArgumentParser:
     sub = main_parser.add_subparsers(dest="profile", required=True, metavar="PROFILE")
     for name, add in SUBCOMMANDS.items():
         _report_options(add(sub))
+    simulate = sub.add_parser("simulate", help="run a reference system that passes a profile",
+                              description="A tiny, readable counter system that passes the profile: the example "
+                                          "integrators copy. Its own options follow (--help after the name).")
+    simulate.add_argument("system", choices=sorted(SIMULATORS))
     listing = sub.add_parser("requirements", help="list the requirement ids, their sentences and checks",
                              description="Every requirement of every profile: its id, profile, sentence and "
                                          "the number of checks that prove it (docs/INTERFACES.md).")
@@ -137,6 +171,8 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"] and len(argv) > 1 and argv[1] in SIMULATORS:
+        return importlib.import_module(SIMULATORS[argv[1]]).main(argv[2:])
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser().parse_args(argv[:len(argv) - len(extra) - (1 if "--" in argv else 0)])
     if args.profile == "requirements":
