@@ -61,9 +61,10 @@ At saturation (default), the connections then take calls from one shared count u
 spread over the client processes; a free connection takes the next one due, waits for its time
 and sends it, and its latency runs from that due time, so a slow answer that delays the next
 calls counts in their latency too (no coordinated omission); a failed call is counted as an error
-instead of stopping the benchmark. The rate reported is then the one achieved. Throughput is calls over the wall time from
-the first process leaving the barrier to the last one finishing; latency is per call, from sending
-the request to having read the whole answer; every answer is checked (HTTP 200 and, for the hub, a
+instead of stopping the benchmark. The rate reported is then the one achieved (and hub/baseline
+"—": both reach the rate). Throughput is calls over the wall time from the first process leaving
+the barrier to the last one finishing; latency is per call, from sending the request (from its due
+time, at a fixed rate) to having read the whole answer; every answer is checked (HTTP 200 and, for the hub, a
 registration number and no anomaly). Peak RSS is each server process's VmHWM over the measurement
 (reset through ``/proc/<pid>/clear_refs`` at the barrier): the largest server process, and the sum
 over them. The CPU spent per call by the server processes (and, within them, by the WSGI
@@ -565,6 +566,7 @@ class Sample:
     connects: int
     on_server: bool = True  # False for SQLite: no database server, its CPU is the server processes'
     errors: int = 0  # failed calls (fixed rate only: at saturation a failure ends the benchmark)
+    fixed_rate: bool = False
 
     @property
     def throughput(self) -> float:
@@ -817,7 +819,7 @@ def measure(context: Any, servers: Any, handler: str, load: Load, people: People
     latencies = [latency for r in reports for latency in r[3]]
     return Sample(len(latencies), finished - started, latencies, max(peaks), sum(peaks), cpu, served,
                   sum(r[4] for r in reports), on_server=servers.database is not None,
-                  errors=sum(r[6] for r in reports))
+                  errors=sum(r[6] for r in reports), fixed_rate=bool(load.rate))
 
 
 def _failure(results: Any, workers: list, handler: str) -> str | None:
@@ -1012,8 +1014,8 @@ CPU_HEADERS = ("server processes", "handler", "CPU busy %", "other work (cores)"
 
 
 def cells(row: Row, baseline: Row | None) -> list[str]:
-    ratio = "—"
-    if row.handler == HUB and baseline is not None:
+    ratio = "—"  # at a fixed rate both reach it: the ratio says nothing
+    if row.handler == HUB and baseline is not None and not row.samples[0].fixed_rate:
         ratio = spread([h.throughput / b.throughput for h, b in zip(row.samples, baseline.samples)], 2)
     latencies = []
     for p in (50, 95, 99):
@@ -1032,7 +1034,8 @@ def cpu_cells(row: Row) -> list[str]:
             spread([s.cpu_ms("application") for s in row.samples], 1) if row.samples[0].per_server else "—",
             spread([s.cpu_ms("postgres") for s in row.samples], 1) if row.samples[0].on_server else "—",
             spread([s.cpu_ms("clients") for s in row.samples], 1),
-            "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples) or "—"]
+            "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples) if row.samples[0].per_server
+            else "—"]
 
 
 def tables(rows: list[Row]) -> tuple[list[list[str]], list[list[str]]]:
@@ -1063,6 +1066,7 @@ STAGES = (
     ("client certificate -> counter (1 read transaction)", "hub/gate.py", "_counter"),
     ("MTOM split + envelope parse + inline", "hub/gate.py", "_envelope"),
     ("message checked against the WSDL schema", "hub/gate.py", "_operation"),
+    ("getNumUnique without spyne (hub/direct.py)", "hub/gate.py", "_direct"),
     ("spyne (deserialise, operation, serialise)", "hub/gate.py", "_spyne"),
     ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_certificate"),
     ("  core.wire.processing.process", "core/wire/processing.py", "process"),
