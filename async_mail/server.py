@@ -2,7 +2,8 @@
 
 The handler is deliberately small (aiosmtpd's way): RCPT refuses unknown recipients, DATA stores
 the message as received and answers 250 only once it is stored, and the stored message is then
-handed to the pipeline on a worker thread. STARTTLS is offered with the server certificate and
+handed to the pipeline on a worker thread, with its bytes: it is stored already claimed ("processing"),
+so the pipeline neither claims it nor reads it back; if the hub stops first, the next start resumes it. STARTTLS is offered with the server certificate and
 can be required; sizes are bounded by aiosmtpd before DATA completes.
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import logging
 import ssl
 from concurrent.futures import ThreadPoolExecutor
-from email.parser import BytesHeaderParser
 from email import policy
+from email.parser import BytesHeaderParser
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -44,13 +45,13 @@ class HubHandler:
         raw = envelope.original_content or envelope.content
         message_id = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
         stored = self.store.receive(raw, envelope.mail_from, str(message_id).strip() if message_id else None,
-                                    now_in_paris())
-        self.workers.submit(self.process, stored)
+                                    now_in_paris(), claimed=True)
+        self.workers.submit(self.process, stored, raw=raw)
         return f"250 2.0.0 Message {stored} reçu"
 
-    def process(self, message: int, resuming: bool = False) -> None:
+    def process(self, message: int, resuming: bool = False, raw: bytes | None = None) -> None:
         try:
-            self.pipeline.run(message, now_in_paris(), resuming=resuming)
+            self.pipeline.run(message, now_in_paris(), resuming=resuming, raw=raw)
         except Exception as error:  # the message stays "processing": the next start resumes it
             log.error("mail %d: processing failed: %s", message, type(error).__name__)
 
