@@ -178,12 +178,36 @@ def _two_parts(body: bytes, boundary: bytes) -> tuple[bytes, bytes]:
     """The two parts of a multipart body, cut from its bytes (RFC 2046: the CRLF before a
     delimiter belongs to the delimiter). Anything but exactly two parts then a close delimiter is
     malformed, and a missing close delimiter means a truncated message."""
-    delimiter = re.compile(rb"(?:\A|\r\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?:\r\n|\Z)")
-    found = list(itertools.islice(delimiter.finditer(body), 3))
-    if len(found) < 3 or found[0][1] or found[1][1] or not found[2][1]:
+    found = list(itertools.islice(_delimiters(body, b"--" + boundary), 3))
+    if len(found) < 3 or found[0][2] or found[1][2] or not found[2][2]:
         raise SmimeError(NOT_MIME, "multipart/signed mal formé ou tronqué (il faut exactement deux parties)")
     first, second, close = found
-    return body[first.end():second.start()], body[second.end():close.start()]
+    return body[first[1]:second[0]], body[second[1]:close[0]]
+
+
+def _delimiters(body: bytes, marker: bytes):
+    """(start, end, closing) of each delimiter line ``marker`` (``--boundary``) of ``body``: at its start
+    or after a CRLF, then ``--`` if closing, blanks, and a CRLF or the end. Found with ``bytes.find``:
+    a regular expression of the boundary, new with every mail, was compiled for each one."""
+    position = 0
+    while True:
+        if position == 0 and body.startswith(marker):
+            start, end = 0, len(marker)
+        else:
+            start = body.find(CRLF + marker, position)
+            if start < 0:
+                return
+            end = start + len(CRLF + marker)
+        closing = body.startswith(b"--", end)
+        end += 2 if closing else 0
+        while end < len(body) and body[end] in b" \t":
+            end += 1
+        if end == len(body) or body.startswith(CRLF, end):
+            end = min(end + len(CRLF), len(body))
+            yield start, end, closing
+            position = end
+        else:
+            position = start + 1
 
 
 def _signature_der(part: bytes) -> bytes:
