@@ -55,16 +55,24 @@ class MailStore:
 
     # -- received messages ---------------------------------------------------------------------
 
-    def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime, *,
-                claimed: bool = False) -> int:
-        """Store a message as received. ``claimed``: stored already taken for processing, by the caller,
-        which holds its bytes: the pipeline then needs no claim (an UPDATE that reads the 13 KiB back, a
-        transaction a mail). Nothing is lost: a mail stopped while "processing" is resumed at start."""
+    def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime) -> int:
+        """Store a message as received, for a worker to claim."""
         with self.engine.begin() as connection:
             return connection.execute(insert(messages).values(
                 received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
-                status=PROCESSING if claimed else RECEIVED,
+                status=RECEIVED,
             ).returning(messages.c.id)).scalar_one()
+
+    def receive_many(self, received: list[tuple[bytes, str | None, str | None, datetime]]) -> list[int]:
+        """Store several messages in one transaction, already claimed by the caller, which holds their bytes
+        (the pipeline then needs no claim, an UPDATE that read the 13 KiB back, a transaction a mail):
+        their ids, in order. Mails arriving together on several SMTP sessions share one commit. Nothing
+        is lost: a mail the hub stopped while "processing" is resumed at the next start."""
+        rows = [dict(received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
+                     status=PROCESSING) for raw, sender, message_id, at in received]
+        with self.engine.begin() as connection:
+            return list(connection.scalars(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
+                                           rows))
 
     def waiting(self, *, at_start: bool = False) -> list[int]:
         """Messages to process: stored but not processed, or released from quarantine. At start,

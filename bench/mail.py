@@ -237,8 +237,8 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
 # Stages timed in --profile: (module, function or Class.method, label). Labels are indented by
 # nesting; each stage's figure includes the stages below it.
 STAGES = (
-    ("async_mail.server", "HubHandler.handle_DATA", "SMTP DATA handler (event loop thread)"),
-    ("async_mail.store", "MailStore.receive", "  store the raw mail (INSERT, 1 transaction)"),
+    ("async_mail.server", "HubHandler.handle_DATA", "SMTP DATA handler (event loop thread, waits for the store)"),
+    ("async_mail.store", "MailStore.receive_many", "  store the raw mail (INSERT, 1 transaction; Receiver thread)"),
     ("async_mail.pipeline", "Pipeline.run", "pipeline, whole (worker thread)"),
     ("async_mail.store", "MailStore.claim", "  claim (UPDATE, 1 transaction; released or resumed mails only)"),
     ("async_mail.store", "MailStore.get", "  read the stored mail back (SELECT, 1 transaction)"),
