@@ -19,6 +19,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from email import policy
 from email.parser import BytesHeaderParser
+from typing import Callable
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -40,8 +41,10 @@ class Receiver:
     that under load concurrent sessions share a commit, and the event loop keeps reading other
     sessions meanwhile instead of waiting for PostgreSQL."""
 
-    def __init__(self, store: MailStore, batch: int = 64):
-        self.store, self.batch = store, batch
+    def __init__(self, store: MailStore, then: Callable[[int, bytes], None], batch: int = 64):
+        """``then(id, raw)`` runs for each mail once it is stored, whatever became of its session: a
+        mail committed is processed even if its client went away before the 250."""
+        self.store, self.then, self.batch = store, then, batch
         self.waiting: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=self._write, name="mail-store", daemon=True).start()
 
@@ -60,10 +63,22 @@ class Receiver:
                 ids = self.store.receive_many([mail for mail, _, _ in pending])
             except Exception as error:  # noqa: BLE001 - each session gets the error, as when it stored its own
                 for _, loop, stored in pending:
-                    loop.call_soon_threadsafe(_settle, stored, None, error)
+                    _answer(loop, stored, None, error)
                 continue
-            for (_, loop, stored), stored_id in zip(pending, ids):
-                loop.call_soon_threadsafe(_settle, stored, stored_id, None)
+            for ((raw, *_), loop, stored), stored_id in zip(pending, ids):
+                try:
+                    self.then(stored_id, raw)
+                except RuntimeError:  # the pipeline threads stopped with the hub: the next start resumes it
+                    log.warning("mail %d stored while stopping: processed at the next start", stored_id)
+                _answer(loop, stored, stored_id, None)
+
+
+def _answer(loop: asyncio.AbstractEventLoop, future: asyncio.Future, result, error) -> None:
+    """The session waiting for ``future`` told, unless its server stopped meanwhile."""
+    try:
+        loop.call_soon_threadsafe(_settle, future, result, error)
+    except RuntimeError:  # the event loop is closed: nobody is waiting
+        pass
 
 
 def _settle(future: asyncio.Future, result, error) -> None:
@@ -81,7 +96,7 @@ class HubHandler:
         self.store = store
         self.pipeline = pipeline
         self.workers = workers
-        self.receiver = Receiver(store)
+        self.receiver = Receiver(store, lambda message, raw: self.workers.submit(self.process, message, raw=raw))
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list) -> str:
@@ -95,7 +110,6 @@ class HubHandler:
         message_id = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
         stored = await self.receiver.receive(raw, envelope.mail_from,
                                              str(message_id).strip() if message_id else None, now_in_paris())
-        self.workers.submit(self.process, stored, raw=raw)
         return f"250 2.0.0 Message {stored} reçu"
 
     def process(self, message: int, resuming: bool = False, raw: bytes | None = None) -> None:
