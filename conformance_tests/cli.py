@@ -68,7 +68,7 @@ def _hostile(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser("hostile", help="hostile input against an SNE-compatible hub",
                             description="Send an SNE-compatible hub hostile requests as a counter (content types, "
                                         "envelopes, operations, MTOM framing, HTTP methods and framing, DTDs and "
-                                        "entities, nesting depth, names) and check "
+                                        "entities, nesting depth, names, client certificates) and check "
                                         "each documented refusal and that the hub still serves "
                                         "(requirements R050-R099).")
     _counter_target(parser)

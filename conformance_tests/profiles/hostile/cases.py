@@ -11,6 +11,7 @@ from typing import Callable
 from ..server import files as server_files
 from .exchange import (
     BOUNDARY,
+    CERTIFICATE,
     DEMANDE_PATH,
     DTD_FORBIDDEN,
     ENVELOPE,
@@ -43,10 +44,12 @@ from .exchange import (
     Outcome,
     Plain,
     Served,
+    TlsRefused,
     dalo,
     doublons,
     envelope,
     header_includes,
+    https,
     in_chunks,
     include,
     multipart,
@@ -460,6 +463,34 @@ def transport_cases() -> list[Case]:
         Case("tls-then-nothing", lambda c: raw_exchange(c.hub, [], timeout=2), NoAnswer()),
     ]
 
+def certificate_cases() -> list[Case]:
+    """No client certificate (whatever headers claim one), or one from an authority the hub does not trust."""
+    body = lambda c: envelope(read_payload(c.number))  # noqa: E731
+    return [
+        # No client certificate at all: refused before anything is parsed.
+        Case("no-client-certificate/read", post(body, counter=None), Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/CRE", num_unique(lambda c: c.hub.application_file(410), counter=None),
+             Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/xxe", post(envelope(read_payload("&xxe;"), prolog=XXE["entity-file"][0]),
+                                               counter=None), Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/garbage", post(b"\x00garbage", counter=None), Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/search", post(b"<a/>", counter=None, path=RECHERCHE_PATH),
+             Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/spoofed-header", post(body, counter=None, headers={
+            "SSL-Client-Cert": "x", "X-SSL-Client-Cert": "y"}), Fault(403, CERTIFICATE)),
+        Case("no-client-certificate/pem-in-header", lambda c: https(
+            c.hub, body(c), SOAP_CT, counter=None, headers={
+                "X-Client-Cert": c.hub.certificate(OWN).decode().replace("\n", " "),
+                "SSL_CLIENT_CERT": c.hub.certificate(OWN).decode().replace("\n", " ")}),
+            Fault(403, CERTIFICATE)),
+        # A certificate from another authority: the TLS handshake itself is refused.
+        Case("stranger-ca/read", post(body, stranger=True), TlsRefused()),
+        Case("stranger-ca/CRE", num_unique(lambda c: c.hub.application_file(411), stranger=True), TlsRefused()),
+        Case("stranger-ca/search", post(b"<a/>", stranger=True, path=RECHERCHE_PATH), TlsRefused()),
+        Case("stranger-ca/wsdl", post(b"", None, method="GET", path=f"{DEMANDE_PATH}?wsdl", stranger=True),
+             TlsRefused()),
+    ]
+
 
 REFUSED_NAMES = {
     "spaces": "   ",
@@ -493,6 +524,7 @@ FAMILIES: dict[str, tuple[str, Callable[[], list[Case]]]] = {  # family: (requir
     "expansion": ("SNE-HUB-R056", expansion_cases),
     "depth": ("SNE-HUB-R057", depth_cases),
     "names": ("SNE-HUB-R058", name_cases),
+    "certificates": ("SNE-HUB-R059", certificate_cases),
     "content-type": ("SNE-HUB-R050", content_type_cases),
     "envelope": ("SNE-HUB-R051", envelope_cases),
     "operation": ("SNE-HUB-R052", operation_cases),

@@ -31,4 +31,7 @@ REQUIREMENTS: dict[str, str] = {
                     "is the fault `SOAP-MESSAGE` (HTTP 400).",
     "SNE-HUB-R058": "An applicant's name that does not begin with a letter or holds control or invisible characters ("
                     "tab, line break, zero-width, bidirectional override, byte order mark, no-break space) gets the anomaly `NUU103` on that name, and no number.",
+    "SNE-HUB-R059": "A request without a client certificate is the fault `HUB-CERTIFICAT` (HTTP 403) before its "
+                    "body is read, whatever headers claim a certificate; a certificate from an authority the hub "
+                    "does not trust is refused in the TLS handshake.",
 }

@@ -13,10 +13,10 @@ certificates) and checked three ways:
    outbox are the same before and after each case; and no response ever carries /etc/passwd.
 
 The families that need nothing but the wire (content types, envelopes, operations, MTOM framing,
-HTTP methods and framing, DTDs and entities, nesting depth) are the conformance kit's ``hostile``
-profile (conformance_tests/profiles/hostile/, run against the hub by
-tests/conformance/test_hostile_profile.py, which checks that they write nothing); this module runs
-the rest with the kit's exchange machinery, and keeps what needs the hub's insides: row counts case
+HTTP methods and framing, DTDs and entities, nesting depth, no or untrusted client certificates)
+are the conformance kit's ``hostile`` profile (conformance_tests/profiles/hostile/, run against the
+hub by tests/conformance/test_hostile_profile.py, which checks that they write nothing); this module
+runs the rest with the kit's exchange machinery, and keeps what needs the hub's insides: row counts case
 by case, its test PKI's other counters, PostgreSQL.
 
 Cases come in groups, one test per group on SQLite; a sample of every group also runs on
@@ -40,7 +40,7 @@ from typing import Callable
 import pytest
 from lxml import etree
 
-from conformance_tests.profiles.hostile.cases import XXE, carriers
+from conformance_tests.profiles.hostile.cases import carriers
 from conformance_tests.profiles.hostile.exchange import (  # noqa: F401 - test_topology imports some from here
     BOUNDARY,
     DEMANDE_PATH,
@@ -790,7 +790,6 @@ def certificate_cases() -> list[Case]:
     foreign = Fault(400, "NUU186")
     in_file = Anomalies(("NUU186",))
     der = lambda c: ssl.PEM_cert_to_DER_cert(c.hub.certificate("DEMOC").decode())  # noqa: E731
-    body = lambda c: envelope(read_payload(c.number))  # noqa: E731
     cases = [
         Case("CRE-with-DEMOC-certificate", num_unique(lambda c: application_file(index=400), certificate_of("DEMOC")),
              in_file),
@@ -810,28 +809,6 @@ def certificate_cases() -> list[Case]:
                                                      certificate_of("DEMOC")), foreign),
         Case("nouveaux-dalo-with-DEMOC-certificate", since("getNouveauxDaloDepuisLe", "2026-01-01T00:00:00",
                                                            certificate_of("DEMOC")), foreign),
-        # No client certificate at all: refused before anything is parsed.
-        Case("no-client-certificate/read", post(body, counter=None), Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/CRE", num_unique(lambda c: application_file(index=410), counter=None),
-             Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/xxe", post(envelope(read_payload("&xxe;"), prolog=XXE["entity-file"][0]),
-                                               counter=None), Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/garbage", post(b"\x00garbage", counter=None), Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/search", post(b"<a/>", counter=None, path=RECHERCHE_PATH),
-             Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/spoofed-header", post(body, counter=None, headers={
-            "SSL-Client-Cert": "x", "X-SSL-Client-Cert": "y"}), Fault(403, gate.CERTIFICATE)),
-        Case("no-client-certificate/pem-in-header", lambda c: https(
-            c.hub, body(c), SOAP_CT, counter=None, headers={
-                "X-Client-Cert": c.hub.certificate("DEMOB").decode().replace("\n", " "),
-                "SSL_CLIENT_CERT": c.hub.certificate("DEMOB").decode().replace("\n", " ")}),
-            Fault(403, gate.CERTIFICATE)),
-        # A certificate from another authority: the TLS handshake itself is refused.
-        Case("stranger-ca/read", post(body, stranger=True), TlsRefused()),
-        Case("stranger-ca/CRE", num_unique(lambda c: application_file(index=411), stranger=True), TlsRefused()),
-        Case("stranger-ca/search", post(b"<a/>", stranger=True, path=RECHERCHE_PATH), TlsRefused()),
-        Case("stranger-ca/wsdl", post(b"", None, method="GET", path=f"{DEMANDE_PATH}?wsdl", stranger=True),
-             TlsRefused()),
     ]
     return cases
 
