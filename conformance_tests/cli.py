@@ -68,15 +68,17 @@ def _hostile(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser("hostile", help="hostile input against an SNE-compatible hub",
                             description="Send an SNE-compatible hub hostile requests as a counter (content types, "
                                         "envelopes, operations, MTOM framing, HTTP methods and framing, DTDs and "
-                                        "entities, nesting depth, names, client certificates) and check "
+                                        "entities, nesting depth, names, client certificates, sizes) and check "
                                         "each documented refusal and that the hub still serves "
                                         "(requirements R050-R099).")
     _counter_target(parser)
     parser.add_argument("--state-cert", help="a State counter of the territory (PEM), for the cases sent as the State")
     parser.add_argument("--state-key", help="its private key (PEM)")
+    parser.add_argument("--max-request-bytes", type=int, help="the hub's request size bound (default 10 MiB)")
     parser.set_defaults(options=lambda args: _counter_options(args) + (
         ["--sne-state-cert", args.state_cert] if args.state_cert else []) + (
-        ["--sne-state-key", args.state_key] if args.state_key else []))
+        ["--sne-state-key", args.state_key] if args.state_key else []) + (
+        ["--sne-max-request-bytes", str(args.max_request_bytes)] if args.max_request_bytes else []))
     return parser
 
 

@@ -15,6 +15,7 @@ from .exchange import (
     DEMANDE_PATH,
     DTD_FORBIDDEN,
     ENVELOPE,
+    FILE_INVALID,
     FILES_NS,
     MEDIA_TYPE,
     MESSAGE,
@@ -35,6 +36,7 @@ from .exchange import (
     SOAP_VERSION,
     STATE,
     TOO_DEEP,
+    TOO_LARGE,
     XOP,
     Anomalies,
     Case,
@@ -285,6 +287,51 @@ def depth_cases() -> list[Case]:
     ]
 
 
+def oversize_cases() -> list[Case]:
+    """Bodies above the hub's size bound (``--sne-max-request-bytes``), announced or chunked, and text nodes
+    beyond what the XML parser takes."""
+    def above(context: Context) -> int:
+        return context.hub.max_request_bytes + 1
+
+
+    def head(length_header: str, content_type: str = SOAP_CT) -> bytes:
+        return (f"POST {DEMANDE_PATH} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                f"Content-Type: {content_type}\r\n{length_header}\r\n").encode()
+
+    def chunked(size: int, content_type: str = SOAP_CT) -> list[bytes]:
+        pieces, step = [head("Transfer-Encoding: chunked\r\n", content_type)], 1 << 20
+        block = b"<" + b"a" * (step - 1)
+        left = size
+        while left:
+            n = min(step, left)
+            pieces.append(b"%x\r\n" % n + block[:n] + b"\r\n")
+            left -= n
+        return pieces + [b"0\r\n\r\n"]
+
+    multipart_type = f'multipart/related; type="application/xop+xml"; boundary="{BOUNDARY}"'
+    text_1m5 = "7" * 1_500_000
+    return [
+        Case("content-length-max+1", lambda c: raw_exchange(c.hub, [head(f"Content-Length: {above(c)}\r\n")]),
+             Fault(413, TOO_LARGE)),
+        Case("content-length-max+32k", lambda c: raw_exchange(
+            c.hub, [head(f"Content-Length: {c.hub.max_request_bytes + 32 * 1024}\r\n")]), Fault(413, TOO_LARGE)),
+        Case("content-length-max+1-mtom", lambda c: raw_exchange(
+            c.hub, [head(f"Content-Length: {above(c)}\r\n", multipart_type)]), Fault(413, TOO_LARGE)),
+        Case("content-length-max+1-no-cert", lambda c: raw_exchange(
+            c.hub, [head(f"Content-Length: {above(c)}\r\n")], counter=None), Fault(413, TOO_LARGE)),
+        Case("chunked-body-max+1", lambda c: raw_exchange(c.hub, chunked(above(c))), Fault(413, TOO_LARGE)),
+        Case("chunked-body-max+1-mtom", lambda c: raw_exchange(c.hub, chunked(above(c), multipart_type)),
+             Fault(413, TOO_LARGE)),
+        Case("chunked-body-max+64k", lambda c: raw_exchange(c.hub, chunked(c.hub.max_request_bytes + 60 * 1024)),
+             Fault(413, TOO_LARGE)),
+        # A single text node beyond libxml2's limit (10 000 000 characters) inside the 10 MiB bound.
+        Case("text-node-10.1M", post(envelope(read_payload("7" * 10_100_000))), Fault(400, NOT_WELL_FORMED)),
+        Case("text-node-1.5M", post(envelope(read_payload(text_1m5))), Fault(400, "NUU110")),
+        Case("text-node-1M-in-file", num_unique(lambda c: in_precision(c, "p" * 1_000_000)),
+             Fault(400, FILE_INVALID)),
+    ]
+
+
 def content_type_cases() -> list[Case]:
     def body(context: Context) -> bytes:
         return envelope(read_payload(context.number))
@@ -525,6 +572,7 @@ FAMILIES: dict[str, tuple[str, Callable[[], list[Case]]]] = {  # family: (requir
     "depth": ("SNE-HUB-R057", depth_cases),
     "names": ("SNE-HUB-R058", name_cases),
     "certificates": ("SNE-HUB-R059", certificate_cases),
+    "oversize": ("SNE-HUB-R060", oversize_cases),
     "content-type": ("SNE-HUB-R050", content_type_cases),
     "envelope": ("SNE-HUB-R051", envelope_cases),
     "operation": ("SNE-HUB-R052", operation_cases),

@@ -21,6 +21,9 @@ from .target import Target
 
 def pytest_addoption(parser):
     add_target_options(parser)
+    parser.getgroup("sne-hostile", "SNE conformance kit: hostile profile").addoption(
+        "--sne-max-request-bytes", type=int, default=10 * 1024 * 1024,
+        help="the hub's request size bound (default 10 MiB, the bound docs/INTERFACES.md states)")
 
 
 def pytest_configure(config):
@@ -41,7 +44,8 @@ def hub(pytestconfig) -> Target:
     credentials = {role: (option(f"--sne-{prefix}cert"), option(f"--sne-{prefix}key"))
                    for role, prefix in roles.items() if option(f"--sne-{prefix}cert")}
     return Target(option("--sne-url"), option("--sne-ca"), credentials,
-                  option("--sne-counter") or counter_code(option("--sne-cert")), option("--sne-commune"))
+                  option("--sne-counter") or counter_code(option("--sne-cert")), option("--sne-commune"),
+                  option("--sne-max-request-bytes"))
 
 
 @pytest.fixture(scope="session")

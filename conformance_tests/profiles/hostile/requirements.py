@@ -34,4 +34,7 @@ REQUIREMENTS: dict[str, str] = {
     "SNE-HUB-R059": "A request without a client certificate is the fault `HUB-CERTIFICAT` (HTTP 403) before its "
                     "body is read, whatever headers claim a certificate; a certificate from an authority the hub "
                     "does not trust is refused in the TLS handshake.",
+    "SNE-HUB-R060": "A body above the hub's size bound, announced by `Content-Length` or sent chunked, is the "
+                    "fault `HUB-TAILLE` (HTTP 413), with or without a client certificate; a text node beyond the "
+                    "XML parser's limit is `XML-MALFORME`, an oversized value the message or file schema refuses.",
 }

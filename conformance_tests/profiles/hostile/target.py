@@ -38,6 +38,7 @@ class Target:
     credentials: dict[str, tuple[str, str | None]]  # role: (certificate, key)
     counter: str
     commune: str
+    max_request_bytes: int = 10 * 1024 * 1024
     contexts: dict = field(default_factory=dict)
 
     @property
