@@ -47,12 +47,39 @@ def _server(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser("server", help="the interface scenario against an SNE-compatible hub",
                             description="Play a counter against an SNE-compatible hub: every operation, file "
                                         "type, duplicates, rights, faults, MTOM (requirements R100-R199).")
+    _counter_target(parser)
+    parser.set_defaults(options=_counter_options)
+    return parser
+
+
+def _counter_target(parser: argparse.ArgumentParser) -> None:
+    """The hub's URL and the counter's certificate: what the server and hostile profiles need."""
     parser.add_argument("url", metavar="URL", help="the hub's base URL, e.g. https://127.0.0.1:8443")
     parser.add_argument("--cert", required=True, help="the counter's TLS client certificate (PEM)")
     parser.add_argument("--key", help="its private key (PEM), when not in --cert")
     parser.add_argument("--ca", help="CA bundle that verifies the hub's server certificate (PEM)")
-    parser.set_defaults(options=lambda args: ["--sne-url", args.url, "--sne-cert", args.cert]
-                        + (["--sne-key", args.key] if args.key else []) + (["--sne-ca", args.ca] if args.ca else []))
+
+
+def _counter_options(args: argparse.Namespace) -> list[str]:
+    return (["--sne-url", args.url, "--sne-cert", args.cert] + (["--sne-key", args.key] if args.key else [])
+            + (["--sne-ca", args.ca] if args.ca else []))
+
+
+def _hostile(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("hostile", help="hostile input against an SNE-compatible hub",
+                            description="Send an SNE-compatible hub hostile requests as a counter (content types, "
+                                        "envelopes, operations, MTOM framing, HTTP methods and framing, DTDs and "
+                                        "entities, nesting depth, names, client certificates, sizes) and check "
+                                        "each documented refusal and that the hub still serves "
+                                        "(requirements R050-R099).")
+    _counter_target(parser)
+    parser.add_argument("--state-cert", help="a State counter of the territory (PEM), for the cases sent as the State")
+    parser.add_argument("--state-key", help="its private key (PEM)")
+    parser.add_argument("--max-request-bytes", type=int, help="the hub's request size bound (default 10 MiB)")
+    parser.set_defaults(options=lambda args: _counter_options(args) + (
+        ["--sne-state-cert", args.state_cert] if args.state_cert else []) + (
+        ["--sne-state-key", args.state_key] if args.state_key else []) + (
+        ["--sne-max-request-bytes", str(args.max_request_bytes)] if args.max_request_bytes else []))
     return parser
 
 
@@ -105,7 +132,7 @@ def _client(sub) -> argparse.ArgumentParser:
     return add_parser(sub)
 
 
-SUBCOMMANDS = {"wsdl": _wsdl, "server": _server, "client": _client, "receiver": _receiver,
+SUBCOMMANDS = {"wsdl": _wsdl, "hostile": _hostile, "server": _server, "client": _client, "receiver": _receiver,
                "mail": _mail}
 SIMULATORS = {"client": "conformance_tests.simulator.client", "receiver": "conformance_tests.simulator.receiver"}
 
