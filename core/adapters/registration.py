@@ -48,14 +48,15 @@ COUNTER_WITH_TERRITORY = """
     LEFT JOIN territories t ON t.code = c.territory_code
     LEFT JOIN territory_areas a ON a.territory_code = t.code
     WHERE c.code = {code}"""
-# A superset of the matches (any date × first name × surname given), filtered in Python, in the
-# acting counter's territory.
+# A superset of the matches (any date × first name × surname given), filtered in Python, among the
+# active applications of the acting counter's territory: from the people's index alone (the side
+# table's copies of the state, territory and number are the application's, kept in its transaction),
+# without a join whose generic plan, chosen while the tables were small, scanned them per row.
 IDENTITIES = """
-    SELECT a.number, p.role, p.surname_key, p.first_name_key, p.birth_date
-    FROM application_people p JOIN applications a ON a.id = p.application_id
-    WHERE p.birth_date {birth_dates} AND p.first_name_key {first_names} AND p.surname_key {surnames}
-      AND a.state = '""" + ACTIVE + """'
-      AND a.territory_code = (SELECT territory_code FROM counters WHERE code = {code})"""
+    SELECT number, role, surname_key, first_name_key, birth_date FROM application_people
+    WHERE birth_date {birth_dates} AND first_name_key {first_names} AND surname_key {surnames}
+      AND state = '""" + ACTIVE + """'
+      AND territory_code = (SELECT territory_code FROM counters WHERE code = {code})"""
 
 
 def counter_with_territory(rows: list[tuple]) -> tuple[Counter, Territory | None] | None:
