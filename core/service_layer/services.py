@@ -35,7 +35,7 @@ from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
 from core.domain.search import COUNT_LIMIT, PAGE_SIZE, SearchCriteria, SearchResult, page
-from core.domain.validation import check_codes, normalized, validate_form
+from core.domain.validation import check_codes, normalized, territory_free_anomalies, validate_form
 from core.domain.vocabulary import RegistryNames
 
 from .unit_of_work import UnitOfWork
@@ -146,16 +146,18 @@ def register(
     """CRE, or CRS when ``associated_number`` names the application of the couple that separated.
 
     What needs no database is done before the transaction opens (SQLite's write lock is held from
-    its start): the identity keys and the stored form's document and index rows. The reads (counter,
+    its start): the identity keys, the form's validation but for its territory, and the stored
+    form's document and index rows. The reads (counter,
     territory, identities locked, duplicates) come before any decision, the number is drawn only
     once every check passed (a refusal leaves no gap), and the writes go with the commit."""
     form = normalized(form)
     keys = _person_keys(form)
+    today = now.date()
+    checked = territory_free_anomalies(form, today)
     prepared = uow.prepare_form(form)
     with uow:
         reads = uow.registration_reads(counter_code, keys)
         counter, territory = _acting_counter_and_territory(reads.counter, counter_code)
-        today = now.date()
         original = None
         if associated_number is not None:
             authorize(counter, Operation.REGISTER_AFTER_SEPARATION, territory.code)
@@ -163,7 +165,7 @@ def register(
         else:
             authorize(counter, Operation.REGISTER, territory.code)
             check_filing_date(filing_date, today)
-        validate_form(form, territory, today)
+        validate_form(form, territory, today, checked)
         forced = _unless_forced(reads.candidates, force_duplicate, exclude=original.number if original else None)
         sequence = uow.sequences.next(territory.code)
         number = RegistrationNumber.issue(territory.code, today, sequence, counter.code)
