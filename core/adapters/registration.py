@@ -48,6 +48,8 @@ COUNTER_WITH_TERRITORY = """
     LEFT JOIN territories t ON t.code = c.territory_code
     LEFT JOIN territory_areas a ON a.territory_code = t.code
     WHERE c.code = {code}"""
+# PostgreSQL: transaction-scoped locks on these ids, taken in one statement in a fixed order.
+ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS bigint[])) AS id ORDER BY id"
 # A superset of the matches (any date × first name × surname given), filtered in Python, among the
 # active applications of the acting counter's territory: from the people's index alone (the side
 # table's copies of the state, territory and number are the application's, kept in its transaction),
@@ -118,7 +120,7 @@ class SqliteRegistrations:
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
               journal: list[dict[str, Any]], outbox: list[dict[str, Any]], commit: bool) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
-        work commits (its connection gives the writers' turn back then)."""
+        work commits whatever ``commit`` says (its connection gives the writers' turn back then)."""
         cursor = dbapi.cursor()
         row_id = cursor.execute(self.insert_application, self._converted("applications", columns)).fetchone()[0]
         searched = {name: columns[name] for name in SEARCH_COLUMNS}
@@ -153,9 +155,8 @@ class PostgresRegistrations:
         with dbapi.pipeline():
             counter.execute(self.read_counter, {"code": counter_code})
             if keys:
-                lock_ids = sorted({identity_lock(key) for key in keys})  # a fixed order: never a deadlock
-                dbapi.cursor().execute("SELECT pg_advisory_xact_lock(id) FROM unnest(%(ids)s::bigint[]) AS id "
-                                       "ORDER BY id", {"ids": lock_ids})
+                lock_ids = sorted({identity_lock(key) for key in keys})
+                dbapi.cursor().execute(ADVISORY_LOCKS.format(ids="%(ids)s"), {"ids": lock_ids})
                 identities.execute(self.read_identities, {
                     "code": counter_code,
                     "birth_dates": sorted({key.birth_date for key in keys}),

@@ -24,7 +24,7 @@ from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.service_layer import unit_of_work as port
 
-from . import orm
+from . import orm, registration
 from .documents import SqlDocuments
 from .notices import SqlNotices
 from .registration import PostgresRegistrations, SqliteRegistrations, identity_lock
@@ -115,7 +115,7 @@ DELETE_INDEX_ROWS = text("""
     DELETE FROM application_terms WHERE application_id = :row_id AND kind <> 'document'""")
 SEARCH_PLANNING = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
                        "set_config('max_parallel_workers_per_gather', '0', true)")
-ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
+ADVISORY_LOCKS = text(registration.ADVISORY_LOCKS.format(ids=":ids"))
 
 
 ERASED_PROFILE = Profile().to_document()  # what a purged application's dispatched changes keep
@@ -295,13 +295,7 @@ class SqlApplications(port.Applications):
             "first_names": sorted({key.first_name for key in keys}),
             "surnames": sorted({surname for key in keys for surname in key.surnames}),
         })
-        found = {
-            DuplicateCandidate(number, role)
-            for number, role, surname, first_name, birth_date in rows
-            if number != str(exclude)
-            and any(k.first_name == first_name and k.birth_date == birth_date and surname in k.surnames for k in keys)
-        }
-        return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
+        return [candidate for candidate in registration.duplicates(rows, keys) if candidate.number != str(exclude)]
 
     def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
         statement = search_query(criteria, territory, after, limit, lateral=self.postgres)
@@ -518,12 +512,8 @@ class SqlCounters(port.Counters):
         return _counter(row) if row else None
 
     def get_with_territory(self, code: str) -> tuple[Counter, Territory | None] | None:
-        rows = self.connection.execute(SELECT_COUNTER_WITH_TERRITORY, {"code": code}).all()
-        if not rows:
-            return None
-        territories = _territories(
-            (row.territory_code, row.territory_name, row.kind, row.area) for row in rows if row.territory_name is not None)
-        return _counter(rows[0]), territories[0] if territories else None
+        return registration.counter_with_territory(
+            [tuple(row) for row in self.connection.execute(SELECT_COUNTER_WITH_TERRITORY, {"code": code})])
 
     def list(self, territory: str | None = None) -> list[Counter]:
         query = select(orm.counters).order_by(orm.counters.c.code)
@@ -535,7 +525,8 @@ class SqlCounters(port.Counters):
         self.connection.execute(update(orm.counters).where(orm.counters.c.code == code).values(endpoint=endpoint))
 
 
-# The counter, its territory and the territory's areas: one row per area (at least one row).
+# The counter, its territory and the territory's areas: one row per area (at least one row), in
+# registration.COUNTER_WITH_TERRITORY's order of columns.
 SELECT_COUNTER_WITH_TERRITORY = (
     select(orm.counters, orm.territories.c.name.label("territory_name"), orm.territory_areas.c.kind,
            orm.territory_areas.c.area)
