@@ -8,10 +8,10 @@ SQLite's values go through the schema's own types (``orm``: UTC instants, ISO da
 so the rows are stored exactly as SQLAlchemy stores them; PostgreSQL takes them as psycopg adapts them
 (dates, aware instants) and JSON as text cast to ``jsonb``, as the side tables' statements already did.
 
-On PostgreSQL, psycopg's pipeline mode sends the reads with the identity locks in one round trip
-(BEGIN, counter and territory, locks, duplicates) and the writes with the COMMIT in another (the
-application, its index rows, its journal and outbox rows: one statement). With the number's draw in
-between, a registration makes three round trips instead of nine.
+On PostgreSQL the application, its index rows, its journal and outbox rows are one statement:
+with BEGIN, the counter, the identity locks, the duplicates, the number's draw and the COMMIT, a
+registration makes seven round trips instead of nine (see :class:`PostgresRegistrations` for why
+not fewer in psycopg's pipeline mode).
 
 Errors come as the driver's, not wrapped by SQLAlchemy; the unit of work rolls back either way.
 """
@@ -118,9 +118,9 @@ class SqliteRegistrations:
         return RegistrationReads(found, duplicates(rows, keys))
 
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], commit: bool) -> int:
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
-        work commits whatever ``commit`` says (its connection gives the writers' turn back then)."""
+        work commits (its connection gives the writers' turn back then)."""
         cursor = dbapi.cursor()
         row_id = cursor.execute(self.insert_application, self._converted("applications", columns)).fetchone()[0]
         searched = {name: columns[name] for name in SEARCH_COLUMNS}
@@ -139,48 +139,44 @@ class SqliteRegistrations:
 
 
 class PostgresRegistrations:
-    """PostgreSQL: the reads and locks in one pipeline, the writes and the COMMIT in another."""
+    """PostgreSQL: the locks in one statement, every row in one statement.
+
+    Not in psycopg's pipeline mode: on this machine's loopback it cost more client CPU than the
+    round trips it saved (reads and locks: 0.25–0.28 against 0.20 ms; a write with its COMMIT:
+    0.15–0.18 against 0.09–0.14 ms), for no less server CPU and no shorter wall time
+    (docs/BENCHMARKS.md, "Third pass"). A database across a network may tip the balance."""
 
     def __init__(self, _dialect: Any = None):
         self.read_counter = COUNTER_WITH_TERRITORY.format(code="%(code)s")
         self.read_identities = IDENTITIES.format(
             birth_dates="= ANY(%(birth_dates)s)", first_names="= ANY(%(first_names)s)",
             surnames="= ANY(%(surnames)s)", code="%(code)s")
+        self.lock = ADVISORY_LOCKS.format(ids="%(ids)s")
         self.insert = _POSTGRES_INSERT
 
     def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
-        """One round trip: the counter, then (in this order, in the transaction) the identity locks,
-        then the duplicates search, which the locks serialise with any registration of the same people."""
-        counter, identities = dbapi.cursor(), dbapi.cursor()
-        with dbapi.pipeline():
-            counter.execute(self.read_counter, {"code": counter_code})
-            if keys:
-                lock_ids = sorted({identity_lock(key) for key in keys})
-                dbapi.cursor().execute(ADVISORY_LOCKS.format(ids="%(ids)s"), {"ids": lock_ids})
-                identities.execute(self.read_identities, {
-                    "code": counter_code,
-                    "birth_dates": sorted({key.birth_date for key in keys}),
-                    "first_names": sorted({key.first_name for key in keys}),
-                    "surnames": sorted({surname for key in keys for surname in key.surnames})})
-        found = counter_with_territory(counter.fetchall())
+        """The counter, then the identity locks, then the duplicates search, which the locks
+        serialise with any registration of the same people."""
+        cursor = dbapi.cursor()
+        found = counter_with_territory(cursor.execute(self.read_counter, {"code": counter_code}).fetchall())
         if found is None or found[1] is None or not keys:
             return RegistrationReads(found, [])
-        return RegistrationReads(found, duplicates(identities.fetchall(), keys))
+        cursor.execute(self.lock, {"ids": sorted({identity_lock(key) for key in keys})})
+        rows = cursor.execute(self.read_identities, {
+            "code": counter_code,
+            "birth_dates": sorted({key.birth_date for key in keys}),
+            "first_names": sorted({key.first_name for key in keys}),
+            "surnames": sorted({surname for key in keys for surname in key.surnames})}).fetchall()
+        return RegistrationReads(found, duplicates(rows, keys))
 
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], commit: bool) -> int:
-        """One statement for every row, and the COMMIT with it when the unit of work owns its
-        transaction (one round trip); its row id."""
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
+        """One statement for every row; its row id. The unit of work commits."""
         values = {**columns, "form": json.dumps(columns["form"]),
                   "cancellation": json.dumps(columns["cancellation"]) if columns["cancellation"] else None,
                   **{table: json_rows(rows) for table, rows in index.items()},
                   "journal": json_rows(journal), "outbox": json_rows(outbox)}
-        cursor = dbapi.cursor()
-        with dbapi.pipeline():
-            cursor.execute(self.insert, values)
-            if commit:
-                dbapi.commit()
-        return cursor.fetchone()[0]
+        return dbapi.cursor().execute(self.insert, values).fetchone()[0]
 
 
 def _postgres_insert() -> str:

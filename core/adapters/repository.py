@@ -180,8 +180,8 @@ class SqlUnitOfWork(port.UnitOfWork):
         return self._registrations().read(self._dbapi(), counter_code, list(keys))
 
     def commit_registration(self, application: Application, prepared: StoredForm | None = None) -> None:
-        """The application, its index rows, its journal and outbox rows, then the commit: on
-        PostgreSQL one statement sent with the COMMIT when this unit of work owns its transaction.
+        """The application, its index rows, its journal and outbox rows (on PostgreSQL one
+        statement), then the commit.
         ``prepared`` serves when built from the form the application stores (a CRE's form unless
         the counter sent the register's own blocks)."""
         if prepared is None or prepared.form is not application.form:
@@ -190,10 +190,9 @@ class SqlUnitOfWork(port.UnitOfWork):
         number = str(application.number)
         self.applications.keep_loaded(number, None, prepared.document, search_columns(columns))
         journal, outbox = self.events.rows(application.events)
-        row_id = self._registrations().write(self._dbapi(), columns, prepared.index, journal, outbox,
-                                             commit=self.within is None)
+        row_id = self._registrations().write(self._dbapi(), columns, prepared.index, journal, outbox)
         self.applications.keep_loaded(number, row_id, prepared.document, search_columns(columns))
-        self.commit()  # on PostgreSQL the COMMIT went with the writes: SQLAlchemy's bookkeeping only
+        self.commit()
 
     def _dbapi(self) -> Any:
         return self.connection.connection.dbapi_connection
