@@ -48,6 +48,9 @@ COUNTER_WITH_TERRITORY = """
     LEFT JOIN territories t ON t.code = c.territory_code
     LEFT JOIN territory_areas a ON a.territory_code = t.code
     WHERE c.code = {code}"""
+# The territory's next number (TableSequences, NativeSequences).
+NEXT_SQLITE_NUMBER = "UPDATE number_sequences SET last_value = last_value + 1 WHERE territory_code = ? RETURNING last_value"
+NEXT_POSTGRES_NUMBER = "SELECT nextval(%s)"
 # PostgreSQL: transaction-scoped locks on these ids, taken in one statement in a fixed order.
 ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS bigint[])) AS id ORDER BY id"
 # A superset of the matches (any date × first name × surname given), filtered in Python, among the

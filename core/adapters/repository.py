@@ -181,9 +181,8 @@ class SqlUnitOfWork(port.UnitOfWork):
 
     def commit_registration(self, application: Application, prepared: StoredForm | None = None) -> None:
         """The application, its index rows, its journal and outbox rows (on PostgreSQL one
-        statement), then the commit.
-        ``prepared`` serves when built from the form the application stores (a CRE's form unless
-        the counter sent the register's own blocks)."""
+        statement), then the commit. ``prepared`` serves when built from the very form the
+        application stores (a CRE's, unless the counter sent the register's own blocks)."""
         if prepared is None or prepared.form is not application.form:
             prepared = stored_form(application.form)
         columns = {**application_columns(application), "form": prepared.document}
@@ -609,9 +608,8 @@ class TableSequences(port.NumberSequences):
 
     def next(self, territory: str) -> int:
         """On the DBAPI cursor: a registration's statement (core.adapters.registration)."""
-        row = self.connection.connection.dbapi_connection.execute(
-            "UPDATE number_sequences SET last_value = last_value + 1 WHERE territory_code = ? RETURNING last_value",
-            (territory,)).fetchone()
+        row = self.connection.connection.dbapi_connection.execute(registration.NEXT_SQLITE_NUMBER,
+                                                                  (territory,)).fetchone()
         if row is None:
             raise UnknownTerritory(f"Territoire inconnu : {territory}")
         return _within_bounds(row[0], territory)
@@ -645,7 +643,7 @@ class NativeSequences(TableSequences):
         """On the DBAPI cursor: a registration's statement (core.adapters.registration)."""
         dbapi = self.connection.connection.dbapi_connection
         try:
-            return dbapi.execute("SELECT nextval(%s)", (_sequence_name(territory),)).fetchone()[0]
+            return dbapi.execute(registration.NEXT_POSTGRES_NUMBER, (_sequence_name(territory),)).fetchone()[0]
         except dbapi.DatabaseError as error:  # the transaction is lost either way: the unit of work rolls back
             if "reached maximum value" in str(error):
                 raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés") from None

@@ -147,9 +147,9 @@ def register(
 
     What needs no database is done before the transaction opens (SQLite's write lock is held from
     its start): the identity keys, the form's validation but for its territory, and the stored
-    form's document and index rows. The reads (counter,
-    territory, identities locked, duplicates) come before any decision, the number is drawn only
-    once every check passed (a refusal leaves no gap), and the writes go with the commit."""
+    form's document and index rows. In the transaction, the reads (counter and territory, the
+    people's identities locked, their duplicates) come before any decision, and the number is drawn
+    only once every check passed (a refusal leaves no gap)."""
     form = normalized(form)
     keys = _person_keys(form)
     today = now.date()
