@@ -84,37 +84,40 @@ class WriterQueue:
     tries) instead of being woken when the lock is free: with the hub's 16 threads registering on
     one file, most of a write transaction's turn went to sleeping waiters (docs/BENCHMARKS.md,
     "Second pass"), and two hub processes still met there ("Third pass"). The kernel wakes the next
-    ``flock`` waiter as soon as the holder unlocks, or dies. The file is opened once per process (a
-    forked child opens its own: a descriptor shared across ``fork`` is one lock for both).
+    ``flock`` waiter as soon as the holder unlocks, or dies. The file is opened for each turn and
+    closed at its end, which unlocks it: no descriptor outlives a turn (engines come and go in tests
+    and tools), and a process forked between two turns inherits none.
     Between processes the wait has no timeout: the holder's transaction ends or its process dies.
     """
 
     def __init__(self, path: str | None):
         self.path = path  # None: an in-memory database, one process only
         self.threads = threading.Lock()
-        self._descriptor: tuple[int, int] | None = None  # (pid, fd)
+        self._descriptor: int | None = None  # the lock file, open during a turn
 
     def acquire(self) -> None:
         if not self.threads.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
             raise sqlite3.OperationalError("database is locked")  # what SQLite says after its own timeout
+        if self.path is None:
+            return
         try:
-            if self.path is not None:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
         except BaseException:
+            self._close()
             self.threads.release()
             raise
 
     def release(self) -> None:
         try:
-            if self.path is not None:
-                fcntl.flock(self._file(), fcntl.LOCK_UN)
+            self._close()
         finally:
             self.threads.release()
 
-    def _file(self) -> int:
-        if self._descriptor is None or self._descriptor[0] != os.getpid():
-            self._descriptor = (os.getpid(), os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        return self._descriptor[1]
+    def _close(self) -> None:
+        if self._descriptor is not None:
+            descriptor, self._descriptor = self._descriptor, None
+            os.close(descriptor)  # gives the lock back
 
 
 class WriterQueueConnection(sqlite3.Connection):
