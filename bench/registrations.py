@@ -16,7 +16,9 @@ single-row write rate the register keeps.
 Every measurement runs in freshly spawned processes (one, then ``--processes`` of them), which build
 their forms, open their connection and do a few untimed warm-up writes before a barrier; the clock
 starts at the barrier. Throughput is registrations over the wall time from the first process leaving
-the barrier to the last one finishing; latency is per call; peak memory is each process's
+the barrier to the last one finishing; latency is per call; CPU per write is the writer processes'
+CPU time (``process_time``) over the writes, and on PostgreSQL their server processes' (``/proc``),
+which say what a write costs whatever the neighbours take of the cores; peak memory is each process's
 ``ru_maxrss`` (the largest of the processes when there are several). Each measurement is repeated
 ``--runs`` times and reported as the median with the min and max; within a run, core and baseline
 are measured back to back, and the ratio is taken run by run. Each database is created once and
@@ -196,22 +198,41 @@ def worker(writer: str, url: str, first_index: int, count: int, counter_code: st
         forms = [person_form(first_index + i) for i in range(WARMUP + count)]
         for form in forms[:WARMUP]:
             write(engine, form, counter_code)
+        backend = backend_pid(engine)
         barrier.wait(BARRIER_TIMEOUT_S)
         latencies = []
+        cpu_before, backend_before = time.process_time(), process_cpu_s(backend)
         started = time.perf_counter()  # CLOCK_MONOTONIC: comparable between processes on Linux
         for form in forms[WARMUP:]:
             before = time.perf_counter()
             write(engine, form, counter_code)
             latencies.append(time.perf_counter() - before)
         finished = time.perf_counter()
+        cpu = (time.process_time() - cpu_before, process_cpu_s(backend) - backend_before)
         peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-        results.put(("ok", started, finished, latencies, peak_kib))
+        results.put(("ok", started, finished, latencies, peak_kib, cpu))
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the benchmark
         barrier.abort()
         results.put(("error", f"{error.__class__.__name__}: {error}\n{traceback.format_exc()}"))
     finally:
         if engine is not None:
             engine.dispose()
+
+
+def backend_pid(engine: Any) -> int | None:
+    """The PostgreSQL server process of the engine's one pooled connection (a writer uses one)."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as connection:
+        return connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+
+
+def process_cpu_s(pid: int | None) -> float:
+    """User + system CPU seconds of a process on this machine (0 for None), from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- measurements (in the coordinating process) ---------------------------------------------------
@@ -225,6 +246,11 @@ class Sample:
     wall_s: float
     latencies_s: list[float]
     peak_rss_kib: int  # the largest of the processes
+    cpu_s: float = 0.0  # the writer processes' CPU, summed
+    server_cpu_s: float = 0.0  # their PostgreSQL server processes' CPU, summed (0 on SQLite)
+
+    def cpu_ms_per_write(self, server: bool = False) -> float:
+        return (self.server_cpu_s if server else self.cpu_s) * 1000 / self.count
 
     @property
     def throughput(self) -> float:
@@ -289,7 +315,8 @@ def measure(context: Any, writer: str, url: str, count: int, processes: int, peo
     started = min(r[1] for r in reports)
     finished = max(r[2] for r in reports)
     latencies = [latency for r in reports for latency in r[3]]
-    return Sample(count, finished - started, latencies, max(r[4] for r in reports))
+    return Sample(count, finished - started, latencies, max(r[4] for r in reports),
+                  sum(r[5][0] for r in reports), sum(r[5][1] for r in reports))
 
 
 # -- the databases (prepared and dropped by a spawned helper process) ------------------------------
@@ -477,7 +504,7 @@ def latency_digits(values: list[float]) -> int:
 
 
 HEADERS = ("database", "processes", "writer", "registrations/s", "core/baseline", "p50 ms", "p95 ms",
-           "p99 ms", "peak RSS MiB")
+           "p99 ms", "CPU ms/write", "PostgreSQL CPU ms/write", "peak RSS MiB")
 
 
 def cells(row: Row, baseline: Row | None) -> list[str]:
@@ -496,6 +523,8 @@ def cells(row: Row, baseline: Row | None) -> list[str]:
         spread([s.throughput for s in row.samples]),
         ratio,
         *latencies,
+        spread([s.cpu_ms_per_write() for s in row.samples], 2),
+        spread([s.cpu_ms_per_write(server=True) for s in row.samples], 2) if row.database == "PostgreSQL" else "—",
         spread([s.peak_rss_kib / 1024 for s in row.samples], 1),
     ]
 
@@ -514,7 +543,8 @@ def plain_table(lines: list[list[str]]) -> str:
 
 
 def markdown_table(lines: list[list[str]]) -> str:
-    right = {"processes", "registrations/s", "core/baseline", "p50 ms", "p95 ms", "p99 ms", "peak RSS MiB"}
+    right = {"processes", "registrations/s", "core/baseline", "p50 ms", "p95 ms", "p99 ms", "CPU ms/write",
+             "PostgreSQL CPU ms/write", "peak RSS MiB"}
     out = ["| " + " | ".join(HEADERS) + " |",
            "|" + "|".join("---:" if h in right else "---" for h in HEADERS) + "|"]
     out += ["| " + " | ".join(line) + " |" for line in lines]
@@ -597,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                             log(f"{database.name:<10} run {run}/{arguments.runs}  {processes} process(es)  "
                                 f"{writer:<8} {sample.throughput:8.1f}/s  p50 {sample.percentile_ms(50):6.2f} ms  "
                                 f"p99 {sample.percentile_ms(99):7.2f} ms  "
+                                f"CPU {sample.cpu_ms_per_write():.2f}+{sample.cpu_ms_per_write(True):.2f} ms  "
                                 f"peak RSS {sample.peak_rss_kib / 1024:.1f} MiB")
             rows += backend_rows.values()
         elapsed = time.perf_counter() - started

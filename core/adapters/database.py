@@ -4,12 +4,14 @@ SQLite runs in WAL mode with foreign keys on. Writers open their transaction wit
 ``BEGIN IMMEDIATE``: SQLite then serialises them at the start instead of failing one of two
 transactions that both read before writing, which is what makes several hub processes on one SQLite
 file safe (if not fast). Read-only units of work begin ``DEFERRED`` and never wait on writers.
-Within one process, writers queue on a lock of the engine before ``BEGIN IMMEDIATE``
-(:class:`WriterQueueConnection`), instead of in SQLite's busy handler.
+Writers queue before ``BEGIN IMMEDIATE`` (:class:`WriterQueueConnection`) instead of in SQLite's busy
+handler: on a lock of the engine within one process, and on a file lock next to the database
+(``<file>.writers``) between processes.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -74,25 +76,61 @@ def _postgres_engine(url) -> Engine:
     return engine
 
 
-class WriterQueueConnection(sqlite3.Connection):
-    """A SQLite connection whose writing transactions queue on their engine's lock, in this process.
+class WriterQueue:
+    """The turn to write on one SQLite file: a thread lock for this process's connections, then an
+    exclusive ``flock`` on a lock file next to the database for the other processes.
 
-    SQLite lets one writer at a time; the others wait in its busy handler, which sleeps and retries
-    (1, 2, 5, 10… up to 100 ms between tries) instead of being woken when the lock is free. With the
-    hub's 16 threads registering on one file, most of a write transaction's turn went to sleeping
-    waiters: the file was idle while requests waited (measured in docs/BENCHMARKS.md, "Second pass").
-    A thread lock hands the turn over as soon as the writer commits or rolls back. Other processes
-    on the same file still meet in SQLite's busy handler, as before.
+    A writer waiting in SQLite's busy handler sleeps and retries (1, 2, 5, 10… up to 100 ms between
+    tries) instead of being woken when the lock is free: with the hub's 16 threads registering on
+    one file, most of a write transaction's turn went to sleeping waiters (docs/BENCHMARKS.md,
+    "Second pass"), and two hub processes still met there ("Third pass"). The kernel wakes the next
+    ``flock`` waiter as soon as the holder unlocks, or dies. The file is opened for each turn and
+    closed at its end, which unlocks it: no descriptor outlives a turn (engines come and go in tests
+    and tools), and a process forked between two turns inherits none.
+    Between processes the wait has no timeout: the holder's transaction ends or its process dies.
     """
 
-    writers: threading.Lock | None = None  # the engine's, set when the connection is made
+    def __init__(self, path: str | None):
+        self.path = path  # None: an in-memory database, one process only
+        self.threads = threading.Lock()
+        self._descriptor: int | None = None  # the lock file, open during a turn
+
+    def acquire(self) -> None:
+        if not self.threads.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
+            raise sqlite3.OperationalError("database is locked")  # what SQLite says after its own timeout
+        if self.path is None:
+            return
+        try:
+            self._descriptor = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._descriptor, fcntl.LOCK_EX)
+        except BaseException:
+            self._close()
+            self.threads.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            self._close()
+        finally:
+            self.threads.release()
+
+    def _close(self) -> None:
+        if self._descriptor is not None:
+            descriptor, self._descriptor = self._descriptor, None
+            os.close(descriptor)  # gives the lock back
+
+
+class WriterQueueConnection(sqlite3.Connection):
+    """A SQLite connection whose writing transactions take their turn on their engine's
+    :class:`WriterQueue` before ``BEGIN IMMEDIATE`` and give it back at commit, rollback or close."""
+
+    writers: WriterQueue | None = None  # the engine's, set when the connection is made
     holds_writers = False
 
     def queue_for_writing(self) -> None:
         if self.writers is None or self.holds_writers:
             return
-        if not self.writers.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
-            raise sqlite3.OperationalError("database is locked")  # what SQLite says after its own timeout
+        self.writers.acquire()
         self.holds_writers = True
 
     def leave_writers(self) -> None:
@@ -120,9 +158,10 @@ class WriterQueueConnection(sqlite3.Connection):
 
 
 def _sqlite_engine(url) -> Engine:
-    if url.database and url.database != ":memory:":
+    on_disk = bool(url.database) and url.database != ":memory:"
+    if on_disk:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    writers = threading.Lock()
+    writers = WriterQueue(f"{url.database}.writers" if on_disk else None)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                               "factory": WriterQueueConnection})
 

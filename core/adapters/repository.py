@@ -6,18 +6,17 @@ on SQLite, ``BEGIN IMMEDIATE`` already makes every writing transaction exclusive
 
 from __future__ import annotations
 
-import zlib
 from datetime import date, datetime
 from typing import Any, Iterable
 
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import DBAPIError
 
 from core.domain.application import Application
 from core.domain.codes import ApplicationState, CounterType
 from core.domain.dispatch import Profile
 from core.domain.errors import DuplicateCandidate, SequenceExhausted, UnknownTerritory
 from core.domain.events import Event
+from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey
 from core.domain.indicators import PrefectDelay
 from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
@@ -25,18 +24,21 @@ from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.service_layer import unit_of_work as port
 
-from . import orm
+from . import orm, registration
 from .documents import SqlDocuments
 from .notices import SqlNotices
+from .registration import PostgresRegistrations, SqliteRegistrations, identity_lock
 from .rows import (
     DOCUMENT_COLUMNS,
     SEARCH_COLUMNS,
+    StoredForm,
     application_columns,
     application_of_row,
     application_snapshot,
     commune_rows,
     people_rows,
     search_columns,
+    stored_form,
     term_rows,
 )
 from .rows import (
@@ -64,12 +66,6 @@ UPDATE_INDEX = [
     .values({name: bindparam(f"new_{name}") for name in SEARCH_COLUMNS})
     for table in INDEX_TABLES
 ]
-NEXT_SEQUENCE = (
-    update(orm.number_sequences)
-    .where(orm.number_sequences.c.territory_code == bindparam("territory"))
-    .values(last_value=orm.number_sequences.c.last_value + 1)
-    .returning(orm.number_sequences.c.last_value)
-)
 SELECT_COUNTER = select(orm.counters).where(orm.counters.c.code == bindparam("code"))
 INSERT_JOURNAL = insert(orm.journal)
 INSERT_OUTBOX = insert(orm.outbox)
@@ -119,7 +115,7 @@ DELETE_INDEX_ROWS = text("""
     DELETE FROM application_terms WHERE application_id = :row_id AND kind <> 'document'""")
 SEARCH_PLANNING = text("SELECT set_config('plan_cache_mode', 'force_custom_plan', true), "
                        "set_config('max_parallel_workers_per_gather', '0', true)")
-ADVISORY_LOCKS = text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id ORDER BY id")
+ADVISORY_LOCKS = text(registration.ADVISORY_LOCKS.format(ids=":ids"))
 
 
 ERASED_PROFILE = Profile().to_document()  # what a purged application's dispatched changes keep
@@ -175,6 +171,41 @@ class SqlUnitOfWork(port.UnitOfWork):
         if self._transaction.is_active:
             self._transaction.rollback()
 
+    # A registration on the DBAPI connection (core.adapters.registration).
+
+    def prepare_form(self, form: ApplicationForm) -> StoredForm:
+        return stored_form(form)
+
+    def registration_reads(self, counter_code: str, keys: set[PersonKey]) -> port.RegistrationReads:
+        return self._registrations().read(self._dbapi(), counter_code, list(keys))
+
+    def commit_registration(self, application: Application, prepared: StoredForm | None = None) -> None:
+        """The application, its index rows, its journal and outbox rows (on PostgreSQL one
+        statement), then the commit. ``prepared`` serves when built from the very form the
+        application stores (a CRE's, unless the counter sent the register's own blocks)."""
+        if prepared is None or prepared.form is not application.form:
+            prepared = stored_form(application.form)
+        columns = {**application_columns(application), "form": prepared.document}
+        number = str(application.number)
+        self.applications.keep_loaded(number, None, prepared.document, search_columns(columns))
+        journal, outbox = self.events.rows(application.events)
+        row_id = self._registrations().write(self._dbapi(), columns, prepared.index, journal, outbox)
+        self.applications.keep_loaded(number, row_id, prepared.document, search_columns(columns))
+        self.commit()
+
+    def _dbapi(self) -> Any:
+        return self.connection.connection.dbapi_connection
+
+    def _registrations(self) -> SqliteRegistrations | PostgresRegistrations:
+        dialect = self.engine.dialect
+        if dialect.name not in _REGISTRATIONS:
+            kind = PostgresRegistrations if dialect.name == "postgresql" else SqliteRegistrations
+            _REGISTRATIONS[dialect.name] = kind(dialect)
+        return _REGISTRATIONS[dialect.name]
+
+
+_REGISTRATIONS: dict[str, SqliteRegistrations | PostgresRegistrations] = {}  # by dialect, built at first use
+
 
 class SqlApplications(port.Applications):
     def __init__(self, connection: Connection, postgres: bool):
@@ -182,6 +213,10 @@ class SqlApplications(port.Applications):
         self.postgres = postgres
         # number -> (row id, form document, search columns), as last read or written
         self._loaded: dict[str, tuple[int, dict[str, Any], dict[str, Any]]] = {}
+
+    def keep_loaded(self, number: str, row_id: int | None, form: dict[str, Any], searched: dict[str, Any]) -> None:
+        """Remember what was written for ``number`` (its event payloads reuse the form document)."""
+        self._loaded[number] = (row_id, form, searched)
 
     def loaded_form(self, number: str) -> dict[str, Any] | None:
         """The form document last read or written for ``number`` in this unit of work."""
@@ -243,7 +278,7 @@ class SqlApplications(port.Applications):
     def lock_identities(self, keys: Iterable[PersonKey]) -> None:
         if not self.postgres:
             return  # SQLite: the writing transaction is already exclusive
-        lock_ids = sorted({_identity_lock(key) for key in keys})
+        lock_ids = sorted({identity_lock(key) for key in keys})
         if lock_ids:  # in one round trip, in a fixed order so that two registrations never deadlock
             self.connection.execute(ADVISORY_LOCKS, {"ids": lock_ids})
 
@@ -258,13 +293,7 @@ class SqlApplications(port.Applications):
             "first_names": sorted({key.first_name for key in keys}),
             "surnames": sorted({surname for key in keys for surname in key.surnames}),
         })
-        found = {
-            DuplicateCandidate(number, role)
-            for number, role, surname, first_name, birth_date in rows
-            if number != str(exclude)
-            and any(k.first_name == first_name and k.birth_date == birth_date and surname in k.surnames for k in keys)
-        }
-        return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
+        return [candidate for candidate in registration.duplicates(rows, keys) if candidate.number != str(exclude)]
 
     def search(self, criteria: SearchCriteria, territory: str, after: SortKey | None, limit: int) -> list[SortKey]:
         statement = search_query(criteria, territory, after, limit, lateral=self.postgres)
@@ -382,11 +411,6 @@ class SqlApplications(port.Applications):
             self.connection.execute(statement, values)
 
 
-def _identity_lock(key: PersonKey) -> int:
-    """A stable 32-bit lock id for everyone sharing a birth date and a first name."""
-    return zlib.crc32(f"{key.birth_date.isoformat()}|{key.first_name}".encode())
-
-
 class SqlTerritories(port.Territories):
     def __init__(self, connection: Connection):
         self.connection = connection
@@ -486,12 +510,8 @@ class SqlCounters(port.Counters):
         return _counter(row) if row else None
 
     def get_with_territory(self, code: str) -> tuple[Counter, Territory | None] | None:
-        rows = self.connection.execute(SELECT_COUNTER_WITH_TERRITORY, {"code": code}).all()
-        if not rows:
-            return None
-        territories = _territories(
-            (row.territory_code, row.territory_name, row.kind, row.area) for row in rows if row.territory_name is not None)
-        return _counter(rows[0]), territories[0] if territories else None
+        return registration.counter_with_territory(
+            [tuple(row) for row in self.connection.execute(SELECT_COUNTER_WITH_TERRITORY, {"code": code})])
 
     def list(self, territory: str | None = None) -> list[Counter]:
         query = select(orm.counters).order_by(orm.counters.c.code)
@@ -503,7 +523,8 @@ class SqlCounters(port.Counters):
         self.connection.execute(update(orm.counters).where(orm.counters.c.code == code).values(endpoint=endpoint))
 
 
-# The counter, its territory and the territory's areas: one row per area (at least one row).
+# The counter, its territory and the territory's areas: one row per area (at least one row), in
+# registration.COUNTER_WITH_TERRITORY's order of columns.
 SELECT_COUNTER_WITH_TERRITORY = (
     select(orm.counters, orm.territories.c.name.label("territory_name"), orm.territory_areas.c.kind,
            orm.territory_areas.c.area)
@@ -586,10 +607,12 @@ class TableSequences(port.NumberSequences):
         self.connection.execute(insert(orm.number_sequences).values(territory_code=territory, last_value=last_issued))
 
     def next(self, territory: str) -> int:
-        value = self.connection.execute(NEXT_SEQUENCE, {"territory": territory}).scalar_one_or_none()
-        if value is None:
+        """On the DBAPI cursor: a registration's statement (core.adapters.registration)."""
+        row = self.connection.connection.dbapi_connection.execute(registration.NEXT_SQLITE_NUMBER,
+                                                                  (territory,)).fetchone()
+        if row is None:
             raise UnknownTerritory(f"Territoire inconnu : {territory}")
-        return _within_bounds(value, territory)
+        return _within_bounds(row[0], territory)
 
     def last(self, territory: str) -> int:
         return self.connection.execute(
@@ -617,16 +640,16 @@ class NativeSequences(TableSequences):
                                     {"name": name, "value": min(last_issued, SEQUENCE_MAX)})
 
     def next(self, territory: str) -> int:
+        """On the DBAPI cursor: a registration's statement (core.adapters.registration)."""
+        dbapi = self.connection.connection.dbapi_connection
         try:
-            value = self.connection.execute(text("SELECT nextval(:name)"),
-                                            {"name": _sequence_name(territory)}).scalar_one()
-        except DBAPIError as error:  # the transaction is lost either way: the unit of work rolls back
-            if "reached maximum value" in str(error.orig):
+            return dbapi.execute(registration.NEXT_POSTGRES_NUMBER, (_sequence_name(territory),)).fetchone()[0]
+        except dbapi.DatabaseError as error:  # the transaction is lost either way: the unit of work rolls back
+            if "reached maximum value" in str(error):
                 raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés") from None
-            if "does not exist" in str(error.orig):
+            if "does not exist" in str(error):
                 raise UnknownTerritory(f"Territoire inconnu : {territory}") from None
             raise
-        return value
 
     def last(self, territory: str) -> int:
         name = _sequence_name(territory)
@@ -658,16 +681,21 @@ class SqlEventLog(port.EventLog):
         events = list(events)
         if not events:
             return
-        journal = [{"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
-                   for e in events]
-        outbox = [{"created_at": e.at, "topic": e.kind.value, "number": e.number, "payload": self._payload(e)}
-                  for e in events if e.kind.queued]
+        journal, outbox = self.rows(events)
         if self.postgres:  # one round trip for both
             self.connection.execute(APPEND_EVENTS, {"journal": _json(journal), "outbox": _json(outbox)})
             return
         self.connection.execute(INSERT_JOURNAL, journal)
         if outbox:
             self.connection.execute(INSERT_OUTBOX, outbox)
+
+    def rows(self, events: list[Event]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The journal's rows of ``events`` and the outbox's rows of those that are queued."""
+        journal = [{"at": e.at, "actor": e.actor, "number": e.number, "kind": e.kind.value, "details": e.details}
+                   for e in events]
+        outbox = [{"created_at": e.at, "topic": e.kind.value, "number": e.number, "payload": self._payload(e)}
+                  for e in events if e.kind.queued]
+        return journal, outbox
 
     def _payload(self, event: Event) -> dict[str, Any]:
         payload = {**event.details, "number": event.number, "actor": event.actor, "at": event.at.isoformat()}

@@ -9,6 +9,7 @@ copy of its search columns.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -110,6 +111,22 @@ def commune_rows(form: ApplicationForm) -> list[dict[str, Any]]:
 def term_rows(form: ApplicationForm) -> list[dict[str, Any]]:
     """``application_terms`` rows (without the application's id and search columns)."""
     return [{"kind": kind, "value": value} for kind, value in index_terms(form)]
+
+
+@dataclass(frozen=True)
+class StoredForm:
+    """What storing ``form`` takes that the form alone decides: its JSON document and the side
+    tables' rows, by table (built before a registration's transaction opens)."""
+
+    form: ApplicationForm
+    document: dict[str, Any]
+    index: dict[str, list[dict[str, Any]]]
+
+
+def stored_form(form: ApplicationForm) -> StoredForm:
+    return StoredForm(form, to_document(form), {"application_people": people_rows(form),
+                                                "application_communes": commune_rows(form),
+                                                "application_terms": term_rows(form)})
 
 
 _DATE_COLUMNS = ("filing_date", "next_due", "last_renewed_on", "notice_sent_on", "second_notice_sent_on",

@@ -164,7 +164,10 @@ def counters_part(sent: ApplicationForm, stored: ApplicationForm | None, by: Act
         raise DaloThroughDeclarationOnly("Le bloc informationDalo ne change que par getDeclarationNouveauDalo", where)
     if kept_dalo is None:
         kept_dalo = sent.dalo
-    return replace(sent, dalo=kept_dalo, processing=stored.processing if stored is not None else None)
+    kept_processing = stored.processing if stored is not None else None
+    if kept_dalo is sent.dalo and kept_processing is sent.processing:
+        return sent  # the very form sent: what the adapters built from it ahead still describes it
+    return replace(sent, dalo=kept_dalo, processing=kept_processing)
 
 
 def check_separation(original: set[PersonKey], new: set[PersonKey], holder: PersonKey | None) -> None:

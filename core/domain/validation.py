@@ -9,7 +9,7 @@ reported at once, with the wire path of the property concerned.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
 from typing import Any, Iterator, TypeVar
@@ -70,13 +70,28 @@ def _normalized_value(value: Any) -> Any:
     return normalized(value) if is_model(type(value)) else value
 
 
-def validate_form(form: ApplicationForm, territory: Territory, today: date) -> None:
-    """Raise :class:`InvalidContent` listing everything wrong with ``form``."""
-    anomalies = check_codes(form)
-    anomalies += list(_bounded_lists(form))
-    anomalies += list(_holder(form, today))
-    anomalies += list(_housing_sought(form, territory))
-    anomalies += list(_motives(form))
+@dataclass(frozen=True)
+class TerritoryFreeAnomalies:
+    """What is wrong with a form whatever its territory, split where the territory's own check
+    comes in the list (the order anomalies are reported in)."""
+
+    before: list[Anomaly]
+    after: list[Anomaly]
+
+
+def territory_free_anomalies(form: ApplicationForm, today: date) -> TerritoryFreeAnomalies:
+    """Most of :func:`validate_form`'s work, which a registration does before its transaction
+    opens (SQLite's write lock is held from its start): all but the wished communes' territory."""
+    before = check_codes(form) + list(_bounded_lists(form)) + list(_holder(form, today))
+    return TerritoryFreeAnomalies(before, list(_motives(form)))
+
+
+def validate_form(form: ApplicationForm, territory: Territory, today: date,
+                  checked: TerritoryFreeAnomalies | None = None) -> None:
+    """Raise :class:`InvalidContent` listing everything wrong with ``form``; ``checked``: what
+    :func:`territory_free_anomalies` found for it on ``today``, computed ahead."""
+    checked = checked if checked is not None else territory_free_anomalies(form, today)
+    anomalies = checked.before + list(_housing_sought(form, territory)) + checked.after
     if anomalies:
         raise InvalidContent(anomalies)
 

@@ -35,7 +35,7 @@ from core.domain.identity import PersonKey
 from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Operation, Territory, authorize
 from core.domain.search import COUNT_LIMIT, PAGE_SIZE, SearchCriteria, SearchResult, page
-from core.domain.validation import check_codes, normalized, validate_form
+from core.domain.validation import check_codes, normalized, territory_free_anomalies, validate_form
 from core.domain.vocabulary import RegistryNames
 
 from .unit_of_work import UnitOfWork
@@ -143,12 +143,21 @@ def register(
     force_duplicate: bool = False,
     associated_number: RegistrationNumber | None = None,
 ) -> Application:
-    """CRE, or CRS when ``associated_number`` names the application of the couple that separated."""
+    """CRE, or CRS when ``associated_number`` names the application of the couple that separated.
+
+    What needs no database is done before the transaction opens (SQLite's write lock is held from
+    its start): the identity keys, the form's validation but for its territory, and the stored
+    form's document and index rows. In the transaction, the reads (counter and territory, the
+    people's identities locked, their duplicates) come before any decision, and the number is drawn
+    only once every check passed (a refusal leaves no gap)."""
     form = normalized(form)
-    keys = _person_keys(form)  # before the transaction: SQLite's write lock is held from its start
+    keys = _person_keys(form)
+    today = now.date()
+    checked = territory_free_anomalies(form, today)
+    prepared = uow.prepare_form(form)
     with uow:
-        counter, territory = _acting_counter_and_territory(uow, counter_code)
-        today = now.date()
+        reads = uow.registration_reads(counter_code, keys)
+        counter, territory = _acting_counter_and_territory(reads.counter, counter_code)
         original = None
         if associated_number is not None:
             authorize(counter, Operation.REGISTER_AFTER_SEPARATION, territory.code)
@@ -156,16 +165,13 @@ def register(
         else:
             authorize(counter, Operation.REGISTER, territory.code)
             check_filing_date(filing_date, today)
-        validate_form(form, territory, today)
-        forced = _check_duplicates(uow, keys, territory.code, force_duplicate,
-                                   exclude=original.number if original else None)
+        validate_form(form, territory, today, checked)
+        forced = _unless_forced(reads.candidates, force_duplicate, exclude=original.number if original else None)
         sequence = uow.sequences.next(territory.code)
         number = RegistrationNumber.issue(territory.code, today, sequence, counter.code)
         application = Application.register(number, territory.code, form, filing_date, counter, now,
                                            forced_duplicates=forced, after_separation_from=original)
-        uow.applications.add(application)
-        uow.events.append(application.events)
-        uow.commit()
+        uow.commit_registration(application, prepared)
     return application
 
 
@@ -325,9 +331,10 @@ def _acting_counter(uow: UnitOfWork, code: str) -> Counter:
     return counter
 
 
-def _acting_counter_and_territory(uow: UnitOfWork, code: str) -> tuple[Counter, Territory]:
-    """``_acting_counter`` and ``_territory`` of its territory, in one read (and the same refusals)."""
-    found = uow.counters.get_with_territory(code)
+def _acting_counter_and_territory(found: tuple[Counter, Territory | None] | None,
+                                  code: str) -> tuple[Counter, Territory]:
+    """The counter ``code`` and its territory as read (``Counters.get_with_territory``), with
+    ``_acting_counter``'s and ``_territory``'s refusals."""
     if found is None or not found[0].active:
         raise UnknownCounter(f"Guichet inconnu ou inactif : {code}", RegistryNames.COUNTER)
     counter, territory = found
@@ -373,7 +380,12 @@ def _check_duplicates(uow: UnitOfWork, keys: set[PersonKey], territory: str, for
     """Refuse a probable duplicate of the people ``keys`` identify unless forced; return the numbers
     knowingly overridden."""
     uow.applications.lock_identities(keys)
-    candidates = uow.applications.find_duplicates(keys, territory, exclude)
+    return _unless_forced(uow.applications.find_duplicates(keys, territory), force, exclude)
+
+
+def _unless_forced(candidates: list[DuplicateCandidate], force: bool, exclude: RegistrationNumber | None) -> list[str]:
+    """Refuse the candidates (but ``exclude``'s) unless forced; return the numbers knowingly overridden."""
+    candidates = [candidate for candidate in candidates if candidate.number != str(exclude)]
     if candidates and not force:
         raise DuplicateSuspected(candidates, RegistryNames.FORCE_DUPLICATE)
     return sorted({candidate.number for candidate in candidates})

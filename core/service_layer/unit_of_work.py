@@ -17,9 +17,10 @@ from core.domain.dispatch import Change, ItemStatus, Subscription
 from core.domain.documents import Document, JournalLine, JournalQuery, Profile
 from core.domain.errors import DuplicateCandidate
 from core.domain.events import Event
+from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey
-from core.domain.numbers import RegistrationNumber
 from core.domain.indicators import PrefectDelay
+from core.domain.numbers import RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import SearchCriteria, SortKey
 from core.domain.shared_management import EventType, SharedEvent
@@ -565,6 +566,15 @@ class DocumentStore(abc.ABC):
         return False
 
 
+@dataclass(frozen=True)
+class RegistrationReads:
+    """What a registration reads before deciding: the acting counter with its territory (None: no
+    such counter), and the active applications of that territory held by one of its people."""
+
+    counter: tuple[Counter, Territory | None] | None
+    candidates: list[DuplicateCandidate]
+
+
 class UnitOfWork(abc.ABC):
     applications: Applications
     territories: Territories
@@ -588,6 +598,30 @@ class UnitOfWork(abc.ABC):
 
     @abc.abstractmethod
     def rollback(self) -> None: ...
+
+    # A registration's work, which adapters may do in fewer round trips than the repositories' calls.
+
+    def prepare_form(self, form: ApplicationForm) -> Any:
+        """What storing ``form`` takes that the form alone decides (its document, its index rows),
+        built before the transaction opens (SQLite's write lock is held from its start); None when
+        the adapter has nothing to build ahead. Called outside ``with``."""
+        return None
+
+    def registration_reads(self, counter_code: str, keys: set[PersonKey]) -> RegistrationReads:
+        """The acting counter and its territory, then the people ``keys`` identify locked (two
+        registrations of the same people cannot both pass the duplicate check), then the active
+        applications of that territory they hold."""
+        found = self.counters.get_with_territory(counter_code)
+        if found is None or found[1] is None:
+            return RegistrationReads(found, [])
+        self.applications.lock_identities(keys)
+        return RegistrationReads(found, self.applications.find_duplicates(keys, found[1].code))
+
+    def commit_registration(self, application: Application, prepared: Any = None) -> None:
+        """Store a new application (with ``prepare_form``'s work when given) and its events, and commit."""
+        self.applications.add(application)
+        self.events.append(application.events)
+        self.commit()
 
 
 class StaleApplication(Exception):

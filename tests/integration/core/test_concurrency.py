@@ -575,6 +575,56 @@ def test_sqlite_writers_of_one_process_take_turns_and_give_them_back(tmp_path):
         rows = connection.exec_driver_sql("SELECT thread, count(*) FROM written GROUP BY thread").all()
     assert sorted(rows) == [(thread, 25) for thread in range(8)]
     with engine.connect() as connection:  # nobody holds a turn now: a writer goes straight in
-        assert connection.connection.dbapi_connection.writers.acquire(blocking=False)
-        connection.connection.dbapi_connection.writers.release()
+        assert connection.connection.dbapi_connection.writers.threads.acquire(blocking=False)
+        connection.connection.dbapi_connection.writers.threads.release()
+    engine.dispose()
+
+
+def _write_without_busy_handler(url: str, process: int, count: int, barrier, results) -> None:
+    """Increment a shared row ``count`` times, with SQLite's busy handler off: a writer that met
+    another in SQLite instead of in the writer queue would be refused at once ("database is locked")."""
+    from sqlalchemy import event
+
+    engine = None
+    try:
+        engine = make_engine(url)
+        event.listen(engine, "connect", lambda dbapi_connection, _record: dbapi_connection.execute(
+            "PRAGMA busy_timeout=0"))
+        engine.connect().close()
+        barrier.wait(BARRIER_TIMEOUT)
+        for n in range(count):
+            with engine.begin() as connection:
+                connection.exec_driver_sql("UPDATE shared SET n = n + 1")
+                connection.exec_driver_sql("INSERT INTO written VALUES (?, ?)", (process, n))
+        results.put((process, "ok", None))
+    except BaseException:  # noqa: BLE001 - reported to the parent
+        barrier.abort()
+        results.put((process, "crashed", traceback.format_exc()))
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def test_sqlite_writers_of_several_processes_queue_on_the_lock_file(tmp_path):
+    """Two processes writing one SQLite file take turns on the lock file next to it, never in
+    SQLite's busy handler: with that handler off, not one of their transactions is refused."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE shared (n INTEGER)")
+        connection.exec_driver_sql("INSERT INTO shared VALUES (0)")
+        connection.exec_driver_sql("CREATE TABLE written (process INTEGER, n INTEGER)")
+    count, barrier, results = 300, SPAWN.Barrier(2), SPAWN.Queue()
+    workers = [SPAWN.Process(target=_write_without_busy_handler, args=(url, process, count, barrier, results))
+               for process in range(2)]
+    for worker in workers:
+        worker.start()
+    reports = [results.get(timeout=RESULT_TIMEOUT) for _ in workers]
+    for worker in workers:
+        worker.join()
+    assert [status for _, status, _ in reports] == ["ok", "ok"], reports
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT n FROM shared").scalar_one() == 2 * count
+        assert connection.exec_driver_sql("SELECT count(*) FROM written").scalar_one() == 2 * count
+    assert (tmp_path / "shared.db.writers").exists()
     engine.dispose()

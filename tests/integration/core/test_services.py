@@ -409,3 +409,34 @@ def test_concurrent_consumers_never_claim_the_same_message(register_of):
         theirs = second.events.claim(["application.registered"], limit=10)
     assert len(mine) == 2 and len(theirs) == 2
     assert {m.id for m in mine}.isdisjoint({m.id for m in theirs})
+
+
+def test_a_registration_stores_its_rows_as_the_repositories_store_them(register_of):
+    """The registration's DBAPI path (core.adapters.registration) writes the same rows, in the same
+    types, as the repositories' SQLAlchemy statements do for the same application and events."""
+    from dataclasses import replace
+
+    registered = register(register_of)
+    copy = replace(registered, number=RegistrationNumber.issue("057", TODAY, 999_999, "DEMOC"))
+    copy.events = [replace(event, number=str(copy.number)) for event in registered.events]
+    with register_of() as work:
+        work.applications.add(copy)
+        work.events.append(copy.events)
+        work.commit()
+
+    def by_number(table, ignored):
+        found = {}
+        for row in rows(register_of, table):
+            number = row["number"] if "number" in row else None
+            found.setdefault(number, []).append({k: v for k, v in row.items() if k not in ignored})
+        return found
+
+    ids = {"id", "application_id", "number", "payload"}
+    for table in ("applications", "application_people", "application_communes", "application_terms", "journal",
+                  "outbox"):
+        stored = by_number(table, ids)
+        assert stored[str(registered.number)] == stored[str(copy.number)], table
+    with register_of(readonly=True) as work:
+        assert work.applications.get(registered.number) == registered
+        [entry] = work.events.history(str(registered.number))
+        assert entry.at == NOW and entry.at.tzinfo is not None

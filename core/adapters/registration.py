@@ -1,0 +1,241 @@
+"""A registration's statements on the DBAPI connection: the register's hot path.
+
+``services.register`` runs the same few statements hundreds of times a second. Through SQLAlchemy,
+each execution costs more client CPU than the statement itself on SQLite (cache look-up, parameter
+and result objects), and on PostgreSQL each one is also a round trip. Here their SQL is written once
+per dialect and run on the DBAPI cursor of the unit of work's connection, inside its transaction.
+SQLite's values go through the schema's own types (``orm``: UTC instants, ISO dates, JSON text),
+so the rows are stored exactly as SQLAlchemy stores them; PostgreSQL takes them as psycopg adapts them
+(dates, aware instants) and JSON as text cast to ``jsonb``, as the side tables' statements already did.
+
+On PostgreSQL the application, its index rows, its journal and outbox rows are one statement:
+with BEGIN, the counter, the identity locks, the duplicates, the number's draw and the COMMIT, a
+registration makes seven round trips instead of nine (see :class:`PostgresRegistrations` for why
+not fewer in psycopg's pipeline mode).
+
+Errors come as the driver's, not wrapped by SQLAlchemy; the unit of work rolls back either way.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from core.domain.codes import ApplicationState, CounterType
+from core.domain.errors import DuplicateCandidate
+from core.domain.identity import PersonKey
+from core.domain.referential import Counter, Territory
+from core.service_layer.unit_of_work import RegistrationReads
+
+from . import orm
+from .rows import SEARCH_COLUMNS, json_rows
+
+ACTIVE = ApplicationState.ACTIVE.value
+APPLICATION_COLUMNS = tuple(column.name for column in orm.applications.columns if column.name != "id")
+INDEX_COLUMNS = {  # each side table's own columns, before the search columns it copies
+    "application_people": ("role", "surname_key", "first_name_key", "birth_date"),
+    "application_communes": ("rank", "commune"),
+    "application_terms": ("kind", "value"),
+}
+JOURNAL_COLUMNS = ("at", "actor", "number", "kind", "details")
+OUTBOX_COLUMNS = ("created_at", "topic", "number", "payload")
+
+COUNTER_WITH_TERRITORY = """
+    SELECT c.code, c.name, c.type, c.territory_code, c.mailbox, c.endpoint, c.active, t.name, a.kind, a.area
+    FROM counters c
+    LEFT JOIN territories t ON t.code = c.territory_code
+    LEFT JOIN territory_areas a ON a.territory_code = t.code
+    WHERE c.code = {code}"""
+# The territory's next number (TableSequences, NativeSequences).
+NEXT_SQLITE_NUMBER = "UPDATE number_sequences SET last_value = last_value + 1 WHERE territory_code = ? RETURNING last_value"
+NEXT_POSTGRES_NUMBER = "SELECT nextval(%s)"
+# PostgreSQL: transaction-scoped locks on these ids, taken in one statement in a fixed order.
+ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS bigint[])) AS id ORDER BY id"
+# A superset of the matches (any date × first name × surname given), filtered in Python, among the
+# active applications of the acting counter's territory: from the people's index alone (the side
+# table's copies of the state, territory and number are the application's, kept in its transaction),
+# without a join whose generic plan, chosen while the tables were small, scanned them per row.
+IDENTITIES = """
+    SELECT number, role, surname_key, first_name_key, birth_date FROM application_people
+    WHERE birth_date {birth_dates} AND first_name_key {first_names} AND surname_key {surnames}
+      AND state = '""" + ACTIVE + """'
+      AND territory_code = (SELECT territory_code FROM counters WHERE code = {code})"""
+
+
+def counter_with_territory(rows: list[tuple]) -> tuple[Counter, Territory | None] | None:
+    """A counter and its territory from the rows of COUNTER_WITH_TERRITORY, one per area."""
+    if not rows:
+        return None
+    code, name, kind, territory_code, mailbox, endpoint, active, territory_name = rows[0][:8]
+    counter = Counter(code=code, name=name, type=CounterType(kind), territory=territory_code, mailbox=mailbox,
+                      endpoint=endpoint, active=bool(active))
+    if territory_name is None:
+        return counter, None
+    areas = {"departement": set(), "commune": set()}
+    for *_, area_kind, area in rows:
+        if area_kind in areas:
+            areas[area_kind].add(area)
+    return counter, Territory(territory_code, territory_name, frozenset(areas["departement"]),
+                              frozenset(areas["commune"]))
+
+
+def duplicates(rows: Iterable[tuple], keys: list[PersonKey]) -> list[DuplicateCandidate]:
+    """The candidates among IDENTITIES' rows: the same first name, birth date and one surname."""
+    found = set()
+    for number, role, surname, first_name, birth_date in rows:
+        if isinstance(birth_date, str):  # SQLite: the ISO text the Date type stores
+            birth_date = date.fromisoformat(birth_date)
+        if any(k.first_name == first_name and k.birth_date == birth_date and surname in k.surnames for k in keys):
+            found.add(DuplicateCandidate(number, role))
+    return sorted(found, key=lambda candidate: (candidate.number, candidate.person_role))
+
+
+class SqliteRegistrations:
+    """SQLite: the statements one after the other (no round trips to save), values converted by the
+    schema's types."""
+
+    def __init__(self, dialect: Any):
+        self.convert = {table.name: _bind_processors(table, dialect)
+                        for table in (orm.applications, orm.application_people, orm.application_communes,
+                                      orm.application_terms, orm.journal, orm.outbox)}
+        self.insert = {table: _insert(table, ("application_id", *columns, *SEARCH_COLUMNS))
+                       for table, columns in INDEX_COLUMNS.items()}
+        self.insert_application = _insert("applications", APPLICATION_COLUMNS) + " RETURNING id"
+        self.insert_journal = _insert("journal", JOURNAL_COLUMNS)
+        self.insert_outbox = _insert("outbox", OUTBOX_COLUMNS)
+
+    def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
+        cursor = dbapi.cursor()
+        found = counter_with_territory(cursor.execute(COUNTER_WITH_TERRITORY.format(code="?"),
+                                                      (counter_code,)).fetchall())
+        if found is None or found[1] is None or not keys:
+            return RegistrationReads(found, [])
+        birth_dates = sorted({key.birth_date.isoformat() for key in keys})
+        first_names = sorted({key.first_name for key in keys})
+        surnames = sorted({surname for key in keys for surname in key.surnames})
+        sql = IDENTITIES.format(birth_dates=_in(birth_dates), first_names=_in(first_names),
+                                surnames=_in(surnames), code="?")
+        rows = cursor.execute(sql, (*birth_dates, *first_names, *surnames, counter_code)).fetchall()
+        return RegistrationReads(found, duplicates(rows, keys))
+
+    def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
+        """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
+        work commits (its connection gives the writers' turn back then)."""
+        cursor = dbapi.cursor()
+        row_id = cursor.execute(self.insert_application, self._converted("applications", columns)).fetchone()[0]
+        searched = {name: columns[name] for name in SEARCH_COLUMNS}
+        for table, rows in index.items():
+            if rows:
+                cursor.executemany(self.insert[table], [self._converted(table, {"application_id": row_id, **row,
+                                                                                **searched}) for row in rows])
+        cursor.executemany(self.insert_journal, [self._converted("journal", row) for row in journal])
+        if outbox:
+            cursor.executemany(self.insert_outbox, [self._converted("outbox", row) for row in outbox])
+        return row_id
+
+    def _converted(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        convert = self.convert[table]
+        return {name: convert[name](value) if name in convert else value for name, value in row.items()}
+
+
+class PostgresRegistrations:
+    """PostgreSQL: the locks in one statement, every row in one statement.
+
+    Not in psycopg's pipeline mode: on this machine's loopback it cost more client CPU than the
+    round trips it saved (reads and locks: 0.25–0.28 against 0.20 ms; a write with its COMMIT:
+    0.15–0.18 against 0.09–0.14 ms), for no less server CPU and no shorter wall time
+    (docs/BENCHMARKS.md, "Third pass"). A database across a network may tip the balance."""
+
+    def __init__(self, _dialect: Any = None):
+        self.read_counter = COUNTER_WITH_TERRITORY.format(code="%(code)s")
+        self.read_identities = IDENTITIES.format(
+            birth_dates="= ANY(%(birth_dates)s)", first_names="= ANY(%(first_names)s)",
+            surnames="= ANY(%(surnames)s)", code="%(code)s")
+        self.lock = ADVISORY_LOCKS.format(ids="%(ids)s")
+        self.insert = _POSTGRES_INSERT
+
+    def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
+        """The counter, then the identity locks, then the duplicates search, which the locks
+        serialise with any registration of the same people."""
+        cursor = dbapi.cursor()
+        found = counter_with_territory(cursor.execute(self.read_counter, {"code": counter_code}).fetchall())
+        if found is None or found[1] is None or not keys:
+            return RegistrationReads(found, [])
+        cursor.execute(self.lock, {"ids": sorted({identity_lock(key) for key in keys})})
+        rows = cursor.execute(self.read_identities, {
+            "code": counter_code,
+            "birth_dates": sorted({key.birth_date for key in keys}),
+            "first_names": sorted({key.first_name for key in keys}),
+            "surnames": sorted({surname for key in keys for surname in key.surnames})}).fetchall()
+        return RegistrationReads(found, duplicates(rows, keys))
+
+    def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
+        """One statement for every row; its row id. The unit of work commits."""
+        values = {**columns, "form": json.dumps(columns["form"]),
+                  "cancellation": json.dumps(columns["cancellation"]) if columns["cancellation"] else None,
+                  **{table: json_rows(rows) for table, rows in index.items()},
+                  "journal": json_rows(journal), "outbox": json_rows(outbox)}
+        return dbapi.cursor().execute(self.insert, values).fetchone()[0]
+
+
+def _postgres_insert() -> str:
+    """The application, then from its returned row the side tables' rows, the journal and the outbox."""
+    jsonb = {"form", "cancellation"}
+    values = ", ".join(f"CAST(%({name})s AS jsonb)" if name in jsonb else f"%({name})s"
+                       for name in APPLICATION_COLUMNS)
+    search = ", ".join(SEARCH_COLUMNS)
+    types = {"role": "text", "surname_key": "text", "first_name_key": "text", "birth_date": "date",
+             "rank": "integer", "commune": "text", "kind": "text", "value": "text"}
+    side = ",\n".join(
+        f"""    {table}_rows AS (
+        INSERT INTO {table} (application_id, {", ".join(own)}, {search})
+        SELECT application.id, {", ".join(f"r.{name}" for name in own)}, {", ".join(f"application.{n}" for n in
+                                                                                  SEARCH_COLUMNS)}
+        FROM application, jsonb_to_recordset(CAST(%({table})s AS jsonb))
+            AS r({", ".join(f"{name} {types[name]}" for name in own)}))"""
+        for table, own in INDEX_COLUMNS.items())
+    return f"""
+    WITH application AS (
+        INSERT INTO applications ({", ".join(APPLICATION_COLUMNS)}) VALUES ({values})
+        RETURNING id, {search}),
+{side},
+    journal_rows AS (
+        INSERT INTO journal (at, actor, number, kind, details)
+        SELECT at, actor, number, kind, details FROM jsonb_to_recordset(CAST(%(journal)s AS jsonb))
+            AS r(at timestamptz, actor text, number text, kind text, details jsonb)),
+    outbox_rows AS (
+        INSERT INTO outbox (created_at, topic, number, payload)
+        SELECT created_at, topic, number, payload FROM jsonb_to_recordset(CAST(%(outbox)s AS jsonb))
+            AS r(created_at timestamptz, topic text, number text, payload jsonb))
+    SELECT id FROM application"""
+
+
+_POSTGRES_INSERT = _postgres_insert()
+
+
+def identity_lock(key: PersonKey) -> int:
+    """A stable 32-bit lock id for everyone sharing a birth date and a first name."""
+    return zlib.crc32(f"{key.birth_date.isoformat()}|{key.first_name}".encode())
+
+
+def _bind_processors(table: Any, dialect: Any) -> dict[str, Callable[[Any], Any]]:
+    """Each column's conversion to what the DBAPI stores, as SQLAlchemy would apply it."""
+    found = {}
+    for column in table.columns:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            found[column.name] = processor
+    return found
+
+
+def _insert(table: str, columns: Iterable[str]) -> str:
+    columns = tuple(columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(f':{name}' for name in columns)})"
+
+
+def _in(values: list[Any]) -> str:
+    return f"IN ({', '.join('?' for _ in values)})"
