@@ -50,9 +50,20 @@ def _server(sub) -> argparse.ArgumentParser:
     parser.add_argument("--cert", required=True, help="the counter's TLS client certificate (PEM)")
     parser.add_argument("--key", help="its private key (PEM), when not in --cert")
     parser.add_argument("--ca", help="CA bundle that verifies the hub's server certificate (PEM)")
-    parser.set_defaults(options=lambda args: ["--sne-url", args.url, "--sne-cert", args.cert]
-                        + (["--sne-key", args.key] if args.key else []) + (["--sne-ca", args.ca] if args.ca else []))
+    stacks = parser.add_argument_group("interoperability (R190-R199): SOAP stacks that call the hub; zeep and "
+                                       "PHP's SoapClient when installed")
+    stacks.add_argument("--node-soap", metavar="DIR", help="a node_modules folder holding npm's soap package")
+    stacks.add_argument("--libsne", metavar="DIR", help="the libsne package folder (the vendor client)")
+    stacks.add_argument("--require-stacks", action="store_true", help="fail, rather than skip, an absent stack")
+    parser.set_defaults(options=_server_options)
     return parser
+
+
+def _server_options(args: argparse.Namespace) -> list[str]:
+    given = {"--sne-url": args.url, "--sne-cert": args.cert, "--sne-key": args.key, "--sne-ca": args.ca,
+             "--node-soap": args.node_soap, "--libsne": args.libsne}
+    options = [item for option, value in given.items() if value for item in (option, value)]
+    return options + (["--require-stacks"] if args.require_stacks else [])
 
 
 SUBCOMMANDS = {"wsdl": _wsdl, "server": _server}

@@ -12,5 +12,6 @@ ROOT = "../.."
 setup(
     packages=find_packages(ROOT, include=["conformance_tests", "conformance_tests.*"]) + ["conformance_tests.xsd"],
     package_dir={"": ROOT, "conformance_tests.xsd": f"{ROOT}/xsd"},
-    package_data={"conformance_tests": ["kit.ini", "profiles/*/templates/*"], "conformance_tests.xsd": ["*.xsd"]},
+    package_data={"conformance_tests": ["kit.ini", "profiles/*/templates/*", "profiles/*/stacks/*"],
+                  "conformance_tests.xsd": ["*.xsd"]},
 )

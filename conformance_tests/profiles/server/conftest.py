@@ -12,6 +12,10 @@ Options (``sne-hub-conformance server URL --cert C --key K --ca A`` passes them 
 - ``--sne-state-cert``, ``--sne-state-key``: a State counter of the same territory (DALO declarations).
 - ``--sne-xsd``: the interface's XSD directory (default: the copy the installed kit ships, or the
   repository's ``xsd/`` in a clone of sne-hub; conformance_tests.interface_xsd).
+- ``--node-soap``: a ``node_modules`` folder holding npm's ``soap`` (node-soap's interoperability checks);
+  ``--libsne``: the libsne package folder (the vendor client's checks);
+  ``--require-stacks``: a SOAP stack that is absent (zeep, node-soap, PHP's SoapClient, libsne) fails its checks
+  rather than skipping them (test_interop.py).
 
 Checks that need a counter that was not given are skipped, and say which option they need.
 """
@@ -47,6 +51,10 @@ def pytest_addoption(parser):
     group.addoption("--sne-foreign-key", help="its private key")
     group.addoption("--sne-state-cert", help="certificate of a State counter of the territory (DALO checks)")
     group.addoption("--sne-state-key", help="its private key")
+    group.addoption("--node-soap", help="a node_modules folder holding npm's soap package (interoperability checks)")
+    group.addoption("--libsne", help="the libsne package folder (its sdist's libsne/): the vendor client's checks")
+    group.addoption("--require-stacks", action="store_true",
+                    help="fail, rather than skip, the interoperability checks of a SOAP stack that is absent")
     group.addoption("--sne-xsd", default=str(interface_xsd()),
                     help="directory of the interface's XSD files (default: the copy the kit ships)")
 
