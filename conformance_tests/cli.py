@@ -38,7 +38,10 @@ def _wsdl(sub) -> argparse.ArgumentParser:
                                         "Profile assertions and schema compilation (requirements R001-R049).")
     parser.add_argument("targets", nargs="+", metavar="PATH|URL",
                         help="a .wsdl or .xsd file, a directory of them, or a URL (e.g. https://host/service?wsdl)")
-    parser.set_defaults(options=lambda args: [option for target in args.targets for option in ("--wsdl", target)])
+    parser.add_argument("--reference-xsd", metavar="DIR", help="the reference XSD files: the set's XSDs must give "
+                                                             "their verdicts on the kit's corpus (R030, R031)")
+    parser.set_defaults(options=lambda args: [option for target in args.targets for option in ("--wsdl", target)]
+                        + (["--reference-xsd", args.reference_xsd] if args.reference_xsd else []))
     return parser
 
 
