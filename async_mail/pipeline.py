@@ -110,19 +110,22 @@ class Pipeline:
     def _read_only(self, readonly: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, readonly=True)
 
-    def run(self, message: int, now: datetime, *, resuming: bool = False) -> str:
-        """Check and process one stored message; returns its final status."""
-        row = self.store.claim(message, resuming=resuming)
-        if row is None:
-            current = self.store.get(message)
-            return current.status if current else "missing"
+    def run(self, message: int, now: datetime, *, resuming: bool = False, raw: bytes | None = None) -> str:
+        """Check and process one stored message; returns its final status. ``raw``: the message's bytes,
+        when it was stored already claimed (:meth:`MailStore.receive`); otherwise it is claimed here."""
+        if raw is None:
+            row = self.store.claim(message, resuming=resuming)
+            if row is None:
+                current = self.store.get(message)
+                return current.status if current else "missing"
+            raw = row.raw
         keys = self.keys()
         try:
-            headers = _headers(row.raw)
+            headers = _headers(raw)
         except Refused as refused:
             return self._quarantine(message, None, refused, keys, now)
         try:
-            verified = self._open(row.raw, keys, now)
+            verified = self._open(raw, keys, now)
             sender = self._identify(headers, verified, now)
             return self._process(message, headers, verified, sender, keys, now)
         except Refused as refused:
@@ -213,16 +216,17 @@ class Pipeline:
             if original is None:
                 self._check_signing_time(verified, sender, now)
                 files = self._files(verified, sender)
-                reply_id = self._answer(connection, headers, sender, files, keys, now)
-                self.store.processed(message, sender.counter, verified.digest, reply_id, now, connection)
+                reply = self._answer(connection, headers, sender, files, keys, now)
+                reply_id = self.store.answered(message, sender.counter, verified.digest, sender.address,
+                                               reply.message_id, reply.raw, now, connection)
         if original is not None:
             return self._replay(message, original, now)
         log.info("mail %d processed: counter=%s files=%d reply=%d", message, sender.counter, len(files), reply_id)
         return "processed"
 
     def _answer(self, connection: Connection, headers: "Headers", sender: Sender, files: list[tuple[str, bytes]],
-                keys: Keys, now: datetime) -> int:
-        """Each file through core, as on the SOAP channel, within ``connection``; the reply queued."""
+                keys: Keys, now: datetime) -> messages.Reply:
+        """Each file through core, as on the SOAP channel, within ``connection``; the signed reply."""
         joined = lambda readonly=False: SqlUnitOfWork(self.engine, within=connection)  # noqa: E731
         parts = []
         for name, data in files:
@@ -236,8 +240,7 @@ class Pipeline:
             if answer.attestation is not None:
                 parts.append(("ATT" + name[3:].replace(".xml", ".pdf"), answer.attestation, "application/pdf"))
         summary = f"{len(files)} fichier(s) traité(s) par le hub pour le guichet {sender.counter}."
-        reply = messages.reply(keys, sender, headers, summary, parts, now)
-        return self.store.enqueue(sender.address, reply.message_id, reply.raw, now, connection)
+        return messages.reply(keys, sender, headers, summary, parts, now)
 
     def _quarantine(self, message: int, headers: "Headers | None", refused: Refused, keys: Keys,
                     now: datetime) -> str:

@@ -6,13 +6,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cryptography import x509
 from sqlalchemy import select
 
 from certificates import load_certificate
 from certificates.reading import load_private_key
 from core.adapters import orm
 from core.domain.calendar import now_in_paris
-from cryptography import x509
 
 from .config import MailSettings
 from .delivery import Delivery

@@ -56,11 +56,23 @@ class MailStore:
     # -- received messages ---------------------------------------------------------------------
 
     def receive(self, raw: bytes, sender: str | None, message_id: str | None, at: datetime) -> int:
+        """Store a message as received, for a worker to claim."""
         with self.engine.begin() as connection:
             return connection.execute(insert(messages).values(
                 received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
                 status=RECEIVED,
             ).returning(messages.c.id)).scalar_one()
+
+    def receive_many(self, received: list[tuple[bytes, str | None, str | None, datetime]]) -> list[int]:
+        """Store several messages in one transaction, already claimed by the caller, which holds their bytes
+        (the pipeline then needs no claim, an UPDATE that read the 13 KiB back, a transaction a mail):
+        their ids, in order. Mails arriving together on several SMTP sessions share one commit. Nothing
+        is lost: a mail the hub stopped while "processing" is resumed at the next start."""
+        rows = [dict(received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
+                     status=PROCESSING) for raw, sender, message_id, at in received]
+        with self.engine.begin() as connection:
+            return list(connection.scalars(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
+                                           rows))
 
     def waiting(self, *, at_start: bool = False) -> list[int]:
         """Messages to process: stored but not processed, or released from quarantine. At start,
@@ -128,6 +140,24 @@ class MailStore:
         values = dict(status=PROCESSED, counter_code=counter, digest=digest, reply_id=reply, processed_at=at,
                       reason_code=None, reason=None)
         self._update(message, values, connection)
+
+    def answered(self, message: int, counter: str, digest: str, recipient: str, message_id: str, raw: bytes,
+                 at: datetime, connection: Connection) -> int:
+        """The reply queued and the message marked processed, within ``connection``; the reply's id.
+
+        On PostgreSQL one statement (the INSERT in a CTE of the UPDATE): one round trip a mail fewer."""
+        if connection.dialect.name != "postgresql":
+            reply = self.enqueue(recipient, message_id, raw, at, connection)
+            self.processed(message, counter, digest, reply, at, connection)
+            return reply
+        queued = insert(outbox).values(created_at=at, recipient=recipient, message_id=message_id, raw=raw,
+                                       status=QUEUED, attempts=0, next_attempt_at=at).returning(outbox.c.id)
+        queued = queued.cte("queued")
+        marked = (update(messages).where(messages.c.id == message)
+                  .values(status=PROCESSED, counter_code=counter, digest=digest, processed_at=at, reason_code=None,
+                          reason=None, reply_id=select(queued.c.id).scalar_subquery())
+                  .returning(messages.c.reply_id).add_cte(queued))
+        return connection.execute(marked).scalar_one()
 
     def quarantined(self) -> list[Any]:
         with self.engine.connect() as connection:

@@ -10,7 +10,7 @@ with the outer headers of ``support/mails.py`` and a unique Message-ID.
 Every mail is built before the clock starts.
 
 The hub processes it end to end: aiosmtpd receives it over a real SMTP session and the handler
-stores it (one transaction) before answering 250; a pipeline worker claims it, decrypts it,
+stores it, already claimed (one transaction), before answering 250; a pipeline worker, handed its bytes, decrypts it,
 verifies the signature, the chain, the validity and the revocation list, checks the sender against
 the certificate and the register, the signingTime and the attachment's name, processes the file
 through ``core`` (safe parse, XSD validation, registration, answer file, PDF attestation), builds
@@ -237,10 +237,10 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
 # Stages timed in --profile: (module, function or Class.method, label). Labels are indented by
 # nesting; each stage's figure includes the stages below it.
 STAGES = (
-    ("async_mail.server", "HubHandler.handle_DATA", "SMTP DATA handler (event loop thread)"),
-    ("async_mail.store", "MailStore.receive", "  store the raw mail (INSERT, 1 transaction)"),
+    ("async_mail.server", "HubHandler.handle_DATA", "SMTP DATA handler (event loop thread, waits for the store)"),
+    ("async_mail.store", "MailStore.receive_many", "  store the raw mail (INSERT, 1 transaction; Receiver thread)"),
     ("async_mail.pipeline", "Pipeline.run", "pipeline, whole (worker thread)"),
-    ("async_mail.store", "MailStore.claim", "  claim (UPDATE, 1 transaction)"),
+    ("async_mail.store", "MailStore.claim", "  claim (UPDATE, 1 transaction; released or resumed mails only)"),
     ("async_mail.store", "MailStore.get", "  read the stored mail back (SELECT, 1 transaction)"),
     ("async_mail.pipeline", "_headers", "  outer headers parsed (email, compat32)"),
     ("async_mail.pipeline", "Pipeline._open", "  open: decrypt and verify (certificates.smime.open_message)"),
@@ -274,8 +274,9 @@ STAGES = (
     ("certificates.smime", "encrypt", "      encrypt (certificates.smime.encrypt)"),
     ("cryptography.hazmat.primitives.serialization.pkcs7", "PKCS7EnvelopeBuilder.encrypt",
      "        cryptography PKCS7EnvelopeBuilder.encrypt (RSA key transport + AES)"),
-    ("async_mail.store", "MailStore.enqueue", "    queue the reply (INSERT)"),
-    ("async_mail.store", "MailStore.processed", "    mark the mail processed (UPDATE)"),
+    ("async_mail.store", "MailStore.answered", "    queue the reply and mark the mail processed (1 statement)"),
+    ("async_mail.store", "MailStore.enqueue", "      queue the reply (INSERT; SQLite, refusals)"),
+    ("async_mail.store", "MailStore.processed", "      mark the mail processed (UPDATE; SQLite)"),
 )
 
 

@@ -112,6 +112,49 @@ def person_form(index: int) -> Any:
     )
 
 
+HOUSEHOLDS = ("small", "full", "large")
+LARGE_COMMUNES = 30  # wished communes of the large household: the most the register reads (NUU105 beyond)
+
+
+def household_form(size: str, index: int) -> Any:
+    """A household of ``size`` for people nobody else in the benchmark has, as counters send them.
+
+    small: one applicant alone, one wished commune, no phone nor e-mail (3.2 KB as a CRE file);
+    full: the household of issue 9, the applicant with a birth name, a co-holder, three dependants,
+    resources (the co-holder's too), current housing and six wished communes (5.4 KB); large: the
+    full one wishing for ``LARGE_COMMUNES`` communes of Moselle (7.4 KB).
+    """
+    from dataclasses import replace
+
+    from core import demo
+    from core.domain import codes
+    from core.domain.form import Dependant, WishedLocation
+
+    if size == "small":
+        form = demo.household_form(f"Martin-{_letters(index).capitalize()}", FIRST_NAMES[index % len(FIRST_NAMES)],
+                                   date(1940, 1, 1) + timedelta(days=index % 20_000), communes=(demo.METZ,),
+                                   email=None, mobile=None)
+        household = replace(form.household, dependants=[],
+                            current_housing=replace(form.household.current_housing, occupants=1))
+        return replace(form, household=household)
+    form = person_form(index)
+    applicant = replace(form.household.applicant, birth_name=f"Durand-{_letters(index).capitalize()}")
+    third = Dependant(applicant.surname, "Noé", date(2021, 5, 14), codes.Sex.MALE.value, codes.Kinship.CHILD.value)
+    household = replace(form.household, applicant=applicant, dependants=[*form.household.dependants, third],
+                        current_housing=replace(form.household.current_housing, occupants=5))
+    partner = form.household.co_applicants[0]
+    partner = replace(partner,
+                      professional_situation=replace(applicant.professional_situation, profession="Magasinier",
+                                                     main_employer="Logistique Woippy"),
+                      tax_income=applicant.tax_income, resources_received=applicant.resources_received)
+    household = replace(household, co_applicants=[partner])
+    communes = (demo.METZ, demo.THIONVILLE, demo.MONTIGNY, demo.WOIPPY, "57606", "57227")  # ..., Sarreguemines, Forbach
+    if size == "large":
+        communes += tuple(f"57{number:03d}" for number in range(1, LARGE_COMMUNES - len(communes) + 1))
+    housing_sought = replace(form.housing_sought, wished_locations=[WishedLocation(code) for code in communes])
+    return replace(form, household=household, housing_sought=housing_sought)
+
+
 def core_writer() -> Any:
     from core.adapters.repository import SqlUnitOfWork
     from core.domain.calendar import PARIS

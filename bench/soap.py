@@ -1,29 +1,48 @@
-"""getNumUnique per second over real HTTPS with client certificates, on PostgreSQL or SQLite, against a baseline.
+"""getNumUnique per second over real HTTPS with client certificates, on PostgreSQL or SQLite, against a baseline:
+the hub as users run it, at saturation or at a fixed rate, with households of several sizes.
 
 What one registration is: a counter's software posting a getNumUnique message to
 ``/services/DemandeLogementImplService/`` the way libsne does (``multipart/related`` MTOM, the
 envelope as root part, the interface file as a raw ``text/xml`` part, the counter's certificate
 attached as a base64 part; built by ``support/soap_client.build_mtom``), carrying a
-``CRE`` file with a complete household from ``core.demo.household_form`` (applicant, co-applicant,
-two children, resources, housing, motives), each time for different people so that the duplicate
-check passes. The hub authenticates the TLS client certificate, unpacks MTOM, checks the message
-against the WSDL's schema, runs spyne, validates the file against our XSD, registers the
-application through ``core`` and answers with the completed file and the PDF attestation, as MTOM.
+``CRE`` file with a household of ``--household`` size from ``bench/registrations.household_form``:
+``full`` by default (issue 9's: applicant with a birth name, co-holder, three dependants, resources,
+current housing, six wished communes; 5.4 KB), ``small`` (one person, one commune; 3.2 KB) or
+``large`` (the full one wishing for 30 communes, the most the register reads; 7.4 KB), each time
+for different people so that the duplicate check passes. The hub authenticates the TLS client
+certificate, unpacks MTOM, checks the message against the WSDL's schema, runs spyne, validates
+the file against our XSD, registers the application through ``core`` and answers with the
+completed file and the PDF attestation, as MTOM.
 
-The servers are the production ones: ``hub.server.make_server`` with ``hub.config.Settings``
-(cheroot, TLS 1.2+, client certificates checked against the demo CA), in 1, 2 and 3 server
-processes sharing one port through ``SO_REUSEPORT`` (which ``make_server`` sets when the port is
-fixed), each with its own engine on a throwaway PostgreSQL database (dropped at the end), logging
-at INFO to a file as ``sne-hub serve`` does to stderr. With ``--database sqlite``, the register is
-the embedded default ``make run`` starts the hub on: a SQLite file (WAL, ``BEGIN IMMEDIATE``, the
+How the hub runs (``--deployment``):
+
+- ``serve`` (default): as deployed, started by its own command. The register is prepared as an
+  operator does (support/topology.py: ``sne-hub db upgrade``, ``demo seed``, ``certificates demo``
+  in a directory of its own), then ``sne-hub serve --only soap --soap-processes N`` runs there
+  with default settings (TLS with client certificates, 16 threads, at most 8 connections per
+  client address, INFO logs on stderr, to a file), on a free ``SNE_HUB_HTTPS_PORT``.
+- ``nginx``: the production layout of docs/DEPLOYMENT.md, started by support/topology.py: nginx
+  with the configuration ``sne-hub deploy render`` writes (TLS and client certificates at nginx)
+  in front of N ``sne-hub serve --only soap`` processes in plain HTTP. The CPU of nginx's
+  processes counts as the servers'.
+- ``rig``: the benchmark's own server processes: ``hub.server.make_server`` with
+  ``hub.config.Settings`` (cheroot, TLS 1.2+, client certificates checked against the demo CA),
+  sharing one port through ``SO_REUSEPORT`` (which ``make_server`` sets when the port is fixed),
+  each with its own engine, logging at INFO to a file as ``sne-hub serve`` does to stderr, the
+  PKI and the register prepared in-process; it counts requests and the WSGI application's own
+  CPU, and is what ``--profile`` runs.
+
+Whichever it is, the register is a throwaway PostgreSQL database (dropped at the end) or, with
+``--database sqlite``, the embedded default ``make run`` starts the hub on: a SQLite file (WAL, ``BEGIN IMMEDIATE``, the
 engine ``core.adapters.database.make_engine`` makes for a ``sqlite:///`` URL) in the benchmark's
 temporary directory, migrated, seeded and analysed as ``sne-hub db upgrade`` and ``demo seed`` do;
-its "database server" CPU is then inside the server processes. The demo PKI is written to a temporary
-directory and the demo counters' certificates are registered.
+its "database server" CPU is then inside the server processes. The demo PKI is written to a
+temporary directory and the demo counters' certificates are registered.
 
-The baseline, measured in the same run, on the same server processes: a small WSGI application
-built here, mounted next to the hub under ``/baseline/services/DemandeLogementImplService/`` by a
-dispatcher on the path prefix. It reads the body, unpacks MTOM with ``core.wire.mtom``, parses the
+The baseline, measured in the same run on the same register: a small WSGI application built
+here, served by the rig's server processes (as many as the hub's) under
+``/baseline/services/DemandeLogementImplService/`` (a dispatcher on the path prefix mounts the
+hub beside it, unused then). It reads the body, unpacks MTOM with ``core.wire.mtom``, parses the
 envelope with ``core.wire.xml.parse``, takes the file out of it, parses and validates it with
 ``core.wire.processing.read_application_file`` (our XSD), inserts it as one row in a plain table
 (one transaction, SQLAlchemy Core, same engine, so into the same SQLite file with ``--database
@@ -35,11 +54,17 @@ Clients are ``--client-processes`` spawned processes holding ``--clients`` keep-
 connections between them (a thread per connection; each process calls as one of the three demo
 counters, with its certificate). Every process builds its messages, connects and makes a few
 untimed warm-up calls per connection, then waits at a barrier; the clock starts at the barrier.
-The connections then take calls from one shared count until ``--requests`` have been made, so that
-a connection the kernel put on a less busy server process (``SO_REUSEPORT`` hashes connections,
-not requests) makes more of them instead of idling. Throughput is calls over the wall time from
-the first process leaving the barrier to the last one finishing; latency is per call, from sending
-the request to having read the whole answer; every answer is checked (HTTP 200 and, for the hub, a
+At saturation (default), the connections then take calls from one shared count until
+``--requests`` have been made, so that a connection the kernel put on a less busy server process
+(``SO_REUSEPORT`` hashes connections, not requests) makes more of them instead of idling. With
+``--rate R`` (open loop), the calls are instead due every 1/R s for ``--duration`` seconds,
+spread over the client processes; a free connection takes the next one due, waits for its time
+and sends it, and its latency runs from that due time, so a slow answer that delays the next
+calls counts in their latency too (no coordinated omission); a failed call is counted as an error
+instead of stopping the benchmark. The rate reported is then the one achieved (and hub/baseline
+"—": both reach the rate). Throughput is calls over the wall time from the first process leaving
+the barrier to the last one finishing; latency is per call, from sending the request (from its due
+time, at a fixed rate) to having read the whole answer; every answer is checked (HTTP 200 and, for the hub, a
 registration number and no anomaly). Peak RSS is each server process's VmHWM over the measurement
 (reset through ``/proc/<pid>/clear_refs`` at the barrier): the largest server process, and the sum
 over them. The CPU spent per call by the server processes (and, within them, by the WSGI
@@ -51,8 +76,10 @@ measurement, outside the clock, as autovacuum keeps them on a live register (``-
 them to autovacuum).
 
 Each measurement is repeated ``--runs`` times (fresh server processes every time) and reported as
-the median with the min and max; within a run, hub and baseline are measured back to back on the
-same servers, and the ratio is taken run by run. Nothing is asserted: it is a measurement, not a
+the median with the min and max; within a run, hub and baseline are measured back to back, each
+on servers started for it, and the ratio is taken run by run. The server processes' figures
+(requests per process, CPU in the WSGI application) that only the rig counts are "—" for the
+hub as deployed. Nothing is asserted: it is a measurement, not a
 test. ``--profile DIR`` runs, instead, one server process with cProfile around every request and
 one client connection, and prints where the time goes: the request thread's CPU time, or with
 ``--profile-clock wall`` its wall time (waits included).
@@ -72,6 +99,7 @@ if str(ROOT) not in sys.path:
 import argparse  # noqa: E402
 import base64  # noqa: E402
 import collections  # noqa: E402
+import http.client  # noqa: E402
 import multiprocessing  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
@@ -90,13 +118,14 @@ from typing import Any  # noqa: E402
 from bench.registrations import (  # noqa: E402 - standard library only at import time
     COUNTER_CODES,
     DEFAULT_POSTGRES_URL,
+    HOUSEHOLDS,
     cpu_model,
     create_postgres_database,
     drop_postgres_database,
+    household_form,
     latency_digits,
     log,
     percentile,
-    person_form,
     positive,
     ram_gib,
     software_facts,
@@ -116,6 +145,13 @@ BARRIER_TIMEOUT_S = 300
 REQUEST_TIMEOUT_S = 120
 
 HUB, BASELINE = "hub", "baseline"
+RIG, SERVE, NGINX = "rig", "serve", "nginx"  # how the hub is started (--deployment)
+DEPLOYMENTS = {
+    SERVE: "started by sne-hub serve --only soap --soap-processes N (TLS, client certificates, default settings)",
+    NGINX: "behind nginx (sne-hub deploy render: TLS and client certificates at nginx) in front of N "
+           "sne-hub serve --only soap processes",
+    RIG: "in the benchmark's own server processes (hub.server.make_server, the baseline mounted beside it)",
+}
 POSTGRESQL, SQLITE = "postgresql", "sqlite"
 SERVICE = "DemandeLogementImplService"
 HUB_PATH = f"/services/{SERVICE}/"
@@ -269,8 +305,10 @@ def server(url: str, pki_directory: str, port: int, log_path: str, counts: Any, 
 # -- the clients (spawned processes, one thread per keep-alive connection) -------------------------
 
 
-def messages(pki_directory: str, counter: str, first_index: int, count: int) -> list[tuple[bytes, str]]:
-    """``count`` getNumUnique messages of ``counter``, CRE files of distinct households, as libsne sends them."""
+def messages(pki_directory: str, counter: str, first_index: int, count: int,
+             household: str) -> list[tuple[bytes, str]]:
+    """``count`` getNumUnique messages of ``counter``, CRE files of distinct ``household``-sized
+    households (bench/registrations.household_form), as libsne sends them."""
     from datetime import datetime
 
     from support.files import interface_file
@@ -279,7 +317,7 @@ def messages(pki_directory: str, counter: str, first_index: int, count: int) -> 
     certificate = (Path(pki_directory) / counter / "cert.pem").read_bytes()
     built = []
     for index in range(first_index, first_index + count):
-        file = interface_file(counter, "CRE", person_form(index))
+        file = interface_file(counter, "CRE", household_form(household, index))
         built.append(build_mtom("getNumUnique", "numUniqueParametres", [
             ("nomFichierDemande", f"DEM{counter}-{datetime.now():%Y%m%d%H%M}-{index:06d}.xml"),
             ("fichierDemande", file),
@@ -293,7 +331,6 @@ class Connection:
     """One client connection: a counter's certificate, keep-alive, every answer checked."""
 
     def __init__(self, handler: str, port: int, pki_directory: str, counter: str):
-        import http.client
         import ssl
 
         directory = Path(pki_directory)
@@ -320,25 +357,48 @@ class Connection:
         else:
             good = response.status == 200 and b"numUniqueReponse" in data
         if not good:
-            raise RuntimeError(f"{self.handler}: HTTP {response.status}: {data[:1500]!r}")
+            shown = max(0, data.find(b"listeAnomalie") - 200)  # the anomalies, if the register answered some
+            raise RuntimeError(f"{self.handler}: HTTP {response.status}: {data[shown:shown + 1500]!r}")
+
+
+class Schedule:
+    """Open loop: call ``k`` is due at ``phase + k * interval`` seconds after the start, whatever the
+    answers before it; a connection that takes it late has its latency counted from when it was due."""
+
+    def __init__(self, count: int, interval: float, phase: float):
+        self.count, self.interval, self.phase = count, interval, phase
+        self.taken, self.lock = 0, threading.Lock()
+
+    def next_due(self, start: float) -> float | None:
+        with self.lock:
+            if self.taken >= self.count:
+                return None
+            self.taken += 1
+            return start + self.phase + (self.taken - 1) * self.interval
 
 
 def client(handler: str, port: int, pki_directory: str, counter: str, connections: int, first_index: int,
-           requests: int, remaining: Any, barrier: Any, results: Any) -> None:
-    """``connections`` keep-alive connections of ``counter`` (a thread each), calling until ``remaining`` is 0.
+           requests: int, remaining: Any, barrier: Any, results: Any, household: str = "full",
+           interval: float = 0.0, phase: float = 0.0) -> None:
+    """``connections`` keep-alive connections of ``counter`` (a thread each).
 
-    Every connection makes its warm-up calls, then, after the barrier, takes calls from the shared
-    count until the measurement's total is reached: connections served faster make more calls, so
-    no connection idles at the end waiting for a slow one (the kernel's SO_REUSEPORT hashing may put
-    more connections on one server process than on another).
+    Every connection makes its warm-up calls, then, after the barrier, either (saturation,
+    ``interval`` 0) takes calls from the shared count ``remaining`` until the measurement's total is
+    reached: connections served faster make more calls, so no connection idles at the end waiting
+    for a slow one (the kernel's SO_REUSEPORT hashing may put more connections on one server process
+    than on another); or (fixed rate) makes this process's ``requests`` calls on a ``Schedule``, one
+    every ``interval`` seconds, each latency measured from the call's due time (no coordinated
+    omission), a failed call counted as an error rather than ending the measurement.
     """
     try:
-        built = messages(pki_directory, counter, first_index, connections * WARMUP + requests)
+        built = messages(pki_directory, counter, first_index, connections * WARMUP + requests, household)
         warmups = [built[i * WARMUP:(i + 1) * WARMUP] for i in range(connections)]
         pool = collections.deque(built[connections * WARMUP:])  # popleft is atomic
         warm = threading.Barrier(connections + 1)
         go = threading.Event()
         outcome: list[Any] = [None] * connections
+        schedule = Schedule(requests, interval, phase) if interval else None
+        clock = [0.0]  # the start, set before go
 
         def run(slot: int) -> None:
             try:
@@ -347,17 +407,29 @@ def client(handler: str, port: int, pki_directory: str, counter: str, connection
                     connection.call(message)
                 warm.wait(BARRIER_TIMEOUT_S)
                 go.wait()
-                latencies = []
+                latencies, errors = [], 0
                 while True:
-                    with remaining.get_lock():
-                        if remaining.value <= 0:
+                    if schedule is None:
+                        with remaining.get_lock():
+                            if remaining.value <= 0:
+                                break
+                            remaining.value -= 1
+                        before = time.perf_counter()
+                    else:
+                        before = schedule.next_due(clock[0])
+                        if before is None:
                             break
-                        remaining.value -= 1
-                    message = pool.popleft()
-                    before = time.perf_counter()
-                    connection.call(message)
+                        time.sleep(max(0.0, before - time.perf_counter()))
+                    try:
+                        connection.call(pool.popleft())
+                    except (OSError, http.client.HTTPException, RuntimeError):
+                        if schedule is None:
+                            raise
+                        errors += 1
+                        connection.connection.close()  # the next call reconnects
+                        continue
                     latencies.append(time.perf_counter() - before)
-                outcome[slot] = (time.perf_counter(), latencies, connection.connects)
+                outcome[slot] = (time.perf_counter(), latencies, connection.connects, errors)
                 connection.connection.close()
             except BaseException as error:  # noqa: BLE001
                 outcome[slot] = error
@@ -376,7 +448,7 @@ def client(handler: str, port: int, pki_directory: str, counter: str, connection
             raise errors[0]
         barrier.wait(BARRIER_TIMEOUT_S)
         cpu_before = _own_cpu()
-        started = time.perf_counter()  # CLOCK_MONOTONIC: comparable between processes on Linux
+        started = clock[0] = time.perf_counter()  # CLOCK_MONOTONIC: comparable between processes on Linux
         go.set()
         for thread in threads:
             thread.join()
@@ -385,7 +457,7 @@ def client(handler: str, port: int, pki_directory: str, counter: str, connection
         if errors:
             raise errors[0]
         results.put(("ok", started, max(o[0] for o in outcome), [lat for o in outcome for lat in o[1]],
-                     sum(o[2] for o in outcome), cpu))
+                     sum(o[2] for o in outcome), cpu, sum(o[3] for o in outcome)))
     except BaseException as error:  # noqa: BLE001 - reported to the parent, which stops the benchmark
         barrier.abort()
         results.put(("error", f"{error.__class__.__name__}: {error}\n{traceback.format_exc()}"))
@@ -493,6 +565,8 @@ class Sample:
     per_server: list[int]  # requests served by each server process
     connects: int
     on_server: bool = True  # False for SQLite: no database server, its CPU is the server processes'
+    errors: int = 0  # failed calls (fixed rate only: at saturation a failure ends the benchmark)
+    fixed_rate: bool = False
 
     @property
     def throughput(self) -> float:
@@ -563,27 +637,143 @@ class Servers:
                 process.terminate()
 
 
+class Deployed:
+    """The hub as users run it, hub calls only (the baseline is measured on ``Servers``).
+
+    ``serve``: ``sne-hub serve --only soap --soap-processes N`` started as docs/DEPLOYMENT.md says
+    (TLS with client certificates, default settings and log level, the PKI of ``certificates
+    demo``), on a free ``SNE_HUB_HTTPS_PORT``. ``nginx``: the production layout of
+    support/topology.py, nginx (configuration of ``sne-hub deploy render``) terminating TLS in front
+    of N ``sne-hub serve --only soap`` processes. ``pids``: every process of it, for the CPU figures.
+    """
+
+    def __init__(self, layout: str, topology: Any, count: int, database: str | None, workdir: str):
+        self.layout, self.topology, self.count, self.database = layout, topology, count, database
+        self.log_path = Path(workdir) / f"serve-{count}.log"
+        self.pki = str(topology.pki)
+        self.process: Any = None
+        self.pids: list[int] = []
+
+    def __enter__(self) -> "Deployed":
+        import subprocess
+
+        from support.topology import SNE_HUB, wait_until
+
+        topology = self.topology
+        try:
+            if self.layout == NGINX:
+                topology.render(topology.backends[:self.count])
+                for backend in topology.backends[:self.count]:
+                    topology.start_hub(backend)
+                topology.start_proxy()
+                self.port = topology.port
+                self.pids = [p.pid for p in topology.hubs.values()] + descendants(topology.proxy.pid)
+                return self
+            self.port = free_port()
+            environment = {**topology.environment(), "SNE_HUB_HTTPS_PORT": str(self.port)}
+            environment.pop("SNE_HUB_LOG_LEVEL")  # the default, INFO
+            self.process = subprocess.Popen(
+                [SNE_HUB, "serve", "--only", "soap", "--soap-processes", str(self.count)], cwd=topology.directory,
+                env=environment, stdout=subprocess.DEVNULL, stderr=self.log_path.open("ab"))
+            wait_until(lambda: self.process.poll() is not None or listeners(self.port) >= self.count,
+                       f"{self.count} SOAP process(es) listening on {self.port}")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"sne-hub serve ended: {self.log_path.read_text(errors='replace')[-3000:]}")
+            self.pids = descendants(self.process.pid)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def served(self) -> list[list[int]]:
+        return []
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.layout == NGINX:
+            self.topology.close()
+        elif self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: drains, stops its SOAP processes
+            self.process.wait(timeout=60)
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (a supervisor's SOAP processes, nginx's workers)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += descendants(int(child))
+    return found
+
+
+def listeners(port: int) -> int:
+    """Listening TCP sockets on ``port``: one per SOAP process sharing it (SO_REUSEPORT)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            count += fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port  # 0A: LISTEN
+    return count
+
+
+def servers_for(deployment: str, handler: str, context: Any, count: int, register: Any, url: str,
+                workdir: str) -> Any:
+    """Fresh servers for one measurement: the hub as ``deployment`` runs it, the baseline always on
+    ``Servers`` (its own small server, in as many processes, on the same register)."""
+    if deployment == RIG or handler == BASELINE:
+        return Servers(context, count, url, register.pki, workdir, register.name)
+    return Deployed(deployment, register.topology, count, register.name, workdir)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
 
 
-def measure(context: Any, servers: Servers, handler: str, requests: int, clients: int, client_processes: int,
-            people: People) -> Sample:
-    processes = min(client_processes, clients)
-    connections = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    remaining = context.Value("q", requests)  # calls left to make, shared by every connection
+@dataclass(frozen=True)
+class Load:
+    """What the clients send: ``requests`` calls at saturation, or ``rate`` calls per second for
+    ``duration`` seconds (open loop), of ``household``-sized files, over ``clients`` connections."""
+
+    requests: int
+    clients: int
+    client_processes: int
+    household: str = "full"
+    rate: float = 0.0
+    duration: float = 0.0
+
+    def calls(self, processes: int) -> list[int]:
+        """The calls each client process makes (at saturation they share the total as they go)."""
+        if not self.rate:
+            return [self.requests] * processes
+        total = max(processes, round(self.rate * self.duration))
+        return [total // processes + (1 if i < total % processes else 0) for i in range(processes)]
+
+
+def measure(context: Any, servers: Any, handler: str, load: Load, people: People) -> Sample:
+    processes = min(load.client_processes, load.clients)
+    connections = [load.clients // processes + (1 if i < load.clients % processes else 0) for i in range(processes)]
+    remaining = context.Value("q", load.requests)  # calls left to make at saturation, shared by every connection
     barrier = context.Barrier(processes + 1)  # the clients, and this process (which resets the counters)
     results = context.Queue()
+    interval = processes / load.rate if load.rate else 0.0  # each process's, in seconds
     workers = [
         context.Process(
             target=client,
             args=(handler, servers.port, servers.pki, COUNTER_CODES[i % len(COUNTER_CODES)], count,
-                  people.take(count * WARMUP + requests), requests, remaining, barrier, results),
+                  people.take(count * WARMUP + calls), calls, remaining, barrier, results, load.household,
+                  interval, i / load.rate if load.rate else 0.0),
             daemon=True,
         )
-        for i, count in enumerate(connections)
+        for i, (count, calls) in enumerate(zip(connections, load.calls(processes)))
     ]
     for process in workers:
         process.start()
@@ -611,9 +801,10 @@ def measure(context: Any, servers: Servers, handler: str, requests: int, clients
         cpu = window.stop()
         peaks = [peak_kib(pid) for pid in servers.pids]
         slot = 0 if handler == HUB else 1
-        served = [after[slot] - before[slot] for after, before in zip(servers.served(), served_before)]
+        served_after = servers.served()  # empty for the hub as deployed: it counts nothing for us
+        served = [after[slot] - before[slot] for after, before in zip(served_after, served_before)]
         cpu["application"] = sum(after[2 + slot] - before[2 + slot]
-                                 for after, before in zip(servers.served(), served_before)) / 1_000_000
+                                 for after, before in zip(served_after, served_before)) / 1_000_000
     finally:
         for process in workers:
             process.join(timeout=10)
@@ -627,7 +818,8 @@ def measure(context: Any, servers: Servers, handler: str, requests: int, clients
     cpu["others_cores"] = max(0.0, cpu["machine_busy_s"] - ours) / cpu["window_s"] if cpu["window_s"] else 0.0
     latencies = [latency for r in reports for latency in r[3]]
     return Sample(len(latencies), finished - started, latencies, max(peaks), sum(peaks), cpu, served,
-                  sum(r[4] for r in reports), on_server=servers.database is not None)
+                  sum(r[4] for r in reports), on_server=servers.database is not None,
+                  errors=sum(r[6] for r in reports), fixed_rate=bool(load.rate))
 
 
 def _failure(results: Any, workers: list, handler: str) -> str | None:
@@ -645,8 +837,6 @@ def _failure(results: Any, workers: list, handler: str) -> str | None:
 
 def prepare(url: str, pki_directory: str) -> None:
     """Migrate, add the demo territory and counters, write the demo PKI, register the counters' certificates."""
-    from sqlalchemy import MetaData
-
     from certificates import write_demo_pki
     from certificates.reading import registration
     from core import demo
@@ -664,9 +854,26 @@ def prepare(url: str, pki_directory: str) -> None:
             services.add_counter(SqlUnitOfWork(engine), counter)
             certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
             services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
-        metadata = MetaData()
-        baseline_table(metadata)
-        metadata.create_all(engine)
+        create_baseline_table(engine)
+    finally:
+        engine.dispose()
+
+
+def create_baseline_table(engine: Any) -> None:
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    baseline_table(metadata)
+    metadata.create_all(engine)
+
+
+def prepare_deployed(url: str) -> None:
+    """Add the baseline's table to a register ``sne-hub db upgrade`` and ``demo seed`` prepared."""
+    from core.adapters.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        create_baseline_table(engine)
     finally:
         engine.dispose()
 
@@ -699,15 +906,23 @@ class Database:
     ``name`` is the PostgreSQL database whose backends' CPU is counted; None for SQLite, which runs
     inside the server processes. SQLite has no autovacuum: its statistics are those ``sne-hub db
     upgrade`` leaves (``schema.upgrade`` analyses), never refreshed, as on a ``make run`` register.
+
+    For the hub as deployed (``layout`` serve or nginx), the register and the PKI are prepared as
+    an operator does, by support/topology.py (``sne-hub db upgrade``, ``demo seed``, ``certificates
+    demo``, ``deploy render`` for ``backends`` SOAP processes), in ``workdir``/layout, where the
+    SQLite file is the default ``var/sne-hub.db``; ``topology`` is then that layout.
     """
 
     def __init__(self, admin: ProcessPoolExecutor, backend: str, server_url: str, pki_directory: str,
-                 workdir: str, keep_statistics: bool):
+                 workdir: str, keep_statistics: bool, layout: str = RIG, backends: int = 1):
         self.admin, self.backend, self.server_url, self.pki = admin, backend, server_url, pki_directory
         self.keep_statistics = keep_statistics and backend == POSTGRESQL
         self.name = f"sne_hub_bench_soap_{uuid.uuid4().hex[:12]}" if backend == POSTGRESQL else None
-        self.sqlite_url = f"sqlite:///{Path(workdir) / 'sne-hub.db'}"
+        self.layout, self.backends, self.directory = layout, backends, Path(workdir) / "layout"
+        sqlite_path = self.directory / "var" / "sne-hub.db" if layout != RIG else Path(workdir) / "sne-hub.db"
+        self.sqlite_url = f"sqlite:///{sqlite_path}"
         self.url = ""
+        self.topology: Any = None
 
     def analyze(self) -> None:
         if self.keep_statistics:
@@ -719,7 +934,16 @@ class Database:
         else:
             url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
         try:
-            self.admin.submit(prepare, url, self.pki).result()
+            if self.layout == RIG:
+                self.admin.submit(prepare, url, self.pki).result()
+            else:
+                from support.topology import Topology
+
+                (self.directory / "var").mkdir(parents=True)
+                self.topology = Topology.prepare(self.directory, url, backends=self.backends,
+                                                 SNE_HUB_LOG_LEVEL="INFO")  # the default, over hub.env's
+                self.pki = str(self.topology.pki)
+                self.admin.submit(prepare_deployed, url).result()
         except BaseException:
             self.__exit__()
             raise
@@ -728,6 +952,8 @@ class Database:
         return url
 
     def __exit__(self, *exc_info: object) -> None:
+        if self.topology is not None:
+            self.topology.close()
         if self.name is not None:
             self.admin.submit(drop_postgres_database, self.server_url, self.name).result()
         # the SQLite file goes with the benchmark's temporary directory
@@ -781,22 +1007,22 @@ class Row:
     samples: list[Sample] = field(default_factory=list)
 
 
-HEADERS = ("server processes", "handler", "registrations/s", "hub/baseline", "p50 ms", "p95 ms", "p99 ms",
+HEADERS = ("server processes", "handler", "registrations/s", "hub/baseline", "p50 ms", "p95 ms", "p99 ms", "errors",
            "peak RSS MiB (largest)", "peak RSS MiB (sum)")
 CPU_HEADERS = ("server processes", "handler", "CPU busy %", "other work (cores)", "server CPU ms/reg", "of which in the WSGI app",
                "PostgreSQL CPU ms/reg (SQLite: in the servers)", "client CPU ms/reg", "requests per server process")
 
 
 def cells(row: Row, baseline: Row | None) -> list[str]:
-    ratio = "—"
-    if row.handler == HUB and baseline is not None:
+    ratio = "—"  # at a fixed rate both reach it: the ratio says nothing
+    if row.handler == HUB and baseline is not None and not row.samples[0].fixed_rate:
         ratio = spread([h.throughput / b.throughput for h, b in zip(row.samples, baseline.samples)], 2)
     latencies = []
     for p in (50, 95, 99):
         values = [s.percentile_ms(p) for s in row.samples]
         latencies.append(spread(values, latency_digits(values)))
     return [str(row.servers), row.handler, spread([s.throughput for s in row.samples]), ratio, *latencies,
-            spread([s.peak_rss_kib / 1024 for s in row.samples], 1),
+            str(sum(s.errors for s in row.samples)), spread([s.peak_rss_kib / 1024 for s in row.samples], 1),
             spread([s.total_rss_kib / 1024 for s in row.samples], 1)]
 
 
@@ -805,10 +1031,11 @@ def cpu_cells(row: Row) -> list[str]:
             spread([s.cpu_s["machine_busy"] * 100 for s in row.samples]),
             spread([s.cpu_s["others_cores"] for s in row.samples], 2),
             spread([s.cpu_ms("servers") for s in row.samples], 1),
-            spread([s.cpu_ms("application") for s in row.samples], 1),
+            spread([s.cpu_ms("application") for s in row.samples], 1) if row.samples[0].per_server else "—",
             spread([s.cpu_ms("postgres") for s in row.samples], 1) if row.samples[0].on_server else "—",
             spread([s.cpu_ms("clients") for s in row.samples], 1),
-            "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples)]
+            "; ".join("/".join(str(n) for n in s.per_server) for s in row.samples) if row.samples[0].per_server
+            else "—"]
 
 
 def tables(rows: list[Row]) -> tuple[list[list[str]], list[list[str]]]:
@@ -839,6 +1066,7 @@ STAGES = (
     ("client certificate -> counter (1 read transaction)", "hub/gate.py", "_counter"),
     ("MTOM split + envelope parse + inline", "hub/gate.py", "_envelope"),
     ("message checked against the WSDL schema", "hub/gate.py", "_operation"),
+    ("getNumUnique without spyne (hub/direct.py)", "hub/gate.py", "_direct"),
     ("spyne (deserialise, operation, serialise)", "hub/gate.py", "_spyne"),
     ("  attached certificate -> counter (1 read transaction)", "hub/identity.py", "attached_certificate"),
     ("  core.wire.processing.process", "core/wire/processing.py", "process"),
@@ -889,7 +1117,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
         with Servers(context, 1, url, pki, workdir, database, profile_path=str(directory.resolve()),
                      profile_clock=arguments.profile_clock) as servers:
             for handler in (HUB, BASELINE):
-                samples[handler] = measure(context, servers, handler, arguments.requests, 1, 1, people)
+                samples[handler] = measure(context, servers, handler,
+                                           Load(arguments.requests, 1, 1, arguments.household), people)
                 log(f"profiled {handler}: {samples[handler].throughput:.1f}/s with one connection "
                     f"(cProfile slows Python down)")
     for handler in (HUB, BASELINE):
@@ -944,6 +1173,17 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=positive, default=DEFAULT_REQUESTS,
                         help=f"timed calls per measurement, shared by the connections (default: {DEFAULT_REQUESTS})")
     parser.add_argument("--runs", type=positive, default=3, help="repetitions of each measurement (default: 3)")
+    parser.add_argument("--deployment", choices=(SERVE, NGINX, RIG), default=SERVE,
+                        help="how the hub runs: " + "; ".join(f"{k}: {v}" for k, v in DEPLOYMENTS.items())
+                             + f"; the baseline always runs in its own small servers (default: {SERVE})")
+    parser.add_argument("--household", choices=HOUSEHOLDS, default="full",
+                        help="the files sent: small (one person, ~3 KB), full (issue 9's household, ~5.5 KB) or large "
+                             "(the full one wishing for 30 communes, the most the register reads, ~7.5 KB) (default: full)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="calls per second, sent on schedule for --duration (open loop) instead of --requests "
+                             "at saturation; latency is measured from each call's due time (default: saturation)")
+    parser.add_argument("--duration", type=float, default=10.0,
+                        help="seconds of a fixed-rate measurement (default: 10)")
     parser.add_argument("--server-processes", type=server_counts, default=server_counts(DEFAULT_SERVER_PROCESSES),
                         help="server process counts to measure, comma-separated "
                              f"(default: {DEFAULT_SERVER_PROCESSES})")
@@ -1001,45 +1241,48 @@ def main(argv: list[str] | None = None) -> int:
         rows = {(n, h): Row(n, h) for n in arguments.server_processes for h in (HUB, BASELINE)}
         people = People()
         register = Database(admin, arguments.database, arguments.postgres_url, pki, workdir,
-                            keep_statistics=not arguments.no_analyze)
+                            keep_statistics=not arguments.no_analyze, layout=arguments.deployment,
+                            backends=max(arguments.server_processes))
         references: list[float] = []
+        load = Load(arguments.requests, arguments.clients, arguments.client_processes, arguments.household,
+                    arguments.rate, arguments.duration)
         with register as url:
-            database = register.name
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
-                    with Servers(context, count, url, pki, workdir, database) as servers:
-                        for handler in (HUB, BASELINE):
-                            references.append(reference_loop_ms())
+                    for handler in (HUB, BASELINE):
+                        references.append(reference_loop_ms())
+                        with servers_for(arguments.deployment, handler, context, count, register, url,
+                                         workdir) as servers:
                             try:
-                                sample = measure(context, servers, handler, arguments.requests, arguments.clients,
-                                                 arguments.client_processes, people)
+                                sample = measure(context, servers, handler, load, people)
                             except BaseException:
-                                for log_file in sorted(Path(workdir).glob("server-*.log")):
+                                for log_file in sorted(Path(workdir).glob("**/*.log")):
                                     tail = log_file.read_text(errors="replace").splitlines()[-20:]
                                     log(f"--- {log_file.name}\n" + "\n".join(tail))
                                 raise
-                            rows[(count, handler)].samples.append(sample)
-                            register.analyze()  # outside the clock, as autovacuum would
-                            log(f"run {run}/{arguments.runs}  {count} server process(es)  {handler:<8} "
-                                f"{sample.throughput:7.1f}/s  p50 {sample.percentile_ms(50):6.1f} ms  "
-                                f"p99 {sample.percentile_ms(99):6.1f} ms  CPU busy "
-                                f"{sample.cpu_s['machine_busy'] * 100:3.0f}% (others "
-                                f"{sample.cpu_s['others_cores']:.2f} cores)  server "
-                                f"{sample.cpu_ms('servers'):5.1f} ms/reg (app {sample.cpu_ms('application'):4.1f})  "
-                                f"{'PostgreSQL' if on_postgres else 'SQLite (in the servers)'} "
-                                f"{sample.cpu_ms('postgres'):4.1f} ms/reg  clients {sample.cpu_ms('clients'):4.1f} "
-                                f"ms/reg  per server {sample.per_server}  connects {sample.connects}  peak RSS "
-                                f"{sample.peak_rss_kib / 1024:.1f} MiB  load {load_average()}  reference loop "
-                                f"{references[-1]:.1f} ms")
+                        rows[(count, handler)].samples.append(sample)
+                        register.analyze()  # outside the clock, as autovacuum would
+                        log(f"run {run}/{arguments.runs}  {count} server process(es)  {handler:<8} "
+                            f"{sample.throughput:7.1f}/s  p50 {sample.percentile_ms(50):6.1f} ms  "
+                            f"p99 {sample.percentile_ms(99):6.1f} ms  errors {sample.errors}  CPU busy "
+                            f"{sample.cpu_s['machine_busy'] * 100:3.0f}% (others "
+                            f"{sample.cpu_s['others_cores']:.2f} cores)  server "
+                            f"{sample.cpu_ms('servers'):5.1f} ms/reg (app {sample.cpu_ms('application'):4.1f})  "
+                            f"{'PostgreSQL' if on_postgres else 'SQLite (in the servers)'} "
+                            f"{sample.cpu_ms('postgres'):4.1f} ms/reg  clients {sample.cpu_ms('clients'):4.1f} "
+                            f"ms/reg  per server {sample.per_server}  connects {sample.connects}  peak RSS "
+                            f"{sample.peak_rss_kib / 1024:.1f} MiB  load {load_average()}  reference loop "
+                            f"{references[-1]:.1f} ms")
         elapsed = time.perf_counter() - started
-        threads = servers.threads
 
     main_lines, cpu_lines = tables(list(rows.values()))
     facts = machine(software, libraries, arguments.database)
-    settings = (f"{'PostgreSQL' if on_postgres else 'SQLite (the embedded default)'}: {arguments.runs} runs of {arguments.requests} timed getNumUnique calls per measurement, "
+    calls = (f"{arguments.rate:g} getNumUnique calls/s for {arguments.duration:g} s (open loop, latency from each "
+             f"call's due time)" if arguments.rate else f"{arguments.requests} timed getNumUnique calls (saturation)")
+    settings = (f"{'PostgreSQL' if on_postgres else 'SQLite (the embedded default)'}, the hub {DEPLOYMENTS[arguments.deployment]}, "
+                f"{arguments.household} households: {arguments.runs} runs of {calls} per measurement, "
                 f"{arguments.clients} keep-alive HTTPS connections over "
-                f"{min(arguments.client_processes, arguments.clients)} client processes, {threads} cheroot threads "
-                f"per server process; median (min–max) of the runs")
+                f"{min(arguments.client_processes, arguments.clients)} client processes; median (min–max) of the runs")
     note = (f"hub/baseline: hub calls per second over baseline calls per second, run by run. Peak RSS: VmHWM of "
             f"the server processes over each measurement. CPU busy: the whole machine (all cores) during the "
             f"measurement; other work: what of it was neither the servers, PostgreSQL nor the clients (other "

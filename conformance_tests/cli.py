@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import json
 import sys
@@ -49,27 +50,101 @@ def _server(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser("server", help="the interface scenario against an SNE-compatible hub",
                             description="Play a counter against an SNE-compatible hub: every operation, file "
                                         "type, duplicates, rights, faults, MTOM (requirements R100-R199).")
-    parser.add_argument("url", metavar="URL", help="the hub's base URL, e.g. https://127.0.0.1:8443")
-    parser.add_argument("--cert", required=True, help="the counter's TLS client certificate (PEM)")
-    parser.add_argument("--key", help="its private key (PEM), when not in --cert")
-    parser.add_argument("--ca", help="CA bundle that verifies the hub's server certificate (PEM)")
+    _counter_target(parser)
     stacks = parser.add_argument_group("interoperability (R190-R199): SOAP stacks that call the hub; zeep and "
                                        "PHP's SoapClient when installed")
     stacks.add_argument("--node-soap", metavar="DIR", help="a node_modules folder holding npm's soap package")
     stacks.add_argument("--libsne", metavar="DIR", help="the libsne package folder (the vendor client)")
     stacks.add_argument("--require-stacks", action="store_true", help="fail, rather than skip, an absent stack")
-    parser.set_defaults(options=_server_options)
+    parser.set_defaults(options=lambda args: _counter_options(args) + [
+        item for option, value in (("--node-soap", args.node_soap), ("--libsne", args.libsne)) if value
+        for item in (option, value)] + (["--require-stacks"] if args.require_stacks else []))
     return parser
 
 
-def _server_options(args: argparse.Namespace) -> list[str]:
-    given = {"--sne-url": args.url, "--sne-cert": args.cert, "--sne-key": args.key, "--sne-ca": args.ca,
-             "--node-soap": args.node_soap, "--libsne": args.libsne}
-    options = [item for option, value in given.items() if value for item in (option, value)]
-    return options + (["--require-stacks"] if args.require_stacks else [])
+def _counter_target(parser: argparse.ArgumentParser) -> None:
+    """The hub's URL and the counter's certificate: what the server and hostile profiles need."""
+    parser.add_argument("url", metavar="URL", help="the hub's base URL, e.g. https://127.0.0.1:8443")
+    parser.add_argument("--cert", required=True, help="the counter's TLS client certificate (PEM)")
+    parser.add_argument("--key", help="its private key (PEM), when not in --cert")
+    parser.add_argument("--ca", help="CA bundle that verifies the hub's server certificate (PEM)")
 
 
-SUBCOMMANDS = {"wsdl": _wsdl, "server": _server}
+def _counter_options(args: argparse.Namespace) -> list[str]:
+    return (["--sne-url", args.url, "--sne-cert", args.cert] + (["--sne-key", args.key] if args.key else [])
+            + (["--sne-ca", args.ca] if args.ca else []))
+
+
+def _hostile(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("hostile", help="hostile input against an SNE-compatible hub",
+                            description="Send an SNE-compatible hub hostile requests as a counter (content types, "
+                                        "envelopes, operations, MTOM framing, HTTP methods and framing, DTDs and "
+                                        "entities, nesting depth, names, client certificates, sizes) and check "
+                                        "each documented refusal and that the hub still serves "
+                                        "(requirements R050-R099).")
+    _counter_target(parser)
+    parser.add_argument("--state-cert", help="a State counter of the territory (PEM), for the cases sent as the State")
+    parser.add_argument("--state-key", help="its private key (PEM)")
+    parser.add_argument("--max-request-bytes", type=int, help="the hub's request size bound (default 10 MiB)")
+    parser.set_defaults(options=lambda args: _counter_options(args) + (
+        ["--sne-state-cert", args.state_cert] if args.state_cert else []) + (
+        ["--sne-state-key", args.state_key] if args.state_key else []) + (
+        ["--sne-max-request-bytes", str(args.max_request_bytes)] if args.max_request_bytes else []))
+    return parser
+
+
+def _mail(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("mail", help="the signed mail channel of an SNE-compatible hub",
+                            description="Play a counter's mail software and mailbox against a hub's SMTP listener: "
+                                        "signed and encrypted files, answers, replays, null flows, refusals "
+                                        "(requirements R400-R499). The hub's outbound relay (SNE_HUB_SMTP_RELAY) "
+                                        "must deliver to --mailbox, where the kit receives the answers.")
+    parser.add_argument("--smtp", required=True, metavar="HOST:PORT", help="the hub's SMTP listener")
+    parser.add_argument("--cert", required=True, help="the counter's S/MIME certificate (PEM)")
+    parser.add_argument("--key", help="its private key (PEM), when not in --cert")
+    parser.add_argument("--hub-cert", required=True, help="the hub's S/MIME certificate (PEM): mails are encrypted "
+                                                          "to it, answers verified with it")
+    parser.add_argument("--hub-address", help="the hub's exchange address (default hub@sne-hub.example.org)")
+    parser.add_argument("--mailbox", metavar="HOST:PORT", help="where the kit receives the hub's answers "
+                                                               "(default 127.0.0.1:2526)")
+    optional = {"key": "--mail-key", "hub_address": "--mail-hub-address", "mailbox": "--mail-mailbox"}
+    parser.set_defaults(options=lambda args: ["--mail-smtp", args.smtp, "--mail-cert", args.cert,
+                                              "--mail-hub-cert", args.hub_cert]
+                        + [item for name, option in optional.items() if getattr(args, name)
+                           for item in (option, getattr(args, name))])
+    return parser
+
+
+def _receiver(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("receiver", help="play the hub against a counter's dispatching receiver",
+                            description="Push deliveries to a ReceptionDispatchImplService endpoint as the hub "
+                                        "does: valid files, redeliveries, gaps, oversize, bad certificates, "
+                                        "malformed messages (requirements R300-R399). The first run makes the "
+                                        "kit's certificates in --kit-pki: trust its ca.pem for the receiver's "
+                                        "clients.")
+    parser.add_argument("url", metavar="URL", help="the endpoint, https://…/services/ReceptionDispatchImplService/")
+    parser.add_argument("--kit-pki", default="sne-kit-pki", help="directory of the kit's certificates (made if absent)")
+    parser.add_argument("--ca-out", help="copy the kit's authority (the one the receiver trusts) to this file")
+    parser.add_argument("--ca", help="CA bundle that verifies the receiver's server certificate (PEM)")
+    parser.add_argument("--counter", default="GUI01", help="the receiving counter's code")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds the receiver has to answer")
+    parser.set_defaults(options=lambda args: ["--receiver-url", args.url, "--kit-pki", args.kit_pki,
+                                              "--receiver-counter", args.counter, "--receiver-timeout",
+                                              str(args.timeout)]
+                        + (["--receiver-ca", args.ca] if args.ca else [])
+                        + (["--kit-ca-out", args.ca_out] if args.ca_out else []))
+    return parser
+
+
+def _client(sub) -> argparse.ArgumentParser:
+    from .profiles.client.command import add_parser  # it reads this module's helpers: imported when asked for
+
+    return add_parser(sub)
+
+
+SUBCOMMANDS = {"wsdl": _wsdl, "hostile": _hostile, "server": _server, "client": _client, "receiver": _receiver,
+               "mail": _mail}
+SIMULATORS = {"client": "conformance_tests.simulator.client", "receiver": "conformance_tests.simulator.receiver"}
 
 
 def requirement_index() -> dict[str, dict]:
@@ -107,6 +182,10 @@ def parser() -> argparse.ArgumentParser:
     sub = main_parser.add_subparsers(dest="profile", required=True, metavar="PROFILE")
     for name, add in SUBCOMMANDS.items():
         _report_options(add(sub))
+    simulate = sub.add_parser("simulate", help="run a reference system that passes a profile",
+                              description="A tiny, readable counter system that passes the profile: the example "
+                                          "integrators copy. Its own options follow (--help after the name).")
+    simulate.add_argument("system", choices=sorted(SIMULATORS))
     listing = sub.add_parser("requirements", help="list the requirement ids, their sentences and checks",
                              description="Every requirement of every profile: its id, profile, sentence and "
                                          "the number of checks that prove it (docs/INTERFACES.md).")
@@ -129,6 +208,8 @@ def pytest_arguments(args: argparse.Namespace, extra: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"] and len(argv) > 1 and argv[1] in SIMULATORS:
+        return importlib.import_module(SIMULATORS[argv[1]]).main(argv[2:])
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser().parse_args(argv[:len(argv) - len(extra) - (1 if "--" in argv else 0)])
     if args.profile == "requirements":

@@ -30,7 +30,8 @@ from .masking import mask_body
 
 VERSION = "0.1.0"
 STATE = pytest.StashKey["Run"]()
-TARGET_OPTIONS = ("sne_url", "wsdl")  # each profile's option that names its target
+# each profile's option that names its target
+TARGET_OPTIONS = ("sne_url", "wsdl", "client_listen", "receiver_url", "mail_smtp")
 
 
 class KnownDeviation(UserWarning):

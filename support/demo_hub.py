@@ -2,7 +2,8 @@
 
 ``sne-hub db upgrade``, ``demo seed`` and ``certificates demo`` (the demo territory 057, its
 counters DEMOB, DEMOC, DEMOE and their certificates under ``var/demo/``), then ``sne-hub serve
---only soap`` on a free port, on a SQLite register in that directory. Two counters the demo does not
+--only soap`` (or ``--only mail``: ``channel``) on a free port, on a SQLite register in that directory,
+with ``settings`` (``SNE_HUB_*``) over the defaults. Two counters the demo does not
 have are added the way an operator would (``territories add``, ``counters add``, ``certificates
 issue``): ``NANCY``, a municipality of another territory (054), and ``ETAT1``, the State in 057.
 ``applications`` more households registered at DEMOB beforehand make a register a search pages
@@ -14,9 +15,10 @@ from __future__ import annotations
 import http.client
 import os
 import signal
+import smtplib
 import ssl
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.adapters.database import make_engine
@@ -45,6 +47,8 @@ class DemoHub:
     directory: Path
     applications: int = 0
     port: int = 0
+    channel: str = "soap"  # or "mail": the SMTP listener on ``port``
+    settings: dict = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
     @property
@@ -68,7 +72,8 @@ class DemoHub:
     def environment(self) -> dict:
         return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
                 "SNE_HUB_DATABASE_URL": self.database_url,
-                "SNE_HUB_LOG_LEVEL": "WARNING", "SNE_HUB_HTTPS_PORT": str(self.port)}
+                "SNE_HUB_LOG_LEVEL": "WARNING", "SNE_HUB_HTTPS_PORT": str(self.port),
+                "SNE_HUB_SMTP_PORT": str(self.port), **self.settings}
 
     def sne_hub(self, *arguments: str) -> None:
         subprocess.run([SNE_HUB, *arguments], cwd=self.directory, env=self.environment(), check=True,
@@ -84,7 +89,7 @@ class DemoHub:
                 self.sne_hub(*command)
         self._register_households()
         log = (self.directory / "serve.log").open("ab")
-        self.process = subprocess.Popen([SNE_HUB, "serve", "--only", "soap"], cwd=self.directory,
+        self.process = subprocess.Popen([SNE_HUB, "serve", "--only", self.channel], cwd=self.directory,
                                         env=self.environment(), stdout=log, stderr=log)
         log.close()
         wait_until(lambda: self.process.poll() is not None or self._answers(), "the demo hub", START_BOUND)
@@ -101,6 +106,16 @@ class DemoHub:
             engine.dispose()
 
     def _answers(self) -> bool:
+        return self._smtp_answers() if self.channel == "mail" else self._https_answers()
+
+    def _smtp_answers(self) -> bool:
+        try:
+            with smtplib.SMTP("127.0.0.1", self.port, timeout=2) as connection:
+                return connection.noop()[0] == 250
+        except OSError:
+            return False
+
+    def _https_answers(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.ca))
         connection = http.client.HTTPSConnection("localhost", self.port, context=context, timeout=2)
         try:

@@ -40,7 +40,14 @@ VALIDITY_CHECK = "test_every_file_is_valid_against_its_schema"
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("sne-server", "SNE conformance kit: server profile")
+    add_target_options(parser)
+
+
+def add_target_options(parser) -> None:
+    """The target's options, shared with the hostile profile: added once when both profiles are collected."""
+    group = parser.getgroup("sne-server", "SNE conformance kit: server and hostile profiles")
+    if any("--sne-url" in option.names() for option in group.options):
+        return
     group.addoption("--sne-url", help="base URL of the hub under test, e.g. https://127.0.0.1:8443")
     group.addoption("--sne-cert", help="the counter's TLS client certificate (PEM)")
     group.addoption("--sne-key", help="the counter's private key (PEM)")

@@ -7,7 +7,9 @@ in the demo, to .eml files on disk. The revocation list the hub reads is written
 from __future__ import annotations
 
 import socket
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -74,6 +76,7 @@ class RunningMail:
     unit_of_work: object
     workdir: Path
     mailbox: Mailbox = field(default_factory=Mailbox)
+    workers: ThreadPoolExecutor | None = None
 
     @property
     def ca_with_crl(self) -> Path:
@@ -85,12 +88,23 @@ class RunningMail:
     def revoke(self, serials: list[int]) -> None:
         self.settings.crl.write_bytes(write_crl(Path(self.pki["directory"]), serials))
 
+    def _workers_idle(self, timeout: float) -> None:
+        """Every pipeline thread done with its mail (its last log line written after the status is
+        stored): one barrier task a thread, which each thread can only take once it is free."""
+        if self.workers is None:
+            return
+        barrier = threading.Barrier(self.settings.workers + 1)
+        for _ in range(self.settings.workers):
+            self.workers.submit(barrier.wait, max(timeout, 1))
+        barrier.wait(max(timeout, 1))
+
     def settle(self, timeout: float = 20) -> None:
         """Wait until every stored message is processed, then deliver the replies due."""
         deadline = time.monotonic() + timeout
         while self.store.waiting(at_start=True) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not self.store.waiting(at_start=True), "messages still waiting"
+        self._workers_idle(deadline - time.monotonic())
         self.delivery.deliver_due(now_in_paris() + timedelta(seconds=1))
 
 
@@ -115,7 +129,7 @@ def mail(request, engine, pki, tmp_path) -> RunningMail:
     smtp = controller(settings, handler)
     smtp.start()
     running = RunningMail(settings.port, pki, settings, store, pipeline,
-                          Delivery(settings, store, counter_lookup(engine)), unit_of_work, tmp_path, mailbox)
+                          Delivery(settings, store, counter_lookup(engine)), unit_of_work, tmp_path, mailbox, workers)
     yield running
     smtp.stop()
     workers.shutdown(wait=True)

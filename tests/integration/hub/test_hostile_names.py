@@ -1,7 +1,8 @@
 """Hostile names through the SOAP channel: what may be a person's name, and whom it duplicates.
 
 Names are normalised to NFC; control and invisible characters are refused, a name begins with a
-letter (docs/REGISTER.md, "Content rules"); duplicate detection folds confusable letters of other
+letter (docs/REGISTER.md, "Content rules": the refusals are the conformance kit's ``hostile``
+profile, family ``names``, SNE-HUB-R058); duplicate detection folds confusable letters of other
 scripts onto Latin ones (docs/REGISTER.md, "Registration").
 """
 
@@ -36,28 +37,6 @@ def anomalies(reply) -> list[tuple[str, str]]:
 
 def number_of(reply) -> str:
     return etree.fromstring(reply.field("fichierDemande")).findtext(f".//{N}numUnique")
-
-
-REFUSED_NAMES = {
-    "spaces": "   ",
-    "zero-width-space": "\u200b",
-    "hyphen": "-",
-    "lone-combining-accent": "\u0301",
-    "accent-before-letter": "\u0301Martin",
-    "tab": "Mar\ttin",
-    "newline": "Martin\nDupont",
-    "right-to-left-override": "\u202eMartin",
-    "byte-order-mark": "\ufeffMartin",
-    "no-break-space": "Le\u00a0Gall",
-    "zero-width-joiner": "Mar\u200dtin",
-}
-
-
-@pytest.mark.parametrize("field, where", [("surname", SURNAME), ("first_name", FIRST_NAME)])
-@pytest.mark.parametrize("case", sorted(REFUSED_NAMES))
-def test_a_name_without_a_letter_or_with_hidden_characters_is_refused(hub, case, field, where):
-    form = named(700, **{field: REFUSED_NAMES[case]})
-    assert anomalies(get_num_unique(hub.client("DEMOB"), interface_file("DEMOB", form=form))) == [("NUU103", where)]
 
 
 def test_names_are_stored_in_nfc(hub):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import random
 import re
 import shutil
 import subprocess
@@ -22,10 +24,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from certificates import smime
-from certificates.smime import SmimeError, Verified, encrypt, open_message, sign
-from certificates import Authority, Issued, create_authority, generate_key, load_certificate, write_demo_pki
+from certificates import Authority, Issued, create_authority, generate_key, load_certificate, smime, write_demo_pki
 from certificates.reading import load_private_key
+from certificates.smime import SmimeError, Verified, encrypt, open_message, sign
 from tests.conftest import in_ci
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None and not in_ci(),
@@ -524,3 +525,15 @@ def test_codes_are_short_stable_and_distinct():
     error = SmimeError(smime.CHAIN, "certificat inconnu")
     assert (error.code, error.message, str(error)) == ("SMIME-CHAINE", "certificat inconnu",
                                                        "SMIME-CHAINE: certificat inconnu")
+
+
+def test_multipart_delimiters_are_found_as_rfc_2046_reads_them():
+    """The delimiter search (bytes.find) finds what the reference regular expression finds, on bodies
+    mixing delimiters, closing ones, blanks, stray CR, LF and dashes."""
+    reference = re.compile(rb"(?:\A|\r\n)--B(--)?[ \t]*(?:\r\n|\Z)")
+    pieces = [b"\r\n", b"--B", b"--", b" ", b"\t", b"x", b"B", b"-", b"\r", b"\n"]
+    generator = random.Random(2046)
+    for _ in range(20000):
+        body = b"".join(generator.choice(pieces) for _ in range(generator.randint(0, 12)))
+        expected = [(m.start(), m.end(), bool(m[1])) for m in reference.finditer(body)]
+        assert list(itertools.islice(smime._delimiters(body, b"--B"), 100)) == expected, body

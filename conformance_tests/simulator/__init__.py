@@ -1,0 +1,1 @@
+"""Reference simulators: tiny, readable systems that pass the kit's profiles, for integrators to copy."""
