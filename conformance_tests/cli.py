@@ -39,7 +39,10 @@ def _wsdl(sub) -> argparse.ArgumentParser:
                                         "Profile assertions and schema compilation (requirements R001-R049).")
     parser.add_argument("targets", nargs="+", metavar="PATH|URL",
                         help="a .wsdl or .xsd file, a directory of them, or a URL (e.g. https://host/service?wsdl)")
-    parser.set_defaults(options=lambda args: [option for target in args.targets for option in ("--wsdl", target)])
+    parser.add_argument("--reference-xsd", metavar="DIR", help="the reference XSD files: the set's XSDs must give "
+                                                             "their verdicts on the kit's corpus (R030, R031)")
+    parser.set_defaults(options=lambda args: [option for target in args.targets for option in ("--wsdl", target)]
+                        + (["--reference-xsd", args.reference_xsd] if args.reference_xsd else []))
     return parser
 
 
@@ -48,7 +51,14 @@ def _server(sub) -> argparse.ArgumentParser:
                             description="Play a counter against an SNE-compatible hub: every operation, file "
                                         "type, duplicates, rights, faults, MTOM (requirements R100-R199).")
     _counter_target(parser)
-    parser.set_defaults(options=_counter_options)
+    stacks = parser.add_argument_group("interoperability (R190-R199): SOAP stacks that call the hub; zeep and "
+                                       "PHP's SoapClient when installed")
+    stacks.add_argument("--node-soap", metavar="DIR", help="a node_modules folder holding npm's soap package")
+    stacks.add_argument("--libsne", metavar="DIR", help="the libsne package folder (the vendor client)")
+    stacks.add_argument("--require-stacks", action="store_true", help="fail, rather than skip, an absent stack")
+    parser.set_defaults(options=lambda args: _counter_options(args) + [
+        item for option, value in (("--node-soap", args.node_soap), ("--libsne", args.libsne)) if value
+        for item in (option, value)] + (["--require-stacks"] if args.require_stacks else []))
     return parser
 
 

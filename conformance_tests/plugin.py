@@ -5,7 +5,8 @@
 - The fixture ``exchanges`` (session-wide): ``exchanges.record(exchange)`` keeps one request/response
   (a dict: ``method``, ``url``, ``request``, ``status``, ``response``, and optionally ``counter``,
   ``request_headers``, ``response_headers``) for the check running now, bodies masked at once
-  (conformance_tests.masking), so personal data never reaches a report.
+  (conformance_tests.masking), so personal data never reaches a report; a failed check shows them, masked,
+  in pytest's output too.
 - The fixture ``known_deviation``: ``known_deviation("SNE-HUB-R008", why)`` records that a check met a
   deviation the reference imposes; the check passes, its requirement reads ``deviation`` with why.
 - ``--report-dir DIR`` writes report.json, report.html, summary.txt and summary.eml (signed with
@@ -137,6 +138,19 @@ def pytest_runtest_makereport(item, call):
     elif report.skipped and isinstance(report.longrepr, tuple):
         why = report.longrepr[2]
     check.settle(report.outcome, why)
+    if report.when == "call" and report.failed and check.exchanges:
+        report.sections.append(("SNE exchanges (masked)", exchanges_summary(check.exchanges)))
+
+
+def exchanges_summary(exchanges: list[dict], excerpt: int = 600) -> str:
+    """One paragraph per exchange: request line, status and Content-Type, the masked answer's start."""
+    lines = []
+    for exchange in exchanges:
+        lines.append(f"{exchange['method']} {exchange['url']} as {exchange['counter']} "
+                     f"({exchange['request_content_type']}) -> HTTP {exchange['status']} "
+                     f"{exchange['response_content_type']}")
+        lines.append("    " + exchange["response"][:excerpt].replace("\n", "\n    "))
+    return "\n".join(lines)
 
 
 def pytest_sessionfinish(session):

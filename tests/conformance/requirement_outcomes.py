@@ -1,4 +1,5 @@
-"""A pytest plugin for the kit's project tests: each requirement id's outcome, written as JSON.
+"""A pytest plugin for the kit's project tests: each requirement id's outcome, written as JSON (to retire:
+the client, receiver, mail and hostile profile tests still use it; test_server_profile reads report.json).
 
 ``-p tests.conformance.requirement_outcomes --requirement-outcomes FILE`` writes
 ``{"SNE-HUB-R110": "passed", …}``: a requirement fails when one of its checks fails, and is

@@ -2,7 +2,8 @@
 project's wsdl/ and xsd/ and on copies broken one way each in a temp dir.
 
 The project's set passes, with the shared management reference's one-message operations as a known
-deviation (R008); each broken copy fails exactly the requirement it breaks.
+deviation (R008), and gives the ministry's reference XSDs' verdicts on the kit's corpus (R030, R031,
+``--reference-xsd``); each broken copy fails exactly the requirement it breaks.
 """
 
 from __future__ import annotations
@@ -24,22 +25,23 @@ from conformance_tests.profiles.wsdl.requirements import REQUIREMENTS
 ROOT = Path(__file__).resolve().parents[2]
 DEMANDE = "wsdl/DemandeLogementImplService.wsdl"
 DOUBLON = "xsd/Doublon_V0200.xsd"
+COMPATIBILITY = {"SNE-HUB-R030", "SNE-HUB-R031"}  # need --reference-xsd: skipped without it
 
 
-def run_kit(directory: Path, reports: Path, targets: list[str] | None = None) \
+def run_kit(directory: Path, reports: Path, targets: list[str] | None = None, *extra: str) \
         -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     """``sne-hub-conformance wsdl DIR/wsdl DIR/xsd --report-dir REPORTS`` (or other targets): the run and
     each requirement's outcome from report.json."""
     targets = targets or [str(directory / "wsdl"), str(directory / "xsd")]
-    command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", *targets, "--report-dir", str(reports)]
-    run = subprocess.run(command, cwd=reports.parent, capture_output=True, text=True, timeout=120,
+    command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", *targets, "--report-dir", str(reports), *extra]
+    run = subprocess.run(command, cwd=reports.parent, capture_output=True, text=True, timeout=600,
                          env={**os.environ, "PYTHONPATH": str(ROOT), "SNE_HUB_CONFORMANCE_HOME": str(reports.parent / "kit-home")})
     report = json.loads((reports / "report.json").read_text())
     return run, {result["id"]: result["outcome"] for result in report["requirements"]}
 
 
-def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp_path):
-    run, outcomes = run_kit(ROOT, tmp_path / "reports")
+def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp_path, reference_schemas_dir):
+    run, outcomes = run_kit(ROOT, tmp_path / "reports", None, "--reference-xsd", str(reference_schemas_dir))
     assert run.returncode == 0, run.stdout[-4000:]
     assert outcomes == {requirement: "deviation" if requirement == "SNE-HUB-R008" else "passed"
                         for requirement in REQUIREMENTS}
@@ -68,7 +70,9 @@ def test_descriptions_read_from_urls_pass_and_their_exchanges_are_reported(web_s
     urls = [f"{web_server}/{path.relative_to(ROOT)}" for path in sorted((ROOT / "wsdl").glob("*.wsdl"))]
     run, outcomes = run_kit(ROOT, tmp_path / "reports", [*urls, str(ROOT / "xsd")])
     assert run.returncode == 0, run.stdout[-4000:]
-    assert set(outcomes.values()) == {"passed", "deviation"}
+    assert {outcomes[requirement] for requirement in COMPATIBILITY} == {"skipped"}  # no --reference-xsd
+    assert {outcome for requirement, outcome in outcomes.items() if requirement not in COMPATIBILITY} == \
+        {"passed", "deviation"}
     report = json.loads((tmp_path / "reports" / "report.json").read_text())
     fetched = [exchange for check in report["checks"] for exchange in check["exchanges"]]
     assert [(exchange["method"], exchange["url"], exchange["status"]) for exchange in fetched] == \
@@ -115,7 +119,7 @@ BROKEN = {
 
 
 def test_every_requirement_has_a_broken_copy():
-    assert set(BROKEN) == set(REQUIREMENTS)
+    assert set(BROKEN) | COMPATIBILITY == set(REQUIREMENTS)
 
 
 @pytest.mark.parametrize("requirement", sorted(BROKEN))
@@ -127,3 +131,16 @@ def test_a_broken_copy_fails_exactly_its_requirement(requirement, tmp_path):
     run, outcomes = run_kit(copy, tmp_path / "reports")
     assert run.returncode == 1, run.stdout[-4000:]
     assert {failed for failed, outcome in outcomes.items() if outcome == "failed"} == {requirement}, run.stdout[-4000:]
+
+
+def test_a_copy_that_departs_from_the_reference_fails_the_compatibility_requirements(tmp_path, reference_schemas_dir):
+    """A 38-character text type widened (the corpus's too-long probes become valid: R030) and the event
+    types' file missing (R031): exactly those two fail."""
+    copy = tmp_path / "copy"
+    for directory in ("wsdl", "xsd"):
+        shutil.copytree(ROOT / directory, copy / directory)
+    replace('<xs:maxLength value="38"/>', '<xs:maxLength value="3800"/>', path="xsd/domains.xsd")(copy)
+    (copy / "xsd" / "InterfaceNuuGPTypeEvenement_v0200.xsd").unlink()
+    run, outcomes = run_kit(copy, tmp_path / "reports", None, "--reference-xsd", str(reference_schemas_dir))
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert {failed for failed, outcome in outcomes.items() if outcome == "failed"} == COMPATIBILITY, run.stdout[-4000:]

@@ -9,7 +9,8 @@ Options (each named ``--client-*``: every profile's conftest is loaded when the 
 - ``--client-scenarios a,b``: only these scenarios (default: all; ``scenarios.SCENARIOS``);
 - ``--client-ca PEM``: the CA the integrator's client certificates chain to (default: the kit's, which
   issues ``counter.pem`` in ``--client-dir``, default ``$SNE_HUB_CONFORMANCE_HOME/client``);
-- ``--client-xsd DIR``: the interface's XSD directory (default: the ``xsd/`` beside the kit).
+- ``--client-xsd DIR``: the interface's XSD directory (default: the copy the installed kit ships, or the
+  repository's ``xsd/`` in a clone; conformance_tests.interface_xsd).
 
 The checks run once the exchanges are over: each reads the session's ``Log``.
 """
@@ -28,13 +29,12 @@ from pathlib import Path
 
 import pytest
 
+from ... import interface_xsd
 from ...signing import kit_home
 from . import tls
 from .endpoint import Endpoint, Log
 from .scenarios import Scenario, selected
 from .verdicts import complete
-
-DEFAULT_XSD = Path(__file__).resolve().parents[3] / "xsd"
 
 
 def pytest_addoption(parser):
@@ -45,7 +45,8 @@ def pytest_addoption(parser):
     group.addoption("--client-scenarios", help="comma-separated scenario ids (default: all)")
     group.addoption("--client-ca", help="CA bundle the integrator's client certificates chain to (PEM)")
     group.addoption("--client-dir", help="where the kit writes its CA, server and counter certificates")
-    group.addoption("--client-xsd", default=str(DEFAULT_XSD), help="directory of the interface's XSD files")
+    group.addoption("--client-xsd", default=str(interface_xsd()),
+                    help="directory of the interface's XSD files (default: the copy the kit ships)")
 
 
 def pytest_configure(config):

@@ -10,8 +10,12 @@ Options (``sne-hub-conformance server URL --cert C --key K --ca A`` passes them 
   households the kit registers (default 57463, Metz).
 - ``--sne-foreign-cert``, ``--sne-foreign-key``: a counter of another territory (rights refusals).
 - ``--sne-state-cert``, ``--sne-state-key``: a State counter of the same territory (DALO declarations).
-- ``--sne-xsd``: the interface's XSD directory (default: the ``xsd/`` beside the kit, as in the
-  sne-hub repository).
+- ``--sne-xsd``: the interface's XSD directory (default: the copy the installed kit ships, or the
+  repository's ``xsd/`` in a clone of sne-hub; conformance_tests.interface_xsd).
+- ``--node-soap``: a ``node_modules`` folder holding npm's ``soap`` (node-soap's interoperability checks);
+  ``--libsne``: the libsne package folder (the vendor client's checks);
+  ``--require-stacks``: a SOAP stack that is absent (zeep, node-soap, PHP's SoapClient, libsne) fails its checks
+  rather than skipping them (test_interop.py).
 
 Checks that need a counter that was not given are skipped, and say which option they need.
 """
@@ -25,13 +29,13 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
+from conformance_tests import interface_xsd
+
 from .files import Household, application_file, run_token
 from .operations import anomalies, answer_file, get_num_unique, number_of
-from .recording import Recording
 from .schemas import FileLedger
 from .wire import Client
 
-DEFAULT_XSD = Path(__file__).resolve().parents[3] / "xsd"
 VALIDITY_CHECK = "test_every_file_is_valid_against_its_schema"
 
 
@@ -54,16 +58,17 @@ def add_target_options(parser) -> None:
     group.addoption("--sne-foreign-key", help="its private key")
     group.addoption("--sne-state-cert", help="certificate of a State counter of the territory (DALO checks)")
     group.addoption("--sne-state-key", help="its private key")
-    group.addoption("--sne-xsd", default=str(DEFAULT_XSD), help="directory of the interface's XSD files")
-
-
-RECORDING = pytest.StashKey[Recording]()
+    group.addoption("--node-soap", help="a node_modules folder holding npm's soap package (interoperability checks)")
+    group.addoption("--libsne", help="the libsne package folder (its sdist's libsne/): the vendor client's checks")
+    group.addoption("--require-stacks", action="store_true",
+                    help="fail, rather than skip, the interoperability checks of a SOAP stack that is absent")
+    group.addoption("--sne-xsd", default=str(interface_xsd()),
+                    help="directory of the interface's XSD files (default: the copy the kit ships)")
 
 
 def pytest_configure(config):
-    # conformance_tests.plugin registers it too (kit-core): registering twice is harmless.
+    # conformance_tests.plugin registers it too: registering twice is harmless.
     config.addinivalue_line("markers", "requirement(*ids): the SNE-HUB requirement ids this check proves")
-    config.stash[RECORDING] = Recording()
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -104,23 +109,6 @@ def target(pytestconfig) -> Target:
 
 
 @pytest.fixture(scope="session")
-def recording(pytestconfig) -> Recording:
-    return pytestconfig.stash[RECORDING]
-
-
-def pytest_runtest_setup(item):
-    item.config.stash[RECORDING].start()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failed check shows the exchanges it made (kit-core's ``exchanges`` fixture may replace this)."""
-    report = (yield).get_result()
-    if report.when == "call" and report.failed:
-        report.sections.append(("SNE exchanges", item.config.stash[RECORDING].summary()))
-
-
-@pytest.fixture(scope="session")
 def ledger(pytestconfig) -> FileLedger:
     directory = Path(pytestconfig.getoption("--sne-xsd"))
     if not (directory / "InterfaceNuu_v0201.xsd").exists():
@@ -129,27 +117,27 @@ def ledger(pytestconfig) -> FileLedger:
 
 
 @pytest.fixture(scope="session")
-def client(target, recording) -> Client:
-    return Client(target.url, target.ca, target.cert, target.key, recording.record, target.counter)
+def client(target, exchanges) -> Client:
+    return Client(target.url, target.ca, target.cert, target.key, exchanges.record, target.counter)
 
 
-def _other_counter(pytestconfig, target, recording, kind: str) -> Client:
+def _other_counter(pytestconfig, target, exchanges, kind: str) -> Client:
     cert, key = pytestconfig.getoption(f"--sne-{kind}-cert"), pytestconfig.getoption(f"--sne-{kind}-key")
     if not cert:
         pytest.skip(f"needs a {kind} counter: --sne-{kind}-cert and --sne-{kind}-key")
-    return Client(target.url, target.ca, cert, key, recording.record, counter_code(cert))
+    return Client(target.url, target.ca, cert, key, exchanges.record, counter_code(cert))
 
 
 @pytest.fixture(scope="session")
-def foreign(pytestconfig, target, recording) -> Client:
+def foreign(pytestconfig, target, exchanges) -> Client:
     """A counter of another territory."""
-    return _other_counter(pytestconfig, target, recording, "foreign")
+    return _other_counter(pytestconfig, target, exchanges, "foreign")
 
 
 @pytest.fixture(scope="session")
-def state(pytestconfig, target, recording) -> Client:
+def state(pytestconfig, target, exchanges) -> Client:
     """A State counter of the target counter's territory."""
-    return _other_counter(pytestconfig, target, recording, "state")
+    return _other_counter(pytestconfig, target, exchanges, "state")
 
 
 @pytest.fixture(scope="session")

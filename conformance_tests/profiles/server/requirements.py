@@ -46,4 +46,15 @@ REQUIREMENTS: dict[str, str] = {
     "SNE-HUB-R180": "`listerTypesEvenementsNationaux` lists the decree's event types.",
     "SNE-HUB-R181": "An event added to an application (`ajouterEvenementDemande`) gets an `idEvenement`, is listed "
                     "(`listerEvenementsDemande`), changed (`MOD`) and deleted (`SUP`).",
+    "SNE-HUB-R190": "zeep (Python) loads the WSDL each SNE service serves, with the hub's address and every "
+                    "operation, registers and reads an application, calls a shared-management operation by its "
+                    "action and finds a refusal's stable code in the fault's Subcode.",
+    "SNE-HUB-R191": "node-soap (JavaScript) lists the operations of the served WSDL, reads an application, calls "
+                    "a shared-management operation by its action and finds a refusal's stable code in the fault's "
+                    "Subcode.",
+    "SNE-HUB-R192": "PHP's SoapClient loads the WSDL the hub serves, reads an application, calls a "
+                    "shared-management operation by its action and gets a refusal's stable code.",
+    "SNE-HUB-R193": "libsne, the client a software vendor wrote against the real SNE, registers and reads an "
+                    "application with its own MTOM requests and headers, reads the answer files its way, and "
+                    "shows a refusal's stable code.",
 }

@@ -4,7 +4,7 @@ Requests go either as MTOM/XOP the way libsne's vendor client builds them (``mul
 the envelope as root part, each file a raw ``text/xml`` part referenced by ``xop:Include``, the
 action in the Content-Type) or with the files inline in base64, as other SOAP stacks send them.
 The counter is known by its TLS client certificate. Every exchange is handed to ``recorder`` (see
-``recording.py``) so that a failed check can show what was said.
+the kit plugin's ``exchanges.record``) so that the reports, masked, and a failed check show what was said.
 """
 
 from __future__ import annotations

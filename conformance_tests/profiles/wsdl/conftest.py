@@ -2,7 +2,8 @@
 
 ``--wsdl PATH|URL`` (repeatable; ``sne-hub-conformance wsdl PATH|URL…`` passes each on): a .wsdl or
 .xsd file, a directory (every .wsdl and .xsd under it) or a URL. The checks judge the whole set: a
-WSDL's messages may name elements an XSD of the set declares.
+WSDL's messages may name elements an XSD of the set declares. ``--reference-xsd DIR``: the reference
+XSD files the set's are compared to (R030, R031).
 
 Known deviations (KNOWN_DEVIATIONS): where the ministry's reference interface itself departs from the
 WS-I Basic Profile, a description that copies it passes, and the report says so and why.
@@ -26,6 +27,9 @@ def pytest_addoption(parser):
     group = parser.getgroup("sne-wsdl", "SNE conformance kit: wsdl profile")
     group.addoption("--wsdl", action="append", default=[], metavar="PATH|URL",
                     help="a WSDL or XSD file, a directory of them, or a URL (repeatable)")
+    group.addoption("--reference-xsd", metavar="DIR",
+                    help="the ministry's reference XSD files: the set's XSDs must give the same verdicts on the "
+                         "kit's corpus (test_compatibility.py)")
 
 
 @pytest.fixture(scope="session")

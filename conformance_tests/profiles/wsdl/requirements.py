@@ -21,4 +21,8 @@ REQUIREMENTS: dict[str, str] = {
     "SNE-HUB-R010": "Every `xs:schema` of a WSDL's `wsdl:types` has a `targetNamespace` (WS-I BP R2105).",
     "SNE-HUB-R020": "Every XSD of the set, standalone or in a WSDL's `wsdl:types`, compiles with xmlschema.",
     "SNE-HUB-R021": "Every element a message part names is declared by a schema of the set.",
+    "SNE-HUB-R030": "On every document of the kit's corpus, each XSD file of the set gives the same verdict "
+                    "(valid or invalid) as the reference XSD file of the same name.",
+    "SNE-HUB-R031": "Each of the interface's reference XSD files (applications 02.00 and 02.01, duplicates, search, "
+                    "shared management events and event types) has a file of the same name in the set.",
 }
