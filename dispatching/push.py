@@ -18,6 +18,7 @@ request and reads the answer. Around zeep, what the hub owes a national system's
 from __future__ import annotations
 
 import base64
+
 import requests
 import zeep
 import zeep.exceptions

@@ -42,8 +42,7 @@ from support.receivers import TlsFront
 
 from ..async_mail.conftest import free_port
 from ..hub.conftest import hub, hub_settings  # noqa: F401 - the fixtures: a hub serving the pull WSDL
-from ..hub.test_interoperability import (  # noqa: F401 - php, node_soap: the fixtures finding the tools
-    WSDL, WSDL_DIR, XS, credentials, node_soap, php, served_wsdl)
+from ..hub.test_interoperability import WSDL, WSDL_DIR, XS, credentials, node_soap, php, served_wsdl  # noqa: F401 - php, node_soap: the fixtures finding the tools
 from .streams import deliver_all, register_household, subscribe
 
 N = f"{{{NS}}}"

@@ -5,7 +5,6 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from core.demo import household_form
-from core.domain.form import ApplicationForm, DaloInformation, ProcessingInformation
 from core.domain.application import (
     Allocation,
     AllocationAddress,
@@ -33,6 +32,7 @@ from core.domain.errors import (
     RenewalNotOpen,
 )
 from core.domain.events import EventKind
+from core.domain.form import ApplicationForm, DaloInformation, ProcessingInformation
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import SYSTEM, Counter
 

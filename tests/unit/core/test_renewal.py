@@ -12,9 +12,9 @@ from core.demo import household_form
 from core.domain.application import Application
 from core.domain.calendar import PARIS
 from core.domain.codes import ApplicationState, CounterType
+from core.domain.events import EventKind
 from core.domain.numbers import RegistrationNumber
 from core.domain.referential import SYSTEM, Counter
-from core.domain.events import EventKind
 from core.domain.renewal import SMS_TEXT, CancelNotRenewed, SendNotice, held_for_notice, next_step
 
 TOWN = Counter("COMM1", "Commune", CounterType.MUNICIPALITY, "057")
