@@ -35,6 +35,7 @@ from .test_hostile import (
     SOAP_CT,
     Fault,
     Outcome,
+    Roles,
     Served,
     envelope,
     https,
@@ -172,7 +173,7 @@ def test_other_clients_are_served_meanwhile(hub, stall):
     body, content_type = message_body("getDemandeLogement", {"numUnique": register(hub)}, mtom=False)
     with stall.open(hub) as hostile:
         time.sleep(SETTLE)
-        probe = https(hub, body, content_type, timeout=PROBE_BOUND, count=False)
+        probe = https(Roles(hub), body, content_type, timeout=PROBE_BOUND, count=False)
     assert not Served(field="fichierDemande").problems(probe), probe
     assert probe.elapsed <= PROBE_BOUND, f"answered in {probe.elapsed:.1f} s"
     assert hostile.refused == stall.refused, f"{hostile.refused} connections refused, expected {stall.refused}"
@@ -182,7 +183,7 @@ def test_other_clients_are_served_meanwhile(hub, stall):
 
 
 def send(pieces: list[bytes], **options) -> Callable[[object], Outcome]:
-    return lambda hub: raw_exchange(hub, pieces, timeout=HANG, watch_close=1, **options)
+    return lambda hub: raw_exchange(Roles(hub), pieces, timeout=HANG, watch_close=1, **options)
 
 
 def one_byte_at_a_time(data: bytes) -> list[bytes]:
@@ -223,5 +224,5 @@ CUT = {  # name: pieces sent before the client ends its stream
 @pytest.mark.parametrize("hub_settings", [{**LIMITS, "tls": False}], indirect=True)
 @pytest.mark.parametrize("name", list(CUT))
 def test_a_body_cut_short_is_refused_behind_a_proxy(hub, name):
-    outcome = raw_exchange(hub, CUT[name], tls=False, half_close=True, timeout=HANG, watch_close=1)
+    outcome = raw_exchange(Roles(hub), CUT[name], tls=False, half_close=True, timeout=HANG, watch_close=1)
     assert not Fault(400, gate.REQUEST, closes=True).problems(outcome), outcome
