@@ -73,6 +73,27 @@ def credentials(hub, counter: str = "DEMOB") -> SimpleNamespace:
     return SimpleNamespace(cert=str(entry["cert"]), key=str(entry["key"]), ca=str(hub.pki["ca"]["cert"]))
 
 
+def served_wsdl(hub, service: str = DEMANDE) -> bytes:
+    status, document = hub.client("DEMOB").get(f"/services/{service}/?wsdl")
+    assert status == 200
+    return document
+
+
+NODE_SOAP_DIR = reference.REPO_ROOT / ".cache" / "node-soap"
+
+
+@pytest.fixture(scope="session")
+def node_soap() -> Path:
+    """node_modules holding node-soap, which the Makefile's test setup installs into .cache/node-soap/
+    (the dispatching interoperability tests' receivers run on it; the kit drives the client side)."""
+    if not shutil.which("node"):
+        unavailable("node is needed for the node-soap tests", "node-soap")
+    modules = NODE_SOAP_DIR / "node_modules"
+    if not (modules / "soap" / "package.json").is_file():
+        unavailable(f"node-soap is not in {NODE_SOAP_DIR}: `make test` (or `make node-soap`) installs it", "node-soap")
+    return modules
+
+
 def valid_answer(data: bytes) -> etree._Element:
     """An interfaceNuu answer file, valid against our schema of its version."""
     answer = etree.fromstring(data)
