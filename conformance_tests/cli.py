@@ -42,7 +42,7 @@ def _wsdl(sub) -> argparse.ArgumentParser:
     parser.add_argument("--reference-xsd", metavar="DIR", help="the reference XSD files: the set's XSDs must give "
                                                              "their verdicts on the kit's corpus (R030, R031)")
     parser.set_defaults(options=lambda args: [option for target in args.targets for option in ("--wsdl", target)]
-                        + (["--reference-xsd", args.reference_xsd] if args.reference_xsd else []))
+                        + _given(args, {"reference_xsd": "--reference-xsd"}))
     return parser
 
 
@@ -56,9 +56,9 @@ def _server(sub) -> argparse.ArgumentParser:
     stacks.add_argument("--node-soap", metavar="DIR", help="a node_modules folder holding npm's soap package")
     stacks.add_argument("--libsne", metavar="DIR", help="the libsne package folder (the vendor client)")
     stacks.add_argument("--require-stacks", action="store_true", help="fail, rather than skip, an absent stack")
-    parser.set_defaults(options=lambda args: _counter_options(args) + [
-        item for option, value in (("--node-soap", args.node_soap), ("--libsne", args.libsne)) if value
-        for item in (option, value)] + (["--require-stacks"] if args.require_stacks else []))
+    parser.set_defaults(options=lambda args: _counter_options(args)
+                        + _given(args, {"node_soap": "--node-soap", "libsne": "--libsne"})
+                        + (["--require-stacks"] if args.require_stacks else []))
     return parser
 
 
@@ -71,8 +71,13 @@ def _counter_target(parser: argparse.ArgumentParser) -> None:
 
 
 def _counter_options(args: argparse.Namespace) -> list[str]:
-    return (["--sne-url", args.url, "--sne-cert", args.cert] + (["--sne-key", args.key] if args.key else [])
-            + (["--sne-ca", args.ca] if args.ca else []))
+    return ["--sne-url", args.url, "--sne-cert", args.cert] + _given(args, {"key": "--sne-key", "ca": "--sne-ca"})
+
+
+def _given(args: argparse.Namespace, options: dict[str, str]) -> list[str]:
+    """The profile's pytest options for the optional arguments given (``options``: argument → option)."""
+    return [item for name, option in options.items() if getattr(args, name)
+            for item in (option, str(getattr(args, name)))]
 
 
 def _hostile(sub) -> argparse.ArgumentParser:
@@ -86,10 +91,9 @@ def _hostile(sub) -> argparse.ArgumentParser:
     parser.add_argument("--state-cert", help="a State counter of the territory (PEM), for the cases sent as the State")
     parser.add_argument("--state-key", help="its private key (PEM)")
     parser.add_argument("--max-request-bytes", type=int, help="the hub's request size bound (default 10 MiB)")
-    parser.set_defaults(options=lambda args: _counter_options(args) + (
-        ["--sne-state-cert", args.state_cert] if args.state_cert else []) + (
-        ["--sne-state-key", args.state_key] if args.state_key else []) + (
-        ["--sne-max-request-bytes", str(args.max_request_bytes)] if args.max_request_bytes else []))
+    parser.set_defaults(options=lambda args: _counter_options(args) + _given(args, {
+        "state_cert": "--sne-state-cert", "state_key": "--sne-state-key",
+        "max_request_bytes": "--sne-max-request-bytes"}))
     return parser
 
 
@@ -107,11 +111,10 @@ def _mail(sub) -> argparse.ArgumentParser:
     parser.add_argument("--hub-address", help="the hub's exchange address (default hub@sne-hub.example.org)")
     parser.add_argument("--mailbox", metavar="HOST:PORT", help="where the kit receives the hub's answers "
                                                                "(default 127.0.0.1:2526)")
-    optional = {"key": "--mail-key", "hub_address": "--mail-hub-address", "mailbox": "--mail-mailbox"}
     parser.set_defaults(options=lambda args: ["--mail-smtp", args.smtp, "--mail-cert", args.cert,
                                               "--mail-hub-cert", args.hub_cert]
-                        + [item for name, option in optional.items() if getattr(args, name)
-                           for item in (option, getattr(args, name))])
+                        + _given(args, {"key": "--mail-key", "hub_address": "--mail-hub-address",
+                                        "mailbox": "--mail-mailbox"}))
     return parser
 
 
@@ -131,8 +134,7 @@ def _receiver(sub) -> argparse.ArgumentParser:
     parser.set_defaults(options=lambda args: ["--receiver-url", args.url, "--kit-pki", args.kit_pki,
                                               "--receiver-counter", args.counter, "--receiver-timeout",
                                               str(args.timeout)]
-                        + (["--receiver-ca", args.ca] if args.ca else [])
-                        + (["--kit-ca-out", args.ca_out] if args.ca_out else []))
+                        + _given(args, {"ca": "--receiver-ca", "ca_out": "--kit-ca-out"}))
     return parser
 
 
