@@ -58,7 +58,7 @@ def never_issued(number: str) -> str:
 def served(client):
     """``served(service)``: the WSDL the hub serves for ``service``."""
     def wsdl(service: str) -> bytes:
-        response = client.get(client.url(service) + "?wsdl")
+        response = client.wsdl(service)
         assert response.status_code == 200, f"{service}?wsdl: HTTP {response.status_code}"
         return response.content
     return wsdl

@@ -13,7 +13,7 @@ SERVICES = (DEMANDE, RECHERCHE)
 
 
 def wsdl_of(client, service: str) -> etree._Element:
-    response = client.get(client.url(service) + "?wsdl")
+    response = client.wsdl(service)
     assert response.status_code == 200, f"{service}?wsdl: HTTP {response.status_code}"
     document = parse(response.content)
     assert document.tag == f"{{{WSDL}}}definitions", f"{service}?wsdl: root {document.tag}, not wsdl:definitions"

@@ -2,18 +2,21 @@
 
 Requests go either as MTOM/XOP the way libsne's vendor client builds them (``multipart/related``,
 the envelope as root part, each file a raw ``text/xml`` part referenced by ``xop:Include``, the
-action in the Content-Type) or with the files inline in base64, as other SOAP stacks send them.
-The counter is known by its TLS client certificate. Every exchange is handed to ``recorder`` (see
-the kit plugin's ``exchanges.record``) so that the reports, masked, and a failed check show what was said.
+action in the Content-Type; ``libsne=True``: its very MIME framing) or with the files inline in base64,
+as other SOAP stacks send them. The counter is known by its TLS client certificate. Every exchange
+is handed to ``recorder`` (see the kit plugin's ``exchanges.record``) so that the reports, masked,
+and a failed check show what was said.
 """
 
 from __future__ import annotations
 
 import base64
+import ssl
 import uuid
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
+from functools import cached_property
 from typing import Callable
 
 import requests
@@ -74,6 +77,13 @@ class Reply:
         return self.envelope.findtext(f".//{{{SOAP12}}}Fault/{{{SOAP12}}}Code/{{{SOAP12}}}Subcode/{{{SOAP12}}}Value")
 
     @property
+    def fault_reason(self) -> str | None:
+        """The SOAP 1.2 fault's Reason text: what the person at the counter reads."""
+        if self.envelope is None:
+            return None
+        return self.envelope.findtext(f".//{{{SOAP12}}}Fault/{{{SOAP12}}}Reason/{{{SOAP12}}}Text")
+
+    @property
     def is_fault(self) -> bool:
         return self.envelope is not None and self.envelope.find(f".//{{{SOAP12}}}Fault") is not None
 
@@ -85,16 +95,31 @@ Recorder = Callable[[dict], None]
 
 
 class Client:
-    """Calls the services under ``base_url`` as the counter whose certificate is ``cert``/``key``."""
+    """Calls the services under ``base_url`` as the counter whose certificate is ``cert``/``key``.
+
+    ``keep_alive=False`` puts each exchange on a connection of its own, closed after it: a server that
+    bounds the connections of a client address would otherwise count every idle one left behind."""
 
     def __init__(self, base_url: str, ca: str | None, cert: str | None = None, key: str | None = None,
-                 recorder: Recorder | None = None, name: str = "counter"):
+                 recorder: Recorder | None = None, name: str = "counter", keep_alive: bool = True):
         self.base_url, self.name, self.recorder = base_url.rstrip("/"), name, recorder
+        self.ca, self.cert, self.key = ca, cert, key
         self.session = requests.Session()
         self.session.trust_env = False  # a REQUESTS_CA_BUNDLE variable would silently replace the CA
         self.session.verify = ca if ca else True
         if cert:
             self.session.cert = (cert, key) if key else cert
+        if not keep_alive:
+            self.session.headers["Connection"] = "close"
+
+    @cached_property
+    def context(self) -> ssl.SSLContext:
+        """The same trust and certificate for a connection opened by hand, where the bytes or the
+        connection itself are what is tested or measured."""
+        context = ssl.create_default_context(cafile=self.ca)
+        if self.cert:
+            context.load_cert_chain(self.cert, self.key)
+        return context
 
     def url(self, service: str) -> str:
         return f"{self.base_url}/services/{service}/"
@@ -104,9 +129,13 @@ class Client:
         self._record("GET", url, {}, b"", response)
         return response
 
-    def post(self, service: str, body: bytes, content_type: str) -> Reply:
+    def wsdl(self, service: str) -> requests.Response:
+        return self.get(self.url(service) + "?wsdl")
+
+    def post(self, service: str, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> Reply:
+        """``headers``: more request headers, e.g. one a proxy in front of the server must not let through."""
         url = self.url(service)
-        headers = {"Content-Type": content_type}
+        headers = {"Content-Type": content_type, **(headers or {})}
         response = self.session.post(url, data=body, headers=headers, timeout=60)
         self._record("POST", url, headers, body, response)
         return read_reply(response.status_code, response.headers.get("Content-Type", ""), response.content)
@@ -137,8 +166,13 @@ def inline_request(operation: str, message: str, fields) -> tuple[bytes, str]:
             f'application/soap+xml; charset=utf-8; action="{SERVICES_NS}{operation}"')
 
 
-def mtom_request(operation: str, message: str, fields, boundary: str = "MIME_BOUNDARY") -> tuple[bytes, str]:
-    """As libsne: files as raw ``text/xml`` parts, other binaries (certificates) as base64 parts, CRLF."""
+def mtom_request(operation: str, message: str, fields, boundary: str = "MIME_BOUNDARY",
+                 libsne: bool = False) -> tuple[bytes, str]:
+    """As libsne: files as raw ``text/xml`` parts, other binaries (certificates) as base64 parts, CRLF.
+
+    The files go as UTF-8, 8bit, so that any file fits. ``libsne=True`` takes the vendor client's own
+    MIME framing, which fits ASCII files only: us-ascii 7bit, every part an attachment, the bare
+    operation as the root part's action, ``start`` without angle brackets, BASE64 in capitals."""
     children, parts = [], []
     for name, value in fields:
         if isinstance(value, bytes):
@@ -147,19 +181,24 @@ def mtom_request(operation: str, message: str, fields, boundary: str = "MIME_BOU
             parts.append((content_id, value))
         else:
             children.append(f"<{name}>{value}</{name}>")
+    root_action = f'; action="{operation}"' if libsne else ""
+    file_type, file_encoding = ("us-ascii", "7bit") if libsne else ("UTF-8", "8bit")
+    disposition = [b"Content-Disposition: attachment"] if libsne else []
     lines = [f"--{boundary}".encode(),
-             b'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"',
+             f'Content-Type: application/xop+xml; charset=UTF-8; type="application/soap+xml"{root_action}'.encode(),
              b"Content-Transfer-Encoding: 8bit", b"Content-ID: <soaproot>", b"", envelope(message, children).encode()]
     for content_id, value in parts:
         if value.lstrip().startswith(b"<"):
-            lines += [f"--{boundary}".encode(), b"Content-Type: text/xml; charset=UTF-8",
-                      b"Content-Transfer-Encoding: 8bit", f"Content-ID: <{content_id}>".encode(), b"", value]
+            lines += [f"--{boundary}".encode(), f"Content-Type: text/xml; charset={file_type}".encode(),
+                      f"Content-Transfer-Encoding: {file_encoding}".encode(), f"Content-ID: <{content_id}>".encode(),
+                      *disposition, b"", value]
         else:
             lines += [f"--{boundary}".encode(), b"Content-Type: application/octet-stream",
-                      b"Content-Transfer-Encoding: base64", f"Content-ID: <{content_id}>".encode(), b"",
-                      base64.b64encode(value)]
+                      b"Content-Transfer-Encoding: " + (b"BASE64" if libsne else b"base64"),
+                      f"Content-ID: <{content_id}>".encode(), *disposition, b"", base64.b64encode(value)]
     lines.append(f"--{boundary}--".encode())
-    content_type = (f'multipart/related; type="application/xop+xml"; start="<soaproot>"; '
+    start = "soaproot" if libsne else "<soaproot>"
+    content_type = (f'multipart/related; type="application/xop+xml"; start="{start}"; '
                     f'start-info="application/soap+xml"; boundary="{boundary}"; action="{SERVICES_NS}{operation}"')
     return b"\r\n".join(lines), content_type
 
