@@ -2,7 +2,7 @@
 
 What one deposit is: a counter's software posting ``deposerPiece`` to
 ``/services/PiecesJustificativesImplService/`` as MTOM (the envelope as root part, the document as a
-base64 part; built by ``support/soap_client.build_mtom``), carrying a ``--size`` byte PDF (2 MB by
+base64 part; built by the kit's ``mtom_request(..., libsne=True)``), carrying a ``--size`` byte PDF (2 MB by
 default, the register's limit) padded with incompressible bytes as a scan is (``support/documents.pdf``).
 The hub authenticates the client certificate, unpacks MTOM, checks the message against the WSDL's
 schema, then the register checks the content (PDF structure, active content, every Flate stream),
@@ -49,6 +49,7 @@ from dataclasses import dataclass, field  # noqa: E402
 
 from lxml import etree  # noqa: E402
 
+from conformance_tests.profiles.server.wire import mtom_request, read_reply  # noqa: E402
 from core import demo  # noqa: E402
 from core.adapters.database import make_engine  # noqa: E402
 from core.adapters.document_store import add_key  # noqa: E402
@@ -57,7 +58,6 @@ from core.domain.calendar import now_in_paris  # noqa: E402
 from core.service_layer import services  # noqa: E402
 from support import documents as samples  # noqa: E402
 from support.files import person  # noqa: E402
-from support.soap_client import build_mtom, parse_reply  # noqa: E402
 from support.soap_server import SoapServerProcess, prepare_register  # noqa: E402
 
 SERVICE = "/services/PiecesJustificativesImplService/"
@@ -101,10 +101,10 @@ class Connection:
         self.connection = http.client.HTTPSConnection("localhost", port, context=context, timeout=120)
 
     def call(self, operation: str, fields: list):
-        body, content_type = build_mtom(operation, f"{operation}Parametres", fields)
+        body, content_type = mtom_request(operation, f"{operation}Parametres", fields, libsne=True)
         self.connection.request("POST", SERVICE, body=body, headers={"Content-Type": content_type})
         response = self.connection.getresponse()
-        reply = parse_reply(response.status, response.getheader("Content-Type") or "", response.read())
+        reply = read_reply(response.status, response.getheader("Content-Type") or "", response.read())
         if reply.status != 200:
             raise RuntimeError(f"{operation}: HTTP {reply.status} {reply.fault_code} {reply.fault_reason}")
         return reply

@@ -1,19 +1,19 @@
 """A hub process's memory and answers under large hostile requests (the hardening issue's item 3).
 
-What one request is: a getNumUnique message (MTOM, as libsne sends it, built by
-``support/soap_client.build_mtom``) carrying a CRE file of DEMOB whose ``listeLocalisationSouhaite``
-holds ``--communes`` wished communes (120,000 by default: 9.6 MB, inside the 10 MB bound; built by
-``support/files.long_list_file``). The register reads 30 items of a list at most, so every answer
-must be the one NUU105 anomaly, in a RET file of a few kilobytes.
+What one request is: a getNumUnique message (MTOM, sent by the kit's client,
+``conformance_tests/profiles/server/wire.Client``) carrying a CRE file of DEMOB whose
+``listeLocalisationSouhaite`` holds ``--communes`` wished communes (120,000 by default: 9.6 MB,
+inside the 10 MB bound; built by ``support/files.long_list_file``). The register reads 30 items of a
+list at most, so every answer must be the one NUU105 anomaly, in a RET file of a few kilobytes.
 
 The server is the production one, alone in its process: ``support/soap_server.py`` runs
 ``hub.server.make_server`` with the environment's settings (cheroot, TLS 1.2+, client certificates,
 ``--threads`` worker threads, 16 by default as in production) on a fresh SQLite register with the
-demo territory and counters. One client connection sends ``--requests`` requests one after the
-other. After each, the server process's VmRSS is read from ``/proc``; the figures printed are the
-RSS at start, after the warm-up (as many requests as worker threads, so that each thread has
-handled one, then as many again), at the end, the growth from warm-up to end, the peak (VmHWM),
-the answer sizes and the latencies. Nothing is asserted: it is a measurement;
+demo territory and counters. The client sends ``--requests`` requests one after the other, each on a
+connection of its own. After each, the server process's VmRSS is read from ``/proc``; the figures
+printed are the RSS at start, after the warm-up (as many requests as worker threads, so that each
+thread has handled one, then as many again), at the end, the growth from warm-up to end, the peak
+(VmHWM), the answer sizes and the latencies. Nothing is asserted: it is a measurement;
 tests/integration/hub/test_large_requests.py asserts the same with a small load.
 
     .venv/bin/python bench/large_requests.py --help
@@ -35,8 +35,8 @@ import time  # noqa: E402
 
 from lxml import etree  # noqa: E402
 
+from conformance_tests.profiles.server.wire import Client  # noqa: E402
 from support.files import get_num_unique, long_list_file  # noqa: E402
-from support.soap_client import SoapClient  # noqa: E402
 from support.soap_server import SoapServerProcess, prepare_register  # noqa: E402
 
 NS = "http://nuu.application.i2/"
@@ -73,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         counter = pki["counters"]["DEMOB"]
         request = long_list_file("DEMOB", arguments.communes)
         with SoapServerProcess(url, work / "pki", work / "server.log", arguments.threads) as server:
-            client = SoapClient(server.port, Path(pki["ca"]["cert"]), Path(counter["cert"]), Path(counter["key"]))
+            client = Client(f"https://localhost:{server.port}", pki["ca"]["cert"], counter["cert"], counter["key"],
+                            keep_alive=False)
             start = server.rss_kib()
             rss, latencies, sizes, answers = [], [], set(), {}
             for sent in range(arguments.requests):

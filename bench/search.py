@@ -454,14 +454,15 @@ class SoapSearches:
         """The numbers of the answer's page (the answer checked: HTTP 200, no anomaly but RECH-SUITE)."""
         from lxml import etree
 
-        from support.soap_client import build_mtom, parse_reply
+        from conformance_tests.profiles.server.wire import mtom_request, read_reply
 
-        body, content_type = build_mtom("rechercheDemandeMulticritere", "fichierXmlParametres", [
-            ("nomFichier", "RECH.xml"), ("fichierXml", case.xml(after)), ("nomCertificat", f"{COUNTER}.pem")])
+        body, content_type = mtom_request("rechercheDemandeMulticritere", "fichierXmlParametres", [
+            ("nomFichier", "RECH.xml"), ("fichierXml", case.xml(after)), ("nomCertificat", f"{COUNTER}.pem")],
+            libsne=True)
         self.connection.request("POST", SERVICE_PATH, body=body, headers={"Content-Type": content_type})
         response = self.connection.getresponse()
         data = response.read()
-        reply = parse_reply(response.status, response.getheader("Content-Type") or "", data)
+        reply = read_reply(response.status, response.getheader("Content-Type") or "", data)
         if response.status != 200:
             raise RuntimeError(f"{case.name}: HTTP {response.status}: {data[:500]!r}")
         answer = etree.fromstring(reply.field("fichierXmlRetour"))

@@ -4,7 +4,7 @@ the hub as users run it, at saturation or at a fixed rate, with households of se
 What one registration is: a counter's software posting a getNumUnique message to
 ``/services/DemandeLogementImplService/`` the way libsne does (``multipart/related`` MTOM, the
 envelope as root part, the interface file as a raw ``text/xml`` part, the counter's certificate
-attached as a base64 part; built by ``support/soap_client.build_mtom``), carrying a
+attached as a base64 part; built by the kit's ``mtom_request(..., libsne=True)``), carrying a
 ``CRE`` file with a household of ``--household`` size from ``bench/registrations.household_form``:
 ``full`` by default (issue 9's: applicant with a birth name, co-holder, three dependants, resources,
 current housing, six wished communes; 5.4 KB), ``small`` (one person, one commune; 3.2 KB) or
@@ -311,19 +311,19 @@ def messages(pki_directory: str, counter: str, first_index: int, count: int,
     households (bench/registrations.household_form), as libsne sends them."""
     from datetime import datetime
 
+    from conformance_tests.profiles.server.wire import mtom_request
     from support.files import interface_file
-    from support.soap_client import build_mtom
 
     certificate = (Path(pki_directory) / counter / "cert.pem").read_bytes()
     built = []
     for index in range(first_index, first_index + count):
         file = interface_file(counter, "CRE", household_form(household, index))
-        built.append(build_mtom("getNumUnique", "numUniqueParametres", [
+        built.append(mtom_request("getNumUnique", "numUniqueParametres", [
             ("nomFichierDemande", f"DEM{counter}-{datetime.now():%Y%m%d%H%M}-{index:06d}.xml"),
             ("fichierDemande", file),
             ("nomCertificat", f"{counter}.pem"),
             ("certificat", certificate),
-        ], boundary=f"MIME_BOUNDARY_{uuid.uuid4().hex}"))
+        ], boundary=f"MIME_BOUNDARY_{uuid.uuid4().hex}", libsne=True))
     return built
 
 

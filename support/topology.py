@@ -20,10 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance_tests.profiles.server.wire import DEMANDE, Client
 from core.adapters.database import make_engine
 from core.adapters.repository import SqlUnitOfWork
-
-from .soap_client import SoapClient
 
 BIN = Path(sys.executable).parent
 SNE_HUB = str(BIN / "sne-hub")
@@ -181,14 +180,14 @@ class Topology:
 
     # -- clients ------------------------------------------------------------------------------------
 
-    def client(self, counter: str | None = "DEMOB", stranger: bool = False) -> SoapClient:
+    def client(self, counter: str | None = "DEMOB", stranger: bool = False) -> Client:
         """A client of the proxy, with ``counter``'s certificate (none if None), as RunningHub.client."""
         if stranger:
             raise NotImplementedError("no foreign authority in the demo PKI")
         if counter is None:
-            return SoapClient(self.port, self.pki / "ca.pem")
-        return SoapClient(self.port, self.pki / "ca.pem", self.pki / counter / "cert.pem",
-                          self.pki / counter / "key.pem")
+            return Client(f"https://localhost:{self.port}", str(self.pki / "ca.pem"), keep_alive=False)
+        return Client(f"https://localhost:{self.port}", str(self.pki / "ca.pem"), str(self.pki / counter / "cert.pem"),
+                      str(self.pki / counter / "key.pem"), name=counter, keep_alive=False)
 
     def _hub_answers(self, port: int) -> bool:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -202,6 +201,6 @@ class Topology:
 
     def _proxy_answers(self) -> bool:
         try:
-            return self.client().get(WSDL_PATH)[0] == 200
+            return self.client().wsdl(DEMANDE).status_code == 200
         except OSError:
             return False

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from conformance_tests.profiles.server.wire import DEMANDE, Client, mtom_request, read_reply
 from core.wire.codec import NS
 from support.files import get_num_unique, interface_file, person
-from support.soap_client import SoapClient, build_mtom, parse_reply
 
 SNE_HUB = str(Path(sys.executable).parent / "sne-hub")
-DEMANDE_PATH = "/services/DemandeLogementImplService/"
+DEMANDE_PATH = f"/services/{DEMANDE}/"
 STARTUP_BOUND = 60  # seconds: generous, a hang bound on a shared machine, not a speed limit
 CLIENTS_AT_STOP = 24  # client threads connecting again and again while the stop comes
 
@@ -53,9 +53,10 @@ def children(pid: int) -> set[int]:
     return found
 
 
-def client(register: dict) -> SoapClient:
+def client(register: dict) -> Client:
     pki = register["pki"]
-    return SoapClient(register["port"], pki / "ca.pem", pki / "DEMOB" / "cert.pem", pki / "DEMOB" / "key.pem")
+    return Client(f"https://localhost:{register['port']}", str(pki / "ca.pem"), str(pki / "DEMOB" / "cert.pem"),
+                  str(pki / "DEMOB" / "key.pem"), keep_alive=False)
 
 
 def wait_until(condition, what: str) -> None:
@@ -67,7 +68,7 @@ def wait_until(condition, what: str) -> None:
 
 def answers(register: dict) -> bool:
     try:
-        return client(register).get(DEMANDE_PATH + "?wsdl")[0] == 200
+        return client(register).wsdl(DEMANDE).status_code == 200
     except OSError:
         return False
 
@@ -114,15 +115,12 @@ def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(re
         assert registered(get_num_unique(client(register), interface_file("DEMOB", form=person(2))))
 
         # A request in flight when the stop comes: headers and half the body sent, then SIGTERM.
-        body, content_type = build_mtom("getNumUnique", "numUniqueParametres", [
+        body, content_type = mtom_request("getNumUnique", "numUniqueParametres", [
             ("nomFichierDemande", "DEMDEMOB-202612021200-000001.xml"),
             ("fichierDemande", interface_file("DEMOB", form=person(3))),
             ("nomCertificat", "c.pem"), ("certificat", b"")])
-        pki = register["pki"]
-        context = ssl.create_default_context(cafile=str(pki / "ca.pem"))
-        context.load_cert_chain(str(pki / "DEMOB" / "cert.pem"), str(pki / "DEMOB" / "key.pem"))
         with socket.create_connection(("127.0.0.1", register["port"]), timeout=STARTUP_BOUND) as raw, \
-                context.wrap_socket(raw, server_hostname="localhost") as connection:
+                client(register).context.wrap_socket(raw, server_hostname="localhost") as connection:
             connection.sendall(f"POST {DEMANDE_PATH} HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
                                f"Content-Length: {len(body)}\r\n\r\n".encode() + body[:len(body) // 2])
             time.sleep(0.5)  # the request is being read by a worker of one SOAP process
@@ -136,7 +134,7 @@ def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(re
         head, _, payload = answer.partition(b"\r\n\r\n")
         headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
         assert head.startswith(b"HTTP/1.1 200"), head
-        assert registered(parse_reply(200, headers["Content-Type"], payload))
+        assert registered(read_reply(200, headers["Content-Type"], payload))
         output, _ = process.communicate(timeout=STARTUP_BOUND)
         assert process.returncode == 0, output
         assert not any(Path(f"/proc/{pid}").exists() for pid in running)  # stopped, and reaped

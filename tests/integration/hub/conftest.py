@@ -14,11 +14,11 @@ from typing import Callable
 
 import pytest
 
+from conformance_tests.profiles.server.wire import Client
 from core.adapters.document_store import add_key
 from core.adapters.repository import SqlUnitOfWork
 from hub.config import Settings
 from hub.server import make_server
-from support.soap_client import SoapClient
 
 from ..channels import seed_register
 
@@ -30,15 +30,15 @@ class RunningHub:
     unit_of_work: Callable
     document_store: Path | None = None  # the sealed store's directory (PiecesJustificativesImplService)
 
-    def client(self, counter: str | None = "DEMOB", stranger: bool = False) -> SoapClient:
-        ca = Path(self.pki["ca"]["cert"])
+    def client(self, counter: str | None = "DEMOB", stranger: bool = False) -> Client:
+        """The kit's client as ``counter`` (none if None; the foreign authority's if ``stranger``), each
+        exchange on its own connection: the hub bounds the connections of an address."""
         if stranger:
             entry = self.pki["stranger"]
-            return SoapClient(self.port, ca, Path(entry["cert"]), Path(entry["key"]))
-        if counter is None:
-            return SoapClient(self.port, ca)
-        entry = self.pki["counters"][counter]
-        return SoapClient(self.port, ca, Path(entry["cert"]), Path(entry["key"]))
+        else:
+            entry = self.pki["counters"][counter] if counter else {}
+        return Client(f"https://localhost:{self.port}", self.pki["ca"]["cert"], entry.get("cert"), entry.get("key"),
+                      name="stranger" if stranger else str(counter), keep_alive=False)
 
     def certificate(self, counter: str) -> bytes:
         return Path(self.pki["counters"][counter]["cert"]).read_bytes()

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from conformance_tests.profiles.server.wire import DEMANDE, mtom_request
 from core.domain.application import Cancellation
 from core.wire import schemas
 from core.wire.codec import NS
@@ -44,6 +45,18 @@ def test_creation_returns_the_completed_file_and_the_attestation(hub, mtom):
     assert not anomalies(answer)
     assert reply.field("attestation").startswith(b"%PDF-1.4")
     assert reply.text("nomAttestation").endswith(".pdf")
+
+
+def test_libsne_framing_is_read(hub):
+    """The vendor client's own MIME framing (us-ascii 7bit parts, ``start`` without angle brackets, the
+    bare operation as the root part's action), which the other tests' UTF-8 framing does not exercise."""
+    body, content_type = mtom_request("getNumUnique", "numUniqueParametres", [
+        ("nomFichierDemande", "DEMDEMOB-202612021200-000001.xml"),
+        ("fichierDemande", interface_file("DEMOB", form=person(4))),
+        ("nomCertificat", "c.pem"), ("certificat", hub.certificate("DEMOB"))], libsne=True)
+    assert 'start="soaproot"' in content_type and b"charset=us-ascii" in body
+    answer = answer_of(hub.client("DEMOB").post(DEMANDE, body, content_type))
+    assert answer.findtext(f".//{N}numUnique").endswith("DEMOB") and not anomalies(answer)
 
 
 def test_the_answer_file_is_where_existing_clients_look_for_it(hub):

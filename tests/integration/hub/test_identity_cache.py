@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import text
 
 from certificates import fingerprint, load_certificate
+from conformance_tests.profiles.server.wire import mtom_request
 from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
 from core.service_layer import services
 from core.service_layer.identity import CertificateOwners
 from hub.identity import OWNERS
 from support.files import DEMANDE, person, today
-from support.soap_client import build_mtom
 
 POLL = OWNERS.poll  # the hub's own setting: 1 s by default
 
@@ -51,9 +51,8 @@ def test_a_revoked_certificate_is_refused_on_a_connection_already_open(hub, demo
     """Key compromise: the next request on a keep-alive connection opened before the revocation is
     refused (HUB-CERTIFICAT), and the hub closes that connection."""
     number = services.register(hub.unit_of_work(), person(1), today(), "DEMOB", now_in_paris()).number
-    client = hub.client("DEMOB")
-    connection = http.client.HTTPSConnection(client.host, client.port, context=client.context, timeout=30)
-    body, content_type = build_mtom("getDemandeLogement", "demandeLogementParametres", [
+    connection = http.client.HTTPSConnection("localhost", hub.port, context=hub.client("DEMOB").context, timeout=30)
+    body, content_type = mtom_request("getDemandeLogement", "demandeLogementParametres", [
         ("numUnique", str(number)), ("nomCertificat", "c.pem"), ("certificat", b"")])
 
     def ask() -> http.client.HTTPResponse:

@@ -74,9 +74,9 @@ def credentials(hub, counter: str = "DEMOB") -> SimpleNamespace:
 
 
 def served_wsdl(hub, service: str = DEMANDE) -> bytes:
-    status, document = hub.client("DEMOB").get(f"/services/{service}/?wsdl")
-    assert status == 200
-    return document
+    wsdl = hub.client("DEMOB").wsdl(service)
+    assert wsdl.status_code == 200
+    return wsdl.content
 
 
 NODE_SOAP_DIR = reference.REPO_ROOT / ".cache" / "node-soap"

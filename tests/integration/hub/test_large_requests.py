@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from conformance_tests.profiles.server.wire import Client
 from core.wire.codec import NS
 from support.files import get_num_unique, long_list_file
-from support.soap_client import SoapClient
 from support.soap_server import SoapServerProcess
 
 from ..channels import seed_register
@@ -45,7 +45,8 @@ def test_memory_stays_flat_under_large_requests(database_url, uow, pki, tmp_path
     request = long_list_file("DEMOB", 120_000)
     assert len(request) > 9_000_000
     with SoapServerProcess(database_url, Path(pki["directory"]), tmp_path / "server.log", THREADS) as server:
-        client = SoapClient(server.port, Path(pki["ca"]["cert"]), Path(counter["cert"]), Path(counter["key"]))
+        client = Client(f"https://localhost:{server.port}", pki["ca"]["cert"], counter["cert"], counter["key"],
+                        keep_alive=False)
         figures = []
         for sent in range(WARM_UP + MEASURED):
             reply = get_num_unique(client, request)

@@ -22,13 +22,13 @@ import pytest
 from lxml import etree
 from sqlalchemy import text
 
+from conformance_tests.profiles.server.wire import mtom_request
 from core.adapters.database import make_engine
 from core.adapters.orm import metadata
 from core.wire.codec import NS
 from hub import gate
 from hub.deploy import CLIENT_CERT_HEADER, UNAVAILABLE
 from support.files import DEMANDE, get_demande, get_num_unique, interface_file, person
-from support.soap_client import build_mtom
 from support.topology import SNE_HUB, NginxMissing, Topology, nginx_binary, wait_until
 from tests.conftest import drop_number_sequences, in_ci
 
@@ -38,7 +38,6 @@ from .test_search import search
 HUB_THREADS = "4"  # as the hostile suite's hub: its slow-client cases open that many connections
 LOAD_THREADS = 6
 RESTART_BOUND = 60  # seconds: hang bounds on a shared machine, never speed limits
-WSDL = f"/services/{DEMANDE}/?wsdl"
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +89,9 @@ def test_register_read_and_search_through_the_proxy(layout):
 
 
 def test_the_wsdl_gives_the_proxy_address(layout):
-    status, body = layout.client("DEMOB").get(WSDL)
-    assert status == 200
-    assert f'location="https://localhost:{layout.port}/services/{DEMANDE}/"'.encode() in body
+    wsdl = layout.client("DEMOB").wsdl(DEMANDE)
+    assert wsdl.status_code == 200
+    assert f'location="https://localhost:{layout.port}/services/{DEMANDE}/"'.encode() in wsdl.content
 
 
 def test_no_certificate_reaches_the_hub_and_gets_its_fault(layout):
@@ -111,10 +110,10 @@ def test_a_client_cannot_forge_the_certificate_header(layout, header):
     """The header is set by nginx (empty without a certificate); the underscore spelling, which WSGI
     would map to the same variable, is dropped."""
     forged = (layout.pki / "DEMOB" / "cert.pem").read_text().replace("\n", "%0A")
-    body, content_type = build_mtom("getNumUnique", "numUniqueParametres", [
+    body, content_type = mtom_request("getNumUnique", "numUniqueParametres", [
         ("nomFichierDemande", "f.xml"), ("fichierDemande", interface_file("DEMOB", form=person(3))),
         ("nomCertificat", "c.pem"), ("certificat", b"")])
-    reply = layout.client(None).post(f"/services/{DEMANDE}/", body, content_type, {header: forged})
+    reply = layout.client(None).post(DEMANDE, body, content_type, headers={header: forged})
     assert (reply.status, reply.fault_code) == (403, gate.CERTIFICATE), reply.body[:500]
 
 
@@ -263,7 +262,7 @@ def test_a_rolling_restart_fails_no_request(layout):
 
 def test_a_revoked_certificate_is_refused_by_the_hub_then_at_the_proxy(layout):
     client = layout.client("DEMOE")
-    assert client.get(WSDL)[0] == 200
+    assert client.wsdl(DEMANDE).status_code == 200
     fingerprint = subprocess.run(["openssl", "x509", "-in", str(layout.pki / "DEMOE" / "cert.pem"), "-noout",
                                   "-fingerprint", "-sha256"], capture_output=True, text=True, check=True)
     subprocess.run([SNE_HUB, "certificates", "revoke", "--ca-dir", str(layout.pki),

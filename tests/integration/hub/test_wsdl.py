@@ -35,7 +35,7 @@ def test_the_wsdls_are_served_with_the_hub_address(hub):
 
 
 def test_a_wsdl_needs_no_client_certificate(hub):
-    assert hub.client(None).get("/services/DemandeLogementImplService/?wsdl")[0] == 200
+    assert hub.client(None).wsdl("DemandeLogementImplService").status_code == 200
 
 
 def test_a_hostile_host_header_does_not_reach_the_wsdl(hub):
