@@ -4,7 +4,7 @@ An element of an SNE namespace (or an unqualified one inside an SNE file) whose 
 person's identity, birth date, address or contact has its text replaced; so has any NIR-like number
 (13 or 15 digits starting with 1 or 2) anywhere. Files travel base64-encoded inside the envelopes
 (``fichierXml``…): they are decoded, masked and shown as XML. A body that is not XML keeps its
-length only.
+length only; so does one larger than SHOWN_BYTES (an oversize request: a report is read by people).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import re
 from lxml import etree
 
 MASK = "***"
+SHOWN_BYTES = 1024 * 1024
 SNE_NAMESPACES = frozenset({"http://nuu.application.i2/", "http://ws.metier.nuu.application.i2/"})
 PERSONAL_ELEMENTS = frozenset({
     "nom", "prenom", "nomPatronymique", "nomHebergeant", "dateNaissance", "dateNaissancePrevue",
@@ -78,6 +79,8 @@ def mask_body(data: bytes, content_type: str = "") -> str:
     multipart body masked, anything else by its length."""
     if not data:
         return ""
+    if len(data) > SHOWN_BYTES:
+        return f"[{len(data)} bytes, not shown]"
     masked = mask_xml(data.strip())
     if masked is not None:
         return masked

@@ -4,7 +4,8 @@
   An id that no profile's ``requirements.py`` lists is a usage error, found at collection.
 - The fixture ``exchanges`` (session-wide): ``exchanges.record(exchange)`` keeps one request/response
   (a dict: ``method``, ``url``, ``request``, ``status``, ``response``, and optionally ``counter``,
-  ``request_headers``, ``response_headers``) for the check running now, bodies masked at once
+  ``request_headers``, ``response_headers``, ``what`` the check meant by it, ``error`` what went wrong
+  on the wire: no answer, or a request not sent whole) for the check running now, bodies masked at once
   (conformance_tests.masking), so personal data never reaches a report; a failed check shows them, masked,
   in pytest's output too.
 - The fixture ``known_deviation``: ``known_deviation("SNE-HUB-R008", why)`` records that a check met a
@@ -49,11 +50,13 @@ class Exchanges:
             return
         request_type = exchange.get("request_headers", {}).get("Content-Type", "")
         response_type = exchange.get("response_headers", {}).get("Content-Type", "")
+        request = exchange.get("request") or b""
         self.current.exchanges.append({
-            "method": exchange.get("method", ""), "url": exchange.get("url", ""),
+            "what": exchange.get("what", ""), "method": exchange.get("method", ""), "url": exchange.get("url", ""),
             "counter": exchange.get("counter", ""), "status": exchange.get("status", ""),
+            "error": exchange.get("error", ""), "request_bytes": len(request),
             "request_content_type": request_type, "response_content_type": response_type,
-            "request": mask_body(exchange.get("request") or b"", request_type),
+            "request": mask_body(request, request_type),
             "response": mask_body(exchange.get("response") or b"", response_type)})
 
 
@@ -143,14 +146,9 @@ def pytest_runtest_makereport(item, call):
 
 
 def exchanges_summary(exchanges: list[dict], excerpt: int = 600) -> str:
-    """One paragraph per exchange: request line, status and Content-Type, the masked answer's start."""
-    lines = []
-    for exchange in exchanges:
-        lines.append(f"{exchange['method']} {exchange['url']} as {exchange['counter']} "
-                     f"({exchange['request_content_type']}) -> HTTP {exchange['status']} "
-                     f"{exchange['response_content_type']}")
-        lines.append("    " + exchange["response"][:excerpt].replace("\n", "\n    "))
-    return "\n".join(lines)
+    """One paragraph per exchange: its line (reports.exchange_line), the masked answer's start."""
+    return "\n".join(f"{reports.exchange_line(exchange)}\n    " + exchange["response"][:excerpt].replace("\n", "\n    ")
+                     for exchange in exchanges)
 
 
 def pytest_sessionfinish(session):

@@ -1,7 +1,8 @@
 """The kit's reports: what a run proved, requirement by requirement, for integrators and regulators.
 
 - ``report.json``: every requirement (id, sentence, outcome), each of its checks with why it failed,
-  and the exchanges each check made (personal data masked, conformance_tests.masking).
+  and the exchanges each check made (personal data masked, conformance_tests.masking; what the check
+  meant by each, and what went wrong on the wire when it did).
 - ``report.html``: the same on one self-contained page (no script, no external resource), with a
   large summary block, green when every requirement passed, red otherwise.
 - ``summary.txt`` and ``summary.eml``: a short text (outcome per requirement, SHA-256 of both reports)
@@ -131,11 +132,24 @@ def as_html(run: dict, results: list[RequirementResult], checks: list[Check]) ->
 """
 
 
+def exchange_line(exchange: dict) -> str:
+    """What the exchange was for, its request line and size, what went wrong on the wire, the answer."""
+    line = f"{exchange['what']}: " if exchange["what"] else ""
+    line += f"{exchange['method']} {exchange['url']}"
+    line += f" as {exchange['counter']}" if exchange["counter"] else ""
+    request = [exchange["request_content_type"], f"{exchange['request_bytes']} bytes"]
+    line += f" ({', '.join(filter(None, request))})"
+    line += f" [{exchange['error']}]" if exchange["error"] else ""
+    if exchange["status"]:
+        return f"{line} -> HTTP {exchange['status']} {exchange['response_content_type']}".rstrip()
+    return f"{line} -> no answer" if exchange["error"] else line
+
+
 def _check_html(check: Check) -> str:
     e = html.escape
     exchanges = "".join(
-        f"<details><summary>{e(x.get('method', ''))} {e(x.get('url', ''))} &rarr; {e(str(x.get('status', '')))}"
-        f"</summary><pre>{e(x.get('request', ''))}</pre><pre>{e(x.get('response', ''))}</pre></details>"
+        f"<details><summary>{e(exchange_line(x))}</summary>"
+        f"<pre>{e(x['request'])}</pre><pre>{e(x['response'])}</pre></details>"
         for x in check.exchanges)
     why = f"<pre>{e(check.why)}</pre>" if check.outcome == "failed" else ""
     return (f"<h3 class='{e(check.outcome)}'>{e(check.outcome)}: <code>{e(check.nodeid)}</code></h3>"

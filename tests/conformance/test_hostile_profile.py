@@ -11,7 +11,6 @@ test PKI's other counters, PostgreSQL) are tests/integration/hub/test_hostile.py
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from conformance_tests.profiles.server.wire import Client
 from core.adapters.database import make_engine
 from core.adapters.repository import count_rows
 from support.demo_hub import DemoHub
+
+from .kit_report import kit_environment, outcomes
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("applications", "application_people", "application_communes", "journal", "outbox")
@@ -54,13 +55,13 @@ def register_once(hub: DemoHub) -> None:
              "getNumUnique CRE")
 
 
-def run_profile(hub: DemoHub, outcomes: Path) -> subprocess.CompletedProcess:
+def run_profile(hub: DemoHub, reports: Path) -> subprocess.CompletedProcess:
     cert, key = hub.credentials("DEMOB")
     state_cert, state_key = hub.credentials("ETAT1")
     command = [sys.executable, "-m", "conformance_tests.cli", "hostile", hub.url, "--cert", str(cert),
                "--key", str(key), "--ca", str(hub.ca), "--state-cert", str(state_cert), "--state-key", str(state_key),
-               "--", "-p", "tests.conformance.requirement_outcomes", "--requirement-outcomes", str(outcomes)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+               "--report-dir", str(reports)]
+    return subprocess.run(command, cwd=ROOT, env=kit_environment(reports), capture_output=True, text=True, timeout=600)
 
 
 def test_the_hub_passes_the_hostile_profile_and_writes_nothing(demo_hub, tmp_path):
@@ -70,11 +71,10 @@ def test_the_hub_passes_the_hostile_profile_and_writes_nothing(demo_hub, tmp_pat
     one_registration = {table: registered[table] - start[table] for table in TABLES}
     assert one_registration["applications"] == 1
 
-    outcomes = tmp_path / "outcomes.json"
-    run = run_profile(demo_hub, outcomes)
+    run = run_profile(demo_hub, tmp_path)
 
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert json.loads(outcomes.read_text()) == {requirement: "passed" for requirement in REQUIREMENTS}
+    assert outcomes(tmp_path, run) == {requirement: "passed" for requirement in REQUIREMENTS}
     after = rows(demo_hub)
     assert {table: after[table] - registered[table] for table in TABLES} == one_registration
     sent = re.search(r"hostile: (\d+) hostile requests sent", run.stdout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from conformance_tests.masking import MASK, mask_body
+from conformance_tests.masking import MASK, SHOWN_BYTES, mask_body
 
 FILE = (b"<interfaceNuu xmlns='http://nuu.application.i2/'><demandeur><nom>DUPONT</nom>"
         b"<telPortable>0612345678</telPortable><mel>j.dupont@example.fr</mel><civilite>MME</civilite>"
@@ -43,3 +43,8 @@ def test_a_base64_file_inside_an_envelope_is_shown_masked():
 def test_a_document_with_a_dtd_is_not_parsed():
     shown = mask_body(b"<!DOCTYPE x [<!ENTITY e 'DUPONT'>]><x>&e;</x>")
     assert "DUPONT" not in shown and "not XML" in shown
+
+
+def test_an_oversize_body_is_shown_by_its_length_only():
+    body = FILE.replace(b"<civilite>", b"<civilite>" + b" " * SHOWN_BYTES)
+    assert mask_body(body) == f"[{len(body)} bytes, not shown]"

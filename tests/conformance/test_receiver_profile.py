@@ -7,7 +7,6 @@ sends and what the simulator accepts are the hub's wire, not only the kit's pict
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,7 @@ from support.receivers import ENDPOINT_PATH, start_receiver
 from ..integration.conftest import pki  # noqa: F401 (fixtures of the dispatching tests)
 from ..integration.dispatching.conftest import dispatcher, register, settings  # noqa: F401
 from ..integration.dispatching.streams import deliver_all, register_household, subscribe
+from .kit_report import kit_environment, outcomes, passed_except, report
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = ROOT / "conformance_tests" / "profiles" / "receiver"
@@ -46,29 +46,23 @@ def kit_pki(tmp_path_factory) -> KitPki:
     return KitPki(tmp_path_factory.mktemp("kit-pki")).ensure()
 
 
-def profile_command(url: str, kit_pki: KitPki, outcomes: Path) -> list[str]:
-    """``pytest conformance_tests/profiles/receiver`` against ``url``, each requirement's outcome
-    written to ``outcomes``."""
-    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "tests.conformance.requirement_outcomes",
+def profile_command(url: str, kit_pki: KitPki, reports: Path) -> list[str]:
+    """``pytest -p conformance_tests.plugin conformance_tests/profiles/receiver`` against ``url``, the
+    kit's reports written to ``reports``."""
+    return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "conformance_tests.plugin",
             str(PROFILE), "-q", "--receiver-url", url, "--receiver-ca", str(kit_pki.ca),
-            "--kit-pki", str(kit_pki.directory), "--receiver-timeout", str(TIMEOUT),
-            "--requirement-outcomes", str(outcomes)]
+            "--kit-pki", str(kit_pki.directory), "--receiver-timeout", str(TIMEOUT), "--report-dir", str(reports)]
 
 
-def run_profile(url: str, kit_pki: KitPki, outcomes: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(profile_command(url, kit_pki, outcomes), cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
-
-
-def outcomes_of(run: subprocess.CompletedProcess, outcomes: Path) -> dict[str, str]:
-    assert outcomes.exists(), run.stdout[-4000:] + run.stderr[-2000:]
-    return json.loads(outcomes.read_text())
+def run_profile(url: str, kit_pki: KitPki, reports: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(profile_command(url, kit_pki, reports), cwd=ROOT, env=kit_environment(reports),
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_the_simulator_passes_the_receiver_profile(kit_pki, tmp_path):
     """Both started as an integrator starts them: ``sne-hub-conformance simulate receiver`` (port 0
     here: any free one) and ``sne-hub-conformance receiver URL`` with its reports."""
-    kit = [sys.executable, "-m", "conformance_tests.cli"]
+    kit, reports = [sys.executable, "-m", "conformance_tests.cli"], tmp_path / "report"
     process = subprocess.Popen([*kit, "simulate", "receiver", "--port", "0", "--kit-pki", str(kit_pki.directory),
                                 "--database", str(tmp_path / "applied.db")],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -76,23 +70,26 @@ def test_the_simulator_passes_the_receiver_profile(kit_pki, tmp_path):
         url = process.stdout.readline().split()[-1].replace("127.0.0.1", "localhost")
         run = subprocess.run([*kit, "receiver", url, "--kit-pki", str(kit_pki.directory), "--ca", str(kit_pki.ca),
                               "--timeout", str(TIMEOUT), "--ca-out", str(tmp_path / "trust-this.pem"),
-                              "--report-dir", str(tmp_path / "report"), "--", "-p", "tests.conformance.requirement_outcomes",
-                              "--requirement-outcomes", str(tmp_path / "outcomes.json")],
-                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+                              "--report-dir", str(reports)],
+                             cwd=ROOT, env=kit_environment(reports), capture_output=True, text=True, timeout=120)
     finally:
         process.terminate()
         process.wait(timeout=10)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
+    assert outcomes(reports, run) == {requirement: "passed" for requirement in REQUIREMENTS}
     assert (tmp_path / "trust-this.pem").read_bytes() == kit_pki.ca.read_bytes()
-    report = json.loads((tmp_path / "report" / "report.json").read_text())
-    assert "SNE-HUB-R340" in json.dumps(report) and (tmp_path / "report" / "report.html").exists()
+    pushed = {check["nodeid"].split("::")[-1]: check["exchanges"] for check in report(reports)["checks"]}
+    [delivery] = pushed["test_a_valid_delivery_is_acknowledged"]
+    assert (delivery["url"], delivery["status"]) == (url, 200) and "recevoirDispatch" in delivery["request"]
+    oversize, following = pushed["test_an_oversize_delivery_is_refused_cleanly"]
+    assert oversize["request"] == f"[{oversize['request_bytes']} bytes, not shown]"  # the report stays readable
+    assert following["what"] == "the next delivery"
 
 
 @pytest.fixture(scope="module")
 def broken_runs(kit_pki, tmp_path_factory) -> Iterator[tuple[dict[str, subprocess.CompletedProcess], Path]]:
     """The profile against every broken variant at once (their runs mostly wait: in parallel the
-    module stays well under a minute), each run's output and outcomes in its own files."""
+    module stays well under a minute), each run's output in its own file, its reports in its own directory."""
     directory = tmp_path_factory.mktemp("broken")
     servers, processes = [], {}
     try:
@@ -100,9 +97,11 @@ def broken_runs(kit_pki, tmp_path_factory) -> Iterator[tuple[dict[str, subproces
             server = simulator.start(simulator.build(family), "127.0.0.1", 0, *kit_pki.pair("server"), str(kit_pki.ca))
             servers.append(server)
             url = f"https://localhost:{server.server_address[1]}{ENDPOINT_PATH}"
+            reports = directory / family
             with (directory / f"{family}.out").open("w") as output:
-                processes[family] = subprocess.Popen(profile_command(url, kit_pki, directory / f"{family}.json"),
-                                                     cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+                processes[family] = subprocess.Popen(profile_command(url, kit_pki, reports), cwd=ROOT,
+                                                     env=kit_environment(reports), stdout=output,
+                                                     stderr=subprocess.STDOUT, text=True)
         runs = {family: process.wait(timeout=180) for family, process in processes.items()}
     finally:
         for server in servers:
@@ -116,11 +115,8 @@ def broken_runs(kit_pki, tmp_path_factory) -> Iterator[tuple[dict[str, subproces
 def test_a_broken_simulator_fails_exactly_its_requirements(family, broken_runs):
     runs, directory = broken_runs
     run = runs[family]
-    results = outcomes_of(run, directory / f"{family}.json")
     assert run.returncode == 1, run.stdout[-6000:]
-    assert {requirement for requirement, outcome in results.items() if outcome == "failed"} == BROKEN[family], \
-        run.stdout[-6000:]
-    assert set(results) == set(REQUIREMENTS) and "skipped" not in results.values()
+    assert outcomes(directory / family, run) == passed_except(REQUIREMENTS, BROKEN[family]), run.stdout[-6000:]
 
 
 def test_the_projects_reference_receiver_passes(kit_pki, tmp_path):
@@ -128,11 +124,11 @@ def test_the_projects_reference_receiver_passes(kit_pki, tmp_path):
     its recording store shows from inside what the kit can only infer: nothing applied twice."""
     receiver = start_receiver({"directory": kit_pki.directory})
     try:
-        run = run_profile(f"https://localhost:{receiver.port}{ENDPOINT_PATH}", kit_pki, tmp_path / "outcomes.json")
+        run = run_profile(f"https://localhost:{receiver.port}{ENDPOINT_PATH}", kit_pki, tmp_path)
     finally:
         receiver.stop()
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert outcomes_of(run, tmp_path / "outcomes.json") == {requirement: "passed" for requirement in REQUIREMENTS}
+    assert outcomes(tmp_path, run) == {requirement: "passed" for requirement in REQUIREMENTS}
     assert receiver.store.redelivered >= 2  # R340 and R341 sent deliveries again...
     assert receiver.store.applied_twice == [] and receiver.store.reapplied == []  # ...applied once
 

@@ -44,6 +44,8 @@ def test_an_exchange(exchanges):
     exchanges.record({{"method": "POST", "url": "https://hub.test/services/DemandeLogementImplService/",
                       "request": {ENVELOPE.encode()!r}, "status": 200, "response": b"<ok/>",
                       "request_headers": {{"Content-Type": "application/soap+xml"}}, "response_headers": {{}}}})
+    exchanges.record({{"what": "the same again", "method": "POST", "url": "https://hub.test/services/",
+                      "request": b"<again/>", "error": "ConnectionResetError: reset by peer"}})
 
 @pytest.mark.requirement("SNE-HUB-R002")
 def test_a_failure():
@@ -79,10 +81,15 @@ def passed_run(tmp_path_factory) -> Path:
 
 def test_exchanges_are_captured_with_personal_data_masked(failed_run):
     report = json.loads((failed_run / "report.json").read_text())
-    exchange, = next(check for check in report["checks"] if check["nodeid"].endswith("test_an_exchange"))["exchanges"]
+    exchange, _ = next(check for check in report["checks"] if check["nodeid"].endswith("test_an_exchange"))["exchanges"]
     assert "***" in exchange["request"] and "refInterne" in exchange["request"]  # the file shown, structure kept
     for text in ((failed_run / "report.json").read_text(), (failed_run / "report.html").read_text()):
         assert [value for value in PERSONAL if value in text] == []
+
+
+def test_an_exchange_without_an_answer_says_what_it_was_for_and_what_went_wrong(failed_run):
+    shown = "the same again: POST https://hub.test/services/ (8 bytes) [ConnectionResetError: reset by peer]"
+    assert f"{shown} -&gt; no answer" in (failed_run / "report.html").read_text()
 
 
 def test_the_report_says_which_requirement_failed_and_why(failed_run):

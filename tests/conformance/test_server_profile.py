@@ -8,8 +8,6 @@ requirements those defects break must fail.
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +19,7 @@ from support.demo_hub import DemoHub
 from tests import reference
 from tests.conftest import in_ci
 
+from .kit_report import failed, kit_environment, outcomes, report
 from .tampering_proxy import (
     Tampering,
     TamperingProxy,
@@ -62,25 +61,14 @@ def run_profile(hub: DemoHub, url: str, reports: Path, *extra: str) -> subproces
         pass  # its checks skip, or fail under CI=true
     if in_ci():
         command.append("--require-stacks")
-    environment = {**os.environ, "SNE_HUB_CONFORMANCE_HOME": str(reports / "home")}  # the kit's own signer
-    return subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
-
-
-def outcomes(reports: Path) -> dict[str, str]:
-    """Each requirement's outcome, as report.json gives it to integrators."""
-    report = json.loads((reports / "report.json").read_text())
-    return {requirement["id"]: requirement["outcome"] for requirement in report["requirements"]}
-
-
-def failed(reports: Path) -> set[str]:
-    return {requirement for requirement, outcome in outcomes(reports).items() if outcome == "failed"}
+    return subprocess.run(command, cwd=ROOT, env=kit_environment(reports), capture_output=True, text=True, timeout=300)
 
 
 def test_the_hub_passes_the_server_profile(demo_hub, tmp_path):
     run = run_profile(demo_hub, demo_hub.url, tmp_path)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert outcomes(tmp_path) == {requirement: "passed" for requirement in REQUIREMENTS}
-    checks = json.loads((tmp_path / "report.json").read_text())["checks"]
+    assert outcomes(tmp_path, run) == {requirement: "passed" for requirement in REQUIREMENTS}
+    checks = report(tmp_path)["checks"]
     registrations = [exchange for check in checks for exchange in check["exchanges"]
                      if exchange["url"].endswith("/DemandeLogementImplService/") and exchange["method"] == "POST"]
     assert registrations and all(exchange["counter"] for exchange in registrations)  # the calls, recorded
@@ -105,5 +93,6 @@ def test_a_broken_hub_fails_exactly_the_requirements_it_breaks(demo_hub, tmp_pat
         # address, so the SOAP stacks would call the hub past the proxy (and fail the address checks).
         run = run_profile(demo_hub, proxy.url, tmp_path, "--ignore", str(PROFILE / "test_interop.py"))
     assert run.returncode == 1, run.stdout[-6000:]
-    assert failed(tmp_path) == {"SNE-HUB-R105", "SNE-HUB-R150", "SNE-HUB-R160", "SNE-HUB-R170"}, run.stdout[-6000:]
+    assert failed(outcomes(tmp_path, run)) == {"SNE-HUB-R105", "SNE-HUB-R150", "SNE-HUB-R160", "SNE-HUB-R170"}, \
+        run.stdout[-6000:]
     assert "champInconnu" in run.stdout  # the schema error's path and reason reach the integrator

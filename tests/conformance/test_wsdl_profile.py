@@ -8,8 +8,6 @@ deviation (R008), and gives the ministry's reference XSDs' verdicts on the kit's
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from conformance_tests.profiles.wsdl.requirements import REQUIREMENTS
+
+from .kit_report import kit_environment, outcomes, report
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMANDE = "wsdl/DemandeLogementImplService.wsdl"
@@ -35,9 +35,8 @@ def run_kit(directory: Path, reports: Path, targets: list[str] | None = None, *e
     targets = targets or [str(directory / "wsdl"), str(directory / "xsd")]
     command = [sys.executable, "-m", "conformance_tests.cli", "wsdl", *targets, "--report-dir", str(reports), *extra]
     run = subprocess.run(command, cwd=reports.parent, capture_output=True, text=True, timeout=600,
-                         env={**os.environ, "PYTHONPATH": str(ROOT), "SNE_HUB_CONFORMANCE_HOME": str(reports.parent / "kit-home")})
-    report = json.loads((reports / "report.json").read_text())
-    return run, {result["id"]: result["outcome"] for result in report["requirements"]}
+                         env={**kit_environment(reports), "PYTHONPATH": str(ROOT)})
+    return run, outcomes(reports, run)
 
 
 def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp_path, reference_schemas_dir):
@@ -45,8 +44,8 @@ def test_the_projects_descriptions_pass_with_the_shared_management_deviation(tmp
     assert run.returncode == 0, run.stdout[-4000:]
     assert outcomes == {requirement: "deviation" if requirement == "SNE-HUB-R008" else "passed"
                         for requirement in REQUIREMENTS}
-    report = json.loads((tmp_path / "reports" / "report.json").read_text())
-    deviation, = next(r["deviations"] for r in report["requirements"] if r["id"] == "SNE-HUB-R008")
+    requirements = report(tmp_path / "reports")["requirements"]
+    deviation, = next(r["deviations"] for r in requirements if r["id"] == "SNE-HUB-R008")
     assert "GestionPartageeEVTPortType" in deviation and "SOAP action" in deviation
 
 
@@ -73,8 +72,7 @@ def test_descriptions_read_from_urls_pass_and_their_exchanges_are_reported(web_s
     assert {outcomes[requirement] for requirement in COMPATIBILITY} == {"skipped"}  # no --reference-xsd
     assert {outcome for requirement, outcome in outcomes.items() if requirement not in COMPATIBILITY} == \
         {"passed", "deviation"}
-    report = json.loads((tmp_path / "reports" / "report.json").read_text())
-    fetched = [exchange for check in report["checks"] for exchange in check["exchanges"]]
+    fetched = [exchange for check in report(tmp_path / "reports")["checks"] for exchange in check["exchanges"]]
     assert [(exchange["method"], exchange["url"], exchange["status"]) for exchange in fetched] == \
         [("GET", url, 200) for url in urls]
     assert all("wsdl:definitions" in exchange["response"] for exchange in fetched)

@@ -29,11 +29,9 @@ from lxml import etree
 
 from .deliveries import Stream
 from .pki import KitPki
-from .recording import Recording
 from .wire import Sender
 
 ROOT = Path(__file__).resolve().parents[3]
-RECORDING = pytest.StashKey[Recording]()
 WSDL = "http://schemas.xmlsoap.org/wsdl/"
 XS = "http://www.w3.org/2001/XMLSchema"
 
@@ -55,21 +53,8 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    # conformance_tests.plugin registers it too: this lets the profile run under a plain pytest.
+    # conformance_tests.plugin registers it too: registering twice is harmless.
     config.addinivalue_line("markers", "requirement(*ids): the SNE-HUB requirement ids this check proves")
-    config.stash[RECORDING] = Recording()
-
-
-def pytest_runtest_setup(item):
-    item.config.stash[RECORDING].start()
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    """A failed check shows the exchanges it made (the plugin's reports hold them too, masked)."""
-    report = (yield).get_result()
-    if report.when == "call" and report.failed:
-        report.sections.append(("SNE exchanges", item.config.stash[RECORDING].summary()))
 
 
 @pytest.fixture(scope="session")
@@ -93,17 +78,9 @@ def kit_certificate(pki) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def sender(option, pytestconfig, request) -> Sender:
-    """Each exchange goes to the failure summary, and to the kit's reports when its plugin is loaded."""
-    recorders = [pytestconfig.stash[RECORDING].record]
-    if pytestconfig.pluginmanager.hasplugin("conformance_tests.plugin"):
-        recorders.append(request.getfixturevalue("exchanges").record)
-
-    def record(exchange: dict) -> None:
-        for recorder in recorders:
-            recorder(exchange)
-
-    return Sender(option("--receiver-url"), option("--receiver-ca"), option("--receiver-timeout"), record)
+def sender(option, exchanges) -> Sender:
+    """Each exchange goes to the kit's reports, masked, and to a failed check's output."""
+    return Sender(option("--receiver-url"), option("--receiver-ca"), option("--receiver-timeout"), exchanges.record)
 
 
 def _given(name: str, path: Path) -> str:

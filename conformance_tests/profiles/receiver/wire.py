@@ -77,8 +77,8 @@ class Sender:
         try:
             try:
                 connection.request("POST", self.path, body, {"Content-Type": content_type})
-            except OSError as error:
-                exchange["sent_partly"] = type(error).__name__  # the receiver may have answered already
+            except OSError as error:  # the receiver may have answered already
+                exchange["error"] = f"sending stopped: {type(error).__name__}"
             response = connection.getresponse()
             data = response.read(MAX_ANSWER_BYTES + 1)
             answer = Answer(response.status, response.getheader("Content-Type", ""), data,
@@ -87,10 +87,11 @@ class Sender:
                             response_headers={"Content-Type": answer.content_type})
             return answer
         except (OSError, http.client.HTTPException) as error:
-            exchange["error"] = f"{type(error).__name__}: {error}"
+            failure = f"{type(error).__name__}: {error}"
+            exchange["error"] = "; ".join(filter(None, [exchange.get("error"), failure]))
             if isinstance(error, socket.timeout):
                 raise TimeoutError(f"no answer within {self.timeout} s") from error
-            raise ConnectionError(exchange["error"]) from error
+            raise ConnectionError(failure) from error
         finally:
             connection.close()
             self.record(exchange)
@@ -105,10 +106,9 @@ class Sender:
             self.record(self._exchange("hung up once sent, as the hub when its timeout passes", content_type, body))
 
     def _exchange(self, what: str, content_type: str, body: bytes) -> dict:
-        """An exchange as the kit's plugin records it (``exchanges``); an oversize body by its size only."""
+        """An exchange as the kit's plugin records it (``exchanges``)."""
         return {"what": what, "method": "POST", "url": self.url, "counter": "hub (the kit)",
-                "request_headers": {"Content-Type": content_type}, "request_bytes": len(body),
-                "request": body if len(body) <= MAX_ANSWER_BYTES else f"({len(body)} bytes)".encode(),
+                "request_headers": {"Content-Type": content_type}, "request": body,
                 "status": "", "response": b"", "response_headers": {}}
 
 
