@@ -123,9 +123,12 @@ class SqliteRegistrations:
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
               journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
-        work commits (its connection gives the writers' turn back then)."""
+        work commits (its connection gives the writers' turn back then). ``columns["form"]`` is
+        already the JSON text (``StoredForm.text``)."""
         cursor = dbapi.cursor()
-        row_id = cursor.execute(self.insert_application, self._converted("applications", columns)).fetchone()[0]
+        values = {**self._converted("applications", {k: v for k, v in columns.items() if k != "form"}),
+                  "form": columns["form"]}
+        row_id = cursor.execute(self.insert_application, values).fetchone()[0]
         searched = {name: columns[name] for name in SEARCH_COLUMNS}
         for table, rows in index.items():
             if rows:
@@ -175,7 +178,7 @@ class PostgresRegistrations:
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
               journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
         """One statement for every row; its row id. The unit of work commits."""
-        values = {**columns, "form": json.dumps(columns["form"]),
+        values = {**columns,
                   "cancellation": json.dumps(columns["cancellation"]) if columns["cancellation"] else None,
                   **{table: json_rows(rows) for table, rows in index.items()},
                   "journal": json_rows(journal), "outbox": json_rows(outbox)}

@@ -189,7 +189,8 @@ class SqlUnitOfWork(port.UnitOfWork):
         number = str(application.number)
         self.applications.keep_loaded(number, None, prepared.document, search_columns(columns))
         journal, outbox = self.events.rows(application.events)
-        row_id = self._registrations().write(self._dbapi(), columns, prepared.index, journal, outbox)
+        row_id = self._registrations().write(self._dbapi(), {**columns, "form": prepared.text}, prepared.index,
+                                             journal, outbox)
         self.applications.keep_loaded(number, row_id, prepared.document, search_columns(columns))
         self.commit()
 

@@ -115,18 +115,22 @@ def term_rows(form: ApplicationForm) -> list[dict[str, Any]]:
 
 @dataclass(frozen=True)
 class StoredForm:
-    """What storing ``form`` takes that the form alone decides: its JSON document and the side
-    tables' rows, by table (built before a registration's transaction opens)."""
+    """What storing ``form`` takes that the form alone decides: its JSON document, that document
+    as the text the ``form`` column stores (encoded as SQLAlchemy's JSON type would, but outside
+    the SQLite writers' turn) and the side tables' rows, by table (built before a registration's
+    transaction opens)."""
 
     form: ApplicationForm
     document: dict[str, Any]
+    text: str
     index: dict[str, list[dict[str, Any]]]
 
 
 def stored_form(form: ApplicationForm) -> StoredForm:
-    return StoredForm(form, to_document(form), {"application_people": people_rows(form),
-                                                "application_communes": commune_rows(form),
-                                                "application_terms": term_rows(form)})
+    document = to_document(form)
+    return StoredForm(form, document, json.dumps(document), {"application_people": people_rows(form),
+                                                             "application_communes": commune_rows(form),
+                                                             "application_terms": term_rows(form)})
 
 
 _DATE_COLUMNS = ("filing_date", "next_due", "last_renewed_on", "notice_sent_on", "second_notice_sent_on",
