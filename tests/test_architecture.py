@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("core", "hub", "async_mail", "dispatching", "certificates", "conformance_tests", "support")
 
@@ -31,3 +33,13 @@ def test_a_broken_rule_is_detected(tmp_path):
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert "core imports none of the adapters BROKEN" in result.stdout
+
+
+def test_the_repository_tracks_no_symbolic_link():
+    """A tracked link points at a path of the machine that committed it: in CI's clean checkout a link
+    to a developer's cache loops or dangles, and every test reading through it fails."""
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    index = subprocess.run(["git", "ls-files", "--stage"], cwd=ROOT, capture_output=True, text=True, check=True)
+    links = [line.split("\t", 1)[1] for line in index.stdout.splitlines() if line.startswith("120000 ")]
+    assert links == []
