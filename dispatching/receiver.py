@@ -38,7 +38,7 @@ from core.domain.dispatch import ChangeKind
 from core.wire import mtom, schemas
 from core.wire.codec import NS as FILE_NS
 from core.wire.codec import parse_datetime
-from core.wire.xml import UnsafeXml, parse
+from core.wire.xml import UnsafeXml, compile_schema, parse
 
 from .config import MAX_BATCH, RECEIVER_WSDL
 from .config import SERVICES_NS as NS
@@ -94,7 +94,7 @@ class Refusal(Exception):
 
 def message_schema() -> etree.XMLSchema:
     schema = etree.parse(str(RECEIVER_WSDL)).find(f"{{{WSDL_NS}}}types/{{{XS}}}schema")
-    return etree.XMLSchema(etree.ElementTree(schema))
+    return compile_schema(etree.ElementTree(schema))
 
 
 class Receiver:

@@ -30,7 +30,7 @@ from core.domain.calendar import now_in_paris
 from core.domain.errors import UnknownCertificate
 from core.wire import mtom
 from core.wire.codec import parse_datetime
-from core.wire.xml import UnsafeXml, parse
+from core.wire.xml import UnsafeXml, compile_schema, parse
 
 from . import direct
 from .identity import COUNTER_KEY, FINGERPRINT_KEY, OWNERS, UNIT_OF_WORK_KEY, Caller, read_fingerprint
@@ -143,7 +143,7 @@ class Service:
     @property
     def message_schema(self) -> etree.XMLSchema:
         schema = etree.parse(str(self.wsdl)).find(f"{{{NS_WSDL}}}types/{{{NS_XS}}}schema")
-        return etree.XMLSchema(etree.ElementTree(schema))
+        return compile_schema(etree.ElementTree(schema))
 
 
 class Gate:

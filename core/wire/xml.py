@@ -9,6 +9,7 @@ DOCTYPE at all is refused: the SNE's files never have one, so one is either a mi
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 from lxml import etree
@@ -94,4 +95,15 @@ def _depth_probe(max_depth: int) -> str:
 
 def schema(path) -> etree.XMLSchema:
     """Load one of our XSDs (relative includes only, never the network)."""
-    return etree.XMLSchema(etree.parse(str(path), _parser()))
+    return compile_schema(etree.parse(str(path), _parser()))
+
+
+_SCHEMA_COMPILER = threading.Lock()
+
+
+def compile_schema(tree: etree._ElementTree) -> etree.XMLSchema:
+    """Compile one schema at a time: libxml2 sets up its built-in types on the first schema a process
+    compiles, and threads doing that at once fail with "the given type is not a built-in type" (the
+    mail workers of a fresh process did, each loading the XSD for its first file)."""
+    with _SCHEMA_COMPILER:
+        return etree.XMLSchema(tree)
