@@ -46,8 +46,9 @@ def read_fingerprint(data: bytes) -> str:
     """The SHA-256 fingerprint of a certificate (PEM or DER); raises UnknownCertificate if unreadable.
 
     Remembered per certificate (a pure function of its bytes; revocation and expiry are judged by
-    ``OWNERS``, never here): a keep-alive client presents the same certificate on every request, and
-    reading it cost about a tenth of the gate's work. Unreadable ones are not remembered."""
+    ``OWNERS``, never here): a client presents the same TLS certificate and attaches the same one to
+    every message, and reading one cost about a tenth of the gate's work. Unreadable ones are not
+    remembered."""
     try:
         return fingerprint(load_certificate(data))
     except CertificateError:
@@ -60,8 +61,8 @@ def attached_certificate(caller: Caller, data: bytes, at: datetime) -> AttachedC
     if not data.strip():
         return None
     try:
-        print_ = fingerprint(load_certificate(data))
-    except CertificateError:
+        print_ = read_fingerprint(data)  # a client attaches the same certificate to every message
+    except UnknownCertificate:
         return AttachedCertificate(refusal=UnreadableCertificate(property="certificat"))
     if print_ == caller.fingerprint:
         return AttachedCertificate(caller.counter)

@@ -46,9 +46,6 @@ def q(name: str) -> str:
     return qualified
 
 
-MODIFIED = q("modifie")  # a global attribute of the schema, hence qualified: ns2:modifie="true"
-
-
 @dataclass
 class InterfaceFile:
     """One ``interfaceNuu`` file, read or to be written."""
@@ -101,7 +98,6 @@ class _Field:
 
     attribute: str
     name: str
-    tag: str  # the element's qualified name
     item: str | None  # a wrapped list: the item's name
     item_tag: str | None
     repeated: bool
@@ -115,7 +111,7 @@ class _Field:
 @cache
 def _plan(model: type) -> tuple[_Field, ...]:
     return tuple(
-        _Field(f.attribute, f.wire.name, q(f.wire.name), f.wire.item, q(f.wire.item) if f.wire.item else None,
+        _Field(f.attribute, f.wire.name, f.wire.item, q(f.wire.item) if f.wire.item else None,
                f.wire.repeated, f.wire.required, f.wire.codes is not None, f.wire.name in ONLY_IN_0201,
                f.element_type, is_model(f.element_type))
         for f in wire_fields(model))
@@ -302,48 +298,112 @@ def parse_datetime(text: str) -> datetime | None:
 
 
 # -- writing ------------------------------------------------------------------------------------
+#
+# Files are written as text into a list of strings joined once, element by element, by writers
+# generated per model class like the readers. Building them as lxml elements and serialising the tree
+# cost two and a half times as much: an element object for every value of the household. The text is
+# what lxml's serialiser wrote for the same tree: names with the ``ns2`` prefix, an element without
+# content closed as ``<x/>`` (an empty text as ``<x></x>``), texts and attributes escaped as libxml2
+# escapes them, and a string that XML cannot carry refused with lxml's ValueError.
+
+_DECLARATION = "<?xml version='1.0' encoding='UTF-8'?>\n"
+_MARKED = f' {PREFIX}:modifie="true"'  # a global attribute of the schema, hence qualified
+_NOT_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff"  # the characters XML 1.0 cannot carry (surrogates: at encoding)
+_TEXT_TO_ESCAPE = re.compile(f"[&<>\r{_NOT_XML}]")
+_ATTRIBUTE_TO_ESCAPE = re.compile(f"[&<>\"\r\n\t{_NOT_XML}]")
+_CANNOT_CARRY = re.compile(f"[{_NOT_XML}]")
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\r": "&#13;", "\n": "&#10;",
+                           "\t": "&#9;"})
+_TEXT_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+
+
+def _escaped(text: str, to_escape: re.Pattern = _TEXT_TO_ESCAPE, entities: dict = _TEXT_ENTITIES) -> str:
+    if to_escape.search(text) is None:  # nearly every value
+        return text
+    if _CANNOT_CARRY.search(text) is not None:
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+    return text.translate(entities)
+
+
+def _attribute(text: str) -> str:
+    return _escaped(text, _ATTRIBUTE_TO_ESCAPE, _ENTITIES)
+
+
+def _name(name: str) -> str:
+    return f"{PREFIX}:{name}"
+
+
+def _open(out: list[str], name: str, marked: Any = False) -> int:
+    """Start element ``name`` (prefixed); its position, for :func:`_close`."""
+    out.append(f"<{name}{_MARKED}" if marked else f"<{name}")
+    return len(out) - 1
+
+
+def _close(out: list[str], start: int, name: str) -> None:
+    """End the element started at ``start``: ``<x/>`` if nothing was written into it."""
+    if len(out) == start + 1:
+        out[start] += "/>"
+    else:
+        out[start] += ">"
+        out.append(f"</{name}>")
+
+
+def _leaf(out: list[str], name: str, value: Any) -> None:
+    if value is not None:
+        tag = _name(name)
+        out.append(f"<{tag}>{_escaped(_lexical(value))}</{tag}>")
+
+
+def _lexical(value: Any) -> str:
+    if value.__class__ is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
 
 
 def write_file(file: InterfaceFile) -> bytes:
     """The bytes of an ``interfaceNuu`` file, schema-valid for ``file.version``."""
-    root = etree.Element(q("interfaceNuu"), nsmap={PREFIX: NS})
-    root.set("versionInterface", file.version)
-    header = etree.SubElement(root, q("entete"))
-    _leaf(header, "typeFichier", file.file_type)
-    _leaf(header, "dateFichier", file.file_date)
-    request = etree.SubElement(root, q("demande"))
+    root = _name("interfaceNuu")
+    out = [_DECLARATION, f'<{root} xmlns:{PREFIX}="{NS}" versionInterface="{_attribute(file.version)}">']
+    header = _open(out, _name("entete"))
+    _leaf(out, "typeFichier", file.file_type)
+    _leaf(out, "dateFichier", file.file_date)
+    _close(out, header, _name("entete"))
+    request = _open(out, _name("demande"))
     altered = file.altered or {}
     form_changes = altered.get("form") if isinstance(altered.get("form"), dict) else {}
     if file.form.dalo is not None:
-        dalo_changes = form_changes.get("dalo")
-        _mark(write_model(file.form.dalo, etree.SubElement(request, q("informationDalo")), file.version,
-                          dalo_changes), dalo_changes)
-    demand = etree.SubElement(request, q("demandeLogement"))
-    _mark(demand, any(key != "dalo" for key in form_changes) or altered.get("form") is True
-          or "cancellation" in altered or "renewal" in altered)
+        _nested(out, _name("informationDalo"), file.form.dalo, file.version, form_changes.get("dalo"))
+    demand_name = _name("demandeLogement")
+    demand = _open(out, demand_name, any(key != "dalo" for key in form_changes) or altered.get("form") is True
+                   or "cancellation" in altered or "renewal" in altered)
     form = file.form
-    _leaf(demand, RegistryNames.COUNTER, file.counter)
-    _leaf(demand, RegistryNames.NUMBER, file.number)
-    _leaf(demand, RegistryNames.ASSOCIATED_NUMBER, file.associated_number)
-    _form_fields(form, demand, file.version, _FORM_BEFORE_FILING, form_changes)
-    _leaf(demand, RegistryNames.FILING_DATE, file.filing_date)
-    _leaf(demand, RegistryNames.FORCE_DUPLICATE, file.force_duplicate)
-    _form_fields(form, demand, file.version, _FORM_AFTER_FILING, form_changes)
+    _leaf(out, RegistryNames.COUNTER, file.counter)
+    _leaf(out, RegistryNames.NUMBER, file.number)
+    _leaf(out, RegistryNames.ASSOCIATED_NUMBER, file.associated_number)
+    _writer(ApplicationForm, _FORM_BEFORE_FILING)(form, out, file.version, form_changes)
+    _leaf(out, RegistryNames.FILING_DATE, file.filing_date)
+    _leaf(out, RegistryNames.FORCE_DUPLICATE, file.force_duplicate)
+    _writer(ApplicationForm, _FORM_AFTER_FILING)(form, out, file.version, form_changes)
     if file.has_renewal:
-        renewal = etree.SubElement(demand, q(RegistryNames.RENEWAL))
-        _leaf(renewal, "dateRenouvellement", file.renewal_date)
-        _mark(renewal, altered.get("renewal"))
+        renewal = _open(out, _name(RegistryNames.RENEWAL), altered.get("renewal"))
+        _leaf(out, "dateRenouvellement", file.renewal_date)
+        _close(out, renewal, _name(RegistryNames.RENEWAL))
     if file.cancellation is not None:
-        cancellation_changes = altered.get("cancellation")
-        _mark(write_model(file.cancellation, etree.SubElement(demand, q(RegistryNames.CANCELLATION)), file.version,
-                          cancellation_changes), cancellation_changes)
+        _nested(out, _name(RegistryNames.CANCELLATION), file.cancellation, file.version, altered.get("cancellation"))
     if file.anomalies:
-        write_anomalies(demand, file.anomalies)
+        _anomalies(out, file.anomalies)
     if file.duplicates:
-        demand.append(duplicates_element(file.duplicates))
-    _leaf(demand, RegistryNames.DOCUMENTS_CHANGED_ON, file.documents_changed_on)
-    _leaf(demand, RegistryNames.VERSION, file.increment)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+        _duplicates(out, file.duplicates)
+    _leaf(out, RegistryNames.DOCUMENTS_CHANGED_ON, file.documents_changed_on)
+    _leaf(out, RegistryNames.VERSION, file.increment)
+    _close(out, demand, demand_name)
+    _close(out, request, _name("demande"))
+    out.append(f"</{root}>")
+    return "".join(out).encode("utf-8")
 
 
 # The form's fields on either side of dateCreationDemande and forcerDoublon, in the XSD's order.
@@ -352,22 +412,23 @@ _FORM_AFTER_FILING = ("online_renewal", "details", "processing", "housing_sought
                       "household", "disabilities")
 
 
-def _form_fields(form: ApplicationForm, parent: etree._Element, version: str, attributes: tuple[str, ...],
-                 changes: dict[str, Any] | None = None) -> None:
-    _writer(ApplicationForm, attributes)(form, parent, version, changes)
+def write_model(instance: Any, out: list[str], version: str, changes: Any = None) -> None:
+    """Write ``instance``'s fields into the element open at the end of ``out``; ``changes`` (a
+    core.domain.changes tree) marks the elements of the fields it names ``modifie``."""
+    _writer(type(instance))(instance, out, version, changes)
 
 
-def write_model(instance: Any, element: etree._Element, version: str, changes: Any = None) -> etree._Element:
-    """Write ``instance``'s fields into ``element``; ``changes`` (a core.domain.changes tree) marks
-    the elements of the fields it names ``modifie``."""
-    _writer(type(instance))(instance, element, version, changes)
-    return element
+def _nested(out: list[str], name: str, instance: Any, version: str, changes: Any) -> None:
+    """Element ``name`` (prefixed) holding ``instance``'s fields, marked if ``changes`` says so."""
+    start = _open(out, name, changes)
+    write_model(instance, out, version, changes)
+    _close(out, start, name)
 
 
 @cache
 def _writer(model: type, attributes: tuple[str, ...] | None = None) -> Callable:
-    """A function writing ``model``'s fields (or those ``attributes`` name, in that order) into an
-    element, written for that class: one block per field, knowing its kind, its tag and whether
+    """A function writing ``model``'s fields (or those ``attributes`` name, in that order) into
+    ``out``, written for that class: one block per field, knowing its kind, its tag and whether
     02.00 has it (the generic walk asked each field on every file). A field whose value is absent
     (None, or an empty list without a required wrapper) writes nothing; a list's items are
     marked with the changes of their index, a list changed as a whole marks its wrapper."""
@@ -375,48 +436,50 @@ def _writer(model: type, attributes: tuple[str, ...] | None = None) -> Callable:
     if attributes is not None:
         by_attribute = {plan.attribute: plan for plan in plans}
         plans = tuple(by_attribute[attribute] for attribute in attributes)
-    names = {"SubElement": etree.SubElement, "MODIFIED": MODIFIED, "write_model": write_model,
-             "_lexical": _lexical, "_item_changes": _item_changes}
-    lines = ["def write(instance, element, version, changes=None):",
+    names = {"MARKED": _MARKED, "write_model": write_model, "_lexical": _lexical, "_escaped": _escaped,
+             "_attribute": _attribute, "_close": _close, "_item_changes": _item_changes}
+    lines = ["def write(instance, out, version, changes=None):",
              "    inner = changes if isinstance(changes, dict) else None"]
     for index, plan in enumerate(plans):
-        names[f"tag{index}"] = plan.tag
+        names[f"name{index}"] = _name(plan.name)
         body = [f"value = instance.{plan.attribute}",
                 f"changed = inner.get({plan.attribute!r}) if inner else None"]
         if plan.item is not None:
-            names[f"item_tag{index}"] = plan.item_tag
+            names[f"item_name{index}"] = _name(plan.item)
             body += [("if True:" if plan.required else "if value:"),
-                     f"    wrapper = SubElement(element, tag{index})",
-                     "    if changed:",
-                     "        wrapper.set(MODIFIED, 'true')",
+                     "    wrapper = len(out)",
+                     f"    out.append('<' + name{index} + MARKED if changed else '<' + name{index})",
                      "    for position, item in enumerate(value):",
-                     *_value_lines(plan, "item", "wrapper", f"item_tag{index}", "_item_changes(changed, position)",
-                                   "        ")]
+                     *_value_lines(plan, "item", f"item_name{index}", "_item_changes(changed, position)",
+                                   "        "),
+                     f"    _close(out, wrapper, name{index})"]
         elif plan.repeated:
             body += ["for position, item in enumerate(value):",
-                     *_value_lines(plan, "item", "element", f"tag{index}",
+                     *_value_lines(plan, "item", f"name{index}",
                                    "changed if changed is True else _item_changes(changed, position)", "    ")]
         else:
             body += [("if True:" if plan.required and plan.coded else "if value is not None:"),
-                     *_value_lines(plan, "value", "element", f"tag{index}", "changed", "    ")]
+                     *_value_lines(plan, "value", f"name{index}", "changed", "    ")]
         if plan.only_in_0201:
             body = ["if version != '02.00':", *("    " + line for line in body)]
         lines += ["    " + line for line in body]
     return _compiled("\n".join(lines), names, "write", model)
 
 
-def _value_lines(plan: _Field, value: str, parent: str, tag: str, changes: str, indent: str) -> list[str]:
-    """Source writing one value: its element, its ``modifie`` mark, then its code, fields or text."""
-    lines = [f"child = SubElement({parent}, {tag})",
-             f"child_changes = {changes}",
-             "if child_changes:",
-             "    child.set(MODIFIED, 'true')"]
+def _value_lines(plan: _Field, value: str, name: str, changes: str, indent: str) -> list[str]:
+    """Source writing one value: its element with its ``modifie`` mark, then its code, fields or text."""
+    lines = [f"child_changes = {changes}",
+             f"open = '<' + {name} + MARKED if child_changes else '<' + {name}"]
     if plan.coded:
-        lines += [f"if {value}:", f"    child.set('code', {value})"]
+        lines += [f"out.append(open + ' code=\"' + _attribute({value}) + '\"/>' if {value} else open + '/>')"]
     elif plan.nested:
-        lines += [f"write_model({value}, child, version, child_changes)"]
+        lines += ["start = len(out)",
+                  "out.append(open)",
+                  f"write_model({value}, out, version, child_changes)",
+                  f"_close(out, start, {name})"]
     else:
-        lines += [f"child.text = {value} if {value}.__class__ is str else _lexical({value})"]
+        lines += [f"out.append(open + '>' + _escaped({value} if {value}.__class__ is str else _lexical({value})) "
+                  f"+ '</' + {name} + '>')"]
     return [indent + line for line in lines]
 
 
@@ -425,76 +488,71 @@ def _item_changes(changes: Any, index: int) -> Any:
     return changes.get(str(index)) if isinstance(changes, dict) else None
 
 
-def _mark(element: etree._Element, changed: Any) -> None:
-    if changed:
-        element.set(MODIFIED, "true")
-
-
-def _leaf(parent: etree._Element, name: str, value: Any) -> None:
-    if value is not None:
-        etree.SubElement(parent, q(name)).text = _lexical(value)
-
-
-def _lexical(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-def write_anomalies(demand: etree._Element, anomalies: list[Anomaly]) -> etree._Element:
+def _anomalies(out: list[str], anomalies: list[Anomaly]) -> None:
     """``listeAnomalie``: code, property and message of each problem, as the SNE reports them; at
     most :data:`core.domain.errors.MAX_REPORTED`, the last one saying how many more there were."""
-    element = etree.SubElement(demand, q(RegistryNames.ANOMALIES))
+    name = _name(RegistryNames.ANOMALIES)
+    start = _open(out, name)
     for anomaly in reported(anomalies):
-        entry = etree.SubElement(element, q("anomalie"), code=anomaly.code[:10])
+        entry = f'<{PREFIX}:anomalie code="{_attribute(anomaly.code[:10])}"'
         if anomaly.property:
-            entry.set("propriete", anomaly.property[:255])
-        for name, value in anomaly.complements:
-            etree.SubElement(entry, q("complement"), nom=name[:100]).text = value
-        etree.SubElement(entry, q("message")).text = anomaly.message[:512]
-    return element
+            entry += f' propriete="{_attribute(anomaly.property[:255])}"'
+        out.append(entry + ">")
+        for complement, value in anomaly.complements:
+            out.append(f'<{PREFIX}:complement nom="{_attribute(complement[:100])}">{_escaped(value)}'
+                       f'</{PREFIX}:complement>')
+        out.append(f"<{PREFIX}:message>{_escaped(anomaly.message[:512])}</{PREFIX}:message></{PREFIX}:anomalie>")
+    _close(out, start, name)
 
 
-def duplicates_element(applications: list[Application]) -> etree._Element:
-    """``listeDoublons``: the probable duplicates, identified as the Doublon schema says."""
-    element = etree.Element(q(RegistryNames.DUPLICATES), nsmap={PREFIX: NS})
+def write_duplicates(applications: list[Application]) -> bytes:
+    """getDoublons' ``listeDoublons`` document (the Doublon schema), one entry per application."""
+    out = [_DECLARATION]
+    _duplicates(out, applications, declared=False)
+    return "".join(out).encode("utf-8")
+
+
+def _duplicates(out: list[str], applications: list[Application], declared: bool = True) -> None:
+    """``listeDoublons``: the probable duplicates, identified as the Doublon schema says; ``declared``:
+    inside a file whose root declares the namespace."""
+    name = _name(RegistryNames.DUPLICATES)
+    start = _open(out, name if declared else f'{name} xmlns:{PREFIX}="{NS}"')
     for application in applications:
-        entry = etree.SubElement(element, q("doublon"))
-        _leaf(entry, "numUnique", str(application.number))
+        entry = _open(out, _name("doublon"))
+        _leaf(out, "numUnique", str(application.number))
         household = application.form.household
         applicant = household.applicant
-        person = etree.SubElement(entry, q("demandeur"))
-        _identity(person, applicant)
-        _duplicate_address(person, "adressePostale", applicant.postal_address)
+        person = _open(out, _name("demandeur"))
+        _identity(out, applicant)
+        _nested(out, _name("adressePostale"), applicant.postal_address, "02.01", None)
         if household.dwelling_address is not None:
-            _duplicate_address(person, "adresseLogement", household.dwelling_address)
+            _nested(out, _name("adresseLogement"), household.dwelling_address, "02.01", None)
+        _close(out, person, _name("demandeur"))
         if household.co_applicants:
-            partners = etree.SubElement(entry, q("listeCotitulaire"))
+            partners = _open(out, _name("listeCotitulaire"))
             for partner in household.co_applicants:
-                _identity(etree.SubElement(partners, q("cotitulaire")), partner)
-        locations = etree.SubElement(entry, q("listeLocalisationSouhaitee"))
+                partner_start = _open(out, _name("cotitulaire"))
+                _identity(out, partner)
+                _close(out, partner_start, _name("cotitulaire"))
+            _close(out, partners, _name("listeCotitulaire"))
+        locations = _open(out, _name("listeLocalisationSouhaitee"))
         for location in application.form.housing_sought.wished_locations:
-            wished = etree.SubElement(locations, q("localisationSouhaitee"))
-            etree.SubElement(wished, q("commune"), code=location.commune)
-            _leaf(wished, "quartier", location.district)
-    return element
+            wished = _open(out, _name("localisationSouhaitee"))
+            out.append(f'<{PREFIX}:commune code="{_attribute(location.commune)}"/>')
+            _leaf(out, "quartier", location.district)
+            _close(out, wished, _name("localisationSouhaitee"))
+        _close(out, locations, _name("listeLocalisationSouhaitee"))
+        _close(out, entry, _name("doublon"))
+    _close(out, start, name)
 
 
-def _identity(parent: etree._Element, person: Any) -> None:
-    civility = etree.SubElement(parent, q("civilite"))
-    if person.civility:
-        civility.set("code", person.civility)
-    _leaf(parent, "nom", person.surname)
-    _leaf(parent, "nomPatronymique", person.birth_name)
-    _leaf(parent, "prenom", person.first_name)
-    _leaf(parent, "dateNaissance", person.birth_date)
-
-
-def _duplicate_address(parent: etree._Element, name: str, address: Any) -> None:
-    """The Doublon schema's address has the same elements, in the same order, as the form's."""
-    write_model(address, etree.SubElement(parent, q(name)), "02.01")
+def _identity(out: list[str], person: Any) -> None:
+    civility = f"<{PREFIX}:civilite"
+    out.append(f'{civility} code="{_attribute(person.civility)}"/>' if person.civility else civility + "/>")
+    _leaf(out, "nom", person.surname)
+    _leaf(out, "nomPatronymique", person.birth_name)
+    _leaf(out, "prenom", person.first_name)
+    _leaf(out, "dateNaissance", person.birth_date)
 
 
 def _generate(model: type) -> None:

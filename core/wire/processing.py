@@ -36,7 +36,7 @@ from core.service_layer.unit_of_work import UnitOfWork
 
 from . import schemas
 from .attestation import attestation_pdf
-from .codec import NS, VERSIONS, InterfaceFile, duplicates_element, read_file, write_file
+from .codec import NS, VERSIONS, InterfaceFile, read_file, write_duplicates, write_file
 from .xml import UnsafeXml, parse
 
 UnitOfWorkFactory = Callable[..., UnitOfWork]
@@ -219,7 +219,7 @@ def duplicates_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: 
     echoed = write_file(echoed)
     if not applications:
         return None, echoed
-    return etree.tostring(duplicates_element(applications), xml_declaration=True, encoding="UTF-8"), echoed
+    return write_duplicates(applications), echoed
 
 
 def dalo_answer(unit_of_work: UnitOfWorkFactory, counter_code: str, data: bytes, now: datetime) -> bytes:
