@@ -28,7 +28,7 @@ from .errors import (
 from .form import Address, ApplicationForm
 from .identity import name_problem
 from .referential import Territory
-from .vocabulary import coded_values, is_model, lists_and_models, text_carriers, wire_path
+from .vocabulary import is_model, lists_and_models, text_carriers, unknown_codes, wire_path
 
 T = TypeVar("T")
 
@@ -41,8 +41,7 @@ def check_codes(instance: Any, model_prefix: str = "") -> list[Anomaly]:
     return [
         Anomaly(UNKNOWN_CODE, f"Code inconnu « {found.value} » ({_list_name(found.codes)})",
                 model_prefix + wire_path(type(instance), found.python_path))
-        for found in coded_values(instance)
-        if not found.codes.has(found.value)
+        for found in unknown_codes(instance)
     ]
 
 

@@ -137,34 +137,48 @@ class CodedValue:
     codes: type
 
 
-def coded_values(instance: Any, prefix: str = "") -> list[CodedValue]:
-    """Every code carried by a model instance, depth first, for validation against its list.
+def unknown_codes(instance: Any) -> list[CodedValue]:
+    """Every code of a model instance that is not in its published list, depth first, with where it
+    was found.
 
     Only the fields that may hold a code are visited (:func:`code_carriers`): a form has about 140
-    fields and a few dozen codes, and this runs for every file; the codes are gathered in one list
-    rather than yielded through a generator per nested model."""
+    fields and a few dozen codes, and this runs for every file. Nearly every code is known, so a
+    code's path is spelled out only once it is found unknown; until then the walk keeps the steps
+    that lead to it."""
     found: list[CodedValue] = []
-    _gather_codes(instance, prefix, found)
+    _gather_unknown(instance, [], found)
     return found
 
 
-def _gather_codes(instance: Any, prefix: str, found: list[CodedValue]) -> None:
+Step = tuple[str, int | None]  # an attribute, and the index in its list when it is one
+
+
+def _gather_unknown(instance: Any, steps: list[Step], found: list[CodedValue]) -> None:
     for wire_field in code_carriers(type(instance)):
         value = getattr(instance, wire_field.attribute)
         if wire_field.is_list:
             for index, item in enumerate(value):
-                _gather_code(wire_field, item, f"{prefix}{wire_field.attribute}[{index}]", found)
+                _visit(wire_field, item, steps, (wire_field.attribute, index), found)
         else:
-            _gather_code(wire_field, value, prefix + wire_field.attribute, found)
+            _visit(wire_field, value, steps, (wire_field.attribute, None), found)
 
 
-def _gather_code(wire_field: WireField, item: Any, path: str, found: list[CodedValue]) -> None:
+def _visit(wire_field: WireField, item: Any, steps: list[Step], step: Step, found: list[CodedValue]) -> None:
     if item is None or item == "":  # an empty code element gives no code
         return
-    if wire_field.wire.codes is not None:
-        found.append(CodedValue(path, item, wire_field.wire.codes))
+    codes = wire_field.wire.codes
+    if codes is not None:
+        if not codes.has(item):
+            found.append(CodedValue(_spelled([*steps, step]), item, codes))
     elif is_model(type(item)):
-        _gather_codes(item, path + ".", found)
+        steps.append(step)
+        _gather_unknown(item, steps, found)
+        steps.pop()
+
+
+def _spelled(steps: list[Step]) -> str:
+    """``household.dependants[1].relationship``: what :func:`wire_path` translates."""
+    return ".".join(attribute if index is None else f"{attribute}[{index}]" for attribute, index in steps)
 
 
 @cache
