@@ -469,16 +469,16 @@ def _writer(model: type, attributes: tuple[str, ...] | None = None) -> Callable:
 def _value_lines(plan: _Field, value: str, name: str, changes: str, indent: str) -> list[str]:
     """Source writing one value: its element with its ``modifie`` mark, then its code, fields or text."""
     lines = [f"child_changes = {changes}",
-             f"open = '<' + {name} + MARKED if child_changes else '<' + {name}"]
+             f"start_tag = '<' + {name} + MARKED if child_changes else '<' + {name}"]
     if plan.coded:
-        lines += [f"out.append(open + ' code=\"' + _attribute({value}) + '\"/>' if {value} else open + '/>')"]
+        lines += [f"out.append(start_tag + ' code=\"' + _attribute({value}) + '\"/>' if {value} else start_tag + '/>')"]
     elif plan.nested:
         lines += ["start = len(out)",
-                  "out.append(open)",
+                  "out.append(start_tag)",
                   f"write_model({value}, out, version, child_changes)",
                   f"_close(out, start, {name})"]
     else:
-        lines += [f"out.append(open + '>' + _escaped({value} if {value}.__class__ is str else _lexical({value})) "
+        lines += [f"out.append(start_tag + '>' + _escaped({value} if {value}.__class__ is str else _lexical({value})) "
                   f"+ '</' + {name} + '>')"]
     return [indent + line for line in lines]
 

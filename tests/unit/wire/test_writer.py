@@ -42,7 +42,8 @@ def test_a_file_is_what_lxml_writes_for_it(version):
     form = awkward_form()
     file = replace(InterfaceFile.of(cancelled, version=version, file_type="RET", file_date=AT, counter="DEMOB"),
                    form=form, altered=altered(form=(other.form, form), cancellation=(None, cancelled.cancellation)),
-                   anomalies=[Anomaly("NUU105", "Trop & <trop>", "demandeur.nom", complements=(("valeur\t\"x\"", AWKWARD),))],
+                   anomalies=[Anomaly("NUU105", "Trop & <trop>", "demandeur.nom",
+                                      complements=(("valeur\t\"x\"", AWKWARD),))],
                    duplicates=APPLICATIONS[2:5])
     written = write_file(file)
     assert reserialised(written) == written
