@@ -182,8 +182,8 @@ def _sqlite_engine(url) -> Engine:
         dbapi_connection = connection.connection.dbapi_connection
         if mode == "IMMEDIATE":
             dbapi_connection.queue_for_writing()
-        try:
-            connection.exec_driver_sql(f"BEGIN {mode}")
+        try:  # on the DBAPI connection: SQLAlchemy's statement machinery cost more than the BEGIN
+            dbapi_connection.execute(f"BEGIN {mode}")
         except BaseException:
             dbapi_connection.leave_writers()
             raise

@@ -97,7 +97,7 @@ class SqliteRegistrations:
     schema's types."""
 
     def __init__(self, dialect: Any):
-        self.convert = {table.name: _bind_processors(table, dialect)
+        self.convert = {table.name: tuple(_bind_processors(table, dialect).items())
                         for table in (orm.applications, orm.application_people, orm.application_communes,
                                       orm.application_terms, orm.journal, orm.outbox)}
         self.insert = {table: _insert(table, ("application_id", *columns, *SEARCH_COLUMNS))
@@ -124,24 +124,32 @@ class SqliteRegistrations:
               journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
         work commits (its connection gives the writers' turn back then). ``columns["form"]`` is
-        already the JSON text (``StoredForm.text``)."""
+        already the JSON text (``StoredForm.text``).
+
+        The search columns the side tables copy are converted once, with the application's."""
         cursor = dbapi.cursor()
-        values = {**self._converted("applications", {k: v for k, v in columns.items() if k != "form"}),
-                  "form": columns["form"]}
+        values = self._converted("applications", {k: v for k, v in columns.items() if k != "form"})
+        values["form"] = columns["form"]
         row_id = cursor.execute(self.insert_application, values).fetchone()[0]
-        searched = {name: columns[name] for name in SEARCH_COLUMNS}
+        searched = {name: values[name] for name in SEARCH_COLUMNS}
         for table, rows in index.items():
             if rows:
-                cursor.executemany(self.insert[table], [self._converted(table, {"application_id": row_id, **row,
-                                                                                **searched}) for row in rows])
-        cursor.executemany(self.insert_journal, [self._converted("journal", row) for row in journal])
+                cursor.executemany(self.insert[table], [self._converted(table, {"application_id": row_id, **row},
+                                                                        searched) for row in rows])
+        cursor.executemany(self.insert_journal, [self._converted("journal", dict(row)) for row in journal])
         if outbox:
-            cursor.executemany(self.insert_outbox, [self._converted("outbox", row) for row in outbox])
+            cursor.executemany(self.insert_outbox, [self._converted("outbox", dict(row)) for row in outbox])
         return row_id
 
-    def _converted(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
-        convert = self.convert[table]
-        return {name: convert[name](value) if name in convert else value for name, value in row.items()}
+    def _converted(self, table: str, row: dict[str, Any], converted: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``row`` (a dict of its own, changed in place) with its values as the DBAPI stores them,
+        then ``converted``'s values, which are already."""
+        for name, process in self.convert[table]:
+            if name in row:
+                row[name] = process(row[name])
+        if converted:
+            row.update(converted)
+        return row
 
 
 class PostgresRegistrations:
