@@ -53,7 +53,7 @@ def quarantine_show(context: Context, message: int, raw: bool) -> None:
 def quarantine_release(context: Context, message: int) -> None:
     """Send quarantined MESSAGE through the checks again (e.g. once its certificate is registered).
 
-    The running hub picks it up within a minute, or at its next start.
+    A running mail process picks it up within ten seconds, or the next to start.
     """
     context.require_schema()
     if not MailStore(context.engine).release(message):

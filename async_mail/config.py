@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from certificates.mail import relay_address
+
+from .store import LEASE
 
 DEMO = Path("var/demo")
 
@@ -31,8 +34,11 @@ class MailSettings:
     drop_directory: Path = DEMO  # replies go to <drop>/<counter>/inbox/ when there is no relay
     dead_after_hours: float = 48  # undelivered replies become dead letters after this long
     workers: int = 2  # pipeline threads
+    lease: timedelta = LEASE  # a mail process's hold on a mail: what another waits for if it dies
 
     def __post_init__(self) -> None:
+        if self.lease < timedelta(seconds=3):
+            raise ValueError("SNE_HUB_MAIL_LEASE_SECONDS: at least 3 (leases are renewed every third of it)")
         if self.relay is not None:
             self.relay_address  # noqa: B018 - refuse a malformed relay at start, not at the first reply
 
@@ -69,4 +75,5 @@ class MailSettings:
             drop_directory=path("SNE_HUB_MAIL_DROP_DIR", cls.drop_directory),
             dead_after_hours=float(env.get("SNE_HUB_MAIL_DEAD_AFTER_HOURS", cls.dead_after_hours)),
             workers=int(env.get("SNE_HUB_MAIL_WORKERS", cls.workers)),
+            lease=timedelta(seconds=float(env.get("SNE_HUB_MAIL_LEASE_SECONDS", cls.lease.total_seconds()))),
         )

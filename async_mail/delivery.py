@@ -1,6 +1,8 @@
 """Sending the replies: from the durable queue to the relay, or to the demo mailboxes on disk.
 
-Each reply is tried until it is sent; failures are retried with exponential backoff (1, 2, 4 …
+Each reply is tried until it is sent, by one mail process at a time (each takes its batch under a
+lease long enough to send it: another process sends a batch whose process died once that lease
+ends); failures are retried with exponential backoff (1, 2, 4 …
 minutes, at most an hour apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead
 letter that operators see and can retry (`sne-hub mail outbox`). Without a relay
 (SNE_HUB_SMTP_RELAY=host:port), replies are written as .eml files into
@@ -21,6 +23,9 @@ from .store import MailStore, Outgoing
 
 log = logging.getLogger(__name__)
 
+BATCH = 20  # replies taken at a time, leased together for as long as sending them all may take
+RELAY_TIMEOUT = timedelta(seconds=30)  # each step of a relay's dialogue
+
 
 class Delivery:
     def __init__(self, settings: MailSettings, store: MailStore, counter_of_mailbox: Callable[[str], str | None]):
@@ -31,7 +36,7 @@ class Delivery:
     def deliver_due(self, now: datetime) -> tuple[int, int]:
         """Try every reply whose time has come; returns (sent, failed)."""
         sent = failed = 0
-        for outgoing in self.store.due(now):
+        for outgoing in self.store.due(now, BATCH, hold=max(self.store.lease, BATCH * RELAY_TIMEOUT)):
             try:
                 self._send(outgoing)
             except Exception as error:  # noqa: BLE001 - any failure is a retry, never a lost reply
@@ -46,7 +51,7 @@ class Delivery:
 
     def _send(self, outgoing: Outgoing) -> None:
         if self.settings.relay:
-            with smtplib.SMTP(*self.settings.relay_address, timeout=30) as relay:
+            with smtplib.SMTP(*self.settings.relay_address, timeout=RELAY_TIMEOUT.total_seconds()) as relay:
                 relay.sendmail(self.settings.addresses[0], [outgoing.recipient], outgoing.raw)
             return
         counter = self.counter_of_mailbox(outgoing.recipient)

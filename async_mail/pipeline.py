@@ -110,11 +110,12 @@ class Pipeline:
     def _read_only(self, readonly: bool = True) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, readonly=True)
 
-    def run(self, message: int, now: datetime, *, resuming: bool = False, raw: bytes | None = None) -> str:
+    def run(self, message: int, now: datetime, *, raw: bytes | None = None) -> str:
         """Check and process one stored message; returns its final status. ``raw``: the message's bytes,
-        when it was stored already claimed (:meth:`MailStore.receive`); otherwise it is claimed here."""
+        when it was stored already claimed (:meth:`MailStore.receive_many`); otherwise it is claimed
+        here, unless another process holds it."""
         if raw is None:
-            row = self.store.claim(message, resuming=resuming)
+            row = self.store.claim(message, now)
             if row is None:
                 current = self.store.get(message)
                 return current.status if current else "missing"

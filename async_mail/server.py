@@ -3,8 +3,9 @@
 The handler is deliberately small (aiosmtpd's way): RCPT refuses unknown recipients, DATA stores
 the message as received (off the event loop, with the mails other sessions sent at the same
 moment: :class:`Receiver`) and answers 250 only once it is stored, and the stored message is then
-handed to the pipeline on a worker thread with its bytes: stored already claimed ("processing"),
-it is neither claimed nor read back; if the hub stops first, the next start resumes it. STARTTLS
+handed to the pipeline on a worker thread with its bytes: stored already claimed ("processing",
+leased to this process), it is neither claimed nor read back; if the process stops first, another
+one or the next start takes it. Several mail processes share the SMTP port. STARTTLS
 is offered with the server certificate and can be required; sizes are bounded by aiosmtpd before
 DATA completes.
 """
@@ -16,7 +17,9 @@ import logging
 import queue
 import ssl
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from email import policy
 from email.parser import BytesHeaderParser
 from typing import Callable
@@ -68,8 +71,9 @@ class Receiver:
             for ((raw, *_), loop, stored), stored_id in zip(pending, ids):
                 try:
                     self.then(stored_id, raw)
-                except RuntimeError:  # the pipeline threads stopped with the hub: the next start resumes it
-                    log.warning("mail %d stored while stopping: processed at the next start", stored_id)
+                except RuntimeError:  # the pipeline threads stopped: taken when its lease ends
+                    log.warning("mail %d stored while stopping: processed by another mail process or at the "
+                                "next start", stored_id)
                 _answer(loop, stored, stored_id, None)
 
 
@@ -112,10 +116,10 @@ class HubHandler:
                                              str(message_id).strip() if message_id else None, now_in_paris())
         return f"250 2.0.0 Message {stored} reçu"
 
-    def process(self, message: int, resuming: bool = False, raw: bytes | None = None) -> None:
+    def process(self, message: int, raw: bytes | None = None) -> None:
         try:
-            self.pipeline.run(message, now_in_paris(), resuming=resuming, raw=raw)
-        except Exception as error:  # the message stays "processing": the next start resumes it
+            self.pipeline.run(message, now_in_paris(), raw=raw)
+        except Exception as error:  # the message stays "processing": taken again once its lease is let go
             log.error("mail %d: processing failed: %s", message, type(error).__name__)
 
 
@@ -128,16 +132,34 @@ def tls_context(settings: MailSettings) -> ssl.SSLContext | None:
     return context
 
 
+class SharedPortController(Controller):
+    """aiosmtpd's controller, its port shared (``SO_REUSEPORT``) with the other mail processes of
+    the deployment: the kernel spreads new sessions over them, as for the SOAP processes."""
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, host=self.hostname, port=self.port,
+                                       ssl=self.ssl_context, reuse_port=True)
+
+    def _trigger_server(self) -> None:
+        """aiosmtpd connects to its port once to see its server answer; a sibling process may get
+        that connection (it just greets it): connect again until this server answered one."""
+        deadline = time.monotonic() + self.ready_timeout
+        while not self._factory_invoked.is_set() and time.monotonic() < deadline:
+            super()._trigger_server()
+
+
 def controller(settings: MailSettings, handler: HubHandler) -> Controller:
     context = tls_context(settings)
-    return Controller(handler, hostname=settings.host, port=settings.port, data_size_limit=settings.max_bytes,
-                      tls_context=context, require_starttls=settings.require_starttls and context is not None,
-                      decode_data=False, server_hostname="sne-hub")
+    return SharedPortController(handler, hostname=settings.host, port=settings.port,
+                                data_size_limit=settings.max_bytes, tls_context=context,
+                                require_starttls=settings.require_starttls and context is not None,
+                                decode_data=False, server_hostname="sne-hub")
 
 
-def resume(store: MailStore, handler: HubHandler, *, at_start: bool = False) -> int:
-    """Hand waiting messages to the pipeline: released ones, and at start those a stop interrupted."""
-    waiting = store.waiting(at_start=at_start)
+def resume(store: MailStore, handler: HubHandler, now: datetime) -> int:
+    """Hand the messages waiting to the pipeline: stored and not taken, released from quarantine,
+    or let go by a process that stopped or died (:meth:`MailStore.waiting`)."""
+    waiting = store.waiting(now)
     for message in waiting:
-        handler.workers.submit(handler.process, message, at_start)
+        handler.workers.submit(handler.process, message)
     return len(waiting)

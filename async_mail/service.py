@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,8 @@ from .delivery import Delivery
 from .pipeline import Keys, Pipeline
 from .server import HubHandler, controller, resume
 from .store import MailStore
+
+log = logging.getLogger(__name__)
 
 
 class KeyRing:
@@ -73,9 +76,24 @@ def counter_lookup(engine):
 def handler(settings: MailSettings, engine) -> HubHandler:
     """The SMTP handler with its store, pipeline and pipeline threads, as ``sne-hub serve`` runs them (the
     benchmark and the tests build theirs here too)."""
-    store = MailStore(engine)
+    store = MailStore(engine, lease=settings.lease)
     pipeline = Pipeline(engine, settings, KeyRing(settings), store)
     return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
+
+
+RESUME_EVERY = 10  # seconds between looks for mails to take up
+
+
+def _renew_leases(store: MailStore, stop: threading.Event) -> None:
+    """Renew this process's leases every third of their length, on a thread of its own: a reply
+    being sent to a slow relay never delays them. A failed renewal is tried again at the next turn
+    (the leases last two more)."""
+    every = store.lease.total_seconds() / 3
+    while not stop.wait(every):
+        try:
+            store.renew(now_in_paris())
+        except Exception as error:  # noqa: BLE001 - the database may be back at the next turn
+            log.warning("mail leases not renewed: %s", type(error).__name__)
 
 
 def service(context):
@@ -92,17 +110,22 @@ def service(context):
     def serve(stop: threading.Event) -> None:
         smtp = controller(settings, smtp_handler)
         smtp.start()
-        print(f"serving: smtp://{settings.host}:{settings.port} for {', '.join(settings.addresses)}", flush=True)
-        resume(store, smtp_handler, at_start=True)
+        print(f"serving: smtp://{settings.host}:{settings.port} for {', '.join(settings.addresses)} "
+              f"(mail process {store.owner}, in the leases of the mails it holds)", flush=True)
+        renewals = threading.Thread(target=_renew_leases, args=(store, stop), name="mail-leases", daemon=True)
+        renewals.start()
         ticks = 0
         while not stop.is_set():
-            delivery.deliver_due(now_in_paris())
+            now = now_in_paris()
+            if ticks % RESUME_EVERY == 0:  # at start, then: released mails, those of a process that died
+                resume(store, smtp_handler, now)
+            delivery.deliver_due(now)
             ticks += 1
-            if ticks % 30 == 0:  # messages released from quarantine by an operator
-                resume(store, smtp_handler)
             stop.wait(1)
         smtp.stop()
         workers.shutdown(wait=True)
+        renewals.join()
+        store.let_go()
         delivery.deliver_due(now_in_paris())
 
     return serve

@@ -3,16 +3,23 @@ durable queue of replies, in the register's database.
 
 A message is stored before the SMTP session is told it was accepted, so nothing accepted is ever
 lost; it is processed afterwards, and a restart picks up what was stored but not processed.
+
+Several mail processes may share the database. A mail being processed is leased by its process
+(``owner``, ``lease_until``), which renews its leases while it lives: another process takes it only
+once the lease ran out (the process died) or was let go (a graceful stop). A reply is leased the
+same way by pushing its next attempt past the send (:meth:`MailStore.due`), so that two processes
+never send it both; one that died while sending is sent again when its lease ends.
 """
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, case, insert, or_, select, text, update
 
 from core.adapters import orm
 
@@ -21,6 +28,10 @@ QUARANTINED, RELEASED = "quarantined", "released"
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
 
 messages, outbox = orm.mail_messages, orm.mail_outbox
+
+# How long a process's hold on a mail or a reply lasts without renewal: what another process waits
+# after it died. Renewed every third of it (async_mail.service), far longer than a mail takes.
+LEASE = timedelta(seconds=60)
 
 # PostgreSQL advisory locks of the replay check: the two-integer form, whose key space is apart from
 # the one-bigint locks of core (identities, fan-out); the class says "a counter's mail".
@@ -50,8 +61,13 @@ class Outgoing:
 
 
 class MailStore:
-    def __init__(self, engine: Engine):
+    """``owner`` names this process in its leases (unique: a restarted process never takes its
+    predecessor's leases for its own)."""
+
+    def __init__(self, engine: Engine, owner: str | None = None, lease: timedelta = LEASE):
         self.engine = engine
+        self.owner = owner or uuid.uuid4().hex
+        self.lease = lease
 
     # -- received messages ---------------------------------------------------------------------
 
@@ -67,27 +83,54 @@ class MailStore:
         """Store several messages in one transaction, already claimed by the caller, which holds their bytes
         (the pipeline then needs no claim, an UPDATE that read the 13 KiB back, a transaction a mail):
         their ids, in order. Mails arriving together on several SMTP sessions share one commit. Nothing
-        is lost: a mail the hub stopped while "processing" is resumed at the next start."""
+        is lost: a mail whose process stopped while it was "processing" is taken again once let go or
+        once its lease ran out."""
         rows = [dict(received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
-                     status=PROCESSING) for raw, sender, message_id, at in received]
+                     status=PROCESSING, owner=self.owner, lease_until=at + self.lease)
+                for raw, sender, message_id, at in received]
         with self.engine.begin() as connection:
             return list(connection.scalars(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
                                            rows))
 
-    def waiting(self, *, at_start: bool = False) -> list[int]:
-        """Messages to process: stored but not processed, or released from quarantine. At start,
-        also those a stop interrupted while processing (their transaction never committed)."""
-        states = [RECEIVED, RELEASED, PROCESSING] if at_start else [RELEASED]
+    def waiting(self, now: datetime) -> list[int]:
+        """Messages to take: stored but not processed, released from quarantine, or left "processing"
+        by a process that let them go or whose lease ran out."""
         with self.engine.connect() as connection:
-            return list(connection.scalars(
-                select(messages.c.id).where(messages.c.status.in_(states)).order_by(messages.c.id)))
+            return list(connection.scalars(select(messages.c.id).where(self._takeable(now)).order_by(messages.c.id)))
 
-    def claim(self, message: int, *, resuming: bool = False) -> Any:
-        """Take a message for processing and return it; None if another worker has it or it is done."""
-        states = [RECEIVED, RELEASED, PROCESSING] if resuming else [RECEIVED, RELEASED]
+    def unfinished(self) -> list[int]:
+        """Every message not yet processed nor quarantined, whoever holds it."""
+        with self.engine.connect() as connection:
+            return list(connection.scalars(select(messages.c.id).where(
+                messages.c.status.in_([RECEIVED, RELEASED, PROCESSING])).order_by(messages.c.id)))
+
+    def claim(self, message: int, now: datetime) -> Any:
+        """Take a message for processing, leased to this process, and return it; None if another
+        process holds it or it is done."""
         with self.engine.begin() as connection:
-            return connection.execute(update(messages).where(messages.c.id == message, messages.c.status.in_(states))
-                                      .values(status=PROCESSING).returning(messages.c.id, messages.c.raw)).first()
+            return connection.execute(update(messages).where(messages.c.id == message, self._takeable(now))
+                                      .values(status=PROCESSING, owner=self.owner, lease_until=now + self.lease)
+                                      .returning(messages.c.id, messages.c.raw)).first()
+
+    def renew(self, now: datetime) -> int:
+        """Extend this process's leases on the mails it holds; how many it holds."""
+        with self.engine.begin() as connection:
+            return connection.execute(update(messages).where(messages.c.owner == self.owner,
+                                                             messages.c.status == PROCESSING)
+                                      .values(lease_until=now + self.lease)).rowcount
+
+    def let_go(self) -> int:
+        """Give up this process's leases (it stops, nothing of it is in flight): another process, or
+        the next start, takes those mails at once instead of when the lease would have ended."""
+        with self.engine.begin() as connection:
+            return connection.execute(update(messages).where(messages.c.owner == self.owner,
+                                                             messages.c.status == PROCESSING)
+                                      .values(lease_until=None)).rowcount
+
+    @staticmethod
+    def _takeable(now: datetime) -> Any:
+        lapsed = or_(messages.c.lease_until.is_(None), messages.c.lease_until < now)
+        return or_(messages.c.status.in_([RECEIVED, RELEASED]), and_(messages.c.status == PROCESSING, lapsed))
 
     def get(self, message: int) -> Any:
         with self.engine.connect() as connection:
@@ -196,11 +239,19 @@ class MailStore:
         with self.engine.connect() as connection:
             return connection.execute(select(outbox).where(outbox.c.id == reply)).first()
 
-    def due(self, at: datetime, limit: int = 20) -> list[Outgoing]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(select(outbox).where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= at)
-                                      .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit))
-            return [Outgoing(r.id, r.recipient, r.message_id, r.raw, r.attempts, r.created_at) for r in rows]
+    def due(self, at: datetime, limit: int = 20, hold: timedelta | None = None) -> list[Outgoing]:
+        """Replies whose time has come, leased to the caller: their next attempt is put off by
+        ``hold`` (default: the lease), so that no other process sends them meanwhile (PostgreSQL:
+        rows another process is claiming are skipped, not waited for). :meth:`sent` or
+        :meth:`failed` then settles each."""
+        chosen = (select(outbox.c.id).where(outbox.c.status == QUEUED, outbox.c.next_attempt_at <= at)
+                  .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(limit).with_for_update(skip_locked=True))
+        with self.engine.begin() as connection:
+            rows = connection.execute(update(outbox).where(outbox.c.id.in_(chosen.scalar_subquery()))
+                                      .values(next_attempt_at=at + (hold or self.lease))
+                                      .returning(outbox.c.id, outbox.c.recipient, outbox.c.message_id, outbox.c.raw,
+                                                 outbox.c.attempts, outbox.c.created_at)).all()
+        return sorted((Outgoing(*row) for row in rows), key=lambda outgoing: outgoing.id)
 
     def sent(self, reply: int, at: datetime) -> None:
         with self.engine.begin() as connection:

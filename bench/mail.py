@@ -25,9 +25,10 @@ and its revocation list, written to a temporary directory), ``async_mail.service
 and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
 PostgreSQL database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
 and counters, the counters' certificates registered; dropped at the end), logging at INFO to a
-file. aiosmtpd's Controller binds its own port (and connects to it to start its protocol), so two
-server processes cannot share a port through ``SO_REUSEPORT`` out of the box: with several server
-processes, each listens on its own port and the client processes are spread over them, round robin.
+file. With several server processes (which lease the mails they hold, as production's do), each
+listens on its own port and the client processes are spread over them, round robin: the hub's
+processes could share one port (``SO_REUSEPORT``), but the kernel's spread of a few sessions over
+them would then be uneven from run to run.
 
 The baseline, measured in the same run on the same server processes: a second aiosmtpd Controller
 in each (same options, another port) whose handler stores every message as one row of a plain table
@@ -215,7 +216,7 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
         smtp = controller(settings, handler)
         smtp.start()
-        resume(handler.store, handler, at_start=True)
+        resume(handler.store, handler, now_in_paris())
         baseline = Controller(BaselineHandler(engine), hostname=settings.host, port=baseline_port,
                               data_size_limit=settings.max_bytes, tls_context=tls_context(settings),
                               decode_data=False, server_hostname="sne-hub-baseline")

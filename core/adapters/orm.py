@@ -275,6 +275,8 @@ mail_messages = Table(
     Column("reason", String(1000)),
     Column("reply_id", BigInteger().with_variant(Integer(), "sqlite")),
     Column("processed_at", Instant),
+    Column("owner", String(32)),  # the serve process processing it ("processing"), until lease_until
+    Column("lease_until", Instant),
     Index(None, "message_id"),
 )
 

@@ -101,9 +101,9 @@ class RunningMail:
     def settle(self, timeout: float = 20) -> None:
         """Wait until every stored message is processed, then deliver the replies due."""
         deadline = time.monotonic() + timeout
-        while self.store.waiting(at_start=True) and time.monotonic() < deadline:
+        while self.store.unfinished() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not self.store.waiting(at_start=True), "messages still waiting"
+        assert not self.store.unfinished(), "messages still waiting"
         self._workers_idle(deadline - time.monotonic())
         self.delivery.deliver_due(now_in_paris() + timedelta(seconds=1))
 

@@ -272,7 +272,7 @@ def test_oversize_is_refused_during_data_and_nothing_is_stored(mail):
     with pytest.raises(smtplib.SMTPException) as refused:
         deliver(mail, ours(big, demob, None), demob.mailbox)
     assert "552" in str(refused.value) or "size" in str(refused.value).lower()
-    assert mail.store.quarantined() == [] and mail.store.waiting(at_start=True) == []
+    assert mail.store.quarantined() == [] and mail.store.unfinished() == []
 
 
 def test_a_released_message_goes_through_the_checks_again(mail):

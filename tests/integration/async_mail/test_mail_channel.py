@@ -1,6 +1,8 @@
 """The signed mail channel end to end: real SMTP sessions, real S/MIME, openssl on both sides."""
 
 import smtplib
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -9,6 +11,7 @@ import pytest
 from lxml import etree
 
 from async_mail import pipeline
+from async_mail.store import MailStore
 from certificates import smime
 from core.adapters.repository import count_rows
 from core.domain.calendar import now_in_paris
@@ -189,22 +192,73 @@ def test_the_documented_openssl_example_works(mail, tmp_path):
     assert applications(mail) == 1
 
 
-def test_a_message_stored_before_a_stop_is_processed_at_restart(mail):
-    """Stored (250 given), then the hub stopped before processing: the next start resumes it."""
-    from concurrent.futures import ThreadPoolExecutor
+def stored_mail(mail, index: int) -> int:
+    """A signed, encrypted mail of DEMOB stored as received (its 250 given), not yet processed."""
+    demob = identity(mail.pki, "DEMOB")
+    raw = ours(entity([(file_name("DEMOB", index), interface_file("DEMOB", form=person(index)))]), demob,
+               mail.settings.certificate)
+    return mail.store.receive(raw, demob.mailbox, None, now_in_paris())
 
+
+def resumed(mail, at) -> int:
     from async_mail.server import HubHandler, resume
 
-    demob = identity(mail.pki, "DEMOB")
-    raw = ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(8)))]), demob,
-               mail.settings.certificate)
-    stored = mail.store.receive(raw, demob.mailbox, None, now_in_paris())
-    assert mail.store.claim(stored)  # a worker had taken it when the hub stopped
     with ThreadPoolExecutor(1) as workers:
-        assert resume(mail.store, HubHandler(mail.settings, mail.store, mail.pipeline, workers), at_start=True) == 1
+        return resume(mail.store, HubHandler(mail.settings, mail.store, mail.pipeline, workers), at)
+
+
+def test_a_mail_let_go_by_a_stopping_process_is_taken_at_once(mail):
+    """A process stopped gracefully with a mail taken but not processed (stored while it stopped):
+    it let its leases go, so the next process takes the mail at its first look."""
+    stored = stored_mail(mail, 8)
+    stopping = MailStore(mail.store.engine)
+    assert stopping.claim(stored, now_in_paris())
+    assert resumed(mail, now_in_paris()) == 0  # still held
+    assert stopping.let_go() == 1
+    assert resumed(mail, now_in_paris()) == 1
     mail.settle()
     assert mail.store.get(stored).status == "processed"
     assert applications(mail) == 1 and len(mail.mailbox.received) == 1
+
+
+def test_a_mail_of_a_process_that_died_is_taken_once_its_lease_ran_out(mail):
+    """A process that died (SIGKILL, a crash) renews nothing: its mail waits for the end of its
+    lease (a second here), then another process takes and processes it, once."""
+    stored = stored_mail(mail, 9)
+    dead = MailStore(mail.store.engine, lease=timedelta(seconds=1))
+    assert dead.claim(stored, now_in_paris())
+    assert resumed(mail, now_in_paris()) == 0
+    time.sleep(1.1)
+    assert resumed(mail, now_in_paris()) == 1
+    mail.settle()
+    assert mail.store.get(stored).status == "processed" and mail.store.get(stored).owner == mail.store.owner
+    assert applications(mail) == 1 and len(mail.mailbox.received) == 1
+
+
+def test_a_living_process_keeps_its_mails_by_renewing_its_leases(mail):
+    stored = stored_mail(mail, 10)
+    living = MailStore(mail.store.engine, lease=timedelta(seconds=60))
+    taken_at = now_in_paris()
+    assert living.claim(stored, taken_at)
+    assert living.renew(taken_at + timedelta(seconds=40)) == 1
+    assert mail.store.claim(stored, taken_at + timedelta(seconds=90)) is None  # renewed until 100 s
+    assert mail.store.claim(stored, taken_at + timedelta(seconds=101))
+    assert living.renew(taken_at + timedelta(seconds=102)) == 0  # it is no longer the owner
+
+
+def test_a_reply_is_sent_by_one_process_and_again_only_if_it_died_sending_it(mail):
+    first, second = MailStore(mail.store.engine), MailStore(mail.store.engine)
+    now = now_in_paris()
+    replies = [mail.store.enqueue(f"c{index}@guichets.sne-hub.test", f"<r{index}@hub>", b"reply", now)
+               for index in range(5)]
+    taken = first.due(now, limit=3)
+    assert [outgoing.id for outgoing in taken] == replies[:3]
+    assert [outgoing.id for outgoing in second.due(now)] == replies[3:]  # not the first's
+    assert second.due(now + timedelta(seconds=59)) == []
+    for outgoing in taken[:2]:
+        first.sent(outgoing.id, now)
+    # the first died before settling its third reply: sent again once its lease ran out, the others never
+    assert [outgoing.id for outgoing in second.due(now + timedelta(seconds=61))] == [replies[2], *replies[3:]]
 
 
 CODES = [smime.NOT_MIME, smime.NOT_SIGNED, smime.NESTED, smime.BAD_SIGNATURE, smime.SIGNERS, smime.CHAIN, smime.REVOKED,

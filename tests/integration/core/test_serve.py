@@ -6,6 +6,7 @@ Real processes on a real port, set up the way ``make run`` does (db upgrade, dem
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import ssl
@@ -223,3 +224,73 @@ def test_a_stop_serves_every_connection_already_accepted_then_refuses(register):
     assert outcomes.answered_after_stop > 0  # the stop came while connections were in progress
     assert process.returncode == 0, output
     assert "listening socket closed" in output
+
+
+MAILS = 60  # enough that the killed process still holds mails it stored and has not processed
+
+
+def mail_process_owner(process: subprocess.Popen) -> str:
+    """The name a `serve --only mail` process gives itself in its leases, from its banner."""
+    for line in process.stdout:
+        if found := re.search(r"serving: smtp://.*\(mail process (\w+)", line):
+            return found.group(1)
+    raise AssertionError(f"the mail process ended before serving (exit {process.wait()})")
+
+
+def test_mail_processes_share_the_port_and_a_killed_ones_mails_are_processed_by_the_other(register):
+    """Two `serve --only mail` on one port and one database; SIGKILL of one after every mail was
+    acknowledged: the other takes the mails the dead one held once their lease ran out, and every
+    acknowledged mail is processed once, with one reply."""
+    import smtplib
+    import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.demo import COUNTERS
+    from support.mails import HUB, Identity, entity, ours
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    register = {**register, "env": {**register["env"], "SNE_HUB_SMTP_PORT": str(port), "SNE_HUB_MAIL_WORKERS": "1",
+                                    "SNE_HUB_MAIL_LEASE_SECONDS": "3"}}
+    pki, cwd = register["pki"], register["cwd"]
+    demob = Identity("DEMOB", next(c.mailbox for c in COUNTERS if c.code == "DEMOB"), pki / "DEMOB" / "cert.pem",
+                     pki / "DEMOB" / "key.pem")
+    mails = [ours(entity([(f"DEMDEMOB-202612041200-{index:06d}.xml", interface_file("DEMOB", form=person(index)))]),
+                  demob, pki / "hub-cert.pem") for index in range(MAILS)]
+    database = sqlite3.connect(cwd / "register.db")
+
+    def scalar(sql: str, *parameters) -> int:
+        return database.execute(sql, parameters).fetchone()[0]
+
+    def send(raw: bytes) -> str:
+        with smtplib.SMTP("127.0.0.1", port, timeout=STARTUP_BOUND) as session:
+            session.ehlo()
+            session.mail(demob.mailbox)
+            session.rcpt(HUB)
+            code, text = session.data(raw)
+        assert code == 250, text
+        return text.decode()
+
+    processes = [start(register, "--only", "mail") for _ in range(2)]
+    try:
+        owners = [mail_process_owner(process) for process in processes]
+        seeded = scalar("SELECT count(*) FROM applications")  # the demo's
+        with ThreadPoolExecutor(6) as clients:
+            acknowledged = list(clients.map(send, mails))
+        os.kill(processes[0].pid, signal.SIGKILL)
+        processes[0].wait()
+        held = scalar("SELECT count(*) FROM mail_messages WHERE owner = ? AND status = 'processing'", owners[0])
+        assert held > 0, "the killed process had processed every mail already: nothing to take over"
+
+        wait_until(lambda: scalar("SELECT count(*) FROM mail_messages WHERE status = 'processed'") == MAILS,
+                   "every mail processed")
+        assert len(set(acknowledged)) == MAILS and scalar("SELECT count(*) FROM mail_messages") == MAILS
+        assert scalar("SELECT count(*) FROM applications") == seeded + MAILS
+        assert scalar("SELECT count(*) FROM mail_messages WHERE owner = ?", owners[1]) >= held
+        wait_until(lambda: len(list((cwd / "var" / "demo" / "DEMOB" / "inbox").glob("*.eml"))) == MAILS,
+                   "one reply a mail")
+    finally:
+        database.close()
+        outputs = [stop(process) if process.poll() is None else "" for process in processes]
+    assert processes[1].returncode == 0, outputs[1]
