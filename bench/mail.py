@@ -207,6 +207,7 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         from async_mail import service
         from async_mail.server import controller, resume, tls_context
         from core.adapters.database import make_engine
+        from core.domain.calendar import now_in_paris
 
         instruments = Instruments(profile, measuring) if profile else None
         settings = mail_settings(pki_directory, port, workers, drop_directory)
