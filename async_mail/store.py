@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, insert, or_, select, text, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, insert, or_, select, update
 
 from core.adapters import orm
 
@@ -36,8 +36,23 @@ LEASE = timedelta(seconds=60)
 # PostgreSQL advisory locks of the replay check: the two-integer form, whose key space is apart from
 # the one-bigint locks of core (identities, fan-out); the class says "a counter's mail".
 REPLAY_LOCK_CLASS = 0x534E4D4C
-REPLAY_LOCKS = text("SELECT pg_advisory_xact_lock(:class, key) FROM unnest(CAST(:keys AS integer[])) AS key "
-                    "ORDER BY key")
+REPLAY_LOCKS = ("SELECT pg_advisory_xact_lock(%(class)s, key) FROM unnest(CAST(%(keys)s AS integer[])) AS key "
+                "ORDER BY key")
+
+# The statements every mail runs, built once: SQLAlchemy then only binds their values (building a
+# statement anew, and its cache key, cost more than PostgreSQL's answer). The PostgreSQL-only ones
+# run on the DBAPI cursor of the mail's connection, inside its transaction, as core's registration does.
+_EARLIER = (select(messages.c.id, messages.c.counter_code, messages.c.digest, messages.c.reply_id)
+            .where(or_(messages.c.digest == bindparam("digest"), messages.c.message_id == bindparam("message_id")),
+                   messages.c.counter_code == bindparam("counter"), messages.c.status == PROCESSED)
+            .order_by(case((messages.c.digest == bindparam("digest"), 0), else_=1), messages.c.id).limit(1))
+_ANSWERED_POSTGRES = f"""
+    WITH queued AS (
+        INSERT INTO mail_outbox (created_at, recipient, message_id, raw, status, attempts, next_attempt_at)
+        VALUES (%(at)s, %(recipient)s, %(message_id)s, %(raw)s, '{QUEUED}', 0, %(at)s) RETURNING id)
+    UPDATE mail_messages SET status = '{PROCESSED}', counter_code = %(counter)s, digest = %(digest)s,
+        processed_at = %(at)s, reason_code = NULL, reason = NULL, reply_id = (SELECT id FROM queued)
+    WHERE id = %(message)s RETURNING reply_id"""
 
 
 @dataclass(frozen=True)
@@ -151,7 +166,7 @@ class MailStore:
         keys = {_lock_key(counter, "content", digest)}
         if message_id:
             keys.add(_lock_key(counter, "message-id", _stored_id(message_id)))
-        connection.execute(REPLAY_LOCKS, {"class": REPLAY_LOCK_CLASS, "keys": sorted(keys)})
+        _dbapi(connection).cursor().execute(REPLAY_LOCKS, {"class": REPLAY_LOCK_CLASS, "keys": sorted(keys)})
 
     def earlier(self, connection: Connection, counter: str, message_id: str | None, digest: str) -> Earlier | None:
         """The counter's processed message with this signed content or, failing that, this Message-ID.
@@ -162,14 +177,9 @@ class MailStore:
         the caller then processes the mail or not.
         """
         self._lock_replays(connection, counter, message_id, digest)
-        matches = messages.c.digest == digest
-        if message_id:
-            matches = or_(matches, messages.c.message_id == _stored_id(message_id))
-        same_content_first = case((messages.c.digest == digest, 0), else_=1)
-        query = (select(messages.c.id, messages.c.counter_code, messages.c.digest, messages.c.reply_id)
-                 .where(matches, messages.c.counter_code == counter, messages.c.status == PROCESSED)
-                 .order_by(same_content_first, messages.c.id).limit(1))
-        row = connection.execute(query).first()
+        # Without a Message-ID, "message_id = NULL" matches nothing: the content alone decides.
+        row = connection.execute(_EARLIER, {"digest": digest, "message_id": _stored_id(message_id),
+                                            "counter": counter}).first()
         return Earlier(row.id, row.counter_code, row.digest, row.reply_id) if row else None
 
     def quarantine(self, message: int, code: str, reason: str, at: datetime, *, counter: str | None = None,
@@ -193,14 +203,9 @@ class MailStore:
             reply = self.enqueue(recipient, message_id, raw, at, connection)
             self.processed(message, counter, digest, reply, at, connection)
             return reply
-        queued = insert(outbox).values(created_at=at, recipient=recipient, message_id=message_id, raw=raw,
-                                       status=QUEUED, attempts=0, next_attempt_at=at).returning(outbox.c.id)
-        queued = queued.cte("queued")
-        marked = (update(messages).where(messages.c.id == message)
-                  .values(status=PROCESSED, counter_code=counter, digest=digest, processed_at=at, reason_code=None,
-                          reason=None, reply_id=select(queued.c.id).scalar_subquery())
-                  .returning(messages.c.reply_id).add_cte(queued))
-        return connection.execute(marked).scalar_one()
+        return _dbapi(connection).cursor().execute(_ANSWERED_POSTGRES, {
+            "at": at, "recipient": recipient, "message_id": message_id, "raw": raw, "counter": counter,
+            "digest": digest, "message": message}).fetchone()[0]
 
     def quarantined(self) -> list[Any]:
         with self.engine.connect() as connection:
@@ -285,6 +290,10 @@ class MailStore:
             result = connection.execute(update(outbox).where(outbox.c.id == reply, outbox.c.status != SENT)
                                         .values(status=QUEUED, next_attempt_at=at, created_at=at))
             return result.rowcount == 1
+
+
+def _dbapi(connection: Connection) -> Any:
+    return connection.connection.dbapi_connection
 
 
 def _lock_key(counter: str, kind: str, value: str) -> int:
