@@ -1,4 +1,5 @@
-"""``sne-hub mail …``: operators' view of the signed mail channel (quarantine, outgoing replies)."""
+"""``sne-hub mail …``: operators' view of the signed mail channel (quarantine, mails being processed,
+outgoing replies)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .store import DEAD, QUEUED, SENT, MailStore
 
 @click.group()
 def mail() -> None:
-    """The signed mail channel: quarantined messages and the queue of replies."""
+    """The signed mail channel: quarantined messages, mails being processed, the queue of replies."""
 
 
 @mail.group()
@@ -59,6 +60,25 @@ def quarantine_release(context: Context, message: int) -> None:
     if not MailStore(context.engine).release(message):
         raise click.ClickException(f"message {message} is not in quarantine")
     click.echo(f"message {message} released")
+
+
+@mail.command("processing")
+@pass_context
+def processing(context: Context) -> None:
+    """Mails being processed, by the mail process holding them (its name is in its start banner).
+
+    A lapsed lease means its process stopped or died: a running mail process takes those mails
+    within ten seconds. Mails not yet taken (released from quarantine) are counted apart."""
+    context.require_schema()
+    store, now = MailStore(context.engine), now_in_paris()
+    holders = store.holders()
+    for row in holders:
+        lease = (f"until {row.lease_until:%Y-%m-%d %H:%M:%S}" if row.lease_until and row.lease_until >= now
+                 else "lapsed or let go")
+        click.echo(f"{row.owner or '-':<32}  {row.mails:>6} mail(s)  oldest {row.oldest:%Y-%m-%d %H:%M:%S}  "
+                   f"lease {lease}")
+    not_taken = len(store.unfinished()) - sum(row.mails for row in holders)
+    click.echo(f"{len(holders)} holder(s); {not_taken} mail(s) waiting to be taken")
 
 
 @mail.group()

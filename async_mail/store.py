@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
 
 from core.adapters import orm
 
@@ -141,6 +141,16 @@ class MailStore:
             return connection.execute(update(messages).where(messages.c.owner == self.owner,
                                                              messages.c.status == PROCESSING)
                                       .values(lease_until=None)).rowcount
+
+    def holders(self) -> list[Any]:
+        """The mails taken and not yet processed, by the process holding them: how many, the oldest
+        one's arrival, the end of the latest lease (None: let go)."""
+        query = (select(messages.c.owner, func.count().label("mails"),
+                        func.min(messages.c.received_at).label("oldest"),
+                        func.max(messages.c.lease_until).label("lease_until"))
+                 .where(messages.c.status == PROCESSING).group_by(messages.c.owner).order_by(messages.c.owner))
+        with self.engine.connect() as connection:
+            return list(connection.execute(query))
 
     @staticmethod
     def _takeable(now: datetime) -> Any:

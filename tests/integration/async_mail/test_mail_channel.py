@@ -246,6 +246,30 @@ def test_a_living_process_keeps_its_mails_by_renewing_its_leases(mail):
     assert living.renew(taken_at + timedelta(seconds=102)) == 0  # it is no longer the owner
 
 
+def test_operators_see_which_process_holds_which_mails_and_whose_lease_lapsed(mail, database_url):
+    from click.testing import CliRunner
+
+    from core.cli import main
+
+    def processing() -> list[str]:
+        result = CliRunner().invoke(main, ["mail", "processing"], env={"SNE_HUB_DATABASE_URL": database_url},
+                                    prog_name="sne-hub")
+        assert result.exit_code == 0, result.output
+        return result.output.splitlines()
+
+    held, waiting = stored_mail(mail, 11), stored_mail(mail, 12)
+    dying = MailStore(mail.store.engine, owner="f" * 32, lease=timedelta(seconds=1))
+    assert dying.claim(held, now_in_paris())
+    [holder, summary] = processing()
+    assert holder.startswith("f" * 32) and "1 mail(s)" in holder and "lease until " in holder
+    assert summary == "1 holder(s); 1 mail(s) waiting to be taken"
+    time.sleep(1.1)
+    assert processing()[0].endswith("lease lapsed or let go")
+    assert mail.store.claim(waiting, now_in_paris()) and mail.store.claim(held, now_in_paris())
+    assert processing() == [processing()[0], "1 holder(s); 0 mail(s) waiting to be taken"]
+    assert processing()[0].startswith(mail.store.owner) and "2 mail(s)" in processing()[0]
+
+
 def test_a_reply_is_sent_by_one_process_and_again_only_if_it_died_sending_it(mail):
     first, second = MailStore(mail.store.engine), MailStore(mail.store.engine)
     now = now_in_paris()
