@@ -192,7 +192,9 @@ application_people = Table(
     Column("first_name_key", String(80), nullable=False),
     Column("birth_date", Date, nullable=False),
     *search_columns(),
-    Index(None, "birth_date", "first_name_key", "surname_key"),
+    # The identity check of every registration (core.adapters.registration.IDENTITIES): equality on
+    # all five columns, so that no planner prefers a name index whatever its statistics (migration 0012).
+    Index("ix_application_people_identity", "birth_date", "first_name_key", "surname_key", "territory_code", "state"),
     # A surname alone (thousands of Martins) in the SNE's order; a first name is checked in the index.
     Index("ix_application_people_surname_order", "surname_key", "territory_code", "state", *SEARCH_ORDER,
           "first_name_key"),

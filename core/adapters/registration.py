@@ -56,7 +56,9 @@ ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS big
 # A superset of the matches (any date × first name × surname given), filtered in Python, among the
 # active applications of the acting counter's territory: from the people's index alone (the side
 # table's copies of the state, territory and number are the application's, kept in its transaction),
-# without a join whose generic plan, chosen while the tables were small, scanned them per row.
+# without a join whose generic plan, chosen while the tables were small, scanned them per row. Its
+# five columns are those of ix_application_people_identity (migration 0012), so that SQLite, which
+# keeps no statistics, does not take a name index and scan every namesake of the territory.
 IDENTITIES = """
     SELECT number, role, surname_key, first_name_key, birth_date FROM application_people
     WHERE birth_date {birth_dates} AND first_name_key {first_names} AND surname_key {surnames}

@@ -70,14 +70,14 @@ SELECT_COUNTER = select(orm.counters).where(orm.counters.c.code == bindparam("co
 INSERT_JOURNAL = insert(orm.journal)
 INSERT_OUTBOX = insert(orm.outbox)
 _PEOPLE = orm.application_people.c
-SELECT_IDENTITIES = (  # a superset of the matches (any date × first name × surname given), filtered in Python
-    select(_APPLICATIONS.number, _PEOPLE.role, _PEOPLE.surname_key, _PEOPLE.first_name_key, _PEOPLE.birth_date)
-    .join(orm.applications, _APPLICATIONS.id == _PEOPLE.application_id)
+SELECT_IDENTITIES = (  # a superset of the matches (any date × first name × surname given), filtered in Python;
+    # from the people's index alone, as registration.IDENTITIES: its five columns are ix_application_people_identity
+    select(_PEOPLE.number, _PEOPLE.role, _PEOPLE.surname_key, _PEOPLE.first_name_key, _PEOPLE.birth_date)
     .where(_PEOPLE.birth_date.in_(bindparam("birth_dates", expanding=True)),
            _PEOPLE.first_name_key.in_(bindparam("first_names", expanding=True)),
            _PEOPLE.surname_key.in_(bindparam("surnames", expanding=True)),
-           _APPLICATIONS.state == ApplicationState.ACTIVE.value,
-           _APPLICATIONS.territory_code == bindparam("territory"))
+           _PEOPLE.state == ApplicationState.ACTIVE.value,
+           _PEOPLE.territory_code == bindparam("territory"))
 )
 # PostgreSQL: several inserts in one statement (data-modifying CTEs), rows passed as JSON.
 APPEND_EVENTS = text("""

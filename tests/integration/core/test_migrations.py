@@ -35,7 +35,7 @@ def test_the_indexes_counters_search_with_exist(engine):
     assert ("application_communes", ("commune", "territory_code", "state", *ORDER)) in indexed
     assert ("application_communes", ("commune", "territory_code", "state", "filing_date", "first_wished_commune",
                                      "number")) in indexed
-    assert ("application_people", ("birth_date", "first_name_key", "surname_key")) in indexed
+    assert ("application_people", ("birth_date", "first_name_key", "surname_key", "territory_code", "state")) in indexed
     assert ("application_people", ("surname_key", "territory_code", "state", *ORDER, "first_name_key")) in indexed
     assert ("application_people", ("first_name_key", "territory_code", "state", *ORDER)) in indexed
     assert ("application_terms", ("kind", "value", "territory_code", "state", *ORDER)) in indexed

@@ -230,6 +230,45 @@ def test_find_duplicates_without_registering(register_of):
     assert services.find_duplicates(register_of(readonly=True), demo.household_form(), "NANCY") == []
 
 
+NAMESAKES = 300  # Claire Martin, born on as many days: more than a few index pages of one first name
+
+
+def test_the_identity_check_reads_the_identity_index_among_namesakes(register_of, engine):
+    """Every registration looks its people up among the active applications of the territory. With
+    hundreds of namesakes, the look-up must descend the five-column identity index, not scan every
+    Claire or every Martin of the territory in a name index. SQLite keeps no statistics by itself:
+    the plan must hold without them; PostgreSQL plans once autovacuum has analysed the tables."""
+    from core.adapters import registration
+    from core.service_layer.services import _person_keys
+
+    for day in range(NAMESAKES):
+        register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=day)))
+    keys = _person_keys(demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=7)))
+    birth_dates = sorted({key.birth_date for key in keys})
+    first_names = sorted({key.first_name for key in keys})
+    surnames = sorted({surname for key in keys for surname in key.surnames})
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text("ANALYZE application_people"))
+            plan = connection.exec_driver_sql(
+                "EXPLAIN " + registration.PostgresRegistrations(engine.dialect).read_identities,
+                {"birth_dates": birth_dates, "first_names": first_names, "surnames": surnames, "code": "DEMOB"})
+        else:
+            sql = registration.IDENTITIES.format(birth_dates=registration._in(birth_dates),
+                                                 first_names=registration._in(first_names),
+                                                 surnames=registration._in(surnames), code="?")
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + sql,
+                (*[d.isoformat() for d in birth_dates], *first_names, *surnames, "DEMOB"))
+        lines = [str(row[-1]) for row in plan]
+    assert any("ix_application_people_identity" in line for line in lines), lines
+    if engine.dialect.name == "sqlite":  # every column of it, equality on each
+        assert any("birth_date=? AND first_name_key=? AND surname_key=? AND territory_code=? AND state=?" in line
+                   for line in lines), lines
+    with pytest.raises(DuplicateSuspected):  # and the check still finds the one namesake born that day
+        register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=7)), counter="DEMOB")
+
+
 # -- creation after separation ------------------------------------------------------------------
 
 
