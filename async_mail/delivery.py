@@ -2,7 +2,8 @@
 
 Each reply is tried until it is sent, by one mail process at a time (each takes its batch under a
 lease long enough to send it: another process sends a batch whose process died once that lease
-ends); failures are retried with exponential backoff (1, 2, 4 …
+ends). A mail process sends every reply due, batch after batch, at each turn of its loop (every
+second), so that delivery keeps up with the replies being queued; failures are retried with exponential backoff (1, 2, 4 …
 minutes, at most an hour apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead
 letter that operators see and can retry (`sne-hub mail outbox`). Without a relay
 (SNE_HUB_SMTP_RELAY=host:port), replies are written as .eml files into
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -33,8 +35,21 @@ class Delivery:
         self.store = store
         self.counter_of_mailbox = counter_of_mailbox
 
+    def deliver_all_due(self, clock: Callable[[], datetime], stop: threading.Event | None = None) -> tuple[int, int]:
+        """Batch after batch until fewer than a batch were due, or ``stop`` is set; returns (sent,
+        failed). One batch a turn would cap delivery at BATCH replies a second, below what a mail
+        process queues under load, and the replies would wait ever longer. A failed reply is put off
+        by its backoff, so a relay that is down ends the loop too, once each due reply was tried."""
+        sent = failed = 0
+        while stop is None or not stop.is_set():
+            batch_sent, batch_failed = self.deliver_due(clock())
+            sent, failed = sent + batch_sent, failed + batch_failed
+            if batch_sent + batch_failed < BATCH:
+                break
+        return sent, failed
+
     def deliver_due(self, now: datetime) -> tuple[int, int]:
-        """Try every reply whose time has come; returns (sent, failed)."""
+        """Try one batch of the replies whose time has come; returns (sent, failed)."""
         sent = failed = 0
         for outgoing in self.store.due(now, BATCH, hold=max(self.store.lease, BATCH * RELAY_TIMEOUT)):
             try:

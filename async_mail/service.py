@@ -119,13 +119,13 @@ def service(context):
             now = now_in_paris()
             if ticks % RESUME_EVERY == 0:  # at start, then: released mails, those of a process that died
                 resume(store, smtp_handler, now)
-            delivery.deliver_due(now)
+            delivery.deliver_all_due(now_in_paris, stop)
             ticks += 1
             stop.wait(1)
         smtp.stop()
         workers.shutdown(wait=True)
         renewals.join()
         store.let_go()
-        delivery.deliver_due(now_in_paris())
+        delivery.deliver_due(now_in_paris())  # one last batch: a stop is not held up by a backlog
 
     return serve

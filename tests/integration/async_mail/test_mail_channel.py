@@ -157,6 +157,21 @@ def test_a_relay_down_means_retries_then_a_dead_letter(mail):
     mail.settings.__dict__["relay"] = f"127.0.0.1:{mail.settings.relay and 0}"
 
 
+def test_every_reply_due_is_delivered_in_one_turn_batch_after_batch(mail):
+    """A mail process's turn sends its whole backlog, not one batch: at one batch a second, replies
+    queued faster than BATCH a second would wait ever longer."""
+    from async_mail.delivery import BATCH
+
+    now = now_in_paris()
+    queued = [mail.store.enqueue("demob@guichets.example.org", f"<reply-{index}@sne-hub>",
+                                 f"Subject: reply {index}\r\n\r\nbody\r\n".encode(), now)
+              for index in range(2 * BATCH + 5)]
+    assert mail.delivery.deliver_all_due(now_in_paris) == (len(queued), 0)
+    assert sorted(reply.status for reply in mail.store.replies()) == ["sent"] * len(queued)
+    assert len(mail.mailbox.received) == len(queued)
+    assert mail.delivery.deliver_all_due(now_in_paris) == (0, 0)
+
+
 def test_the_documented_openssl_example_works(mail, tmp_path):
     """docs/MAIL.md's script, run as written against this hub (demo mode: replies as .eml files)."""
     import re
