@@ -16,25 +16,34 @@ the certificate and the register, the signingTime and the attachment's name, pro
 through ``core`` (safe parse, XSD validation, registration, answer file, PDF attestation), builds
 the reply (MIME, signed by the hub, encrypted to the counter) and queues it in ``mail_outbox`` in
 the same transaction that marks the mail processed. A mail is done when its reply is queued.
-Delivering the replies is not measured: no delivery loop runs, the replies stay queued.
+Delivering the replies is not timed (with ``--deployment rig`` no delivery loop runs at all).
 
-The servers are the production ones, set up as ``async_mail.service.service`` does: ``MailSettings``
-(encryption required, as production must; STARTTLS offered, not used by the clients; the demo CA
-and its revocation list, written to a temporary directory), ``async_mail.service.handler`` (the
-``HubHandler`` with its pipeline threads: by default what ``sne-hub serve`` runs; ``--workers N`` for N)
-and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on a throwaway
-PostgreSQL database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
-and counters, the counters' certificates registered; dropped at the end), logging at INFO to a
-file. With several server processes (which lease the mails they hold, as production's do), each
-listens on its own port and the client processes are spread over them, round robin: the hub's
-processes could share one port (``SO_REUSEPORT``), but the kernel's spread of a few sessions over
-them would then be uneven from run to run.
+How the hub runs (``--deployment``):
 
-The baseline, measured in the same run on the same server processes: a second aiosmtpd Controller
-in each (same options, another port) whose handler stores every message as one row of a plain table
-(one transaction, same engine) before answering 250, and does nothing else. It is the floor of any
-mail channel on this transport and this database: the ratio hub/baseline says how much of it the
-hub keeps.
+- ``serve`` (the default): as users run it. The throwaway PostgreSQL database (dropped at the end)
+  is prepared by the hub's own commands, as docs/DEPLOYMENT.md and ``make run`` do (``sne-hub db
+  upgrade``, ``demo seed``, ``certificates demo``, in a directory of its own), then N ``sne-hub
+  serve --only mail`` processes run there on one SMTP port (``SO_REUSEPORT``; the kernel spreads the
+  clients' sessions over them), with default settings but the production one of docs/DEPLOYMENT.md,
+  encryption required (``SNE_HUB_MAIL_REQUIRE_ENCRYPTION=on``): their pipeline threads, leases,
+  INFO logs (to a file) and reply delivery are the command's own. With no relay configured, replies
+  are delivered as files under var/demo, as ``make run`` does: that delivery is not timed, its CPU
+  counts. "mails per server process" is then read from the mails' lease owners.
+- ``rig``: the production parts assembled by the benchmark in its own server processes, as
+  ``async_mail.service.service`` does: ``MailSettings`` (encryption required; STARTTLS offered, not
+  used by the clients; the demo CA and its revocation list, written to a temporary directory),
+  ``async_mail.service.handler`` (the ``HubHandler`` with its pipeline threads; ``--workers N`` for
+  N) and the aiosmtpd ``Controller`` of ``async_mail.server.controller``, with its own engine on the
+  throwaway database (migrated with ``core.adapters.schema.upgrade``, seeded with the demo territory
+  and counters, their certificates registered), logging at INFO to a file, no delivery loop. Each
+  server process listens on its own port and the client processes are spread over them, round
+  robin, so that each takes an even share. ``--profile`` uses it, to put its timers around the stages.
+
+The baseline, measured in the same run: an aiosmtpd Controller (same options) in as many server
+processes (with ``rig``, in the hub's own, on another port) whose handler stores every message as
+one row of a plain table (one transaction) before answering 250, and does nothing else. It is the
+floor of any mail channel on this transport and this database: the ratio hub/baseline says how much
+of it the hub keeps.
 
 Clients are ``--client-processes`` spawned processes holding ``--sessions`` SMTP sessions between
 them (a thread per session; each process writes as one of the three demo counters). A session sends
@@ -127,7 +136,8 @@ from bench.soap import (  # noqa: E402 - standard library only at import time
 
 DEFAULT_MAILS = 400  # timed mails per measurement, shared by the sessions
 DEFAULT_SERVER_PROCESSES = "1,2"
-SERVE = "serve"
+SERVE = "serve"  # the pipeline threads `sne-hub serve` runs by default; also the hub as deployed (--deployment)
+RIG = "rig"  # the hub's mail channel assembled by the benchmark in its own server processes (--deployment)
 DEFAULT_WORKERS = SERVE
 DEFAULT_CLIENT_PROCESSES = 4
 DEFAULT_SESSIONS = 8
@@ -195,9 +205,10 @@ def mail_settings(pki_directory: str, port: int, workers: str, drop_directory: s
                         require_encryption=True, drop_directory=Path(drop_directory), **pipeline_workers(workers))
 
 
-def server(url: str, pki_directory: str, port: int, baseline_port: int, workers: str, log_path: str,
+def server(url: str, pki_directory: str, port: int | None, baseline_port: int, workers: str, log_path: str,
            drop_directory: str, ready: Any, stop: Any, profile: dict | None, measuring: Any) -> None:
-    """One server process: the hub's mail channel (as async_mail.service sets it up) and the baseline."""
+    """One server process: the hub's mail channel (as async_mail.service sets it up) and the baseline;
+    the baseline alone when ``port`` is None (the hub then runs as `sne-hub serve`, see ``Served``)."""
     try:
         import logging
 
@@ -210,14 +221,16 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         from core.domain.calendar import now_in_paris
 
         instruments = Instruments(profile, measuring) if profile else None
-        settings = mail_settings(pki_directory, port, workers, drop_directory)
+        settings = mail_settings(pki_directory, port or baseline_port, workers, drop_directory)
         engine = make_engine(url)
         if instruments is not None:
             instruments.attach(engine)
-        handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
-        smtp = controller(settings, handler)
-        smtp.start()
-        resume(handler.store, handler, now_in_paris())
+        handler = smtp = None
+        if port is not None:
+            handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
+            smtp = controller(settings, handler)
+            smtp.start()
+            resume(handler.store, handler, now_in_paris())
         baseline = Controller(BaselineHandler(engine), hostname=settings.host, port=baseline_port,
                               data_size_limit=settings.max_bytes, tls_context=tls_context(settings),
                               decode_data=False, server_hostname="sne-hub-baseline")
@@ -225,8 +238,9 @@ def server(url: str, pki_directory: str, port: int, baseline_port: int, workers:
         ready.put(("ok", os.getpid()))
         stop.wait()
         baseline.stop()
-        smtp.stop()
-        handler.workers.shutdown(wait=True)
+        if handler is not None:
+            smtp.stop()
+            handler.workers.shutdown(wait=True)
         if instruments is not None:
             instruments.dump()
         engine.dispose()
@@ -632,9 +646,7 @@ def lone_client(url: str, port: int, pki_directory: str, counter: str, first_ind
 
 def prepare(url: str, pki_directory: str) -> None:
     """Migrate; write the demo PKI and its CA's (empty) revocation list; add the demo territory and
-    counters and register their certificates; the baseline's table; the reply's queueing time."""
-    from sqlalchemy import MetaData, text
-
+    counters and register their certificates; then the benchmark's own additions (``instrument``)."""
     from certificates import write_demo_pki
     from certificates.authority import Authority
     from certificates.reading import registration
@@ -656,10 +668,39 @@ def prepare(url: str, pki_directory: str) -> None:
             services.add_counter(SqlUnitOfWork(engine), counter)
             certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
             services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
+    finally:
+        engine.dispose()
+    instrument(url)
+
+
+def prepare_served(url: str, directory: str) -> str:
+    """The register and the PKI as an operator prepares them (docs/DEPLOYMENT.md, as ``make run``
+    does): ``sne-hub db upgrade``, ``demo seed``, ``certificates demo`` in ``directory``; then the
+    benchmark's own additions. Returns the PKI's directory."""
+    import subprocess
+
+    from support.topology import SNE_HUB
+
+    environment = {**os.environ, "SNE_HUB_DATABASE_URL": url, "SNE_HUB_LOG_LEVEL": "WARNING"}
+    for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
+        subprocess.run([SNE_HUB, *command], cwd=directory, env=environment, check=True, capture_output=True)
+    instrument(url)
+    return str(Path(directory) / "var" / "demo")
+
+
+def instrument(url: str) -> None:
+    """The benchmark's additions to the register: the baseline's table, and a column of
+    ``mail_outbox`` that keeps the moment each reply is queued, read back after each measurement."""
+    from sqlalchemy import MetaData, text
+
+    from core.adapters.database import make_engine
+
+    engine = make_engine(url)
+    try:
         metadata = MetaData()
         baseline_table(metadata)
         metadata.create_all(engine)
-        with engine.begin() as connection:  # the moment each reply is queued, read back after each measurement
+        with engine.begin() as connection:
             connection.execute(text(f"ALTER TABLE mail_outbox ADD COLUMN {QUEUED_COLUMN} timestamptz NOT NULL "
                                     "DEFAULT clock_timestamp()"))
     finally:
@@ -704,6 +745,22 @@ def outcomes(url: str, message_ids: list[str]) -> dict[str, tuple[str, str | Non
                 "FROM mail_messages m LEFT JOIN mail_outbox o ON o.id = m.reply_id "
                 "WHERE m.message_id = ANY(:ids)"), {"ids": message_ids})
             return {r[0]: (r[1], r[2], float(r[3]) if r[3] is not None else None) for r in rows}
+    finally:
+        engine.dispose()
+
+
+def mails_per_process(url: str, message_ids: list[str]) -> list[int]:
+    """How many of these mails each mail process took (its lease's owner), most first."""
+    from sqlalchemy import text
+
+    from core.adapters.database import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT count(*) FROM mail_messages WHERE message_id = ANY(:ids) "
+                                           "GROUP BY owner ORDER BY 1 DESC"), {"ids": message_ids})
+            return [row[0] for row in rows]
     finally:
         engine.dispose()
 
@@ -779,11 +836,16 @@ def library_versions() -> dict[str, str]:
 
 
 class Database:
-    """The throwaway register: created, prepared, analyzed, dropped; counts the mails sent to the hub."""
+    """The throwaway register: created, prepared, analyzed, dropped; counts the mails sent to the hub.
 
-    def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool):
+    For the hub as deployed (``deployment`` serve), the register and the PKI are prepared by the
+    hub's own commands in ``workdir``/layout, where ``Served`` then starts `sne-hub serve`."""
+
+    def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool,
+                 deployment: str = RIG, workdir: str = ""):
         self.admin, self.server_url, self.pki = admin, server_url, pki_directory
-        self.keep_statistics = keep_statistics
+        self.keep_statistics, self.deployment = keep_statistics, deployment
+        self.directory = Path(workdir) / "layout"
         self.name = f"sne_hub_bench_mail_{uuid.uuid4().hex[:12]}"
         self.url = ""
         self.hub_mails = 0  # rows of mail_messages
@@ -798,7 +860,11 @@ class Database:
     def __enter__(self) -> "Database":
         self.url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
         try:
-            self.admin.submit(prepare, self.url, self.pki).result()
+            if self.deployment == SERVE:
+                self.directory.mkdir(parents=True)
+                self.pki = self.admin.submit(prepare_served, self.url, str(self.directory)).result()
+            else:
+                self.admin.submit(prepare, self.url, self.pki).result()
         except BaseException:
             self.__exit__()
             raise
@@ -841,12 +907,13 @@ class Sample:
 
 
 class Servers:
-    """``count`` server processes, each on its own port (and its own baseline port)."""
+    """``count`` server processes, each on its own port (and its own baseline port); the baseline
+    alone without ``hub``."""
 
     def __init__(self, context: Any, count: int, workers: str, database: Database, workdir: str,
-                 profile: dict | None = None, measuring: Any = None):
+                 profile: dict | None = None, measuring: Any = None, hub: bool = True):
         self.context, self.count, self.workers, self.database, self.workdir = context, count, workers, database, workdir
-        self.profile, self.measuring = profile, measuring
+        self.profile, self.measuring, self.hub = profile, measuring, hub
         self.ports = [free_port() for _ in range(count)]
         self.baseline_ports = [free_port() for _ in range(count)]
         self.processes: list[Any] = []
@@ -859,7 +926,7 @@ class Servers:
         for index in range(self.count):
             log_path = str(Path(self.workdir) / f"server-{self.count}x{self.workers}-{index}.log")
             process = self.context.Process(
-                target=server, args=(self.database.url, self.database.pki, self.ports[index],
+                target=server, args=(self.database.url, self.database.pki, self.ports[index] if self.hub else None,
                                      self.baseline_ports[index], self.workers, log_path,
                                      str(Path(self.workdir) / "drop"), ready, self.stop_event, self.profile,
                                      measuring), daemon=True)
@@ -876,6 +943,13 @@ class Servers:
         self.pids = [p.pid for p in self.processes]
         return self
 
+    @property
+    def baseline_pids(self) -> list[int]:
+        return self.pids  # the baseline runs in the hub's server processes
+
+    def mails_per_process(self, admin: ProcessPoolExecutor, message_ids: list[str], shares: list[int]) -> list[int]:
+        return shares  # each process has its own port: the clients' shares
+
     def __exit__(self, *exc_info: object) -> None:
         self.stop_event.set()
         for process in self.processes:
@@ -884,11 +958,81 @@ class Servers:
                 process.terminate()
 
     def logs_tail(self) -> str:
-        out = []
-        for log_file in sorted(Path(self.workdir).glob("server-*.log")):
-            tail = log_file.read_text(errors="replace").splitlines()[-15:]
-            out.append(f"--- {log_file.name}\n" + "\n".join(tail))
-        return "\n".join(out)
+        return logs_tail(self.workdir)
+
+
+class Served:
+    """The hub as users run it: ``count`` ``sne-hub serve --only mail`` processes started in the
+    register's directory with default settings but two, the production ones of docs/DEPLOYMENT.md
+    (encryption required; the SMTP port, shared by the processes with ``SO_REUSEPORT``), each
+    pipeline thread count its default unless ``--workers`` says otherwise. Replies are delivered as
+    `make run` does without a relay, as files under var/demo (their delivery is not timed, its
+    CPU counts). The baseline runs in ``count`` processes of its own, one port each."""
+
+    def __init__(self, context: Any, count: int, workers: str, database: Database, workdir: str):
+        self.context, self.count, self.workers, self.database, self.workdir = context, count, workers, database, workdir
+        self.port = free_port()
+        self.ports = [self.port]  # the clients' sessions are spread over the processes by the kernel
+        self.baseline = Servers(context, count, workers, database, workdir, hub=False)
+        self.processes: list[Any] = []
+        self.pids: list[int] = []
+
+    def __enter__(self) -> "Served":
+        import subprocess
+
+        from bench.soap import descendants, listeners
+        from support.topology import SNE_HUB, wait_until
+
+        environment = {**os.environ, "SNE_HUB_DATABASE_URL": self.database.url,
+                       "SNE_HUB_SMTP_PORT": str(self.port), "SNE_HUB_MAIL_REQUIRE_ENCRYPTION": "on",
+                       **({} if self.workers == SERVE else {"SNE_HUB_MAIL_WORKERS": self.workers})}
+        environment.pop("SNE_HUB_LOG_LEVEL", None)  # the default, INFO
+        try:
+            self.baseline.__enter__()
+            for index in range(self.count):
+                log_path = Path(self.workdir) / f"serve-{self.count}x{self.workers}-{index}.log"
+                self.processes.append(subprocess.Popen(
+                    [SNE_HUB, "serve", "--only", "mail"], cwd=self.database.directory, env=environment,
+                    stdout=subprocess.DEVNULL, stderr=log_path.open("ab")))
+            wait_until(lambda: any(p.poll() is not None for p in self.processes) or listeners(self.port) >= self.count,
+                       f"{self.count} mail process(es) listening on {self.port}")
+            if any(p.poll() is not None for p in self.processes):
+                raise RuntimeError(f"sne-hub serve ended:\n{self.logs_tail()}")
+        except BaseException:
+            self.__exit__()
+            raise
+        self.pids = [pid for p in self.processes for pid in descendants(p.pid)]  # a supervisor's children too
+        self.baseline_ports = self.baseline.baseline_ports
+        return self
+
+    @property
+    def baseline_pids(self) -> list[int]:
+        return self.baseline.pids
+
+    def mails_per_process(self, admin: ProcessPoolExecutor, message_ids: list[str], shares: list[int]) -> list[int]:
+        return admin.submit(mails_per_process, self.database.url, message_ids).result()
+
+    def __exit__(self, *exc_info: object) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()  # SIGTERM: a graceful stop, the leases let go
+        for process in self.processes:
+            try:
+                process.wait(timeout=60)
+            except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: it did not stop
+                process.kill()
+        self.baseline.__exit__()
+
+    def logs_tail(self) -> str:
+        return logs_tail(self.workdir)
+
+
+def logs_tail(workdir: str) -> str:
+    out = []
+    for log_file in sorted(Path(workdir).glob("serve*.log")):
+        tail = log_file.read_text(errors="replace").splitlines()[-15:]
+        out.append(f"--- {log_file.name}\n" + "\n".join(tail))
+    return "\n".join(out)
 
 
 def _split(total: int, parts: int) -> list[int]:
@@ -918,7 +1062,7 @@ def _collect(results: Any, workers: list, count: int, what: str) -> list[tuple]:
     return reports
 
 
-def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database: Database, target: str,
+def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers | Served, database: Database, target: str,
             mails: int, client_processes: int, sessions: int, per_session: int, people: People) -> Sample:
     """A burst of ``mails`` pre-built mails over ``sessions`` SMTP sessions, to the hub or to the baseline."""
     processes = min(client_processes, sessions)
@@ -937,9 +1081,10 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
         for i in range(processes)
     ]
     per_server = [sum(shares[i] for i in range(processes) if i % len(ports) == k) for k in range(len(ports))]
+    pids = servers.pids if target == HUB else servers.baseline_pids
     for process in workers:
         process.start()
-    window = CpuWindow(servers.pids, database.name)
+    window = CpuWindow(pids, database.name)
     timeout = 120 + mails / 5
     try:
         try:
@@ -950,7 +1095,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += sessions * WARMUP
             database.settle(timeout)  # the warm-up mails processed: the workers' queues are empty
             applications_before = admin.submit(count_applications, database.url).result()
-        for pid in servers.pids:
+        for pid in pids:
             reset_peak(pid)
         window.start()
         try:
@@ -962,7 +1107,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
             database.hub_mails += mails
             database.settle(timeout)
         cpu = window.stop()
-        peaks = [peak_kib(pid) for pid in servers.pids]
+        peaks = [peak_kib(pid) for pid in pids]
     finally:
         for process in workers:
             process.join(timeout=10)
@@ -985,6 +1130,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
         queued = [found[m][2] for m, _, _ in records]
         latencies = [q - r[1] for q, r in zip(queued, records)]
         wall = max(queued) - first_sent
+        per_server = servers.mails_per_process(admin, [r[0] for r in records], per_server)
     else:
         latencies, wall = accept_latencies, last_ack - first_sent
     cpu["clients"] = sum(r[3] for r in reports)
@@ -994,7 +1140,7 @@ def measure(context: Any, admin: ProcessPoolExecutor, servers: Servers, database
                   cpu, per_server, sum(r[2] for r in reports))
 
 
-def measure_lone(context: Any, servers: Servers, database: Database, mails: int, people: People,
+def measure_lone(context: Any, servers: Servers | Served, database: Database, mails: int, people: People,
                  measuring: Any = None) -> Sample:
     """One session, one mail at a time, to the first server process: latency without any queue."""
     warm = context.Barrier(2)
@@ -1284,23 +1430,28 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         description="Signed and encrypted CRE mails (one file each, distinct households) processed end to end per "
                     "second by the hub's mail channel, on PostgreSQL: real SMTP sessions from concurrent clients, "
                     "stored, decrypted, verified, processed through core, answered by a signed and encrypted reply "
-                    "queued in the outbox (delivery not measured), with 1 or more server processes and several "
+                    "queued in the outbox (delivery not timed), with 1 or more server processes and several "
                     "pipeline workers; against a baseline that stores each received mail as one row. Each "
                     "measurement is repeated and reported as median (min–max). Progress goes to stderr, results "
                     "to stdout.",
     )
+    parser.add_argument("--deployment", choices=(SERVE, RIG), default=SERVE,
+                        help="serve: the hub as users run it, `sne-hub serve --only mail` processes sharing one "
+                             "port, the register prepared by its own commands; rig: the hub's mail channel set up "
+                             "by the benchmark in its own server processes, one port each, the baseline beside it "
+                             "(--profile always uses it) (default: serve)")
     parser.add_argument("--mails", type=positive, default=DEFAULT_MAILS,
                         help=f"timed mails per measurement, shared by the sessions (default: {DEFAULT_MAILS})")
     parser.add_argument("--runs", type=positive, default=3, help="repetitions of each measurement (default: 3)")
     parser.add_argument("--server-processes", type=counts, default=counts(DEFAULT_SERVER_PROCESSES),
-                        help="server process counts to measure, comma-separated; each process listens on its own "
-                             f"port (default: {DEFAULT_SERVER_PROCESSES})")
+                        help="server process counts to measure, comma-separated (default: "
+                             f"{DEFAULT_SERVER_PROCESSES})")
     parser.add_argument("--workers", type=worker_tokens, default=worker_tokens(DEFAULT_WORKERS),
                         help="pipeline threads per server process to measure, comma-separated: N, or serve, "
                              f"what `sne-hub serve` does by default (default: {DEFAULT_WORKERS})")
     parser.add_argument("--client-processes", type=positive, default=DEFAULT_CLIENT_PROCESSES,
-                        help="client processes, spread round robin over the server processes' ports "
-                             f"(default: {DEFAULT_CLIENT_PROCESSES})")
+                        help="client processes (with --deployment rig, spread round robin over the server "
+                             f"processes' ports) (default: {DEFAULT_CLIENT_PROCESSES})")
     parser.add_argument("--sessions", type=positive, default=DEFAULT_SESSIONS,
                         help=f"concurrent SMTP sessions, over the client processes (default: {DEFAULT_SESSIONS})")
     parser.add_argument("--per-session", type=positive, default=DEFAULT_PER_SESSION,
@@ -1360,11 +1511,13 @@ def main(argv: list[str] | None = None) -> int:
             rows[(*lone_at, LONE)] = Row(*lone_at, LONE)
         people = People()
         references: list[float] = []
-        with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as database:
+        started_as = Served if arguments.deployment == SERVE else Servers
+        with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze,
+                      deployment=arguments.deployment, workdir=workdir) as database:
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
                     for position, workers in enumerate(arguments.workers):
-                        with Servers(context, count, workers, database, workdir) as servers:
+                        with started_as(context, count, workers, database, workdir) as servers:
                             plan = [HUB] + ([BASELINE] if position == 0 else []) + (
                                 [LONE] if (count, workers) == lone_at and arguments.lone else [])
                             for handler in plan:
@@ -1397,7 +1550,11 @@ def main(argv: list[str] | None = None) -> int:
     ordered = [row for row in rows.values() if row.samples]
     main_lines, cpu_lines = tables(ordered)
     facts = machine(software, libraries)
-    settings = (f"{arguments.runs} runs of {arguments.mails} timed mails per measurement (one CRE file each), "
+    started = ("the hub started by sne-hub serve --only mail, N processes sharing one port (encryption required, "
+               "otherwise default settings; replies delivered as files, as make run does)"
+               if arguments.deployment == SERVE else
+               "the hub's mail channel set up by the benchmark in its own server processes, one port each")
+    settings = (f"{started}; {arguments.runs} runs of {arguments.mails} timed mails per measurement (one CRE file each), "
                 f"{arguments.sessions} SMTP sessions over {min(arguments.client_processes, arguments.sessions)} client "
                 f"processes, a new SMTP session every {arguments.per_session} mails"
                 + (f"; the lone row: {arguments.lone} mails one at a time" if arguments.lone else "")
