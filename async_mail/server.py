@@ -5,7 +5,10 @@ the message as received (off the event loop, with the mails other sessions sent 
 moment: :class:`Receiver`) and answers 250 only once it is stored, and the stored message is then
 handed to the pipeline on a worker thread with its bytes: stored already claimed ("processing",
 leased to this process), it is neither claimed nor read back; if the process stops first, another
-one or the next start takes it. Several mail processes share the SMTP port. STARTTLS
+one or the next start takes it. Several mail processes share the SMTP port, and the kernel gives
+each its sessions whatever its load: a process whose hand is full (its workers busy, a few mails
+queued for them) stores what it receives waiting instead, and whichever process has a free worker
+first takes it (:meth:`HubHandler.take_waiting`, a few times a second). STARTTLS
 is offered with the server certificate and can be required; sizes are bounded by aiosmtpd before
 DATA completes.
 """
@@ -44,10 +47,13 @@ class Receiver:
     that under load concurrent sessions share a commit, and the event loop keeps reading other
     sessions meanwhile instead of waiting for PostgreSQL."""
 
-    def __init__(self, store: MailStore, then: Callable[[int, bytes], None], batch: int = 64):
-        """``then(id, raw)`` runs for each mail once it is stored, whatever became of its session: a
-        mail committed is processed even if its client went away before the 250."""
-        self.store, self.then, self.batch = store, then, batch
+    def __init__(self, store: MailStore, then: Callable[[int, bytes], None], room: Callable[[], int] | None = None,
+                 left: Callable[[], None] | None = None, batch: int = 64):
+        """``then(id, raw)`` runs for each mail kept once it is stored, whatever became of its session:
+        a mail committed is processed even if its client went away before the 250. ``room()``: how
+        many of the mails stored next this process keeps (default: all); the others are stored
+        waiting, for any process to take, and then ``left()`` runs."""
+        self.store, self.then, self.room, self.left, self.batch = store, then, room, left, batch
         self.waiting: queue.SimpleQueue = queue.SimpleQueue()
         threading.Thread(target=self._write, name="mail-store", daemon=True).start()
 
@@ -62,15 +68,19 @@ class Receiver:
             pending = [self.waiting.get()]
             while len(pending) < self.batch and not self.waiting.empty():
                 pending.append(self.waiting.get())
+            keep = len(pending) if self.room is None else min(len(pending), self.room())
             try:
-                ids = self.store.receive_many([mail for mail, _, _ in pending])
+                ids = self.store.receive_many([mail for mail, _, _ in pending], keep)
             except Exception as error:  # noqa: BLE001 - each session gets the error, as when it stored its own
                 for _, loop, stored in pending:
                     _answer(loop, stored, None, error)
                 continue
-            for ((raw, *_), loop, stored), stored_id in zip(pending, ids):
+            if keep < len(pending) and self.left is not None:
+                self.left()
+            for index, (((raw, *_), loop, stored), stored_id) in enumerate(zip(pending, ids)):
                 try:
-                    self.then(stored_id, raw)
+                    if index < keep:
+                        self.then(stored_id, raw)
                 except RuntimeError:  # the pipeline threads stopped: taken when its lease ends
                     log.warning("mail %d stored while stopping: processed by another mail process or at the "
                                 "next start", stored_id)
@@ -94,13 +104,68 @@ def _settle(future: asyncio.Future, result, error) -> None:
         future.set_exception(error)
 
 
+QUEUED_PER_WORKER = 2  # mails a process keeps waiting for each of its workers, beyond the one at work
+
+
 class HubHandler:
+    """``in_hand``: the mails handed to this process's workers and not yet done with. Beyond
+    ``capacity`` (its workers busy, and a few mails queued for each), what it receives is left
+    waiting for another process (or for itself, once it has room)."""
+
     def __init__(self, settings: MailSettings, store: MailStore, pipeline: Pipeline, workers: ThreadPoolExecutor):
         self.addresses = {address.lower() for address in settings.addresses}
         self.store = store
         self.pipeline = pipeline
         self.workers = workers
-        self.receiver = Receiver(store, lambda message, raw: self.workers.submit(self.process, message, raw=raw))
+        self.capacity = settings.workers * (1 + QUEUED_PER_WORKER)
+        self.refill_at = settings.workers * QUEUED_PER_WORKER  # room worth a statement: the workers still fed
+        self.in_hand = 0
+        self.more_waiting = True  # worth a look once a mail is done: at start, after a full take, after an overflow
+        self._counting, self._taking = threading.Lock(), threading.Lock()
+        self.receiver = Receiver(store, self.hand_over, self.room, self._overflowed)
+
+    def room(self) -> int:
+        """How many more mails this process takes on now; beyond, what it receives is left waiting
+        for the first process with room."""
+        return max(0, self.capacity - self.in_hand)
+
+    def _overflowed(self) -> None:
+        self.more_waiting = True  # set once the mails left waiting are stored: a take after it sees them
+
+    def hand_over(self, message: int, raw: bytes | None = None) -> None:
+        """To a worker thread; RuntimeError once the workers stopped."""
+        with self._counting:
+            self.in_hand += 1
+        try:
+            self.workers.submit(self.process, message, raw=raw)
+        except RuntimeError:
+            self._done()
+            raise
+
+    def take_waiting(self, now: datetime) -> int:
+        """Take as many waiting mails as this process has room for (:meth:`MailStore.take`): another
+        process's overflow, mails released from quarantine, let go by a process that stopped or
+        held by one that died; how many. One thread of the process takes at a time: another finding
+        it taking leaves it be."""
+        if not self._taking.acquire(blocking=False):
+            return 0
+        try:
+            room = self.room()
+            if room == 0:
+                return 0
+            self.more_waiting = False  # before the look: an overflow stored meanwhile sets it again
+            taken = self.store.take(now, room)
+            if len(taken) == room:  # a full take: more may be waiting
+                self.more_waiting = True
+            for message, raw in taken:
+                self.hand_over(message, raw)
+            return len(taken)
+        finally:
+            self._taking.release()
+
+    def _done(self) -> None:
+        with self._counting:
+            self.in_hand -= 1
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list) -> str:
@@ -121,6 +186,15 @@ class HubHandler:
             self.pipeline.run(message, now_in_paris(), raw=raw)
         except Exception as error:  # the message stays "processing": taken again once its lease is let go
             log.error("mail %d: processing failed: %s", message, type(error).__name__)
+        finally:
+            self._done()
+        if self.more_waiting and self.room() >= self.refill_at:  # the next waiting ones now, several at a time
+            try:
+                self.take_waiting(now_in_paris())
+            except RuntimeError:  # the workers stopped: the mails taken are let go with the leases
+                pass
+            except Exception as error:  # noqa: BLE001 - the next look tries again
+                log.warning("waiting mails not taken: %s", type(error).__name__)
 
 
 def tls_context(settings: MailSettings) -> ssl.SSLContext | None:
@@ -156,10 +230,8 @@ def controller(settings: MailSettings, handler: HubHandler) -> Controller:
                                 decode_data=False, server_hostname="sne-hub")
 
 
-def resume(store: MailStore, handler: HubHandler, now: datetime) -> int:
-    """Hand the messages waiting to the pipeline: stored and not taken, released from quarantine,
-    or let go by a process that stopped or died (:meth:`MailStore.waiting`)."""
-    waiting = store.waiting(now)
-    for message in waiting:
-        handler.workers.submit(handler.process, message)
-    return len(waiting)
+def resume(handler: HubHandler, now: datetime) -> int:
+    """Hand the messages waiting to the pipeline, as many as it has room for: stored and not taken,
+    released from quarantine, or let go by a process that stopped or died (:meth:`MailStore.waiting`);
+    how many. ``sne-hub serve`` does it a few times a second (async_mail.service)."""
+    return handler.take_waiting(now)

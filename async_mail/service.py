@@ -18,7 +18,7 @@ from core.domain.calendar import now_in_paris
 from .config import MailSettings
 from .delivery import Delivery
 from .pipeline import Keys, Pipeline
-from .server import HubHandler, controller, resume
+from .server import HubHandler, controller
 from .store import MailStore
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ def handler(settings: MailSettings, engine) -> HubHandler:
     return HubHandler(settings, store, pipeline, ThreadPoolExecutor(settings.workers, thread_name_prefix="mail"))
 
 
-RESUME_EVERY = 10  # seconds between looks for mails to take up
+TAKE_EVERY = 0.2  # seconds between looks for mails waiting to be taken (one indexed query)
 
 
 def _renew_leases(store: MailStore, stop: threading.Event) -> None:
@@ -94,6 +94,18 @@ def _renew_leases(store: MailStore, stop: threading.Event) -> None:
             store.renew(now_in_paris())
         except Exception as error:  # noqa: BLE001 - the database may be back at the next turn
             log.warning("mail leases not renewed: %s", type(error).__name__)
+
+
+def _take_waiting(handler: HubHandler, stop: threading.Event) -> None:
+    """A few times a second, take the mails waiting that this process has room for: at start, those
+    its predecessor left; then another process's overflow (its hand full), mails released from
+    quarantine, and those of a process that stopped or died. So the processes sharing the port share
+    the load too, whatever sessions the kernel gave each."""
+    while not stop.wait(TAKE_EVERY):
+        try:
+            handler.take_waiting(now_in_paris())
+        except Exception as error:  # noqa: BLE001 - the database may be back at the next turn
+            log.warning("waiting mails not taken: %s", type(error).__name__)
 
 
 def service(context):
@@ -114,15 +126,13 @@ def service(context):
               f"(mail process {store.owner}, in the leases of the mails it holds)", flush=True)
         renewals = threading.Thread(target=_renew_leases, args=(store, stop), name="mail-leases", daemon=True)
         renewals.start()
-        ticks = 0
+        taking = threading.Thread(target=_take_waiting, args=(smtp_handler, stop), name="mail-take", daemon=True)
+        taking.start()
         while not stop.is_set():
-            now = now_in_paris()
-            if ticks % RESUME_EVERY == 0:  # at start, then: released mails, those of a process that died
-                resume(store, smtp_handler, now)
             delivery.deliver_all_due(now_in_paris, stop)
-            ticks += 1
             stop.wait(1)
         smtp.stop()
+        taking.join()
         workers.shutdown(wait=True)
         renewals.join()
         store.let_go()

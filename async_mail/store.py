@@ -94,15 +94,19 @@ class MailStore:
                 status=RECEIVED,
             ).returning(messages.c.id)).scalar_one()
 
-    def receive_many(self, received: list[tuple[bytes, str | None, str | None, datetime]]) -> list[int]:
-        """Store several messages in one transaction, already claimed by the caller, which holds their bytes
-        (the pipeline then needs no claim, an UPDATE that read the 13 KiB back, a transaction a mail):
-        their ids, in order. Mails arriving together on several SMTP sessions share one commit. Nothing
-        is lost: a mail whose process stopped while it was "processing" is taken again once let go or
-        once its lease ran out."""
+    def receive_many(self, received: list[tuple[bytes, str | None, str | None, datetime]],
+                     keep: int | None = None) -> list[int]:
+        """Store several messages in one transaction: their ids, in order. The first ``keep`` (default:
+        all) are stored already claimed by the caller, which holds their bytes (the pipeline then needs
+        no claim, an UPDATE that read the 13 KiB back, a transaction a mail); the others are stored
+        waiting, for whichever process has a free worker first (:meth:`take`). Mails arriving together
+        on several SMTP sessions share one commit. Nothing is lost: a mail whose process stopped while
+        it was "processing" is taken again once let go or once its lease ran out."""
+        keep = len(received) if keep is None else keep
         rows = [dict(received_at=at, raw=raw, sender=(sender or "")[:320], message_id=_stored_id(message_id),
-                     status=PROCESSING, owner=self.owner, lease_until=at + self.lease)
-                for raw, sender, message_id, at in received]
+                     status=PROCESSING if index < keep else RECEIVED, owner=self.owner if index < keep else None,
+                     lease_until=at + self.lease if index < keep else None)
+                for index, (raw, sender, message_id, at) in enumerate(received)]
         with self.engine.begin() as connection:
             return list(connection.scalars(insert(messages).returning(messages.c.id, sort_by_parameter_order=True),
                                            rows))
@@ -112,6 +116,18 @@ class MailStore:
         by a process that let them go or whose lease ran out."""
         with self.engine.connect() as connection:
             return list(connection.scalars(select(messages.c.id).where(self._takeable(now)).order_by(messages.c.id)))
+
+    def take(self, now: datetime, limit: int) -> list[tuple[int, bytes]]:
+        """Claim up to ``limit`` of the messages waiting (:meth:`waiting`), oldest first, in one
+        statement, leased to this process: their ids and bytes. Rows another process is claiming at
+        the same moment are skipped (PostgreSQL), not waited for."""
+        chosen = (select(messages.c.id).where(self._takeable(now)).order_by(messages.c.id).limit(limit)
+                  .with_for_update(skip_locked=True))
+        with self.engine.begin() as connection:
+            rows = connection.execute(update(messages).where(messages.c.id.in_(chosen.scalar_subquery()))
+                                      .values(status=PROCESSING, owner=self.owner, lease_until=now + self.lease)
+                                      .returning(messages.c.id, messages.c.raw)).all()
+        return sorted((row.id, row.raw) for row in rows)
 
     def unfinished(self) -> list[int]:
         """Every message not yet processed nor quarantined, whoever holds it."""

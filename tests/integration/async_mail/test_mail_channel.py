@@ -219,7 +219,43 @@ def resumed(mail, at) -> int:
     from async_mail.server import HubHandler, resume
 
     with ThreadPoolExecutor(1) as workers:
-        return resume(mail.store, HubHandler(mail.settings, mail.store, mail.pipeline, workers), at)
+        return resume(HubHandler(mail.settings, mail.store, mail.pipeline, workers), at)
+
+
+@pytest.mark.mail_settings(workers=1)
+def test_a_process_with_its_hand_full_leaves_what_it_receives_to_a_process_with_room(mail, engine):
+    """The kernel gives a process its SMTP sessions whatever its load. Once its hand is full (its
+    worker busy, two mails queued for it), it stores the next mails waiting, and another mail
+    process takes them as its own hand has room: every mail processed once, by one or the other."""
+    import threading
+
+    from async_mail import service
+
+    handler = service.handler(mail.settings, engine)  # another mail process, on the same database
+    busy = threading.Event()
+    mail.workers.submit(busy.wait, 20)  # this process's only worker, busy with a long mail
+    demob = identity(mail.pki, "DEMOB")
+    raws = [ours(entity([(file_name("DEMOB", index), interface_file("DEMOB", form=person(index)))]), demob,
+                 mail.settings.certificate) for index in range(7)]
+    try:
+        for raw in raws:  # one after the other: each DATA answered once its mail is stored
+            send(mail, raw, demob.mailbox)
+        rows = mail.store.unfinished()
+        assert [(mail.store.get(message).status, mail.store.get(message).owner) for message in rows] == \
+            [("processing", mail.store.owner)] * 3 + [("received", None)] * 4
+        assert handler.take_waiting(now_in_paris()) == handler.capacity == 3  # what its hand has room for
+        deadline = time.monotonic() + 20
+        while mail.store.waiting(now_in_paris()) and time.monotonic() < deadline:  # the last, once it has room
+            handler.take_waiting(now_in_paris())
+            time.sleep(0.05)
+    finally:
+        busy.set()
+        handler.workers.shutdown(wait=True)
+    mail.settle()
+    owners = [mail.store.get(message).owner for message in rows]
+    assert owners.count(mail.store.owner) == 3 and owners.count(handler.store.owner) == 4
+    assert all(mail.store.get(message).status == "processed" for message in rows)
+    assert applications(mail) == 7 and len(mail.mailbox.received) == 7
 
 
 def test_a_mail_let_go_by_a_stopping_process_is_taken_at_once(mail):
