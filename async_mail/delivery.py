@@ -3,9 +3,10 @@
 Each reply is tried until it is sent, by one mail process at a time (each takes its batch under a
 lease long enough to send it: another process sends a batch whose process died once that lease
 ends). A mail process sends every reply due, batch after batch, at each turn of its loop (every
-second), so that delivery keeps up with the replies being queued; failures are retried with exponential backoff (1, 2, 4 …
-minutes, at most an hour apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead
-letter that operators see and can retry (`sne-hub mail outbox`). Without a relay
+second), so that delivery keeps up with the replies being queued, each batch over one connection
+to the relay. Failures are retried with exponential backoff (1, 2, 4 … minutes, at most an hour
+apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead letter that operators
+see and can retry (`sne-hub mail outbox`). Without a relay
 (SNE_HUB_SMTP_RELAY=host:port), replies are written as .eml files into
 <drop directory>/<counter>/inbox/, which is how the demo delivers them.
 """
@@ -49,27 +50,35 @@ class Delivery:
         return sent, failed
 
     def deliver_due(self, now: datetime) -> tuple[int, int]:
-        """Try one batch of the replies whose time has come; returns (sent, failed)."""
+        """Try one batch of the replies whose time has come, over one relay connection; returns
+        (sent, failed)."""
         sent = failed = 0
-        for outgoing in self.store.due(now, BATCH, hold=max(self.store.lease, BATCH * RELAY_TIMEOUT)):
-            try:
-                self._send(outgoing)
-            except Exception as error:  # noqa: BLE001 - any failure is a retry, never a lost reply
-                status = self.store.failed(outgoing.id, f"{type(error).__name__}: {error}", now,
-                                           timedelta(hours=self.settings.dead_after_hours))
-                log.warning("reply %d not delivered (%s): %s", outgoing.id, type(error).__name__, status)
-                failed += 1
-            else:
-                self.store.sent(outgoing.id, now)
-                sent += 1
+        relay = RelaySession(self.settings.relay_address) if self.settings.relay else None
+        counters: dict[str, str | None] = {}  # the drop directory's counters by mailbox, for this batch
+        try:
+            for outgoing in self.store.due(now, BATCH, hold=max(self.store.lease, BATCH * RELAY_TIMEOUT)):
+                try:
+                    if relay is not None:
+                        relay.send(self.settings.addresses[0], outgoing.recipient, outgoing.raw)
+                    else:
+                        self._drop(outgoing, counters)
+                except Exception as error:  # noqa: BLE001 - any failure is a retry, never a lost reply
+                    status = self.store.failed(outgoing.id, f"{type(error).__name__}: {error}", now,
+                                               timedelta(hours=self.settings.dead_after_hours))
+                    log.warning("reply %d not delivered (%s): %s", outgoing.id, type(error).__name__, status)
+                    failed += 1
+                else:
+                    self.store.sent(outgoing.id, now)
+                    sent += 1
+        finally:
+            if relay is not None:
+                relay.close()
         return sent, failed
 
-    def _send(self, outgoing: Outgoing) -> None:
-        if self.settings.relay:
-            with smtplib.SMTP(*self.settings.relay_address, timeout=RELAY_TIMEOUT.total_seconds()) as relay:
-                relay.sendmail(self.settings.addresses[0], [outgoing.recipient], outgoing.raw)
-            return
-        counter = self.counter_of_mailbox(outgoing.recipient)
+    def _drop(self, outgoing: Outgoing, counters: dict[str, str | None]) -> None:
+        if outgoing.recipient not in counters:
+            counters[outgoing.recipient] = self.counter_of_mailbox(outgoing.recipient)
+        counter = counters[outgoing.recipient]
         if counter is None:
             raise LookupError(f"aucun guichet n'a pour adresse {outgoing.recipient}")
         inbox = Path(self.settings.drop_directory) / counter / "inbox"
@@ -78,3 +87,38 @@ class Delivery:
         temporary = target.with_suffix(".part")
         temporary.write_bytes(outgoing.raw)
         os.replace(temporary, target)
+
+
+class RelaySession:
+    """One SMTP connection to the relay for a batch of replies, opened at the first reply and again
+    after one broke: a connection (and its greeting) per reply cost the relay and the hub more than
+    the reply. A reply the relay refuses leaves the connection usable (smtplib resets the
+    transaction); any other error closes it, and the next reply opens a new one."""
+
+    def __init__(self, address: tuple[str, int]):
+        self.address = address
+        self.connection: smtplib.SMTP | None = None
+
+    def send(self, sender: str, recipient: str, raw: bytes) -> None:
+        if self.connection is None or self.connection.sock is None:  # none yet, or closed by a 421
+            self.connection = smtplib.SMTP(*self.address, timeout=RELAY_TIMEOUT.total_seconds())
+        try:
+            self.connection.sendmail(sender, [recipient], raw)
+        except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused):
+            raise  # this reply refused, the session still good
+        except OSError:  # smtplib's other errors too: a broken connection
+            self._abandon()
+            raise
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except OSError:
+                self._abandon()
+        self.connection = None
+
+    def _abandon(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None

@@ -45,9 +45,17 @@ class Mailbox:
 
     def __init__(self):
         self.received: list[tuple[str, list[str], bytes]] = []
+        self.sessions: list[tuple] = []  # the peer of each mail's SMTP session: one connection, one peer
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("unknown@"):  # as a relay refuses a mailbox it does not know
+            return "550 5.1.1 Unknown mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+        self.sessions.append(session.peer)
         return "250 OK"
 
 

@@ -159,7 +159,8 @@ def test_a_relay_down_means_retries_then_a_dead_letter(mail):
 
 def test_every_reply_due_is_delivered_in_one_turn_batch_after_batch(mail):
     """A mail process's turn sends its whole backlog, not one batch: at one batch a second, replies
-    queued faster than BATCH a second would wait ever longer."""
+    queued faster than BATCH a second would wait ever longer. Each batch goes over one connection
+    to the relay."""
     from async_mail.delivery import BATCH
 
     now = now_in_paris()
@@ -169,7 +170,19 @@ def test_every_reply_due_is_delivered_in_one_turn_batch_after_batch(mail):
     assert mail.delivery.deliver_all_due(now_in_paris) == (len(queued), 0)
     assert sorted(reply.status for reply in mail.store.replies()) == ["sent"] * len(queued)
     assert len(mail.mailbox.received) == len(queued)
+    assert len(set(mail.mailbox.sessions)) == 3  # 20, 20 and 5
     assert mail.delivery.deliver_all_due(now_in_paris) == (0, 0)
+
+
+def test_a_reply_the_relay_refuses_fails_alone_and_the_batch_goes_on(mail):
+    """A refusal is that reply's (retried later); the connection stays, the other replies go."""
+    now = now_in_paris()
+    for index, recipient in enumerate(["demob@guichets.example.org", "unknown@guichets.example.org",
+                                            "demoe@guichets.example.org"]):
+        mail.store.enqueue(recipient, f"<reply-{index}@sne-hub>", b"Subject: r\r\n\r\nbody\r\n", now)
+    assert mail.delivery.deliver_due(now_in_paris()) == (2, 1)
+    assert sorted(reply.status for reply in mail.store.replies()) == ["queued", "sent", "sent"]
+    assert len(mail.mailbox.received) == 2 and len(set(mail.mailbox.sessions)) == 1
 
 
 def test_the_documented_openssl_example_works(mail, tmp_path):
