@@ -91,8 +91,8 @@ class Delivery:
 
 class RelaySession:
     """One SMTP connection to the relay for a batch of replies, opened at the first reply and again
-    after one broke: a connection (and its greeting) per reply cost the relay and the hub more than
-    the reply. A reply the relay refuses leaves the connection usable (smtplib resets the
+    after one broke: a connection, greeting and EHLO per reply were a quarter of each reply's cost
+    (docs/BENCHMARKS.md). A reply the relay refuses leaves the connection usable (smtplib resets the
     transaction); any other error closes it, and the next reply opens a new one."""
 
     def __init__(self, address: tuple[str, int]):
