@@ -193,7 +193,7 @@ application_people = Table(
     Column("birth_date", Date, nullable=False),
     *search_columns(),
     # The identity check of every registration (core.adapters.registration.IDENTITIES): equality on
-    # all five columns, so that no planner prefers a name index whatever its statistics (migration 0012).
+    # all five columns, so that SQLite, without statistics, prefers it to a name index (migration 0012).
     Index("ix_application_people_identity", "birth_date", "first_name_key", "surname_key", "territory_code", "state"),
     # A surname alone (thousands of Martins) in the SNE's order; a first name is checked in the index.
     Index("ix_application_people_surname_order", "surname_key", "territory_code", "state", *SEARCH_ORDER,

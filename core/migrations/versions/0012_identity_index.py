@@ -6,8 +6,10 @@ columns only; the people's search indexes (surname or first name, then territory
 three of the query's columns too, and planners without fresh statistics (SQLite never gathers
 any by itself; PostgreSQL before autovacuum's first ANALYZE) took the first-name one: a scan of
 every active person of the territory with that first name, for each registration. With the five
-columns this index matches the whole query, and both planners take it by construction. It replaces
-the three-column one, which it serves (same leading columns).
+columns this index matches the whole query: SQLite, which counts the columns an index matches,
+takes it without statistics; PostgreSQL takes it once it has statistics of the register (its
+autovacuum's ANALYZE), and until then still weighs the indexes by the statistics it has. It
+replaces the three-column one, which it serves (same leading columns).
 
 Revision ID: 0012
 Revises: 0011
