@@ -228,10 +228,3 @@ def controller(settings: MailSettings, handler: HubHandler) -> Controller:
                                 data_size_limit=settings.max_bytes, tls_context=context,
                                 require_starttls=settings.require_starttls and context is not None,
                                 decode_data=False, server_hostname="sne-hub")
-
-
-def resume(handler: HubHandler, now: datetime) -> int:
-    """Hand the messages waiting to the pipeline, as many as it has room for: stored and not taken,
-    released from quarantine, or let go by a process that stopped or died (:meth:`MailStore.waiting`);
-    how many. ``sne-hub serve`` does it a few times a second (async_mail.service)."""
-    return handler.take_waiting(now)

@@ -216,7 +216,7 @@ def server(url: str, pki_directory: str, port: int | None, baseline_port: int, w
         from aiosmtpd.controller import Controller
 
         from async_mail import service
-        from async_mail.server import controller, resume, tls_context
+        from async_mail.server import controller, tls_context
         from core.adapters.database import make_engine
         from core.domain.calendar import now_in_paris
 
@@ -230,7 +230,7 @@ def server(url: str, pki_directory: str, port: int | None, baseline_port: int, w
             handler = service.handler(settings, engine)  # as `sne-hub serve` builds it
             smtp = controller(settings, handler)
             smtp.start()
-            resume(handler, now_in_paris())
+            handler.take_waiting(now_in_paris())
         baseline = Controller(BaselineHandler(engine), hostname=settings.host, port=baseline_port,
                               data_size_limit=settings.max_bytes, tls_context=tls_context(settings),
                               decode_data=False, server_hostname="sne-hub-baseline")

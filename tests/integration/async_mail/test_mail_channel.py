@@ -229,10 +229,10 @@ def stored_mail(mail, index: int) -> int:
 
 
 def resumed(mail, at) -> int:
-    from async_mail.server import HubHandler, resume
+    from async_mail.server import HubHandler
 
     with ThreadPoolExecutor(1) as workers:
-        return resume(HubHandler(mail.settings, mail.store, mail.pipeline, workers), at)
+        return HubHandler(mail.settings, mail.store, mail.pipeline, workers).take_waiting(at)
 
 
 @pytest.mark.mail_settings(workers=1)
