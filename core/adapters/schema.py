@@ -14,9 +14,13 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration for this engine's database.
+
+    Its options are read through ConfigParser's interpolation, where ``%`` is a directive: the URL's
+    own ``%`` (a percent-encoded password or path) is doubled so that it reads back as written."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     return config
 
 

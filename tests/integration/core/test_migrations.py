@@ -3,8 +3,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
 from core.adapters import schema
+from core.adapters.database import make_engine
 from core.adapters.orm import metadata
 from core.domain.identity import name_key
 
@@ -145,3 +147,22 @@ def test_0007_copies_the_search_columns_and_indexes_the_terms_of_existing_applic
         ("motive", "13", "active", "0571125000001DEMOB"), ("motive", "19", "active", "0571125000001DEMOB"),
         ("association", name_key("Les Amis du Quartier-Nord"), "cancelled", "0571125000002DEMOB"),
         ("motive", "01", "cancelled", "0571125000002DEMOB")]
+
+
+def test_a_url_with_a_percent_sign_migrates(database_url, tmp_path):
+    """A password with reserved characters is written percent-encoded in the URL (``p%40ss``), and
+    so is a path with spaces; Alembic's configuration would read that ``%`` as its own interpolation
+    and refuse the URL. The same database, reached through such a URL, migrates."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        url = url.set(database=str(tmp_path / "régistre à 100%.db"))
+    else:
+        url = url.set(password="p@ss:100%")  # trust authentication: the password is not checked
+    assert "%" in url.render_as_string(hide_password=False)
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        schema.downgrade(engine, "base")
+        schema.upgrade(engine)
+        assert schema.current_revision(engine) == schema.head_revision(engine)
+    finally:
+        engine.dispose()
