@@ -39,6 +39,16 @@ temporary directory, migrated, seeded and analysed as ``sne-hub db upgrade`` and
 its "database server" CPU is then inside the server processes. The demo PKI is written to a
 temporary directory and the demo counters' certificates are registered.
 
+A PostgreSQL register is not empty when the measurements start: ``--register`` applications (50,000
+by default) are loaded first by ``support.registers.bulk_load`` (five territories, the demo's 057 with
+six in ten, the demo counters among the reference data) and analysed. A register that holds
+applications, with statistics that say so, is what a deployed hub writes to. On a register analysed
+while empty, each server process's foreign-key checks (``application_people`` and the other index
+tables refer to ``applications``) keep the sequential scan they were planned with while the table
+was a page or two: this machine's PostgreSQL runs without autovacuum, so no new statistics come to
+re-plan them, and a registration cost PostgreSQL 1.7 ms at first and 6.5 ms after 3,000 more
+(docs/BENCHMARKS.md, "Seventh pass"). ``--register 0`` measures that empty start.
+
 The baseline, measured in the same run on the same register: a small WSGI application built
 here, served by the rig's server processes (as many as the hub's) under
 ``/baseline/services/DemandeLogementImplService/`` (a dispatcher on the path prefix mounts the
@@ -125,6 +135,7 @@ from bench.registrations import (  # noqa: E402 - standard library only at impor
     household_form,
     latency_digits,
     log,
+    non_negative,
     percentile,
     positive,
     ram_gib,
@@ -137,6 +148,7 @@ from bench.registrations import (  # noqa: E402 - standard library only at impor
 # clients and the admin helper are spawned, and a lean parent keeps their memory figures their own.
 
 DEFAULT_REQUESTS = 600  # per measurement, shared by the connections
+DEFAULT_REGISTER = 50_000  # applications loaded before the measurements, on PostgreSQL (13 s here)
 DEFAULT_CLIENTS = 8  # keep-alive HTTPS connections
 DEFAULT_CLIENT_PROCESSES = 4
 DEFAULT_SERVER_PROCESSES = "1,2,3"
@@ -835,8 +847,9 @@ def _failure(results: Any, workers: list, handler: str) -> str | None:
 # -- the database and the PKI (prepared and dropped by a spawned helper process) -------------------
 
 
-def prepare(url: str, pki_directory: str) -> None:
-    """Migrate, add the demo territory and counters, write the demo PKI, register the counters' certificates."""
+def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
+    """Migrate, add the demo territory and counters (with ``applications``, by loading a register of
+    that many, support.registers.bulk_load), write the demo PKI, register the counters' certificates."""
     from certificates import write_demo_pki
     from certificates.reading import registration
     from core import demo
@@ -844,14 +857,19 @@ def prepare(url: str, pki_directory: str) -> None:
     from core.adapters.database import make_engine
     from core.adapters.repository import SqlUnitOfWork
     from core.service_layer import services
+    from support.registers import bulk_load
 
     described = write_demo_pki(Path(pki_directory), [(c.code, c.name, c.mailbox) for c in demo.COUNTERS], HUB_MAIL)
     engine = make_engine(url)
     try:
         schema.upgrade(engine)
-        services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+        if applications:
+            bulk_load(url, applications, log=log)
+        else:
+            services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+            for counter in demo.COUNTERS:
+                services.add_counter(SqlUnitOfWork(engine), counter)
         for counter in demo.COUNTERS:
-            services.add_counter(SqlUnitOfWork(engine), counter)
             certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
             services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
         create_baseline_table(engine)
@@ -914,8 +932,9 @@ class Database:
     """
 
     def __init__(self, admin: ProcessPoolExecutor, backend: str, server_url: str, pki_directory: str,
-                 workdir: str, keep_statistics: bool, layout: str = RIG, backends: int = 1):
+                 workdir: str, keep_statistics: bool, layout: str = RIG, backends: int = 1, applications: int = 0):
         self.admin, self.backend, self.server_url, self.pki = admin, backend, server_url, pki_directory
+        self.applications = applications
         self.keep_statistics = keep_statistics and backend == POSTGRESQL
         self.name = f"sne_hub_bench_soap_{uuid.uuid4().hex[:12]}" if backend == POSTGRESQL else None
         self.layout, self.backends, self.directory = layout, backends, Path(workdir) / "layout"
@@ -935,12 +954,13 @@ class Database:
             url = self.admin.submit(create_postgres_database, self.server_url, self.name).result()
         try:
             if self.layout == RIG:
-                self.admin.submit(prepare, url, self.pki).result()
+                self.admin.submit(prepare, url, self.pki, self.applications).result()
             else:
                 from support.topology import Topology
 
                 (self.directory / "var").mkdir(parents=True)
                 self.topology = Topology.prepare(self.directory, url, backends=self.backends,
+                                                 applications=self.applications, log=log,
                                                  SNE_HUB_LOG_LEVEL="INFO")  # the default, over hub.env's
                 self.pki = str(self.topology.pki)
                 self.admin.submit(prepare_deployed, url).result()
@@ -1109,7 +1129,7 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
     directory = Path(arguments.profile)
     directory.mkdir(parents=True, exist_ok=True)
     register = Database(admin, arguments.database, arguments.postgres_url, pki, workdir,
-                        keep_statistics=not arguments.no_analyze)
+                        keep_statistics=not arguments.no_analyze, applications=arguments.register)
     with register as url:
         database = register.name
         people = People()
@@ -1199,6 +1219,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="PostgreSQL server; a throwaway database is created on it and dropped at the end "
                              f"(default: {DEFAULT_POSTGRES_URL})")
+    parser.add_argument("--register", type=non_negative, default=None, metavar="APPLICATIONS",
+                        help="applications in the register before the first measurement, loaded by "
+                             "support.registers.bulk_load (five territories, the demo's among them) and analysed, so "
+                             "that registrations land in a register of some size with statistics that describe it, "
+                             "as autovacuum keeps them; PostgreSQL only (default: "
+                             f"{DEFAULT_REGISTER} on PostgreSQL, 0 on SQLite)")
     parser.add_argument("--markdown", action="store_true",
                         help="print the machine and the results as Markdown, for docs/BENCHMARKS.md")
     parser.add_argument("--no-analyze", action="store_true",
@@ -1212,7 +1238,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="instead of the benchmark: one server process with cProfile around every request, one "
                              "connection, --requests calls to the hub then to the baseline; .prof files go to DIR "
                              "and a summary of where the time goes is printed")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.register is None:
+        arguments.register = DEFAULT_REGISTER if arguments.database == POSTGRESQL else 0
+    if arguments.register and arguments.database != POSTGRESQL:
+        parser.error("--register loads the register with PostgreSQL's COPY: it needs --database postgresql")
+    return arguments
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1242,7 +1273,7 @@ def main(argv: list[str] | None = None) -> int:
         people = People()
         register = Database(admin, arguments.database, arguments.postgres_url, pki, workdir,
                             keep_statistics=not arguments.no_analyze, layout=arguments.deployment,
-                            backends=max(arguments.server_processes))
+                            backends=max(arguments.server_processes), applications=arguments.register)
         references: list[float] = []
         load = Load(arguments.requests, arguments.clients, arguments.client_processes, arguments.household,
                     arguments.rate, arguments.duration)
@@ -1290,7 +1321,8 @@ def main(argv: list[str] | None = None) -> int:
             f"database's backends and the server's own processes) and of the client processes. Reference loop "
             f"(a fixed pure-Python loop, best of 5, timed before each measurement: how fast a core was): "
             f"{spread(references, 1)} ms. Statistics: "
-            f"{statistics(arguments)}. "
+            f"{statistics(arguments)}. Register: {arguments.register:,} applications loaded before the first "
+            f"measurement, plus the runs' registrations. "
             f"Load average before: {load_before}; after: {load_average()}.")
     if arguments.markdown:
         print("\n".join(f"- {name}: {value}" for name, value in facts))

@@ -19,10 +19,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from conformance_tests.profiles.server.wire import DEMANDE, Client
 from core.adapters.database import make_engine
 from core.adapters.repository import SqlUnitOfWork
+
+from .registers import bulk_load
 
 BIN = Path(sys.executable).parent
 SNE_HUB = str(BIN / "sne-hub")
@@ -74,11 +77,18 @@ class Topology:
     _engine: object = None
 
     @classmethod
-    def prepare(cls, directory: Path, database_url: str, backends: int, **hub_settings: str) -> Topology:
-        """Seed the register, write the PKI and render the configuration (nothing started yet)."""
+    def prepare(cls, directory: Path, database_url: str, backends: int, *, applications: int = 0,
+                log: Callable[[str], None] = print, **hub_settings: str) -> Topology:
+        """Seed the register, write the PKI and render the configuration (nothing started yet).
+
+        With ``applications``, the migrated register first receives that many applications by
+        ``support.registers.bulk_load`` (PostgreSQL; the demo territory and counters among its
+        reference data, so that ``demo seed`` adds only what they lack), progress to ``log``."""
         port, *ports = free_ports(backends + 1)
         topology = cls(directory, database_url, port, ports, hub_settings={k: str(v) for k, v in hub_settings.items()})
         for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
+            if command == ("demo", "seed") and applications:
+                bulk_load(database_url, applications, log=log)
             subprocess.run([SNE_HUB, *command], cwd=directory, env=topology.environment(), check=True,
                            capture_output=True)
         topology.render()
