@@ -67,7 +67,10 @@ PostgreSQL (this database's backends and the server's own processes) and by the 
 ``/proc`` (``bench/soap.py``'s helpers), from the barrier to the last reply, and so is what the rest
 of the machine did meanwhile. Peak RSS is the server processes' VmHWM over the measurement. The
 planner's statistics are refreshed (``ANALYZE``) after the set-up and after each measurement,
-outside the clock.
+outside the clock. The register holds ``--register`` applications (50,000 by default) before the
+first measurement, loaded and analysed as in ``bench/soap.py``, for the same reason: on a register
+analysed while empty, each process's foreign-key checks keep a sequential scan of ``applications``
+(docs/BENCHMARKS.md, "Seventh pass").
 
 Each measurement is repeated ``--runs`` times with fresh server processes and reported as the
 median with the min and max; the ratio is taken run by run. Nothing is asserted: it is a
@@ -115,6 +118,7 @@ from bench.registrations import (  # noqa: E402 - standard library only at impor
     log,
     percentile,
     person_form,
+    non_negative,
     positive,
     ram_gib,
     software_facts,
@@ -135,6 +139,7 @@ from bench.soap import (  # noqa: E402 - standard library only at import time
 # clients and the admin helper are spawned, and a lean parent keeps their memory figures their own.
 
 DEFAULT_MAILS = 400  # timed mails per measurement, shared by the sessions
+DEFAULT_REGISTER = 50_000  # applications loaded before the measurements (bench/soap.py's default)
 DEFAULT_SERVER_PROCESSES = "1,2"
 SERVE = "serve"  # the pipeline threads `sne-hub serve` runs by default; also the hub as deployed (--deployment)
 RIG = "rig"  # the hub's mail channel assembled by the benchmark in its own server processes (--deployment)
@@ -644,9 +649,10 @@ def lone_client(url: str, port: int, pki_directory: str, counter: str, first_ind
 # -- the database and the PKI (prepared, queried and dropped by a spawned helper process) ---------
 
 
-def prepare(url: str, pki_directory: str) -> None:
+def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
     """Migrate; write the demo PKI and its CA's (empty) revocation list; add the demo territory and
-    counters and register their certificates; then the benchmark's own additions (``instrument``)."""
+    counters (with ``applications``, by loading a register of that many, support.registers.bulk_load)
+    and register their certificates; then the benchmark's own additions (``instrument``)."""
     from certificates import write_demo_pki
     from certificates.authority import Authority
     from certificates.reading import registration
@@ -656,6 +662,7 @@ def prepare(url: str, pki_directory: str) -> None:
     from core.adapters.database import make_engine
     from core.adapters.repository import SqlUnitOfWork
     from core.service_layer import services
+    from support.registers import bulk_load
 
     directory = Path(pki_directory)
     described = write_demo_pki(directory, [(c.code, c.name, c.mailbox) for c in demo.COUNTERS], HUB_MAIL)
@@ -663,9 +670,13 @@ def prepare(url: str, pki_directory: str) -> None:
     engine = make_engine(url)
     try:
         schema.upgrade(engine)
-        services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+        if applications:
+            bulk_load(url, applications, log=log)
+        else:
+            services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+            for counter in demo.COUNTERS:
+                services.add_counter(SqlUnitOfWork(engine), counter)
         for counter in demo.COUNTERS:
-            services.add_counter(SqlUnitOfWork(engine), counter)
             certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
             services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
     finally:
@@ -673,16 +684,20 @@ def prepare(url: str, pki_directory: str) -> None:
     instrument(url)
 
 
-def prepare_served(url: str, directory: str) -> str:
+def prepare_served(url: str, directory: str, applications: int = 0) -> str:
     """The register and the PKI as an operator prepares them (docs/DEPLOYMENT.md, as ``make run``
-    does): ``sne-hub db upgrade``, ``demo seed``, ``certificates demo`` in ``directory``; then the
-    benchmark's own additions. Returns the PKI's directory."""
+    does): ``sne-hub db upgrade``, ``demo seed``, ``certificates demo`` in ``directory``, with
+    ``applications`` loaded before the seed (support.registers.bulk_load); then the benchmark's own
+    additions. Returns the PKI's directory."""
     import subprocess
 
+    from support.registers import bulk_load
     from support.topology import SNE_HUB
 
     environment = {**os.environ, "SNE_HUB_DATABASE_URL": url, "SNE_HUB_LOG_LEVEL": "WARNING"}
     for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
+        if command == ("demo", "seed") and applications:
+            bulk_load(url, applications, log=log)
         subprocess.run([SNE_HUB, *command], cwd=directory, env=environment, check=True, capture_output=True)
     instrument(url)
     return str(Path(directory) / "var" / "demo")
@@ -842,8 +857,9 @@ class Database:
     hub's own commands in ``workdir``/layout, where ``Served`` then starts `sne-hub serve`."""
 
     def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool,
-                 deployment: str = RIG, workdir: str = ""):
+                 deployment: str = RIG, workdir: str = "", applications: int = 0):
         self.admin, self.server_url, self.pki = admin, server_url, pki_directory
+        self.applications = applications
         self.keep_statistics, self.deployment = keep_statistics, deployment
         self.directory = Path(workdir) / "layout"
         self.name = f"sne_hub_bench_mail_{uuid.uuid4().hex[:12]}"
@@ -862,9 +878,9 @@ class Database:
         try:
             if self.deployment == SERVE:
                 self.directory.mkdir(parents=True)
-                self.pki = self.admin.submit(prepare_served, self.url, str(self.directory)).result()
+                self.pki = self.admin.submit(prepare_served, self.url, str(self.directory), self.applications).result()
             else:
-                self.admin.submit(prepare, self.url, self.pki).result()
+                self.admin.submit(prepare, self.url, self.pki, self.applications).result()
         except BaseException:
             self.__exit__()
             raise
@@ -1343,7 +1359,8 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
         old.unlink()
     people = People()
     samples = {}
-    with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze) as database:
+    with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze,
+                  applications=arguments.register) as database:
         for mode in ("stages", "cprofile"):
             measuring = context.Event()
             with Servers(context, 1, str(arguments.profile_workers), database, workdir,
@@ -1467,6 +1484,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="print the machine and the results as Markdown, for docs/BENCHMARKS.md")
     parser.add_argument("--no-analyze", action="store_true",
                         help="do not ANALYZE the database after the set-up and after each measurement")
+    parser.add_argument("--register", type=non_negative, default=DEFAULT_REGISTER, metavar="APPLICATIONS",
+                        help="applications in the register before the first measurement, loaded by "
+                             "support.registers.bulk_load and analysed, as in bench/soap.py "
+                             f"(default: {DEFAULT_REGISTER})")
     parser.add_argument("--profile", metavar="DIR",
                         help="instead of the benchmark: one server process, mails sent one at a time, first with "
                              "timers around the stages, then with cProfile around every mail; .prof files go to DIR "
@@ -1513,7 +1534,7 @@ def main(argv: list[str] | None = None) -> int:
         references: list[float] = []
         started_as = Served if arguments.deployment == SERVE else Servers
         with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze,
-                      deployment=arguments.deployment, workdir=workdir) as database:
+                      deployment=arguments.deployment, workdir=workdir, applications=arguments.register) as database:
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
                     for position, workers in enumerate(arguments.workers):
@@ -1567,7 +1588,9 @@ def main(argv: list[str] | None = None) -> int:
             f"in cores. CPU ms/mail: user+system CPU per mail of the server processes, of PostgreSQL (this "
             f"database's backends and the server's own processes) and of the client processes. Reference loop (a "
             f"fixed pure-Python loop, best of 5, timed before each measurement: how fast a core was): "
-            f"{spread(references, 1)} ms. Load average before: {load_before}; after: {load_average()}.")
+            f"{spread(references, 1)} ms. Register: {arguments.register:,} applications loaded before the first "
+            f"measurement, plus the runs' registrations. Load average before: {load_before}; after: "
+            f"{load_average()}.")
     if arguments.markdown:
         print("\n".join(f"- {name}: {value}" for name, value in facts))
         print()
