@@ -13,6 +13,7 @@ from sqlalchemy import select
 from certificates import load_certificate
 from certificates.reading import load_private_key
 from core.adapters import orm
+from core.adapters.database import reading
 from core.domain.calendar import now_in_paris
 
 from .config import MailSettings
@@ -68,7 +69,7 @@ def _pem_blocks(data: bytes, label: bytes) -> list[bytes]:
 
 def counter_lookup(engine):
     def counter_of_mailbox(mailbox: str) -> str | None:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             return connection.scalar(select(orm.counters.c.code).where(orm.counters.c.mailbox.ilike(mailbox)))
     return counter_of_mailbox
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
 
 from core.adapters import orm
+from core.adapters.database import reading
 
 RECEIVED, PROCESSING, PROCESSED = "received", "processing", "processed"
 QUARANTINED, RELEASED = "quarantined", "released"
@@ -114,7 +115,7 @@ class MailStore:
     def waiting(self, now: datetime) -> list[int]:
         """Messages to take: stored but not processed, released from quarantine, or left "processing"
         by a process that let them go or whose lease ran out."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return list(connection.scalars(select(messages.c.id).where(self._takeable(now)).order_by(messages.c.id)))
 
     def take(self, now: datetime, limit: int) -> list[tuple[int, bytes]]:
@@ -131,7 +132,7 @@ class MailStore:
 
     def unfinished(self) -> list[int]:
         """Every message not yet processed nor quarantined, whoever holds it."""
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return list(connection.scalars(select(messages.c.id).where(
                 messages.c.status.in_([RECEIVED, RELEASED, PROCESSING])).order_by(messages.c.id)))
 
@@ -165,7 +166,7 @@ class MailStore:
                         func.min(messages.c.received_at).label("oldest"),
                         func.max(messages.c.lease_until).label("lease_until"))
                  .where(messages.c.status == PROCESSING).group_by(messages.c.owner).order_by(messages.c.owner))
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return list(connection.execute(query))
 
     @staticmethod
@@ -174,7 +175,7 @@ class MailStore:
         return or_(messages.c.status.in_([RECEIVED, RELEASED]), and_(messages.c.status == PROCESSING, lapsed))
 
     def get(self, message: int) -> Any:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return connection.execute(select(messages).where(messages.c.id == message)).first()
 
     def _lock_replays(self, connection: Connection, counter: str, message_id: str | None, digest: str) -> None:
@@ -234,7 +235,7 @@ class MailStore:
             "digest": digest, "message": message}).fetchone()[0]
 
     def quarantined(self) -> list[Any]:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return list(connection.execute(
                 select(messages.c.id, messages.c.received_at, messages.c.sender, messages.c.reason_code,
                        messages.c.reason).where(messages.c.status == QUARANTINED).order_by(messages.c.id)))
@@ -267,7 +268,7 @@ class MailStore:
             return own.execute(statement).scalar_one()
 
     def reply_of(self, reply: int) -> Any:
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return connection.execute(select(outbox).where(outbox.c.id == reply)).first()
 
     def due(self, at: datetime, limit: int = 20, hold: timedelta | None = None) -> list[Outgoing]:
@@ -307,7 +308,7 @@ class MailStore:
                        outbox.c.next_attempt_at, outbox.c.last_error).order_by(outbox.c.id)
         if status:
             query = query.where(outbox.c.status == status)
-        with self.engine.connect() as connection:
+        with reading(self.engine) as connection:
             return list(connection.execute(query))
 
     def retry(self, reply: int, at: datetime) -> bool:

@@ -7,6 +7,11 @@ file safe (if not fast). Read-only units of work begin ``DEFERRED`` and never wa
 Writers queue before ``BEGIN IMMEDIATE`` (:class:`WriterQueueConnection`) instead of in SQLite's busy
 handler: on a lock of the engine within one process, and on a file lock next to the database
 (``<file>.writers``) between processes.
+
+On PostgreSQL, reads made apart from any write (:func:`reading`, read-only units of work) run in a
+``READ ONLY`` transaction ended by ``COMMIT``, not ``ROLLBACK``: psycopg forgets every statement it
+prepared on a connection at each ROLLBACK (it cannot tell a read from a rolled-back schema change),
+and each must then run five more times, parsed and planned each time, before it is prepared again.
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ import os
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
@@ -40,6 +47,35 @@ def make_engine(url: str | None = None) -> Engine:
             url = url.set(drivername="postgresql+psycopg")
         return _postgres_engine(url)
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use sqlite or postgresql")
+
+
+# How a transaction that only reads begins: without SQLite's write lock, and READ ONLY on PostgreSQL,
+# where it is then ended by COMMIT (module docstring).
+READ_ONLY: dict[str, dict[str, Any]] = {"sqlite": {"sqlite_begin": "DEFERRED"},
+                                        "postgresql": {"postgresql_readonly": True}}
+
+
+def read_only_options(engine: Engine) -> dict[str, Any]:
+    return READ_ONLY.get(engine.dialect.name, {})
+
+
+def ends_by_commit(engine: Engine) -> bool:
+    """Whether a read-only transaction on ``engine`` ends by COMMIT: where the server enforces READ
+    ONLY, so that the COMMIT can persist nothing (PostgreSQL); SQLite's rolls back, as before."""
+    return engine.dialect.name == "postgresql"
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads apart from any write, in a transaction of its own (module docstring)."""
+    connection = engine.connect().execution_options(**read_only_options(engine))
+    transaction = connection.begin()
+    try:
+        yield connection
+        if ends_by_commit(engine):
+            transaction.commit()
+    finally:
+        connection.close()  # rolls back what is still open: SQLite's, or after an error
 
 
 PING_AFTER_IDLE_SECONDS = 1.0

@@ -25,6 +25,7 @@ from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.service_layer import unit_of_work as port
 
 from . import orm, registration
+from .database import ends_by_commit, read_only_options
 from .documents import SqlDocuments
 from .notices import SqlNotices
 from .registration import PostgresRegistrations, SqliteRegistrations, identity_lock
@@ -122,7 +123,8 @@ ERASED_PROFILE = Profile().to_document()  # what a purged application's dispatch
 
 
 class SqlUnitOfWork(port.UnitOfWork):
-    """One database transaction. ``readonly`` ones never take SQLite's write lock.
+    """One database transaction. ``readonly`` ones never take SQLite's write lock, and run READ ONLY
+    on PostgreSQL, where they end by COMMIT (core.adapters.database explains why).
 
     ``within`` joins the transaction of an open connection instead (as a savepoint): a channel
     that must commit a register change together with its own records (the mail channel: the
@@ -140,7 +142,7 @@ class SqlUnitOfWork(port.UnitOfWork):
             self.connection = self.within
             self._transaction = self.within.begin_nested()
         else:
-            options = {"sqlite_begin": "DEFERRED"} if self.readonly else {}
+            options = read_only_options(self.engine) if self.readonly else {}
             self.connection = self.engine.connect().execution_options(**options)
             self._transaction = self.connection.begin()
         postgres = self.engine.dialect.name == "postgresql"
@@ -156,9 +158,16 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.documents = SqlDocuments(self.connection, postgres)
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, error_type: type | None, *exc_info: object) -> None:
+        """A read-only unit of work on PostgreSQL ends by COMMIT, which its READ ONLY transaction
+        makes harmless and which keeps the connection's prepared statements (core.adapters.database);
+        any other, and one left by an error, ends by ROLLBACK unless it committed."""
         try:
-            self.rollback()
+            if (error_type is None and self.readonly and self.within is None and ends_by_commit(self.engine)
+                    and self._transaction.is_active):
+                self._transaction.commit()
+            else:
+                self.rollback()
         finally:
             if self.within is None:
                 self.connection.close()

@@ -1,0 +1,98 @@
+"""Transactions that only read: READ ONLY and ended by COMMIT on PostgreSQL, without SQLite's write lock.
+
+psycopg prepares a statement the sixth time a connection runs it, and forgets every statement it
+prepared at each ROLLBACK. Reads that ended by ROLLBACK (a certificate's owner looked up, the
+revocation mark polled, a mailbox's counter) therefore made the next registrations on that pooled
+connection parse and plan their statements again (docs/BENCHMARKS.md, "Seventh pass").
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from core.adapters.database import make_engine, reading
+from core.adapters.repository import SqlUnitOfWork
+from core.domain.referential import Territory
+
+COUNT = text("SELECT count(*) FROM counters WHERE code = :code")
+PREPARED_AFTER = 5  # psycopg's prepare_threshold: runs before a statement is prepared
+
+
+@pytest.fixture
+def postgres(postgres_url):
+    engine = make_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+def prepared(engine) -> set[str]:
+    """The statements prepared on the pool's connection, read in a transaction that commits."""
+    with engine.begin() as connection:
+        return set(connection.scalars(text("SELECT statement FROM pg_prepared_statements")))
+
+
+def backend(engine) -> int:
+    with engine.begin() as connection:
+        return connection.scalar(text("SELECT pg_backend_pid()"))
+
+
+def prepare_count(engine) -> str:
+    """Run COUNT until psycopg prepared it on the pool's one connection; its text as the server has it."""
+    for _ in range(PREPARED_AFTER + 1):
+        with engine.begin() as connection:
+            connection.execute(COUNT, {"code": "DEMOB"})
+    [statement] = [s for s in prepared(engine) if "FROM counters WHERE code" in s]
+    return statement
+
+
+def test_reads_apart_from_writes_keep_the_statements_psycopg_prepared(postgres):
+    connection_used = backend(postgres)
+    statement = prepare_count(postgres)
+
+    with reading(postgres) as connection:
+        connection.execute(text("SELECT 1"))
+    with SqlUnitOfWork(postgres, readonly=True) as uow:
+        uow.counters.get("DEMOB")
+    assert statement in prepared(postgres)
+
+    with postgres.connect() as connection:  # a read ended by ROLLBACK, as before
+        connection.execute(text("SELECT 1"))
+    assert statement not in prepared(postgres)
+    assert backend(postgres) == connection_used  # one pooled connection all along
+
+
+def test_a_read_only_unit_of_work_cannot_write_on_postgresql(postgres):
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        with SqlUnitOfWork(postgres, readonly=True) as uow:
+            uow.territories.add(Territory("091", "Essonne", frozenset({"91"})))
+    with pytest.raises(DBAPIError, match="read-only transaction"):
+        with reading(postgres) as connection:
+            connection.execute(text("INSERT INTO territories (code, name) VALUES ('091', 'Essonne')"))
+    with SqlUnitOfWork(postgres, readonly=True) as uow:
+        assert uow.territories.get("091") is None
+
+
+def test_a_read_on_sqlite_does_not_wait_for_a_writer(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'register.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("CREATE TABLE t (x INTEGER)"))
+        read = []
+
+        def reader() -> None:
+            with reading(engine) as connection:
+                read.append(connection.scalar(text("SELECT count(*) FROM t")))
+
+        with SqlUnitOfWork(engine) as writer:  # BEGIN IMMEDIATE: holds the writers' turn
+            writer.connection.execute(text("INSERT INTO t VALUES (1)"))
+            thread = threading.Thread(target=reader)
+            thread.start()
+            thread.join(timeout=10)
+            assert read == [0]  # read at once, before the writer committed
+        thread.join()
+    finally:
+        engine.dispose()
