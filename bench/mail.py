@@ -685,20 +685,13 @@ def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
 
 
 def prepare_served(url: str, directory: str, applications: int = 0) -> str:
-    """The register and the PKI as an operator prepares them (docs/DEPLOYMENT.md, as ``make run``
-    does): ``sne-hub db upgrade``, ``demo seed``, ``certificates demo`` in ``directory``, with
-    ``applications`` loaded before the seed (support.registers.bulk_load); then the benchmark's own
+    """The register and the PKI as an operator prepares them (``support.topology.seed_register``, as
+    ``make run`` does), with ``applications`` loaded before the seed; then the benchmark's own
     additions. Returns the PKI's directory."""
-    import subprocess
-
-    from support.registers import bulk_load
-    from support.topology import SNE_HUB
+    from support.topology import seed_register
 
     environment = {**os.environ, "SNE_HUB_DATABASE_URL": url, "SNE_HUB_LOG_LEVEL": "WARNING"}
-    for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
-        if command == ("demo", "seed") and applications:
-            bulk_load(url, applications, log=log)
-        subprocess.run([SNE_HUB, *command], cwd=directory, env=environment, check=True, capture_output=True)
+    seed_register(Path(directory), url, environment, applications, log)
     instrument(url)
     return str(Path(directory) / "var" / "demo")
 

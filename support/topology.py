@@ -63,6 +63,18 @@ def wait_until(condition, what: str, bound: float = START_BOUND) -> None:
         time.sleep(0.1)
 
 
+def seed_register(directory: Path, database_url: str, environment: dict, applications: int = 0,
+                  log: Callable[[str], None] = print) -> None:
+    """The register and the demo PKI as an operator prepares them: ``sne-hub db upgrade``, ``demo
+    seed`` and ``certificates demo`` in ``directory``. With ``applications``, the migrated register
+    first receives that many by ``support.registers.bulk_load`` (PostgreSQL; the demo territory and
+    counters among its reference data, so that ``demo seed`` adds only what they lack)."""
+    for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
+        if command == ("demo", "seed") and applications:
+            bulk_load(database_url, applications, log=log)
+        subprocess.run([SNE_HUB, *command], cwd=directory, env=environment, check=True, capture_output=True)
+
+
 @dataclass
 class Topology:
     """nginx on ``port`` (TLS), SOAP processes on ``backends`` (plain HTTP), all on ``database_url``."""
@@ -79,18 +91,11 @@ class Topology:
     @classmethod
     def prepare(cls, directory: Path, database_url: str, backends: int, *, applications: int = 0,
                 log: Callable[[str], None] = print, **hub_settings: str) -> Topology:
-        """Seed the register, write the PKI and render the configuration (nothing started yet).
-
-        With ``applications``, the migrated register first receives that many applications by
-        ``support.registers.bulk_load`` (PostgreSQL; the demo territory and counters among its
-        reference data, so that ``demo seed`` adds only what they lack), progress to ``log``."""
+        """Seed the register (:func:`seed_register`, with ``applications`` loaded first), write the
+        PKI and render the configuration (nothing started yet)."""
         port, *ports = free_ports(backends + 1)
         topology = cls(directory, database_url, port, ports, hub_settings={k: str(v) for k, v in hub_settings.items()})
-        for command in (("db", "upgrade"), ("demo", "seed"), ("certificates", "demo")):
-            if command == ("demo", "seed") and applications:
-                bulk_load(database_url, applications, log=log)
-            subprocess.run([SNE_HUB, *command], cwd=directory, env=topology.environment(), check=True,
-                           capture_output=True)
+        seed_register(directory, database_url, topology.environment(), applications, log)
         topology.render()
         return topology
 
