@@ -650,37 +650,20 @@ def lone_client(url: str, port: int, pki_directory: str, counter: str, first_ind
 
 
 def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
-    """Migrate; write the demo PKI and its CA's (empty) revocation list; add the demo territory and
-    counters (with ``applications``, by loading a register of that many, support.registers.bulk_load)
-    and register their certificates; then the benchmark's own additions (``instrument``)."""
+    """Write the demo PKI and its CA's (empty) revocation list; migrate, add the demo territory and
+    counters with their certificates (support.registers.demo_register: with ``applications``, in a
+    register of that many); then the benchmark's own additions (``instrument``)."""
     from certificates import write_demo_pki
     from certificates.authority import Authority
-    from certificates.reading import registration
     from certificates.revocation import build_crl, crl_pem
     from core import demo
-    from core.adapters import schema
-    from core.adapters.database import make_engine
-    from core.adapters.repository import SqlUnitOfWork
-    from core.service_layer import services
-    from support.registers import bulk_load
+    from support.registers import demo_register
 
     directory = Path(pki_directory)
     described = write_demo_pki(directory, [(c.code, c.name, c.mailbox) for c in demo.COUNTERS], HUB_MAIL)
     (directory / "crl.pem").write_bytes(crl_pem(build_crl(Authority.load(directory), [], 1)))  # as `certificates demo`
-    engine = make_engine(url)
-    try:
-        schema.upgrade(engine)
-        if applications:
-            bulk_load(url, applications, log=log)
-        else:
-            services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
-            for counter in demo.COUNTERS:
-                services.add_counter(SqlUnitOfWork(engine), counter)
-        for counter in demo.COUNTERS:
-            certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
-            services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
-    finally:
-        engine.dispose()
+    demo_register(url, {code: Path(files["cert"]).read_bytes() for code, files in described["counters"].items()},
+                  applications, log)
     instrument(url)
 
 

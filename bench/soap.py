@@ -848,30 +848,19 @@ def _failure(results: Any, workers: list, handler: str) -> str | None:
 
 
 def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
-    """Migrate, add the demo territory and counters (with ``applications``, by loading a register of
-    that many, support.registers.bulk_load), write the demo PKI, register the counters' certificates."""
+    """Write the demo PKI; migrate, add the demo territory and counters with their certificates
+    (support.registers.demo_register: with ``applications``, in a register of that many); add the
+    baseline's table."""
     from certificates import write_demo_pki
-    from certificates.reading import registration
     from core import demo
-    from core.adapters import schema
     from core.adapters.database import make_engine
-    from core.adapters.repository import SqlUnitOfWork
-    from core.service_layer import services
-    from support.registers import bulk_load
+    from support.registers import demo_register
 
     described = write_demo_pki(Path(pki_directory), [(c.code, c.name, c.mailbox) for c in demo.COUNTERS], HUB_MAIL)
+    demo_register(url, {code: Path(files["cert"]).read_bytes() for code, files in described["counters"].items()},
+                  applications, log)
     engine = make_engine(url)
     try:
-        schema.upgrade(engine)
-        if applications:
-            bulk_load(url, applications, log=log)
-        else:
-            services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
-            for counter in demo.COUNTERS:
-                services.add_counter(SqlUnitOfWork(engine), counter)
-        for counter in demo.COUNTERS:
-            certificate = Path(described["counters"][counter.code]["cert"]).read_bytes()
-            services.register_certificate(SqlUnitOfWork(engine), registration(counter.code, certificate))
         create_baseline_table(engine)
     finally:
         engine.dispose()

@@ -465,3 +465,29 @@ def bulk_load(url: str, size: int, processes: int = 2, log: Callable[[str], None
             log(f"vacuumed and analysed in {clock.monotonic() - started:.0f} s")
     finally:
         engine.dispose()
+
+
+def demo_register(url: str, certificates: dict[str, bytes], applications: int = 0,
+                  log: Callable[[str], None] = print) -> None:
+    """Migrate the empty database at ``url`` and give it the demo territory and counters, each with
+    its certificate (``certificates``: PEM by counter code), as the benchmarks' own servers use it.
+    With ``applications``, the reference data come with a register of that many (:func:`bulk_load`,
+    whose reference data hold the demo's)."""
+    from certificates.reading import registration
+    from core.adapters import schema
+    from core.adapters.database import make_engine
+    from core.adapters.repository import SqlUnitOfWork
+
+    engine = make_engine(url)
+    try:
+        schema.upgrade(engine)
+        if applications:
+            bulk_load(url, applications, log=log)
+        else:
+            services.add_territory(SqlUnitOfWork(engine), demo.TERRITORY)
+            for counter in demo.COUNTERS:
+                services.add_counter(SqlUnitOfWork(engine), counter)
+        for code, certificate in certificates.items():
+            services.register_certificate(SqlUnitOfWork(engine), registration(code, certificate))
+    finally:
+        engine.dispose()
