@@ -734,8 +734,8 @@ def _roles(requested: tuple[str, ...]) -> tuple[list[str], dict[str, Callable]]:
                    "Default: every one installed.")
 @click.option("--soap-processes", type=click.IntRange(min=1), default=1, show_default=True,
               envvar="SNE_HUB_SOAP_PROCESSES",
-              help="SOAP server processes sharing the port (SO_REUSEPORT), started and restarted by this one "
-                   "(env SNE_HUB_SOAP_PROCESSES).")
+              help="SOAP server processes sharing the port (SO_REUSEPORT), started, restarted and stopped by this "
+                   "one, never left running without it (env SNE_HUB_SOAP_PROCESSES).")
 @pass_context
 def serve(context: Context, requested: tuple[str, ...], soap_processes: int) -> None:
     """Serve the register: the renewal clock and the channels' servers, until SIGINT or SIGTERM.
@@ -744,12 +744,14 @@ def serve(context: Context, requested: tuple[str, ...], soap_processes: int) -> 
     rolled back whole) before the process exits. In production, run the services as separate
     processes (docs/DEPLOYMENT.md) or let one process supervise the SOAP ones (--soap-processes)."""
     context.require_schema()
+    _follow_supervisor()
     names, factories = _roles(requested)
     supervised = soap_processes if SOAP in names and soap_processes > 1 else 0
     services_to_run: dict[str, Service] = {}
+    supervisor = SoapProcesses(supervised, context.url) if supervised else None
     for name in names:
-        if name == SOAP and supervised:
-            services_to_run[f"{SOAP} ×{supervised}"] = SoapProcesses(supervised, context.url).serve
+        if name == SOAP and supervisor:
+            services_to_run[f"{SOAP} ×{supervised}"] = supervisor.serve
             continue
         started = factories[name](context)
         if started is not None:  # a service may decline (the demo receiver, unless asked for)
@@ -764,27 +766,38 @@ def serve(context: Context, requested: tuple[str, ...], soap_processes: int) -> 
     click.echo(f"database: {context.engine.url.render_as_string(hide_password=True)}  (Ctrl-C to stop)")
     stop.wait()
     log.info("stopping: letting what is in flight finish")
-    deadline = time.monotonic() + STOP_SECONDS
+    # a supervisor's thread outlives its processes' own STOP_SECONDS by KILL_SECONDS, to kill stragglers
+    deadline = time.monotonic() + STOP_SECONDS + (KILL_SECONDS if supervised else 0)
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     stragglers = [thread.name for thread in threads if thread.is_alive()]
     if stragglers:  # their transactions roll back: nothing is half done, only not done
         log.error("not stopped within %d s: %s; exiting anyway", STOP_SECONDS, ", ".join(stragglers))
+    if stragglers or (supervisor and supervisor.killed):
         logging.shutdown()
         os._exit(1)
 
 
 STOP_SECONDS = 30
+KILL_SECONDS = 5  # a supervisor's wait beyond STOP_SECONDS: a SOAP process not gone by then is killed
+SUPERVISOR_PID = "SNE_HUB_SUPERVISOR_PID"  # set by SoapProcesses in the environment of the processes it starts
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 class SoapProcesses:
     """N ``sne-hub serve --only soap`` processes on one port, restarted when one dies, stopped with
-    SIGTERM (each lets its requests in flight finish) when this process stops."""
+    SIGTERM (each lets its requests in flight finish) when this process stops.
+
+    None of them outlives this process: one that has not exited a second after its own STOP_SECONDS
+    (frozen, or it never got the signal) is killed, and each asks the kernel for a SIGTERM should this
+    process die without stopping them (:func:`_follow_supervisor`). A process left behind would
+    keep taking connections on the shared port, unsupervised, beside the next supervisor's."""
 
     RESTART_DELAY = 1.0
 
     def __init__(self, count: int, database_url: str):
         self.count, self.database_url = count, database_url
+        self.killed: list[int] = []  # the processes it had to kill when stopping: the stop was not clean
 
     def serve(self, stop: threading.Event) -> None:
         children = [self._start() for _ in range(self.count)]
@@ -795,20 +808,43 @@ class SoapProcesses:
                     stop.wait(self.RESTART_DELAY)
                     if not stop.is_set():
                         children[index] = self._start()
+        self._stop(children, deadline=time.monotonic() + STOP_SECONDS + 1)
+
+    def _stop(self, children: list[subprocess.Popen], deadline: float) -> None:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         for child in children:
             try:
-                child.wait(timeout=STOP_SECONDS)
+                child.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                log.error("SOAP process %d not stopped within %d s: killing it", child.pid, STOP_SECONDS)
                 child.kill()
+                child.wait()
+                self.killed.append(child.pid)
 
     def _start(self) -> subprocess.Popen:
         command = [sys.executable, "-m", "core.cli", "--database-url", self.database_url, "serve", "--only", SOAP]
-        child = subprocess.Popen(command, env={**os.environ, "SNE_HUB_SOAP_PROCESSES": "1"})
+        child = subprocess.Popen(command, env={**os.environ, "SNE_HUB_SOAP_PROCESSES": "1",
+                                               SUPERVISOR_PID: str(os.getpid())})
         log.info("SOAP process %d started", child.pid)
         return child
+
+
+def _follow_supervisor() -> None:
+    """In a process SoapProcesses started: be sent SIGTERM when the supervisor dies, however it dies
+    (killed, crashed), and stop at once if it already has. Linux only (prctl); elsewhere the
+    supervisor's own stop is all there is."""
+    supervisor = os.environ.pop(SUPERVISOR_PID, None)  # for this process, not for what it may start
+    if not supervisor or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("cannot follow the supervisor (prctl: errno %d)", ctypes.get_errno())
+    elif os.getppid() != int(supervisor):  # it died before the prctl: nobody would signal us
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _plugins():

@@ -20,6 +20,7 @@ import pytest
 from lxml import etree
 
 from conformance_tests.profiles.server.wire import DEMANDE, Client, mtom_request, read_reply
+from core.cli import KILL_SECONDS, STOP_SECONDS
 from core.wire.codec import NS
 from support.files import get_num_unique, interface_file, person
 
@@ -143,6 +144,45 @@ def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(re
         if process.poll() is None:
             process.kill()
 
+
+
+def gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie its new parent has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(register):
+    process = start(register, "--only", "soap", "--soap-processes", "2")
+    try:
+        wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
+        frozen, other = sorted(children(process.pid))
+        os.kill(frozen, signal.SIGSTOP)  # it will not act on the SIGTERM the supervisor forwards
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=STOP_SECONDS + KILL_SECONDS + STARTUP_BOUND)
+        assert process.returncode == 1, output
+        assert f"SOAP process {frozen} not stopped within {STOP_SECONDS} s: killing it" in output
+        assert gone(frozen) and gone(other)
+        assert not answers(register)  # nobody left on the port
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def test_soap_processes_stop_when_their_supervisor_is_killed(register):
+    process = start(register, "--only", "soap", "--soap-processes", "2")
+    try:
+        wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
+        running = children(process.pid)
+        process.kill()  # no chance to stop them: the kernel tells them (PR_SET_PDEATHSIG)
+        process.wait()
+        wait_until(lambda: all(gone(pid) for pid in running), "the orphaned SOAP processes to stop")
+        assert not answers(register)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 class Outcomes:
