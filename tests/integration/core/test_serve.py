@@ -145,7 +145,6 @@ def test_supervised_soap_processes_share_the_port_restart_and_stop_gracefully(re
             process.kill()
 
 
-
 def gone(pid: int) -> bool:
     """Exited: no such process, or a zombie its new parent has not reaped yet."""
     try:
@@ -156,6 +155,7 @@ def gone(pid: int) -> bool:
 
 def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(register):
     process = start(register, "--only", "soap", "--soap-processes", "2")
+    frozen = None
     try:
         wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
         frozen, other = sorted(children(process.pid))
@@ -169,6 +169,8 @@ def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(regist
     finally:
         if process.poll() is None:
             process.kill()
+        if frozen is not None and not gone(frozen):  # the test failed: leave no stopped process behind
+            os.kill(frozen, signal.SIGKILL)
 
 
 def test_soap_processes_stop_when_their_supervisor_is_killed(register):
