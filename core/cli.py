@@ -808,7 +808,7 @@ class SoapProcesses:
                     stop.wait(self.RESTART_DELAY)
                     if not stop.is_set():
                         children[index] = self._start()
-        self._stop(children, deadline=time.monotonic() + STOP_SECONDS + 1)
+        self._stop(children, deadline=time.monotonic() + STOP_SECONDS + 1)  # their own 30 s, and a second to exit
 
     def _stop(self, children: list[subprocess.Popen], deadline: float) -> None:
         for child in children:
