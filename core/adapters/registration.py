@@ -44,10 +44,13 @@ OUTBOX_COLUMNS = ("created_at", "topic", "number", "payload")
 
 COUNTER_WITH_TERRITORY = """
     SELECT c.code, c.name, c.type, c.territory_code, c.mailbox, c.endpoint, c.active, t.name, a.kind, a.area
-    FROM counters c
+    FROM {counters}
     LEFT JOIN territories t ON t.code = c.territory_code
     LEFT JOIN territory_areas a ON a.territory_code = t.code
     WHERE c.code = {code}"""
+# PostgreSQL, as the registration's first statement reads the counter: the rest of the transaction
+# runs its prepared statements on their generic plans (PostgresRegistrations explains why).
+GENERIC_PLANS = "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)) AS plans"
 # The territory's next number (TableSequences, NativeSequences).
 NEXT_SQLITE_NUMBER = "UPDATE number_sequences SET last_value = last_value + 1 WHERE territory_code = ? RETURNING last_value"
 NEXT_POSTGRES_NUMBER = "SELECT nextval(%s)"
@@ -110,7 +113,7 @@ class SqliteRegistrations:
 
     def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
         cursor = dbapi.cursor()
-        found = counter_with_territory(cursor.execute(COUNTER_WITH_TERRITORY.format(code="?"),
+        found = counter_with_territory(cursor.execute(COUNTER_WITH_TERRITORY.format(counters="counters c", code="?"),
                                                       (counter_code,)).fetchall())
         if found is None or found[1] is None or not keys:
             return RegistrationReads(found, [])
@@ -160,10 +163,19 @@ class PostgresRegistrations:
     Not in psycopg's pipeline mode: on this machine's loopback it cost more client CPU than the
     round trips it saved (reads and locks: 0.25–0.28 against 0.20 ms; a write with its COMMIT:
     0.15–0.18 against 0.09–0.14 ms), for no less server CPU and no shorter wall time
-    (docs/BENCHMARKS.md, "Third pass"). A database across a network may tip the balance."""
+    (docs/BENCHMARKS.md, "Third pass"). A database across a network may tip the balance.
+
+    Generic plans, set for the transaction by the counter's read (``GENERIC_PLANS``). PostgreSQL
+    plans a prepared statement anew at each execution for as long as it estimates such a "custom"
+    plan cheaper than the generic one, which it does forever for the duplicates' search (its
+    arrays) and for the insert. Both plans are the same (the identity index; the insert has no
+    choice to make), and planning the search cost the server three times its execution (0.16
+    against 0.05 ms). With generic plans each connection plans them once, and again after an
+    ``ANALYZE`` of their tables; the setting ends with the transaction, so that other statements
+    (the searches, whose plans depend on their values) keep PostgreSQL's choice."""
 
     def __init__(self, _dialect: Any = None):
-        self.read_counter = COUNTER_WITH_TERRITORY.format(code="%(code)s")
+        self.read_counter = COUNTER_WITH_TERRITORY.format(counters=f"{GENERIC_PLANS}, counters c", code="%(code)s")
         self.read_identities = IDENTITIES.format(
             birth_dates="= ANY(%(birth_dates)s)", first_names="= ANY(%(first_names)s)",
             surnames="= ANY(%(surnames)s)", code="%(code)s")

@@ -269,6 +269,25 @@ def test_the_identity_check_reads_the_identity_index_among_namesakes(register_of
         register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=7)), counter="DEMOB")
 
 
+def test_a_registration_plans_its_statements_once_per_connection(register_of, engine):
+    """PostgreSQL plans a prepared statement anew at each run while it deems that cheaper, which it
+    does forever for the duplicates' search and the insert: a registration asks for generic plans,
+    for its own transaction only (the searches keep plans made for their values)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("plan caching is PostgreSQL's")
+    runs = 9  # psycopg prepares a statement at its sixth run: four runs of the prepared ones
+    for day in range(runs):
+        register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=day)))
+    with engine.begin() as connection:  # registrations one after the other: the pool's one connection
+        plans = {statement.split()[0] + (" people" if "application_people" in statement else ""): (generic, custom)
+                 for statement, generic, custom in connection.execute(text(
+                     "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
+                     "WHERE statement LIKE '%application_people%'"))}
+        mode = connection.scalar(text("SHOW plan_cache_mode"))
+    assert plans == {"SELECT people": (runs - 5, 0), "WITH people": (runs - 5, 0)}, plans
+    assert mode == "auto"
+
+
 # -- creation after separation ------------------------------------------------------------------
 
 
