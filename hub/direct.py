@@ -4,8 +4,9 @@ getNumUnique is most of the hub's traffic, and spyne's share of it (method conte
 into ``NumUniqueIn`` and its answer into ``NumUniqueOut``, then that object written out as an
 envelope, which the gate parsed again to package as MTOM) was the largest part of a registration's
 CPU outside the register itself (docs/BENCHMARKS.md, "Third pass"). The gate has already parsed the
-envelope, checked it against the WSDL's schema and the files' base64; here the two binary
-parameters are taken from it, :func:`core.wire.processing.process` runs, and the answer envelope is
+envelope, checked it against the WSDL's schema, and decoded the files' base64 (or kept the bytes of
+their MTOM parts); here the two binary parameters' bytes are taken from it,
+:func:`core.wire.processing.process` runs, and the answer envelope is
 written directly, byte for byte as spyne writes it (same prefixes, same element order, same faults
 with the same codes and HTTP statuses), inline or as MTOM as the request was. spyne stays the
 framework of the other operations and of the WSDL; :data:`OPERATIONS` names those answered here.
@@ -41,13 +42,15 @@ SOAP_CONTENT_TYPE = "application/soap+xml; charset=utf-8"
 Reply = tuple[str, list[tuple[str, str]], bytes]  # status, headers, body
 
 
-def get_num_unique(payload: etree._Element, caller: Caller, action: str | None, as_mtom: bool) -> Reply:
-    """The reply to a ``numUniqueParametres`` message the gate accepted (``payload``)."""
+def get_num_unique(payload: etree._Element, caller: Caller, action: str | None, as_mtom: bool,
+                   binaries: dict[etree._Element, bytes]) -> Reply:
+    """The reply to a ``numUniqueParametres`` message the gate accepted (``payload``; ``binaries``:
+    the bytes of its binary elements, which the gate decoded or took from their MTOM parts)."""
     now = now_in_paris()
     try:
-        attached = attached_certificate(caller, _binary(payload, "certificat"), now)
-        answer = processing.process(caller.unit_of_work, caller.counter, _binary(payload, "fichierDemande"), now,
-                                    attached=attached)
+        attached = attached_certificate(caller, _binary(payload, "certificat", binaries), now)
+        answer = processing.process(caller.unit_of_work, caller.counter,
+                                    _binary(payload, "fichierDemande", binaries), now, attached=attached)
     except FileRefused as refused:
         return _fault("Sender", refused.code, refused.message, refusal_text(refused.code, refused.message,
                                                                             refused.details), action, as_mtom)
@@ -67,10 +70,10 @@ def get_num_unique(payload: etree._Element, caller: Caller, action: str | None, 
 OPERATIONS: dict[str, Callable[..., Reply]] = {"getNumUnique": get_num_unique}
 
 
-def _binary(payload: etree._Element, name: str) -> bytes:
-    """A binary parameter's bytes (the gate checked its base64); b"" when absent or empty."""
+def _binary(payload: etree._Element, name: str, binaries: dict[etree._Element, bytes]) -> bytes:
+    """A binary parameter's bytes, as the gate found them; b"" when absent."""
     element = payload.find(name)
-    return base64.b64decode(element.text) if element is not None and element.text else b""
+    return binaries[element] if element is not None else b""
 
 
 def _reply(message: str, files: list[tuple[str, str, str, bytes]], action: str | None, as_mtom: bool) -> Reply:

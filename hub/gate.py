@@ -76,13 +76,13 @@ BINARY_FIELDS = {"fichierDemande", "certificat", "fichierDalo", "fichierXml", "f
 MOMENT_FIELDS = {"dateRadiationDepuisLe", "dateNouveauDaloDepuisLe", "dateDebut", "dateFin"}
 
 
-def _strict_base64(text: str | None) -> bool:
+def _strict_base64(text: str | None) -> bytes | None:
+    """The bytes of base64 ``text`` (whitespace aside), None when it is not strictly base64."""
     compact = "".join((text or "").split())
     try:
-        base64.b64decode(compact, validate=True)
+        return base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
-        return False
-    return True
+        return None
 
 
 def _supported_moment(text: str | None) -> bool:
@@ -169,11 +169,11 @@ class Gate:
             body = self._body(environ)
             content_type = mtom.ContentType.parse(environ.get("CONTENT_TYPE"))
             counter, print_ = self._counter(environ)
-            envelope, action = self._envelope(content_type, body)
-            operation = self._operation(envelope, action)
+            envelope, action, binaries = self._envelope(content_type, body)
+            operation = self._operation(envelope, action, binaries)
             if operation in direct.OPERATIONS:
                 status, headers, payload = self._direct(envelope, action, operation, counter, print_, len(body),
-                                                        as_mtom=content_type.is_multipart)
+                                                        as_mtom=content_type.is_multipart, binaries=binaries)
             else:
                 status, headers, payload = self._spyne(environ, envelope, action, operation, counter, print_,
                                                        len(body), as_mtom=content_type.is_multipart)
@@ -212,8 +212,11 @@ class Gate:
         except UnknownCertificate as error:
             raise Refused(CERTIFICATE, error.message, 403) from None
 
-    def _envelope(self, content_type: mtom.ContentType, body: bytes) -> tuple[etree._Element, str | None]:
+    def _envelope(self, content_type: mtom.ContentType,
+                  body: bytes) -> tuple[etree._Element, str | None, dict[etree._Element, bytes]]:
+        """The envelope, the SOAP action, and the bytes of the binary elements MTOM filled."""
         action = content_type.params.get("action")
+        binaries: dict[etree._Element, bytes] = {}
         try:
             if content_type.is_multipart:
                 if content_type.params.get("type", "").lower() != "application/xop+xml":
@@ -224,7 +227,7 @@ class Gate:
                 if root_type.media_type != "application/xop+xml":
                     raise Refused(MEDIA_TYPE, "La partie racine MTOM doit être application/xop+xml", 415)
                 envelope = self._checked(parse(root.body, max_bytes=self.max_bytes))
-                mtom.inline(envelope, parts, root)
+                binaries = mtom.inline(envelope, parts, root)
                 # some stacks state the action only in the root part's type ("application/soap+xml; action=…")
                 action = action or mtom.ContentType.parse(root_type.params.get("type")).params.get("action")
             elif content_type.media_type == "application/soap+xml":
@@ -238,7 +241,7 @@ class Gate:
             raise Refused(error.code, error.message) from None
         except UnsafeXml as error:
             raise Refused(error.code, error.message) from None
-        return envelope, action
+        return envelope, action, binaries
 
     @staticmethod
     def _checked(envelope: etree._Element) -> etree._Element:
@@ -248,7 +251,10 @@ class Gate:
             raise Refused(ENVELOPE, "Le message n'est pas une enveloppe SOAP 1.2")
         return envelope
 
-    def _operation(self, envelope: etree._Element, action: str | None = None) -> str:
+    def _operation(self, envelope: etree._Element, action: str | None,
+                   binaries: dict[etree._Element, bytes]) -> str:
+        """The operation ``envelope`` asks for, once its message passed every check; the bytes of
+        its binary elements go into ``binaries`` (those MTOM filled are there already)."""
         _refuse_mandatory_headers(envelope)
         bodies = envelope.findall(f"{{{NS_SOAP12}}}Body")
         if len(bodies) != 1:
@@ -265,8 +271,11 @@ class Gate:
             error = self.schema.error_log.last_error
             raise Refused(MESSAGE, f"Message {name.localname} non conforme au WSDL : {error.message}")
         for element in payload:
-            if etree.QName(element).localname in BINARY_FIELDS and not _strict_base64(element.text):
-                raise Refused(MESSAGE, f"{etree.QName(element).localname} : base64 invalide")
+            if etree.QName(element).localname in BINARY_FIELDS and element not in binaries:
+                content = _strict_base64(element.text)
+                if content is None:
+                    raise Refused(MESSAGE, f"{etree.QName(element).localname} : base64 invalide")
+                binaries[element] = content
             if etree.QName(element).localname in MOMENT_FIELDS and not _supported_moment(element.text):
                 raise Refused(MESSAGE, f"{etree.QName(element).localname} : date et heure hors des bornes (1900-2100)")
         return self._named(name.localname, action)
@@ -285,12 +294,13 @@ class Gate:
         return named
 
     def _direct(self, envelope: etree._Element, action: str | None, operation: str, counter: str, print_: str,
-                message_bytes: int, as_mtom: bool) -> tuple[str, list, bytes]:
+                message_bytes: int, as_mtom: bool, binaries: dict[etree._Element, bytes]) -> tuple[str, list, bytes]:
         """An operation answered without spyne (hub/direct.py), from the payload the gate checked;
         memory is given back after a large message as behind spyne (hub/soap.py, MemoryReleased)."""
         payload = next(child for child in envelope.find(f"{{{NS_SOAP12}}}Body") if isinstance(child.tag, str))
         try:
-            return direct.OPERATIONS[operation](payload, Caller(counter, print_, self.unit_of_work), action, as_mtom)
+            return direct.OPERATIONS[operation](payload, Caller(counter, print_, self.unit_of_work), action, as_mtom,
+                                                binaries)
         finally:
             release_after(message_bytes)
 
