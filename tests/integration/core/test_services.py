@@ -269,12 +269,11 @@ def test_the_identity_check_reads_the_identity_index_among_namesakes(register_of
         register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=7)), counter="DEMOB")
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # plan caching is PostgreSQL's
 def test_a_registration_plans_its_statements_once_per_connection(register_of, engine):
     """PostgreSQL plans a prepared statement anew at each run while it deems that cheaper, which it
     does forever for the duplicates' search and the insert: a registration asks for generic plans,
     for its own transaction only (the searches keep plans made for their values)."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("plan caching is PostgreSQL's")
     runs = 9  # psycopg prepares a statement at its sixth run: four runs of the prepared ones
     for day in range(runs):
         register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=day)))
