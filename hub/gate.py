@@ -175,6 +175,7 @@ class Gate:
                 status, headers, payload = self._direct(envelope, action, operation, counter, print_, len(body),
                                                         as_mtom=content_type.is_multipart, binaries=binaries)
             else:
+                binaries = None  # spyne reads its own from the envelope: large files would only weigh on memory
                 status, headers, payload = self._spyne(environ, envelope, action, operation, counter, print_,
                                                        len(body), as_mtom=content_type.is_multipart)
         except Refused as refusal:
