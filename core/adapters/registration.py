@@ -126,10 +126,10 @@ class SqliteRegistrations:
         return RegistrationReads(found, duplicates(rows, keys))
 
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], form: Any = None) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
         work commits (its connection gives the writers' turn back then). ``columns["form"]`` is
-        already the JSON text (``StoredForm.text``).
+        already the JSON text (``StoredForm.text``); ``form``, its document, serves PostgreSQL only.
 
         The search columns the side tables copy are converted once, with the application's."""
         cursor = dbapi.cursor()
@@ -198,17 +198,37 @@ class PostgresRegistrations:
         return RegistrationReads(found, duplicates(rows, keys))
 
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> int:
-        """One statement for every row; its row id. The unit of work commits."""
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], form: Any = None) -> int:
+        """One statement for every row; its row id. The unit of work commits.
+
+        ``form`` is the document ``columns["form"]`` was encoded from. An outbox message carrying
+        that very document gets it from the application's new row, inside the statement, rather than
+        as a second copy in the JSON sent: Python would encode the form twice and PostgreSQL parse it
+        twice, for the same stored value."""
         values = {**columns,
                   "cancellation": json.dumps(columns["cancellation"]) if columns["cancellation"] else None,
                   **{table: json_rows(rows) for table, rows in index.items()},
-                  "journal": json_rows(journal), "outbox": json_rows(outbox)}
+                  "journal": json_rows(journal), "outbox": json_rows(_registered_form_left_out(outbox, form))}
         return dbapi.cursor().execute(self.insert, values).fetchone()[0]
 
 
+def _registered_form_left_out(outbox: list[dict[str, Any]], form: Any) -> list[dict[str, Any]]:
+    """The outbox rows to send: those whose change snapshots ``form`` go without it, marked
+    ``registered_form`` (the insert puts the application's stored form in its place)."""
+    rows = []
+    for row in outbox:
+        change = row["payload"].get("change")
+        if form is not None and change is not None and change["application"].get("form") is form:
+            snapshot = {**change["application"], "form": None}
+            row = {**row, "payload": {**row["payload"], "change": {**change, "application": snapshot}},
+                   "registered_form": True}
+        rows.append(row)
+    return rows
+
+
 def _postgres_insert() -> str:
-    """The application, then from its returned row the side tables' rows, the journal and the outbox."""
+    """The application, then from its returned row the side tables' rows, the journal and the outbox
+    (whose snapshot of the registered form is the returned row's, see ``_registered_form_left_out``)."""
     jsonb = {"form", "cancellation"}
     values = ", ".join(f"CAST(%({name})s AS jsonb)" if name in jsonb else f"%({name})s"
                        for name in APPLICATION_COLUMNS)
@@ -226,7 +246,7 @@ def _postgres_insert() -> str:
     return f"""
     WITH application AS (
         INSERT INTO applications ({", ".join(APPLICATION_COLUMNS)}) VALUES ({values})
-        RETURNING id, {search}),
+        RETURNING id, form, {search}),
 {side},
     journal_rows AS (
         INSERT INTO journal (at, actor, number, kind, details)
@@ -234,8 +254,11 @@ def _postgres_insert() -> str:
             AS r(at timestamptz, actor text, number text, kind text, details jsonb)),
     outbox_rows AS (
         INSERT INTO outbox (created_at, topic, number, payload)
-        SELECT created_at, topic, number, payload FROM jsonb_to_recordset(CAST(%(outbox)s AS jsonb))
-            AS r(created_at timestamptz, topic text, number text, payload jsonb))
+        SELECT r.created_at, r.topic, r.number,
+            CASE WHEN r.registered_form THEN jsonb_set(r.payload, '{{change,application,form}}', application.form)
+                 ELSE r.payload END
+        FROM application, jsonb_to_recordset(CAST(%(outbox)s AS jsonb))
+            AS r(created_at timestamptz, topic text, number text, payload jsonb, registered_form boolean))
     SELECT id FROM application"""
 
 

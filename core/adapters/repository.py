@@ -199,7 +199,7 @@ class SqlUnitOfWork(port.UnitOfWork):
         self.applications.keep_loaded(number, None, prepared.document, search_columns(columns))
         journal, outbox = self.events.rows(application.events)
         row_id = self._registrations().write(self._dbapi(), {**columns, "form": prepared.text}, prepared.index,
-                                             journal, outbox)
+                                             journal, outbox, prepared.document)
         self.applications.keep_loaded(number, row_id, prepared.document, search_columns(columns))
         self.commit()
 

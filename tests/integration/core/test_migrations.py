@@ -1,5 +1,6 @@
 """Alembic migrations build exactly the schema the code expects, and undo it, on both databases."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -166,3 +167,22 @@ def test_a_url_with_a_percent_sign_migrates(database_url, tmp_path):
         assert schema.current_revision(engine) == schema.head_revision(engine)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_compresses_the_large_values_with_lz4(engine):
+    """0013: the forms, the outbox's snapshots and the mails are compressed with lz4 on PostgreSQL;
+    downgraded, with PostgreSQL's default again."""
+    query = text("SELECT attrelid::regclass::text, attname, attcompression FROM pg_attribute "
+                 "WHERE attrelid::regclass::text IN ('applications', 'outbox', 'mail_messages') "
+                 "AND attname IN ('form', 'payload', 'raw')")
+
+    def methods():
+        with engine.connect() as connection:
+            return {(table, column): method for table, column, method in connection.execute(query)}
+
+    assert methods() == {("applications", "form"): "l", ("outbox", "payload"): "l", ("mail_messages", "raw"): "l"}
+    schema.downgrade(engine, "0012")
+    assert set(methods().values()) == {""}
+    schema.upgrade(engine)
+    assert set(methods().values()) == {"l"}

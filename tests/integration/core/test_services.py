@@ -7,6 +7,7 @@ from sqlalchemy import select, text, update
 
 from core import demo
 from core.adapters import orm
+from core.adapters.rows import application_from_snapshot
 from core.domain.application import Allocation, AllocationAddress, Cancellation
 from core.domain.calendar import PARIS
 from core.domain.codes import ApplicationState, CounterType
@@ -124,6 +125,10 @@ def test_registration_journals_and_queues_one_event(register_of):
     assert (journal["kind"], journal["actor"], journal["number"]) == ("application.registered", "DEMOC",
                                                                       str(application.number))
     assert message["topic"] == "application.registered" and message["delivered_at"] is None
+    with register_of(readonly=True) as work:
+        stored = work.applications.get(application.number)
+    snapshot = application_from_snapshot(message["payload"]["change"]["application"])
+    assert snapshot.form == stored.form and snapshot.number == stored.number and snapshot.version == 1
 
 
 def test_a_refused_registration_leaves_no_trace(register_of):
