@@ -29,6 +29,8 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 
+from .serialization import json_text
+
 DEFAULT_URL = "sqlite:///var/sne-hub.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -91,7 +93,7 @@ def _postgres_engine(url) -> Engine:
     the middle of a burst fails the requests in flight, as it would anyway, and the first statement
     to meet a dead connection makes SQLAlchemy replace the whole pool (``invalidate_pool_on_disconnect``).
     """
-    engine = create_engine(url, pool_size=10, max_overflow=10)
+    engine = create_engine(url, pool_size=10, max_overflow=10, json_serializer=json_text)
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection, record) -> None:
@@ -199,7 +201,7 @@ def _sqlite_engine(url) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     writers = WriterQueue(f"{url.database}.writers" if on_disk else None)
     engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
-                                              "factory": WriterQueueConnection})
+                                              "factory": WriterQueueConnection}, json_serializer=json_text)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:

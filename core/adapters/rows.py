@@ -8,7 +8,6 @@ copy of its search columns.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -21,12 +20,12 @@ from core.domain.indicators import stored_flags
 from core.domain.numbers import RegistrationNumber
 from core.domain.search import index_terms
 
-from .serialization import from_document, to_document
+from .serialization import from_document, json_text, to_document
 
 
 def json_rows(rows: list[dict[str, Any]]) -> str:
     """Rows as a JSON array, dates in ISO form (PostgreSQL statements take them as one parameter)."""
-    return json.dumps(rows, default=lambda value: value.isoformat())
+    return json_text(rows)
 
 
 # Kept by the documents' use cases only (Applications.record_documents): a change of the application
@@ -128,7 +127,7 @@ class StoredForm:
 
 def stored_form(form: ApplicationForm) -> StoredForm:
     document = to_document(form)
-    return StoredForm(form, document, json.dumps(document), {"application_people": people_rows(form),
+    return StoredForm(form, document, json_text(document), {"application_people": people_rows(form),
                                                              "application_communes": commune_rows(form),
                                                              "application_terms": term_rows(form)})
 
