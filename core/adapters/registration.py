@@ -8,17 +8,16 @@ SQLite's values go through the schema's own types (``orm``: UTC instants, ISO da
 so the rows are stored exactly as SQLAlchemy stores them; PostgreSQL takes them as psycopg adapts them
 (dates, aware instants) and JSON as text cast to ``jsonb``, as the side tables' statements already did.
 
-On PostgreSQL the application, its index rows, its journal and outbox rows are one statement:
-with BEGIN, the counter, the identity locks, the duplicates, the number's draw and the COMMIT, a
-registration makes seven round trips instead of nine (see :class:`PostgresRegistrations` for why
-not fewer in psycopg's pipeline mode).
+On PostgreSQL the application, its index rows, its journal and outbox rows are one statement, and
+so are the counter's read and the identity locks: with BEGIN, the duplicates, the number's draw and
+the COMMIT, a registration makes six round trips instead of nine (see :class:`PostgresRegistrations`
+for why not fewer in psycopg's pipeline mode).
 
 Errors come as the driver's, not wrapped by SQLAlchemy; the unit of work rolls back either way.
 """
 
 from __future__ import annotations
 
-import json
 import zlib
 from datetime import date
 from typing import Any, Callable, Iterable
@@ -31,6 +30,7 @@ from core.service_layer.unit_of_work import RegistrationReads
 
 from . import orm
 from .rows import SEARCH_COLUMNS, json_rows
+from .serialization import json_text
 
 ACTIVE = ApplicationState.ACTIVE.value
 APPLICATION_COLUMNS = tuple(column.name for column in orm.applications.columns if column.name != "id")
@@ -56,6 +56,8 @@ NEXT_SQLITE_NUMBER = "UPDATE number_sequences SET last_value = last_value + 1 WH
 NEXT_POSTGRES_NUMBER = "SELECT nextval(%s)"
 # PostgreSQL: transaction-scoped locks on these ids, taken in one statement in a fixed order.
 ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS bigint[])) AS id ORDER BY id"
+# PostgreSQL, as the registration's first statement reads the counter: the identity locks, once (one row).
+LOCKS_TAKEN = "(SELECT count(*) FROM (" + ADVISORY_LOCKS + ") AS taken) AS locks"
 # A superset of the matches (any date × first name × surname given), filtered in Python, among the
 # active applications of the acting counter's territory: from the people's index alone (the side
 # table's copies of the state, territory and number are the application's, kept in its transaction),
@@ -175,21 +177,24 @@ class PostgresRegistrations:
     (the searches, whose plans depend on their values) keep PostgreSQL's choice."""
 
     def __init__(self, _dialect: Any = None):
-        self.read_counter = COUNTER_WITH_TERRITORY.format(counters=f"{GENERIC_PLANS}, counters c", code="%(code)s")
+        locks = LOCKS_TAKEN.format(ids="%(ids)s")
+        self.read_counter = COUNTER_WITH_TERRITORY.format(counters=f"{GENERIC_PLANS}, {locks}, counters c",
+                                                          code="%(code)s")
         self.read_identities = IDENTITIES.format(
             birth_dates="= ANY(%(birth_dates)s)", first_names="= ANY(%(first_names)s)",
             surnames="= ANY(%(surnames)s)", code="%(code)s")
-        self.lock = ADVISORY_LOCKS.format(ids="%(ids)s")
         self.insert = _POSTGRES_INSERT
 
     def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
-        """The counter, then the identity locks, then the duplicates search, which the locks
-        serialise with any registration of the same people."""
+        """The counter and the identity locks in one statement, then the duplicates search, which
+        the locks serialise with any registration of the same people: a statement of its own, so
+        that its snapshot is taken once they are held. (A refused counter's file has taken its
+        locks for nothing, until its rollback.)"""
         cursor = dbapi.cursor()
-        found = counter_with_territory(cursor.execute(self.read_counter, {"code": counter_code}).fetchall())
+        found = counter_with_territory(cursor.execute(self.read_counter, {
+            "code": counter_code, "ids": sorted({identity_lock(key) for key in keys})}).fetchall())
         if found is None or found[1] is None or not keys:
             return RegistrationReads(found, [])
-        cursor.execute(self.lock, {"ids": sorted({identity_lock(key) for key in keys})})
         rows = cursor.execute(self.read_identities, {
             "code": counter_code,
             "birth_dates": sorted({key.birth_date for key in keys}),
@@ -206,7 +211,7 @@ class PostgresRegistrations:
         as a second copy in the JSON sent: Python would encode the form twice and PostgreSQL parse it
         twice, for the same stored value."""
         values = {**columns,
-                  "cancellation": json.dumps(columns["cancellation"]) if columns["cancellation"] else None,
+                  "cancellation": json_text(columns["cancellation"]) if columns["cancellation"] else None,
                   **{table: json_rows(rows) for table, rows in index.items()},
                   "journal": json_rows(journal), "outbox": json_rows(_registered_form_left_out(outbox, form))}
         return dbapi.cursor().execute(self.insert, values).fetchone()[0]
