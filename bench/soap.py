@@ -87,7 +87,12 @@ them to autovacuum).
 
 Each measurement is repeated ``--runs`` times (fresh server processes every time) and reported as
 the median with the min and max; within a run, hub and baseline are measured back to back, each
-on servers started for it, and the ratio is taken run by run. The server processes' figures
+on servers started for it, and the ratio is taken run by run. This host changes speed from one
+measurement to the next (the reference loop moved by 40 % between two of them), so that the ratio
+of two measurements taken a few seconds apart moved between 0.36 and 0.60 for the same code.
+``--turns K`` starts both servers for the run and makes them take turns: K spans of
+``--requests``/K calls each (or ``--duration``/K seconds), hub then baseline, summed per handler.
+A change of the host's speed then falls on both alike. The server processes' figures
 (requests per process, CPU in the WSGI application) that only the rig counts are "—" for the
 hub as deployed. Nothing is asserted: it is a measurement, not a
 test. ``--profile DIR`` runs, instead, one server process with cProfile around every request and
@@ -122,8 +127,9 @@ import time  # noqa: E402
 import traceback  # noqa: E402
 import uuid  # noqa: E402
 from concurrent.futures import ProcessPoolExecutor  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from dataclasses import dataclass, field, replace  # noqa: E402
+from typing import Any, Iterator  # noqa: E402
 
 from bench.registrations import (  # noqa: E402 - standard library only at import time
     COUNTER_CODES,
@@ -1182,6 +1188,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--requests", type=positive, default=DEFAULT_REQUESTS,
                         help=f"timed calls per measurement, shared by the connections (default: {DEFAULT_REQUESTS})")
     parser.add_argument("--runs", type=positive, default=3, help="repetitions of each measurement (default: 3)")
+    parser.add_argument("--turns", type=positive, default=1,
+                        help="spans each run's measurements are cut into, hub and baseline taking turns with both "
+                             "servers up, so that a change of the host's speed falls on both (default: 1, each "
+                             "measured whole on servers started for it)")
     parser.add_argument("--deployment", choices=(SERVE, NGINX, RIG), default=SERVE,
                         help="how the hub runs: " + "; ".join(f"{k}: {v}" for k, v in DEPLOYMENTS.items())
                              + f"; the baseline always runs in its own small servers (default: {SERVE})")
@@ -1235,6 +1245,63 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return arguments
 
 
+def one_by_one(context: Any, deployment: str, count: int, register: Any, url: str, workdir: str, load: Load,
+               people: People, references: list[float]) -> Iterator[tuple[str, Sample]]:
+    """The hub, then the baseline, each measured whole on servers started for it."""
+    for handler in (HUB, BASELINE):
+        references.append(reference_loop_ms())
+        with servers_for(deployment, handler, context, count, register, url, workdir) as servers:
+            with logs_on_failure(workdir):
+                sample = measure(context, servers, handler, load, people)
+        register.analyze()  # outside the clock, as autovacuum would
+        yield handler, sample
+
+
+def in_turns(context: Any, turns: int, deployment: str, count: int, register: Any, url: str, workdir: str,
+             load: Load, people: People, references: list[float]) -> list[tuple[str, Sample]]:
+    """The hub and the baseline, both servers up, taking turns for ``turns`` spans of the load."""
+    span = replace(load, requests=max(1, load.requests // turns), duration=load.duration / turns)
+    spans: dict[str, list[Sample]] = {HUB: [], BASELINE: []}
+    references.append(reference_loop_ms())
+    with servers_for(deployment, HUB, context, count, register, url, workdir) as hub, \
+            servers_for(deployment, BASELINE, context, count, register, url, workdir) as baseline:
+        for _ in range(turns):
+            for handler, servers in ((HUB, hub), (BASELINE, baseline)):
+                with logs_on_failure(workdir):
+                    spans[handler].append(measure(context, servers, handler, span, people))
+    register.analyze()
+    return [(handler, merged(samples)) for handler, samples in spans.items()]
+
+
+@contextmanager
+def logs_on_failure(workdir: str) -> Iterator[None]:
+    """The servers' last log lines, should a measurement fail."""
+    try:
+        yield
+    except BaseException:
+        for log_file in sorted(Path(workdir).glob("**/*.log")):
+            tail = log_file.read_text(errors="replace").splitlines()[-20:]
+            log(f"--- {log_file.name}\n" + "\n".join(tail))
+        raise
+
+
+def merged(spans: list[Sample]) -> Sample:
+    """One handler's spans as one measurement: calls, times and CPU added up, peaks the largest."""
+    cpu = {key: sum(span.cpu_s[key] for span in spans)
+           for key in ("servers", "postgres", "clients", "application", "machine_busy_s", "window_s")}
+    total_window = sum(span.cpu_s["window_s"] * (os.cpu_count() or 1) for span in spans)
+    cpu["machine_busy"] = cpu["machine_busy_s"] / total_window if total_window else 0.0
+    ours = cpu["servers"] + cpu["postgres"] + cpu["clients"]
+    cpu["others_cores"] = max(0.0, cpu["machine_busy_s"] - ours) / cpu["window_s"] if cpu["window_s"] else 0.0
+    per_server = [sum(counts) for counts in zip(*(span.per_server for span in spans))]
+    first = spans[0]
+    return Sample(sum(span.count for span in spans), sum(span.wall_s for span in spans),
+                  [latency for span in spans for latency in span.latencies_s],
+                  max(span.peak_rss_kib for span in spans), max(span.total_rss_kib for span in spans), cpu,
+                  per_server, sum(span.connects for span in spans), on_server=first.on_server,
+                  errors=sum(span.errors for span in spans), fixed_rate=first.fixed_rate)
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_arguments(argv)
     context = multiprocessing.get_context("spawn")
@@ -1269,19 +1336,12 @@ def main(argv: list[str] | None = None) -> int:
         with register as url:
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
-                    for handler in (HUB, BASELINE):
-                        references.append(reference_loop_ms())
-                        with servers_for(arguments.deployment, handler, context, count, register, url,
-                                         workdir) as servers:
-                            try:
-                                sample = measure(context, servers, handler, load, people)
-                            except BaseException:
-                                for log_file in sorted(Path(workdir).glob("**/*.log")):
-                                    tail = log_file.read_text(errors="replace").splitlines()[-20:]
-                                    log(f"--- {log_file.name}\n" + "\n".join(tail))
-                                raise
+                    measured = (in_turns(context, arguments.turns, arguments.deployment, count, register, url, workdir,
+                                         load, people, references) if arguments.turns > 1 else
+                                one_by_one(context, arguments.deployment, count, register, url, workdir, load, people,
+                                           references))
+                    for handler, sample in measured:
                         rows[(count, handler)].samples.append(sample)
-                        register.analyze()  # outside the clock, as autovacuum would
                         log(f"run {run}/{arguments.runs}  {count} server process(es)  {handler:<8} "
                             f"{sample.throughput:7.1f}/s  p50 {sample.percentile_ms(50):6.1f} ms  "
                             f"p99 {sample.percentile_ms(99):6.1f} ms  errors {sample.errors}  CPU busy "
@@ -1300,7 +1360,8 @@ def main(argv: list[str] | None = None) -> int:
     calls = (f"{arguments.rate:g} getNumUnique calls/s for {arguments.duration:g} s (open loop, latency from each "
              f"call's due time)" if arguments.rate else f"{arguments.requests} timed getNumUnique calls (saturation)")
     settings = (f"{'PostgreSQL' if on_postgres else 'SQLite (the embedded default)'}, the hub {DEPLOYMENTS[arguments.deployment]}, "
-                f"{arguments.household} households: {arguments.runs} runs of {calls} per measurement, "
+                f"{arguments.household} households: {arguments.runs} runs of {calls} per measurement"
+                f"{f' in {arguments.turns} turns, hub and baseline alternating, both servers up' if arguments.turns > 1 else ''}, "
                 f"{arguments.clients} keep-alive HTTPS connections over "
                 f"{min(arguments.client_processes, arguments.clients)} client processes; median (min–max) of the runs")
     note = (f"hub/baseline: hub calls per second over baseline calls per second, run by run. Peak RSS: VmHWM of "

@@ -19,8 +19,8 @@ HANG_BOUND = 600  # seconds: a bound on a hung script on a shared machine, not a
 # A run's name: its script, then the arguments that make it another variant (if any).
 TINY = {
     "registrations.py": (["--count", "20", "--runs", "1"], "registrations/s"),
-    "soap.py": (["--requests", "20", "--runs", "1", "--server-processes", "1", "--clients", "2",
-                 "--client-processes", "1", "--register", "300"], "hub/baseline"),
+    "soap.py --turns": (["--requests", "20", "--runs", "1", "--turns", "2", "--server-processes", "1", "--clients",
+                         "2", "--client-processes", "1", "--register", "300"], "hub/baseline"),
     "soap.py --database sqlite": (["--database", "sqlite", "--requests", "20", "--runs", "1", "--server-processes",
                                    "1", "--clients", "2", "--client-processes", "1"], "hub/baseline"),
     "soap.py --deployment rig --household small": (["--deployment", "rig", "--household", "small", "--requests", "20",
