@@ -28,7 +28,7 @@ from .errors import (
 from .form import Address, ApplicationForm
 from .identity import name_problem
 from .referential import Territory
-from .vocabulary import is_model, lists_and_models, text_carriers, unknown_codes, wire_path
+from .vocabulary import is_model, lists_over, text_carriers, unknown_codes, wire_path
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ class TerritoryFreeAnomalies:
 def territory_free_anomalies(form: ApplicationForm, today: date) -> TerritoryFreeAnomalies:
     """Most of :func:`validate_form`'s work, which a registration does before its transaction
     opens (SQLite's write lock is held from its start): all but the wished communes' territory."""
-    before = check_codes(form) + list(_bounded_lists(form)) + list(_holder(form, today))
+    before = check_codes(form) + _bounded_lists(form) + list(_holder(form, today))
     return TerritoryFreeAnomalies(before, list(_motives(form)))
 
 
@@ -104,19 +104,9 @@ def _at(python_path: str) -> str:
     return wire_path(ApplicationForm, python_path)
 
 
-def _bounded_lists(instance: Any, prefix: str = "") -> Iterator[Anomaly]:
-    for wire_field in lists_and_models(type(instance)):
-        value = getattr(instance, wire_field.attribute)
-        if value is None:
-            continue
-        items = value if wire_field.is_list else [value]
-        if wire_field.is_list and len(value) > MAX_REPEATED:
-            yield Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_REPEATED} éléments",
-                          prefix + wire_path(type(instance), wire_field.attribute))
-        if is_model(wire_field.element_type):
-            for index, item in enumerate(items):
-                step = f"{wire_field.attribute}[{index}]" if wire_field.is_list else wire_field.attribute
-                yield from _bounded_lists(item, prefix + wire_path(type(instance), step) + ".")
+def _bounded_lists(form: ApplicationForm) -> list[Anomaly]:
+    return [Anomaly(TOO_MANY_VALUES, f"Au plus {MAX_REPEATED} éléments", _at(python_path))
+            for python_path in lists_over(MAX_REPEATED, form)]
 
 
 def _holder(form: ApplicationForm, today: date) -> Iterator[Anomaly]:

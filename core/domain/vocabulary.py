@@ -195,6 +195,38 @@ def text_carriers(model: type) -> tuple[WireField, ...]:
     return tuple(f for f in wire_fields(model) if f.element_type is str or is_model(f.element_type))
 
 
+def lists_over(bound: int, instance: Any) -> list[str]:
+    """The Python path of every list of a model instance longer than ``bound``, depth first.
+
+    As with :func:`unknown_codes`, a path is spelled out only for a list found too long (nearly
+    never: the codec reads no list beyond its bound); until then the walk keeps its steps."""
+    found: list[str] = []
+    _gather_over(bound, instance, [], found)
+    return found
+
+
+def _gather_over(bound: int, instance: Any, steps: list[Step], found: list[str]) -> None:
+    for wire_field in lists_and_models(type(instance)):
+        value = getattr(instance, wire_field.attribute)
+        if value is None:
+            continue
+        nested = is_model(wire_field.element_type)
+        if not wire_field.is_list:
+            if nested:
+                steps.append((wire_field.attribute, None))
+                _gather_over(bound, value, steps, found)
+                steps.pop()
+            continue
+        if len(value) > bound:
+            found.append(_spelled([*steps, (wire_field.attribute, None)]))
+        if nested:
+            for index, item in enumerate(value):
+                if item is not None:
+                    steps.append((wire_field.attribute, index))
+                    _gather_over(bound, item, steps, found)
+                    steps.pop()
+
+
 @cache
 def lists_and_models(model: type) -> tuple[WireField, ...]:
     """The fields of ``model`` that are lists or models, in XSD order: those a check of list bounds visits."""

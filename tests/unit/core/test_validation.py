@@ -75,6 +75,13 @@ def test_repeated_groups_are_bounded():
     assert anomalies_of(form)["logementRecherche.listeLocalisationSouhaite"] == "NUU105"
 
 
+def test_a_list_too_long_inside_a_list_item_is_named_with_the_item():
+    form = household_form(co_applicant=("Martin", "Paul", date(1983, 2, 1)))
+    resources = form.household.applicant.resources_received
+    form.household.co_applicants[0].resources_received = (resources * (MAX_REPEATED + 1))[:MAX_REPEATED + 1]
+    assert anomalies_of(form) == {"personnePhysique.listeCotitulaire.cotitulaire[0].listeRessourceRecue": "NUU105"}
+
+
 def test_sms_notification_needs_a_mobile_phone():
     form = household_form()
     form.household.applicant.mobile_phone = None
