@@ -45,8 +45,8 @@ def to_document(instance: Any) -> dict[str, Any]:
 def _dumper(model: type) -> Callable[[Any], dict[str, Any]]:
     """A function writing one ``model`` as a document, written for that class when first asked:
     one statement per field, its kind settled once. Asking each field of each instance what it held
-    (the vocabulary walked on every form) took twice as long: 45 against 20 µs for a full household's
-    form, which every registration stores."""
+    (the vocabulary walked on every form) took four times as long: 42 against 11 µs for a full
+    household's form, which every registration stores (docs/BENCHMARKS.md, "Eleventh pass")."""
     names: dict[str, Any] = {"dumper_of": _dumper, "iso": _iso_date}
     lines = ["def dump(instance):", "    document = {}"]
     for index, wire_field in enumerate(wire_fields(model)):
