@@ -31,9 +31,12 @@ def test_false_and_zero_are_kept_not_left_out():
     assert to_document(form)["online_renewal"] is False
 
 
-def test_a_cancellation_keeps_its_instant_in_iso_form():
+def test_a_cancellation_keeps_its_date_in_iso_form():
     cancellation = Cancellation(motive="ATT", date=date(2026, 12, 4))
     document = to_document(cancellation)
     assert document == {"motive": "ATT", "date": "2026-12-04"}
     assert from_document(Cancellation, document) == cancellation
+
+
+def test_instants_are_written_in_iso_form_with_their_offset():
     assert json_text({"at": datetime(2026, 12, 4, 21, 0, tzinfo=timezone.utc)}) == '{"at":"2026-12-04T21:00:00+00:00"}'
