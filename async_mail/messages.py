@@ -7,10 +7,12 @@ thread them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
-from email.parser import BytesParser
+from email.message import Message
+from email.parser import BytesHeaderParser, BytesParser
 
 from certificates.mail import sealed_mail
 
@@ -22,6 +24,18 @@ XML_TYPES = frozenset({"text/xml", "application/xml"})
 class Reply:
     message_id: str
     raw: bytes
+
+
+# A line ending as the email package splits lines (CRLF, or a lone CR or LF), then an empty line.
+_HEADERS_END = re.compile(rb"(?:\r\n|\r(?!\n)|\n)(?:\r\n|\r(?!\n)|\n)")
+
+
+def outer_headers(raw: bytes) -> Message:
+    """A mail's headers, parsed as ``BytesHeaderParser`` parses the whole mail, from its header block
+    alone: the parser would otherwise split and read every line of the body, which it then only keeps
+    as text, twice a mail (the Message-ID as it is stored, the headers the pipeline reads)."""
+    end = _HEADERS_END.search(raw)
+    return BytesHeaderParser(policy=policy.compat32).parsebytes(raw[:end.end()] if end else raw)
 
 
 def attachments(content: bytes) -> list[tuple[str | None, bytes]]:

@@ -37,8 +37,6 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import policy
-from email.parser import BytesParser
 from email.utils import getaddresses
 from typing import Callable
 
@@ -278,7 +276,7 @@ class Headers:
 def _headers(raw: bytes) -> Headers:
     """The outer headers the pipeline reads (nobody signed them): Message-ID, the one From, Subject."""
     try:
-        parsed = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        parsed = messages.outer_headers(raw)
         message_id = (parsed.get("Message-ID") or "").strip() or None
         froms = [str(value) for value in parsed.get_all("From") or []]
         addresses = getaddresses(froms)

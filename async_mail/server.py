@@ -23,8 +23,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from email import policy
-from email.parser import BytesHeaderParser
 from typing import Callable
 
 from aiosmtpd.controller import Controller
@@ -33,10 +31,17 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from core.domain.calendar import now_in_paris
 
 from .config import MailSettings
+from .messages import outer_headers
 from .pipeline import Pipeline
 from .store import MailStore
 
 log = logging.getLogger(__name__)
+
+# aiosmtpd's logger. At INFO it writes every command line of a session, the envelope's addresses
+# with them: the mailboxes of people at the counters, which no log may hold, in about ten lines a
+# session. The hub logs what becomes of each mail (async_mail.*, without addresses); aiosmtpd's own
+# lines show only when the hub logs at DEBUG, or when its level is set explicitly.
+SMTP_LOG = logging.getLogger("mail.log")
 
 
 class Receiver:
@@ -176,7 +181,7 @@ class HubHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or envelope.content
-        message_id = BytesHeaderParser(policy=policy.compat32).parsebytes(raw).get("Message-ID")
+        message_id = outer_headers(raw).get("Message-ID")
         stored = await self.receiver.receive(raw, envelope.mail_from,
                                              str(message_id).strip() if message_id else None, now_in_paris())
         return f"250 2.0.0 Message {stored} reçu"
@@ -223,6 +228,8 @@ class SharedPortController(Controller):
 
 
 def controller(settings: MailSettings, handler: HubHandler) -> Controller:
+    if SMTP_LOG.level == logging.NOTSET and not SMTP_LOG.isEnabledFor(logging.DEBUG):
+        SMTP_LOG.setLevel(logging.WARNING)
     context = tls_context(settings)
     return SharedPortController(handler, hostname=settings.host, port=settings.port,
                                 data_size_limit=settings.max_bytes, tls_context=context,

@@ -54,6 +54,8 @@ _ANSWERED_POSTGRES = f"""
     UPDATE mail_messages SET status = '{PROCESSED}', counter_code = %(counter)s, digest = %(digest)s,
         processed_at = %(at)s, reason_code = NULL, reason = NULL, reply_id = (SELECT id FROM queued)
     WHERE id = %(message)s RETURNING reply_id"""
+_SENT = (update(outbox).where(outbox.c.id == bindparam("reply"))
+         .values(status=SENT, sent_at=bindparam("at"), attempts=outbox.c.attempts + 1, last_error=None))
 
 
 @dataclass(frozen=True)
@@ -286,9 +288,10 @@ class MailStore:
         return sorted((Outgoing(*row) for row in rows), key=lambda outgoing: outgoing.id)
 
     def sent(self, reply: int, at: datetime) -> None:
+        """One transaction a reply, committed as soon as it is sent: a process that dies in the middle
+        of a batch sends again only the reply it was sending."""
         with self.engine.begin() as connection:
-            connection.execute(update(outbox).where(outbox.c.id == reply)
-                               .values(status=SENT, sent_at=at, attempts=outbox.c.attempts + 1, last_error=None))
+            connection.execute(_SENT, {"reply": reply, "at": at})
 
     def failed(self, reply: int, error: str, at: datetime, dead_after: timedelta) -> str:
         """Record a failed attempt: retry later with exponential backoff, or give up (dead letter)."""

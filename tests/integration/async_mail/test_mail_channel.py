@@ -1,5 +1,6 @@
 """The signed mail channel end to end: real SMTP sessions, real S/MIME, openssl on both sides."""
 
+import logging
 import smtplib
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -61,6 +62,19 @@ def test_a_file_signed_and_encrypted_with_openssl_gets_a_signed_encrypted_answer
     assert answer.findtext(f".//{N}numUnique").endswith("DEMOB")
     assert files["ATT" + name[3:-4] + ".pdf"].startswith(b"%PDF")
     assert applications(mail) == 1
+
+
+def test_a_mails_session_logs_no_address(mail, caplog):
+    """aiosmtpd logs each command line at INFO, MAIL FROM and RCPT TO with their mailboxes: the hub
+    quiets it unless it logs at DEBUG, and its own lines name the counter, not the address."""
+    caplog.set_level(logging.INFO)
+    demob = identity(mail.pki, "DEMOB")
+    send(mail, ours(entity([(file_name("DEMOB"), interface_file("DEMOB", form=person(1)))]), demob,
+                    mail.settings.certificate), demob.mailbox)
+    mail.settle()
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("processed: counter=DEMOB" in line for line in lines), lines
+    assert not [line for line in lines if "@" in line]
 
 
 def test_several_files_in_one_mail_each_get_their_answer(mail):
