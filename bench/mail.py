@@ -70,7 +70,11 @@ planner's statistics are refreshed (``ANALYZE``) after the set-up and after each
 outside the clock. The register holds ``--register`` applications (50,000 by default) before the
 first measurement, loaded and analysed as in ``bench/soap.py``, for the same reason: on a register
 analysed while empty, each process's foreign-key checks keep a sequential scan of ``applications``
-(docs/BENCHMARKS.md, "Seventh pass").
+(docs/BENCHMARKS.md, "Seventh pass"). For the same reason the mail channel's own tables hold a
+history, ``--history`` processed mails with their sent replies (50,000 by default, one per
+application): analysed while empty, the replay check and the statements that settle a mail by its id
+kept a sequential scan of ``mail_messages``, read once more for every mail as it grew
+(docs/BENCHMARKS.md, "Twelfth pass").
 
 Each measurement is repeated ``--runs`` times with fresh server processes and reported as the
 median with the min and max; the ratio is taken run by run. Nothing is asserted: it is a
@@ -140,6 +144,7 @@ from bench.soap import (  # noqa: E402 - standard library only at import time
 
 DEFAULT_MAILS = 400  # timed mails per measurement, shared by the sessions
 DEFAULT_REGISTER = 50_000  # applications loaded before the measurements (bench/soap.py's default)
+DEFAULT_HISTORY = 50_000  # processed mails, each with its sent reply, stored before the measurements
 DEFAULT_SERVER_PROCESSES = "1,2"
 SERVE = "serve"  # the pipeline threads `sne-hub serve` runs by default; also the hub as deployed (--deployment)
 RIG = "rig"  # the hub's mail channel assembled by the benchmark in its own server processes (--deployment)
@@ -649,7 +654,7 @@ def lone_client(url: str, port: int, pki_directory: str, counter: str, first_ind
 # -- the database and the PKI (prepared, queried and dropped by a spawned helper process) ---------
 
 
-def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
+def prepare(url: str, pki_directory: str, applications: int = 0, history: int = 0) -> None:
     """Write the demo PKI and its CA's (empty) revocation list; migrate, add the demo territory and
     counters with their certificates (support.registers.demo_register: with ``applications``, in a
     register of that many); then the benchmark's own additions (``instrument``)."""
@@ -664,10 +669,10 @@ def prepare(url: str, pki_directory: str, applications: int = 0) -> None:
     (directory / "crl.pem").write_bytes(crl_pem(build_crl(Authority.load(directory), [], 1)))  # as `certificates demo`
     demo_register(url, {code: Path(files["cert"]).read_bytes() for code, files in described["counters"].items()},
                   applications, log)
-    instrument(url)
+    instrument(url, history)
 
 
-def prepare_served(url: str, directory: str, applications: int = 0) -> str:
+def prepare_served(url: str, directory: str, applications: int = 0, history: int = 0) -> str:
     """The register and the PKI as an operator prepares them (``support.topology.seed_register``, as
     ``make run`` does), with ``applications`` loaded before the seed; then the benchmark's own
     additions. Returns the PKI's directory."""
@@ -675,13 +680,14 @@ def prepare_served(url: str, directory: str, applications: int = 0) -> str:
 
     environment = {**os.environ, "SNE_HUB_DATABASE_URL": url, "SNE_HUB_LOG_LEVEL": "WARNING"}
     seed_register(Path(directory), url, environment, applications, log)
-    instrument(url)
+    instrument(url, history)
     return str(Path(directory) / "var" / "demo")
 
 
-def instrument(url: str) -> None:
-    """The benchmark's additions to the register: the baseline's table, and a column of
-    ``mail_outbox`` that keeps the moment each reply is queued, read back after each measurement."""
+def instrument(url: str, history: int = 0) -> None:
+    """The benchmark's additions to the register: the baseline's table, a column of ``mail_outbox``
+    that keeps the moment each reply is queued, read back after each measurement, and ``history``
+    mails already processed (``MAIL_HISTORY``)."""
     from sqlalchemy import MetaData, text
 
     from core.adapters.database import make_engine
@@ -694,8 +700,33 @@ def instrument(url: str) -> None:
         with engine.begin() as connection:
             connection.execute(text(f"ALTER TABLE mail_outbox ADD COLUMN {QUEUED_COLUMN} timestamptz NOT NULL "
                                     "DEFAULT clock_timestamp()"))
+            if history:
+                connection.execute(text(MAIL_HISTORY), {"mails": history, "size": HISTORY_MAIL_BYTES})
+                log(f"stored a history of {history:,} processed mails and their replies")
     finally:
         engine.dispose()
+
+
+# A mail channel that has been running: ``mails`` mails processed over the past year, from the demo's
+# counters, each with its reply sent. Their bytes are a received mail's and a reply's size but one
+# byte repeated, which PostgreSQL stores compressed to almost nothing: no statement of a mail reads
+# another mail's bytes, while the rows, their indexes and the planner's statistics are those of a
+# real history. Digests and Message-IDs are the history's own and match no mail sent.
+HISTORY_MAIL_BYTES = 13 * 1024
+MAIL_HISTORY = """
+    WITH replies AS (
+        INSERT INTO mail_outbox (created_at, recipient, message_id, raw, status, attempts, next_attempt_at, sent_at)
+        SELECT now() - (i * interval '10 minutes'), 'historique@example.org', '<reponse-' || i || '@hub.example.org>',
+               convert_to(repeat('x', :size), 'UTF8'), 'sent', 1, now() - (i * interval '10 minutes'),
+               now() - (i * interval '10 minutes')
+        FROM generate_series(1, :mails) AS i
+        RETURNING id, created_at, substring(message_id FROM '[0-9]+')::integer AS i)
+    INSERT INTO mail_messages (received_at, message_id, sender, raw, status, digest, counter_code, reply_id,
+                               processed_at)
+    SELECT r.created_at, '<historique-' || r.i || '@guichet.example.org>', 'historique@example.org',
+           convert_to(repeat('x', :size), 'UTF8'), 'processed', encode(sha256(convert_to('historique ' || r.i, 'UTF8')),
+           'hex'), (ARRAY['DEMOB', 'DEMOC', 'DEMOE'])[1 + r.i % 3], r.id, r.created_at
+    FROM replies AS r"""
 
 
 def settle(url: str, expected: int, timeout: float) -> float:
@@ -833,14 +864,14 @@ class Database:
     hub's own commands in ``workdir``/layout, where ``Served`` then starts `sne-hub serve`."""
 
     def __init__(self, admin: ProcessPoolExecutor, server_url: str, pki_directory: str, keep_statistics: bool,
-                 deployment: str = RIG, workdir: str = "", applications: int = 0):
+                 deployment: str = RIG, workdir: str = "", applications: int = 0, history: int = 0):
         self.admin, self.server_url, self.pki = admin, server_url, pki_directory
-        self.applications = applications
+        self.applications, self.history = applications, history
         self.keep_statistics, self.deployment = keep_statistics, deployment
         self.directory = Path(workdir) / "layout"
         self.name = f"sne_hub_bench_mail_{uuid.uuid4().hex[:12]}"
         self.url = ""
-        self.hub_mails = 0  # rows of mail_messages
+        self.hub_mails = history  # rows of mail_messages
 
     def analyze(self) -> None:
         if self.keep_statistics:
@@ -854,9 +885,10 @@ class Database:
         try:
             if self.deployment == SERVE:
                 self.directory.mkdir(parents=True)
-                self.pki = self.admin.submit(prepare_served, self.url, str(self.directory), self.applications).result()
+                self.pki = self.admin.submit(prepare_served, self.url, str(self.directory), self.applications,
+                                             self.history).result()
             else:
-                self.admin.submit(prepare, self.url, self.pki, self.applications).result()
+                self.admin.submit(prepare, self.url, self.pki, self.applications, self.history).result()
         except BaseException:
             self.__exit__()
             raise
@@ -1336,7 +1368,7 @@ def profile(context: Any, arguments: argparse.Namespace, admin: ProcessPoolExecu
     people = People()
     samples = {}
     with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze,
-                  applications=arguments.register) as database:
+                  applications=arguments.register, history=arguments.history) as database:
         for mode in ("stages", "cprofile"):
             measuring = context.Event()
             with Servers(context, 1, str(arguments.profile_workers), database, workdir,
@@ -1464,6 +1496,10 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
                         help="applications in the register before the first measurement, loaded by "
                              "support.registers.bulk_load and analysed, as in bench/soap.py "
                              f"(default: {DEFAULT_REGISTER})")
+    parser.add_argument("--history", type=non_negative, default=DEFAULT_HISTORY, metavar="MAILS",
+                        help="mails already processed, each with its sent reply, stored and analysed before the "
+                             "first measurement, as a running mail channel holds them "
+                             f"(default: {DEFAULT_HISTORY})")
     parser.add_argument("--profile", metavar="DIR",
                         help="instead of the benchmark: one server process, mails sent one at a time, first with "
                              "timers around the stages, then with cProfile around every mail; .prof files go to DIR "
@@ -1510,7 +1546,8 @@ def main(argv: list[str] | None = None) -> int:
         references: list[float] = []
         started_as = Served if arguments.deployment == SERVE else Servers
         with Database(admin, arguments.postgres_url, pki, keep_statistics=not arguments.no_analyze,
-                      deployment=arguments.deployment, workdir=workdir, applications=arguments.register) as database:
+                      deployment=arguments.deployment, workdir=workdir, applications=arguments.register,
+                      history=arguments.history) as database:
             for run in range(1, arguments.runs + 1):
                 for count in arguments.server_processes:
                     for position, workers in enumerate(arguments.workers):
@@ -1564,8 +1601,9 @@ def main(argv: list[str] | None = None) -> int:
             f"in cores. CPU ms/mail: user+system CPU per mail of the server processes, of PostgreSQL (this "
             f"database's backends and the server's own processes) and of the client processes. Reference loop (a "
             f"fixed pure-Python loop, best of 5, timed before each measurement: how fast a core was): "
-            f"{spread(references, 1)} ms. Register: {arguments.register:,} applications loaded before the first "
-            f"measurement, plus the runs' registrations. Load average before: {load_before}; after: "
+            f"{spread(references, 1)} ms. Register: {arguments.register:,} applications and a history of "
+            f"{arguments.history:,} processed mails with their replies loaded before the first measurement, plus the "
+            f"runs' registrations and mails. Load average before: {load_before}; after: "
             f"{load_average()}.")
     if arguments.markdown:
         print("\n".join(f"- {name}: {value}" for name, value in facts))

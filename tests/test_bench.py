@@ -30,7 +30,7 @@ TINY = {
                                            "large", "--runs", "1", "--server-processes", "2", "--clients", "2",
                                            "--client-processes", "1", "--register", "0"], "hub/baseline"),
     "mail.py": (["--mails", "10", "--runs", "1", "--server-processes", "1", "--sessions", "2",
-                 "--client-processes", "1", "--lone", "2", "--register", "300"], "mails/s"),
+                 "--client-processes", "1", "--lone", "2", "--register", "300", "--history", "300"], "mails/s"),
     "large_requests.py": (["--requests", "3", "--communes", "2000", "--threads", "2"], "growth after warm-up"),
     "search.py": (["--size", "500", "--database", "sne_bench_search_smoke", "--rebuild", "--drop", "--runs", "1",
                    "--repeat", "3", "--soap-repeat", "2"], "allocation commune"),
