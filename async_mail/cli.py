@@ -1,24 +1,29 @@
 """``sne-hub mail …``: operators' view of the signed mail channel (quarantine, mails being processed,
-outgoing replies)."""
+outgoing replies, retention)."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 from core.cli import Context, pass_context
 from core.domain.calendar import now_in_paris
 
+from .config import MailSettings
 from .store import DEAD, QUEUED, SENT, MailStore
 
 
 @click.group()
 def mail() -> None:
-    """The signed mail channel: quarantined messages, mails being processed, the queue of replies."""
+    """The signed mail channel: quarantined messages, mails being processed, the queue of replies,
+    their retention."""
 
 
 @mail.group()
 def quarantine() -> None:
-    """Mail refused by the checks, kept raw with the precise reason."""
+    """Mail refused by the checks, kept raw with the precise reason until released or erased with
+    the retention period."""
 
 
 @quarantine.command("list")
@@ -106,3 +111,26 @@ def outbox_retry(context: Context, reply: int) -> None:
     if not MailStore(context.engine).retry(reply, now_in_paris()):
         raise click.ClickException(f"reply {reply} is unknown or already sent")
     click.echo(f"reply {reply} queued")
+
+
+@mail.command("purge")
+@click.option("--dry-run", is_flag=True, help="Only say how many mails and replies are due.")
+@pass_context
+def purge(context: Context, dry_run: bool) -> None:
+    """Erase the mails and replies past their retention period (SNE_HUB_MAIL_RETENTION_DAYS, 90 days
+    by default): mails processed or left in quarantine, replies sent or dead, never one still to be
+    processed or sent. Every mail process does it each hour; this does it now. Safe to repeat."""
+    context.require_schema()
+    try:
+        settings = MailSettings.from_environment()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    store, before = MailStore(context.engine), now_in_paris() - settings.retention
+    due = store.due_for_purge(before)
+    if dry_run:
+        click.echo(f"{due.mails} mail(s) and {due.replies} reply(ies) to erase, received or queued before "
+                   f"{before:%Y-%m-%d %H:%M}")
+        return
+    with click.progressbar(length=due.mails + due.replies, label="mail retention", file=sys.stderr) as bar:
+        purged = store.purge(before, progress=bar.update)
+    click.echo(str(purged))

@@ -12,6 +12,9 @@ from certificates.mail import relay_address
 from .store import LEASE
 
 DEMO = Path("var/demo")
+# A mail holds its files' personal data: no copy outlives the one year the register keeps them after
+# a cancellation (docs/REGISTER.md, "Retention").
+MAX_RETENTION_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -35,12 +38,22 @@ class MailSettings:
     dead_after_hours: float = 48  # undelivered replies become dead letters after this long
     workers: int = 2  # pipeline threads
     lease: timedelta = LEASE  # a mail process's hold on a mail: what another waits for if it dies
+    retention_days: float = 90  # settled mails and replies are erased this long after they were received or queued
 
     def __post_init__(self) -> None:
         if self.lease < timedelta(seconds=3):
             raise ValueError("SNE_HUB_MAIL_LEASE_SECONDS: at least 3 (leases are renewed every third of it)")
+        if not 2 * self.signing_window_hours < 24 * self.retention_days <= 24 * MAX_RETENTION_DAYS:
+            raise ValueError(
+                f"SNE_HUB_MAIL_RETENTION_DAYS: more than twice SNE_HUB_MAIL_SIGNING_WINDOW_HOURS "
+                f"({2 * self.signing_window_hours:g} h), so that a replay is recognised for as long as its "
+                f"signature is accepted, and at most {MAX_RETENTION_DAYS} days (data are kept one year)")
         if self.relay is not None:
             self.relay_address  # noqa: B018 - refuse a malformed relay at start, not at the first reply
+
+    @property
+    def retention(self) -> timedelta:
+        return timedelta(days=self.retention_days)
 
     @property
     def relay_address(self) -> tuple[str, int]:
@@ -76,4 +89,5 @@ class MailSettings:
             dead_after_hours=float(env.get("SNE_HUB_MAIL_DEAD_AFTER_HOURS", cls.dead_after_hours)),
             workers=int(env.get("SNE_HUB_MAIL_WORKERS", cls.workers)),
             lease=timedelta(seconds=float(env.get("SNE_HUB_MAIL_LEASE_SECONDS", cls.lease.total_seconds()))),
+            retention_days=float(env.get("SNE_HUB_MAIL_RETENTION_DAYS", cls.retention_days)),
         )

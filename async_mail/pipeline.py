@@ -167,7 +167,9 @@ class Pipeline:
                       sender)
 
     def _check_signing_time(self, verified: smime.Verified, sender: Sender, now: datetime) -> None:
-        """After the replay check, so that a replay, however old, still gets its original answer."""
+        """After the replay check, so that a replay still gets its original answer for as long as the
+        original is kept (the retention period, more than twice this window: a replay whose original
+        is erased is refused here)."""
         window = timedelta(hours=self.settings.signing_window_hours)
         if verified.signing_time is None or abs(now - verified.signing_time) > window:
             raise Refused(SIGNING_TIME, "Date de signature absente ou trop éloignée de la réception "
@@ -255,11 +257,18 @@ class Pipeline:
         return "quarantined"
 
     def _replay(self, message: int, original: Earlier, now: datetime) -> str:
-        """The original reply, as it was, to the counter it answered (the one that signed this mail)."""
-        reply_id = None
-        if original.reply_id is not None:
-            first = self.store.reply_of(original.reply_id)
-            reply_id = self.store.enqueue(first.recipient, first.message_id, first.raw, now)
+        """The original reply, as it was, to the counter it answered (the one that signed this mail).
+
+        The original and its reply go together when their retention ends (``MailStore.purge``); one
+        that went between the replay check and this finds no reply to send again, and says so."""
+        first = self.store.reply_of(original.reply_id) if original.reply_id is not None else None
+        if first is None:
+            self.store.quarantine(message, REPLAY, f"Rejeu du message n° {original.id} : réponse d'origine "
+                                                   "effacée (durée de conservation échue), rien n'est renvoyé",
+                                  now, counter=original.counter)
+            log.info("mail %d is a replay of %d: original reply no longer kept", message, original.id)
+            return "quarantined"
+        reply_id = self.store.enqueue(first.recipient, first.message_id, first.raw, now)
         self.store.quarantine(message, REPLAY, f"Rejeu du message n° {original.id} : réponse d'origine renvoyée",
                               now, counter=original.counter, reply=reply_id)
         log.info("mail %d is a replay of %d: original reply sent again", message, original.id)

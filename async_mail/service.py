@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -109,6 +110,23 @@ def _take_waiting(handler: HubHandler, stop: threading.Event) -> None:
             log.warning("waiting mails not taken: %s", type(error).__name__)
 
 
+PURGE_EVERY = 3600  # seconds between two looks for mails and replies past their retention period
+
+
+def _purge_past_retention(store: MailStore, retention: timedelta, stop: threading.Event) -> None:
+    """At start, then every hour: erase the settled mails and replies older than the retention period.
+    Every mail process does it; each row goes once (``MailStore.purge``)."""
+    while True:
+        try:
+            purged = store.purge(now_in_paris() - retention, stop=stop)
+            if purged.mails or purged.replies:
+                log.info("mail retention: %s", purged)
+        except Exception as error:  # noqa: BLE001 - the database may be back at the next turn
+            log.warning("mail retention not applied: %s", type(error).__name__)
+        if stop.wait(PURGE_EVERY):
+            return
+
+
 def service(context):
     """The ``sne_hub.services`` entry point: run the mail channel until ``stop`` is set."""
     settings = MailSettings.from_environment()
@@ -129,11 +147,15 @@ def service(context):
         renewals.start()
         taking = threading.Thread(target=_take_waiting, args=(smtp_handler, stop), name="mail-take", daemon=True)
         taking.start()
+        purging = threading.Thread(target=_purge_past_retention, args=(store, settings.retention, stop),
+                                   name="mail-retention", daemon=True)
+        purging.start()
         while not stop.is_set():
             delivery.deliver_all_due(now_in_paris, stop)
             stop.wait(1)
         smtp.stop()
         taking.join()
+        purging.join()
         workers.shutdown(wait=True)
         renewals.join()
         store.let_go()

@@ -9,15 +9,20 @@ Several mail processes may share the database. A mail being processed is leased 
 once the lease ran out (the process died) or was let go (a graceful stop). A reply is leased the
 same way by pushing its next attempt past the send (:meth:`MailStore.due`), so that two processes
 never send it both; one that died while sending is sent again when its lease ends.
+
+Nothing is kept for ever: a mail carries its files' personal data, so a settled mail (processed, or
+quarantined and never released) and a settled reply (sent, or dead and never retried) are erased
+whole once older than the retention period (:meth:`MailStore.purge`, ``MailSettings.retention``).
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, or_, select, update
 
@@ -27,6 +32,8 @@ from core.adapters.database import reading
 RECEIVED, PROCESSING, PROCESSED = "received", "processing", "processed"
 QUARANTINED, RELEASED = "quarantined", "released"
 QUEUED, SENT, DEAD = "queued", "sent", "dead"
+SETTLED_MAILS = (PROCESSED, QUARANTINED)  # the others are still to be processed
+SETTLED_REPLIES = (SENT, DEAD)  # queued: still to be sent
 
 messages, outbox = orm.mail_messages, orm.mail_outbox
 
@@ -258,6 +265,38 @@ class MailStore:
         with self.engine.begin() as own:
             own.execute(statement)
 
+    # -- retention -------------------------------------------------------------------------------
+
+    def due_for_purge(self, before: datetime) -> Purged:
+        """What :meth:`purge` would erase: the settled mails received and replies queued before ``before``."""
+        with reading(self.engine) as connection:
+            return Purged(*(connection.scalar(select(func.count()).select_from(query.subquery()))
+                            for query in _purgeable(before)))
+
+    def purge(self, before: datetime, batch: int = 1000, progress: Callable[[int], None] = lambda erased: None,
+              stop: threading.Event | None = None) -> Purged:
+        """Erase the settled mails received, and replies queued, before ``before``: rows and bytes.
+
+        ``batch`` rows a transaction, so that a purge of months never holds long locks; ``progress``
+        is told of each batch; once ``stop`` is set, no batch is begun (the next purge goes on).
+
+        A mail's reply is queued when the mail is processed, after it was received, so a kept mail
+        keeps its reply (a replay's answer). Several processes may purge at once: a row is erased
+        once, and a process that finds its batch taken stops until its next purge. A mail still
+        waiting or being processed, a reply still to be sent are never erased, whatever their age."""
+        stopped = stop.is_set if stop is not None else lambda: False
+        purged = Purged()
+        mails, replies = _purgeable(before)
+        for table, query, counted in ((messages, mails, "mails"), (outbox, replies, "replies")):
+            erased = batch
+            while erased == batch and not stopped():
+                with self.engine.begin() as connection:
+                    erased = connection.execute(table.delete().where(
+                        table.c.id.in_(query.limit(batch).scalar_subquery()))).rowcount
+                setattr(purged, counted, getattr(purged, counted) + erased)
+                progress(erased)
+        return purged
+
     # -- replies ---------------------------------------------------------------------------------
 
     def enqueue(self, recipient: str, message_id: str, raw: bytes, at: datetime,
@@ -320,6 +359,27 @@ class MailStore:
             result = connection.execute(update(outbox).where(outbox.c.id == reply, outbox.c.status != SENT)
                                         .values(status=QUEUED, next_attempt_at=at, created_at=at))
             return result.rowcount == 1
+
+
+@dataclass
+class Purged:
+    mails: int = 0
+    replies: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.mails} mail(s) and {self.replies} reply(ies) erased"
+
+
+def _settled(table: Any, statuses: tuple[str, ...], at: Any, before: datetime) -> Any:
+    """The ids of ``table``'s rows settled (``statuses``) before ``before``, oldest first, by the
+    index on ``at`` (a range of the old rows only, however large the table)."""
+    return select(table.c.id).where(at < before, table.c.status.in_(statuses)).order_by(at)
+
+
+def _purgeable(before: datetime) -> tuple[Any, Any]:
+    """The settled mails received, and replies queued, before ``before``."""
+    return (_settled(messages, SETTLED_MAILS, messages.c.received_at, before),
+            _settled(outbox, SETTLED_REPLIES, outbox.c.created_at, before))
 
 
 def _dbapi(connection: Connection) -> Any:

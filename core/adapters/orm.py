@@ -266,7 +266,7 @@ mail_messages = Table(
     "mail_messages",
     metadata,
     Column("id", Identifier, primary_key=True, autoincrement=True),
-    Column("received_at", Instant, nullable=False),
+    Column("received_at", Instant, nullable=False, index=True),  # the retention's order (MailStore.purge)
     Column("message_id", String(998)),
     Column("sender", String(320)),  # the envelope's MAIL FROM, as the SMTP session gave it
     Column("raw", LargeBinary, nullable=False),
@@ -286,7 +286,7 @@ mail_outbox = Table(
     "mail_outbox",
     metadata,
     Column("id", Identifier, primary_key=True, autoincrement=True),
-    Column("created_at", Instant, nullable=False),
+    Column("created_at", Instant, nullable=False, index=True),  # the retention's order (MailStore.purge)
     Column("recipient", String(320), nullable=False),
     Column("message_id", String(998), nullable=False),
     Column("raw", LargeBinary, nullable=False),

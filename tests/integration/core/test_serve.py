@@ -336,3 +336,38 @@ def test_mail_processes_share_the_port_and_a_killed_ones_mails_are_processed_by_
         database.close()
         outputs = [stop(process) if process.poll() is None else "" for process in processes]
     assert processes[1].returncode == 0, outputs[1]
+
+
+def test_a_mail_process_erases_the_mails_past_their_retention_as_it_starts(register):
+    """What `sne-hub mail purge` does, a mail process does at start and then every hour: the settled
+    mails and replies older than the period go, the others stay; a stop waits for it."""
+    from datetime import timedelta
+
+    from async_mail.store import MailStore
+    from core.adapters.database import make_engine
+    from core.domain.calendar import now_in_paris
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    register = {**register, "env": {**register["env"], "SNE_HUB_SMTP_PORT": str(port),
+                                    "SNE_HUB_MAIL_RETENTION_DAYS": "30"}}
+    engine = make_engine(register["env"]["SNE_HUB_DATABASE_URL"])
+    store, now, replies = MailStore(engine), now_in_paris(), {}
+    for age in (31, 29):
+        message = store.receive(b"raw", "x@example.org", None, now - timedelta(days=age))
+        store.quarantine(message, "MAIL-TEST", f"{age} days old", now - timedelta(days=age))
+        replies[age] = store.enqueue("x@example.org", f"<{age}@hub>", b"reply", now - timedelta(days=age))
+        store.sent(replies[age], now)
+
+    process = start(register, "--only", "mail")
+    try:
+        mail_process_owner(process)
+        wait_until(lambda: len(store.quarantined()) == 1, "the old mail erased")
+        assert [row.reason for row in store.quarantined()] == ["29 days old"]
+        assert [row.id for row in store.replies()] == [replies[29]]
+    finally:
+        output = stop(process)
+        engine.dispose()
+    assert process.returncode == 0, output
+    assert "mail retention: 1 mail(s) and 1 reply(ies) erased" in output
