@@ -32,8 +32,9 @@ def signed(mail, index: int, **options) -> bytes:
 
 
 def test_settled_mails_and_replies_past_the_period_are_erased_and_nothing_else(mail):
-    """Processed, quarantined with an answer, quarantined without one: erased with their replies.
-    A mail waiting to be processed, one released from quarantine, a reply still to be sent: kept."""
+    """Processed, quarantined with an answer, quarantined without one: erased with their replies, as
+    is a dead letter. A mail waiting to be processed, one being processed, one released from
+    quarantine, a reply still to be sent: kept."""
     demob = identity(mail.pki, "DEMOB")
     send(mail, signed(mail, 1), demob.mailbox)  # processed, answered
     send(mail, signed(mail, 2, at=now_in_paris() - timedelta(days=2)), demob.mailbox)  # MAIL-HORODATAGE, answered
@@ -44,8 +45,11 @@ def test_settled_mails_and_replies_past_the_period_are_erased_and_nothing_else(m
     assert [processed[1], answered[1], unanswered[1]] == ["processed", "quarantined", "quarantined"]
     assert mail.store.get(answered[0]).reason_code == pipeline.SIGNING_TIME
     assert mail.store.release(released[0])
-    waiting = stored_mail(mail, 3)
+    waiting, held = stored_mail(mail, 3), stored_mail(mail, 4)
+    assert MailStore(mail.store.engine).claim(held, now_in_paris())
     queued = mail.store.enqueue(demob.mailbox, "<queued@hub>", b"not sent yet", now_in_paris())
+    dead = mail.store.enqueue(demob.mailbox, "<dead@hub>", b"never delivered", now_in_paris())
+    assert mail.store.failed(dead, "550 refused", now_in_paris(), dead_after=timedelta(0)) == "dead"
     sent = [reply for reply, status in rows(mail, orm.mail_outbox) if status == "sent"]
     assert len(sent) == 2 and len(mail.mailbox.received) == 2
 
@@ -53,9 +57,10 @@ def test_settled_mails_and_replies_past_the_period_are_erased_and_nothing_else(m
     assert mail.store.due_for_purge(first_received) == Purged(0, 0)  # received at, not before: kept
     assert mail.store.purge(first_received) == Purged(0, 0)
     later = now_in_paris() + timedelta(seconds=1)
-    assert mail.store.due_for_purge(later) == Purged(mails=3, replies=2)
-    assert mail.store.purge(later, batch=2) == Purged(mails=3, replies=2)  # over several transactions
-    assert rows(mail, orm.mail_messages) == [(released[0], "released"), (waiting, "received")]
+    assert mail.store.due_for_purge(later) == Purged(mails=3, replies=3)
+    assert mail.store.purge(later, batch=2) == Purged(mails=3, replies=3)  # over several transactions
+    assert rows(mail, orm.mail_messages) == [(released[0], "released"), (waiting, "received"),
+                                             (held, "processing")]
     assert rows(mail, orm.mail_outbox) == [(queued, "queued")]
     assert mail.store.purge(later) == Purged(0, 0)
     assert applications(mail) == 1  # what the register made of the files is not the mail's
