@@ -36,8 +36,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def database_url() -> str:
-    """The configured database: SNE_HUB_DATABASE_URL, else the embedded SQLite file under var/."""
-    return os.environ.get("SNE_HUB_DATABASE_URL", DEFAULT_URL)
+    """The configured database: SNE_HUB_DATABASE_URL, else (unset or empty, as a blank line of an
+    environment file leaves it) the embedded SQLite file under var/."""
+    return os.environ.get("SNE_HUB_DATABASE_URL") or DEFAULT_URL
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from core.adapters.database import make_engine, reading
+from core.adapters.database import DEFAULT_URL, database_url, make_engine, reading
 from core.adapters.repository import SqlUnitOfWork
 from core.domain.referential import Territory
 
@@ -96,3 +96,13 @@ def test_a_read_on_sqlite_does_not_wait_for_a_writer(tmp_path):
         thread.join()
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("value", ["", None])
+def test_an_empty_or_unset_database_url_means_the_embedded_default(monkeypatch, value):
+    """An empty SNE_HUB_DATABASE_URL (a blank line of an environment file) is no URL to parse."""
+    if value is None:
+        monkeypatch.delenv("SNE_HUB_DATABASE_URL", raising=False)
+    else:
+        monkeypatch.setenv("SNE_HUB_DATABASE_URL", value)
+    assert database_url() == DEFAULT_URL
