@@ -3,13 +3,17 @@
 Data-layer tests run twice, on SQLite and on PostgreSQL. PostgreSQL is the server at
 SNE_HUB_TEST_POSTGRES_URL (default: postgres@127.0.0.1:5432, trust auth); each run creates a
 throwaway database and drops it at the end. When the server is unreachable the PostgreSQL variants
-are skipped locally, but fail under CI=true: CI must prove the PostgreSQL path.
+are skipped locally, but fail under CI=true: CI must prove the PostgreSQL path. Each test's SQLite
+database is a copy of one register migrated at the start of the session (the migrations from an
+empty file run once, and test_migrations runs them down and up again).
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterator
@@ -63,15 +67,26 @@ def drop_number_sequences(connection) -> None:
         connection.execute(text(f'DROP SEQUENCE "{name}"'))
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """An empty SQLite register, migrated once for the session: each test's database is a copy of it,
+    which costs a millisecond where running the migrations costs 0.15–0.25 s."""
+    path = tmp_path_factory.mktemp("template") / "register.db"
+    engine = make_engine(f"sqlite:///{path}")
+    schema.upgrade(engine)
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path) -> str:
     """The URL of an empty, migrated database of each kind."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'register.db'}"
-        engine = make_engine(url)
-        schema.upgrade(engine)
-        engine.dispose()
-        return url
+        path = tmp_path / "register.db"
+        template = request.getfixturevalue("sqlite_template")
+        with closing(sqlite3.connect(template)) as source, closing(sqlite3.connect(path)) as copy:
+            source.backup(copy)  # the pages as they are, WAL mode and the planner's statistics included
+        return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     tables = ", ".join(table.name for table in metadata.sorted_tables)
