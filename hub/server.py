@@ -11,7 +11,6 @@ hub/transport.py's.
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 
 from core.adapters.document_store import make_document_store
@@ -33,11 +32,8 @@ def tls_adapter(settings: Settings) -> DeferredHandshake:
     for path in (settings.server_certificate, settings.server_key, settings.client_authority):
         if not path.exists():
             raise FileNotFoundError(f"{path} is missing: run `sne-hub certificates demo` or set SNE_HUB_TLS_*")
-    adapter = DeferredHandshake(str(settings.server_certificate), str(settings.server_key))
-    adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
-    adapter.context.load_verify_locations(cafile=str(settings.client_authority))
-    adapter.context.verify_mode = ssl.CERT_OPTIONAL
-    return adapter
+    return DeferredHandshake(str(settings.server_certificate), str(settings.server_key),
+                             str(settings.client_authority))
 
 
 def document_store(settings: Settings):

@@ -342,7 +342,23 @@ class _Connection(HTTPConnection):
 
 
 class DeferredHandshake(BuiltinSSLAdapter):
-    """cheroot's TLS adapter, without the handshake on the accepting thread (done by the connection)."""
+    """cheroot's TLS adapter, without the handshake on the accepting thread (done by the connection).
+
+    Its context is built here rather than by cheroot's constructor, which also parses the server's
+    certificate over a loopback TLS connection of its own, for ``SSL_SERVER_*`` variables the hub never
+    reads: 50 ms of each server's start, in every SOAP process and every test's hub. Client
+    certificates are verified against ``client_authority`` alone (optional at the handshake: the WSDLs
+    are served without one; the gate requires one for the services)."""
+
+    def __init__(self, certificate: str, private_key: str, client_authority: str):
+        super(BuiltinSSLAdapter, self).__init__(certificate, private_key)  # cheroot's Adapter: the paths only
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(certificate, private_key)
+        context.load_verify_locations(cafile=client_authority)
+        context.verify_mode = ssl.CERT_OPTIONAL
+        self.context = context
+        self._server_env = {}  # no SSL_SERVER_* variables (see above)
 
     def wrap(self, sock: socket.socket) -> tuple[ssl.SSLSocket, dict]:
         return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), {}
