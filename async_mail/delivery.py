@@ -2,7 +2,7 @@
 
 Each reply is tried until it is sent, by one mail process at a time (each takes its batch under a
 lease long enough to send it: another process sends a batch whose process died once that lease
-ends). A mail process sends every reply due, batch after batch, at each turn of its loop (every
+ends; see :attr:`Delivery.hold`). A mail process sends every reply due, batch after batch, at each turn of its loop (every
 second), so that delivery keeps up with the replies being queued, each batch over one connection
 to the relay. Failures are retried with exponential backoff (1, 2, 4 … minutes, at most an hour
 apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead letter that operators
@@ -56,7 +56,7 @@ class Delivery:
         relay = RelaySession(self.settings.relay_address) if self.settings.relay else None
         counters: dict[str, str | None] = {}  # the drop directory's counters by mailbox, for this batch
         try:
-            for outgoing in self.store.due(now, BATCH, hold=max(self.store.lease, BATCH * RELAY_TIMEOUT)):
+            for outgoing in self.take(now):
                 try:
                     if relay is not None:
                         relay.send(self.settings.addresses[0], outgoing.recipient, outgoing.raw)
@@ -74,6 +74,21 @@ class Delivery:
             if relay is not None:
                 relay.close()
         return sent, failed
+
+    def take(self, now: datetime) -> list[Outgoing]:
+        """A batch of the replies due, leased to this process for :attr:`hold`."""
+        return self.store.due(now, BATCH, hold=self.hold)
+
+    @property
+    def hold(self) -> timedelta:
+        """How long a batch taken is this process's: as long as sending it all may take, so that no
+        reply goes twice; also what the replies of a process that died holding them wait. Through a
+        relay, BATCH × RELAY_TIMEOUT (ten minutes). Onto disk, where a batch is written in
+        milliseconds, the mail lease: the replies of a process killed with a batch in hand are dropped
+        by another a few seconds later, not ten minutes."""
+        if self.settings.relay is None:
+            return self.store.lease
+        return max(self.store.lease, BATCH * RELAY_TIMEOUT)
 
     def _drop(self, outgoing: Outgoing, counters: dict[str, str | None]) -> None:
         if outgoing.recipient not in counters:

@@ -4,6 +4,7 @@ import logging
 import smtplib
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes
 from pathlib import Path
@@ -12,6 +13,8 @@ import pytest
 from lxml import etree
 
 from async_mail import pipeline
+from async_mail.delivery import BATCH, RELAY_TIMEOUT, Delivery
+from async_mail.service import counter_lookup
 from async_mail.store import MailStore
 from certificates import smime
 from core.adapters.repository import count_rows
@@ -361,6 +364,22 @@ def test_a_reply_is_sent_by_one_process_and_again_only_if_it_died_sending_it(mai
         first.sent(outgoing.id, now)
     # the first died before settling its third reply: sent again once its lease ran out, the others never
     assert [outgoing.id for outgoing in second.due(now + timedelta(seconds=61))] == [replies[2], *replies[3:]]
+
+
+@pytest.mark.parametrize("relay", [True, False], ids=["relay", "drop-directory"])
+def test_the_replies_a_process_died_holding_wait_as_long_as_sending_them_may_take(mail, relay):
+    """Through a relay, a batch may take BATCH × RELAY_TIMEOUT to send: another process waits that long
+    rather than send a reply twice. Onto disk, another process drops them once the lease ran out."""
+    settings = mail.settings if relay else replace(mail.settings, relay=None)
+    dead, living = (Delivery(settings, MailStore(mail.store.engine, lease=timedelta(seconds=3)),
+                             counter_lookup(mail.store.engine)) for _ in range(2))
+    now = now_in_paris()
+    replies = [mail.store.enqueue(f"c{index}@guichets.sne-hub.test", f"<r{index}@hub>", b"reply", now)
+               for index in range(3)]
+    assert [outgoing.id for outgoing in dead.take(now)] == replies  # then the process dies, sending none
+    waited = BATCH * RELAY_TIMEOUT if relay else timedelta(seconds=3)
+    assert living.take(now + waited - timedelta(seconds=1)) == []
+    assert [outgoing.id for outgoing in living.take(now + waited + timedelta(seconds=1))] == replies
 
 
 CODES = [smime.NOT_MIME, smime.NOT_SIGNED, smime.NESTED, smime.BAD_SIGNATURE, smime.SIGNERS, smime.CHAIN, smime.REVOKED,
