@@ -2,11 +2,11 @@
 
 Each reply is tried until it is sent, by one mail process at a time (each takes its batch under a
 lease long enough to send it: another process sends a batch whose process died once that lease
-ends; see :attr:`Delivery.hold`). A mail process sends every reply due, batch after batch, at each turn of its loop (every
-second), so that delivery keeps up with the replies being queued, each batch over one connection
-to the relay. Failures are retried with exponential backoff (1, 2, 4 … minutes, at most an hour
-apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead letter that operators
-see and can retry (`sne-hub mail outbox`). Without a relay
+ends; see :attr:`Delivery.hold`). A mail process sends every reply due, batch after batch, at each
+turn of its loop (every second), so that delivery keeps up with the replies being queued, each
+batch over one connection to the relay. Failures are retried with exponential backoff (1, 2, 4 …
+minutes, at most an hour apart) and, after SNE_HUB_MAIL_DEAD_AFTER_HOURS, the reply becomes a dead
+letter that operators see and can retry (`sne-hub mail outbox`). Without a relay
 (SNE_HUB_SMTP_RELAY=host:port), replies are written as .eml files into
 <drop directory>/<counter>/inbox/, which is how the demo delivers them.
 """
