@@ -12,6 +12,7 @@ exactly as it builds them work against the hub.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -19,7 +20,9 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import Iterator
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_DIR = REPO_ROOT / ".cache" / "reference"
@@ -57,14 +60,17 @@ def reference_schemas_dir(cache_dir: Path = CACHE_DIR) -> Path:
     target = cache_dir / RESOURCES
     if _complete(target):
         return target
-    sdist = cache_dir / SDIST_NAME
-    if not sdist.is_file() or _sha256(sdist) != SDIST_SHA256:
-        _download(cache_dir)
-    digest = _sha256(sdist)
-    if digest != SDIST_SHA256:
-        # Not a transient failure: the file PyPI served is not the one we reviewed.
-        raise RuntimeError(f"{sdist} has SHA-256 {digest}, expected {SDIST_SHA256}")
-    _extract_resources(sdist, cache_dir)
+    with _exclusively(cache_dir):
+        if _complete(target):  # another test worker got them while this one waited
+            return target
+        sdist = cache_dir / SDIST_NAME
+        if not sdist.is_file() or _sha256(sdist) != SDIST_SHA256:
+            _download(cache_dir)
+        digest = _sha256(sdist)
+        if digest != SDIST_SHA256:
+            # Not a transient failure: the file PyPI served is not the one we reviewed.
+            raise RuntimeError(f"{sdist} has SHA-256 {digest}, expected {SDIST_SHA256}")
+        _extract_resources(sdist, cache_dir)
     if not _complete(target):
         missing = [name for name in SCHEMA_FILES if not (target / name).is_file()]
         raise RuntimeError(f"{SDIST_NAME} lacks {', '.join(missing)} under {RESOURCES}/")
@@ -88,6 +94,16 @@ def libsne_package_dir(cache_dir: Path = CACHE_DIR) -> Path:
         missing = [name for name in LIBSNE_FILES if not (target / name).is_file()]
         raise RuntimeError(f"{SDIST_NAME} lacks {', '.join(missing)} under {LIBSNE}/")
     return target
+
+
+@contextmanager
+def _exclusively(cache_dir: Path) -> Iterator[None]:
+    """One download at a time: the suite's parallel workers all ask on a fresh clone, and pip
+    writing the sdist while another worker hashes it would look like a tampered file."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _complete(folder: Path, names: tuple[str, ...] = SCHEMA_FILES) -> bool:

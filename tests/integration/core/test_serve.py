@@ -55,6 +55,21 @@ def children(pid: int) -> set[int]:
     return found
 
 
+def listening(pid: int, port: int) -> bool:
+    """Whether the process holds a socket listening on ``port``: a serving process does once its
+    SIGTERM handler is in place (a process still starting would die of the signal instead)."""
+    listeners = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rpartition(":")[2], 16) == port:  # 0A: LISTEN
+                listeners.add(f"socket:[{fields[9]}]")
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") in listeners for fd in os.listdir(f"/proc/{pid}/fd"))
+    except FileNotFoundError:  # it exited, or closed a descriptor while we looked
+        return False
+
+
 def client(register: dict) -> Client:
     pki = register["pki"]
     return Client(f"https://localhost:{register['port']}", str(pki / "ca.pem"), str(pki / "DEMOB" / "cert.pem"),
@@ -157,7 +172,8 @@ def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(regist
     process = start(register, "--only", "soap", "--soap-processes", "2")
     frozen = None
     try:
-        wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
+        wait_until(lambda: len(children(process.pid)) == 2
+                   and all(listening(pid, register["port"]) for pid in children(process.pid)), "two SOAP processes")
         frozen, other = sorted(children(process.pid))
         os.kill(frozen, signal.SIGSTOP)  # it will not act on the SIGTERM the supervisor forwards
         process.send_signal(signal.SIGTERM)
@@ -363,7 +379,8 @@ def test_a_mail_process_erases_the_mails_past_their_retention_as_it_starts(regis
     process = start(register, "--only", "mail")
     try:
         mail_process_owner(process)
-        wait_until(lambda: len(store.quarantined()) == 1, "the old mail erased")
+        # the mails, then the replies, each in transactions of their own
+        wait_until(lambda: len(store.quarantined()) == 1 and len(store.replies()) == 1, "the old mail and reply erased")
         assert [row.reason for row in store.quarantined()] == ["29 days old"]
         assert [row.id for row in store.replies()] == [replies[29]]
     finally:
