@@ -13,8 +13,10 @@ run: install
 	SNE_HUB_DEMO_RECEIVER=on $(BIN)/sne-hub serve
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist): most of its time is spent waiting on the
-# servers, clients and clocks its scenarios start (about 860 s of CPU in 1,230 s on one process).
-# Idle workers take queued tests from busy ones (worksteal), so no long test waits behind another.
+# servers, clients and clocks its scenarios start (it uses about 860 s of CPU, and took 1,230 s on one
+# process). Idle workers take queued tests from busy ones (worksteal), so no long test waits behind
+# another. Two, as many as the CI machine's cores: four ran faster here, but make every timing-bound
+# scenario share a core with three others.
 # Plain `.venv/bin/pytest` runs in one process.
 TEST_WORKERS ?= 2
 
