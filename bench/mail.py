@@ -69,8 +69,9 @@ of the machine did meanwhile. Peak RSS is the server processes' VmHWM over the m
 planner's statistics are refreshed (``ANALYZE``) after the set-up and after each measurement,
 outside the clock. The register holds ``--register`` applications (50,000 by default) before the
 first measurement, loaded and analysed as in ``bench/soap.py``, for the same reason: on a register
-analysed while empty, each process's foreign-key checks keep a sequential scan of ``applications``
-(docs/BENCHMARKS.md, "Seventh pass"). For the same reason the mail channel's own tables hold a
+analysed while empty, statements planned once per connection keep the plans of empty tables (the
+index tables' foreign-key checks, before migration 0015, kept a sequential scan of ``applications``:
+docs/BENCHMARKS.md, "Seventh pass"). For the same reason the mail channel's own tables hold a
 history, ``--history`` processed mails with their sent replies (50,000 by default, one per
 application, spread over the retention period as a running channel holds them): analysed while
 empty, the replay check and the statements that settle a mail by its id kept a sequential scan of

@@ -43,11 +43,11 @@ A PostgreSQL register is not empty when the measurements start: ``--register`` a
 by default) are loaded first by ``support.registers.bulk_load`` (five territories, the demo's 057 with
 six in ten, the demo counters among the reference data) and analysed. A register that holds
 applications, with statistics that say so, is what a deployed hub writes to. On a register analysed
-while empty, each server process's foreign-key checks (``application_people`` and the other index
-tables refer to ``applications``) keep the sequential scan they were planned with while the table
-was a page or two: this machine's PostgreSQL runs without autovacuum, so no new statistics come to
-re-plan them, and a registration cost PostgreSQL 1.7 ms at first and 6.5 ms after 3,000 more
-(docs/BENCHMARKS.md, "Seventh pass"). ``--register 0`` measures that empty start.
+while empty, statements planned once per connection keep the plan made while the tables were a
+page or two: this machine's PostgreSQL runs without autovacuum, so no new statistics come to
+re-plan them. The index tables' foreign-key checks (before migration 0015) kept a sequential scan
+of ``applications`` that way, and a registration cost PostgreSQL 1.7 ms at first and 6.5 ms after
+3,000 more (docs/BENCHMARKS.md, "Seventh pass"). ``--register 0`` measures that empty start.
 
 The baseline, measured in the same run on the same register: a small WSGI application built
 here, served by the rig's server processes (as many as the hub's) under

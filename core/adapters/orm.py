@@ -13,6 +13,11 @@ criterion also has a "filing order" index, its window as one range, which the pl
 the window holds few matches. The side tables carry copies of those columns
 (:func:`search_columns`) for the same reason: a search by person, commune or term reads that table's
 index alone, without visiting the applications (docs/REGISTER.md, "Search").
+
+The side tables name their application's row (``application_id``) without a foreign key: only the
+applications' repository writes them, in the transaction that writes the application, and its
+purge erases them with it. A key would check every index row as it is inserted, about a dozen per
+registration, for a guarantee the code already keeps (migration 0015).
 """
 
 from __future__ import annotations
@@ -186,7 +191,7 @@ application_people = Table(
     "application_people",
     metadata,
     Column("id", Identifier, primary_key=True, autoincrement=True),
-    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("application_id", Identifier, nullable=False, index=True),  # no foreign key (see the docstring)
     Column("role", String(12), nullable=False),
     Column("surname_key", String(80), nullable=False),
     Column("first_name_key", String(80), nullable=False),
@@ -204,7 +209,7 @@ application_people = Table(
 application_communes = Table(
     "application_communes",
     metadata,
-    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("application_id", Identifier, primary_key=True),
     Column("rank", Integer, primary_key=True),
     Column("commune", String(5), nullable=False),
     *search_columns(),
@@ -218,7 +223,7 @@ application_communes = Table(
 application_terms = Table(
     "application_terms",
     metadata,
-    Column("application_id", ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True),
+    Column("application_id", Identifier, primary_key=True),
     Column("kind", String(12), primary_key=True),
     Column("value", String(80), primary_key=True),
     *search_columns(),

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import date
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from core.domain.codes import ApplicationState, CounterType
@@ -73,6 +74,14 @@ IDENTITIES = """
 
 def counter_with_territory(rows: list[tuple]) -> tuple[Counter, Territory | None] | None:
     """A counter and its territory from the rows of COUNTER_WITH_TERRITORY, one per area."""
+    return _counter_with_territory(tuple(rows))
+
+
+@lru_cache(maxsize=256)
+def _counter_with_territory(rows: tuple[tuple, ...]) -> tuple[Counter, Territory | None] | None:
+    """Remembered by the rows' values: a counter registers file after file, and building both (frozen)
+    objects again from the same rows cost 2 % of a SOAP process's work (docs/BENCHMARKS.md,
+    "Fifteenth pass"). A changed counter or territory reads as other rows, so as new objects."""
     if not rows:
         return None
     code, name, kind, territory_code, mailbox, endpoint, active, territory_name = rows[0][:8]
@@ -160,7 +169,8 @@ class SqliteRegistrations:
 
 
 class PostgresRegistrations:
-    """PostgreSQL: the locks in one statement, every row in one statement.
+    """PostgreSQL: the locks in one statement, every row in one statement, arrays sent as text
+    (:func:`array_literal`).
 
     Not in psycopg's pipeline mode: on this machine's loopback it cost more client CPU than the
     round trips it saved (reads and locks: 0.25–0.28 against 0.20 ms; a write with its COMMIT:
@@ -181,8 +191,9 @@ class PostgresRegistrations:
         self.read_counter = COUNTER_WITH_TERRITORY.format(counters=f"{GENERIC_PLANS}, {locks}, counters c",
                                                           code="%(code)s")
         self.read_identities = IDENTITIES.format(
-            birth_dates="= ANY(%(birth_dates)s)", first_names="= ANY(%(first_names)s)",
-            surnames="= ANY(%(surnames)s)", code="%(code)s")
+            birth_dates="= ANY(CAST(%(birth_dates)s AS date[]))",
+            first_names="= ANY(CAST(%(first_names)s AS text[]))",
+            surnames="= ANY(CAST(%(surnames)s AS text[]))", code="%(code)s")
         self.insert = _POSTGRES_INSERT
 
     def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
@@ -192,14 +203,14 @@ class PostgresRegistrations:
         locks for nothing, until its rollback.)"""
         cursor = dbapi.cursor()
         found = counter_with_territory(cursor.execute(self.read_counter, {
-            "code": counter_code, "ids": sorted({identity_lock(key) for key in keys})}).fetchall())
+            "code": counter_code, "ids": array_literal(sorted({identity_lock(key) for key in keys}))}).fetchall())
         if found is None or found[1] is None or not keys:
             return RegistrationReads(found, [])
         rows = cursor.execute(self.read_identities, {
             "code": counter_code,
-            "birth_dates": sorted({key.birth_date for key in keys}),
-            "first_names": sorted({key.first_name for key in keys}),
-            "surnames": sorted({surname for key in keys for surname in key.surnames})}).fetchall()
+            "birth_dates": array_literal(sorted({key.birth_date.isoformat() for key in keys})),
+            "first_names": array_literal(sorted({key.first_name for key in keys})),
+            "surnames": array_literal(sorted({surname for key in keys for surname in key.surnames}))}).fetchall()
         return RegistrationReads(found, duplicates(rows, keys))
 
     def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
@@ -268,6 +279,15 @@ def _postgres_insert() -> str:
 
 
 _POSTGRES_INSERT = _postgres_insert()
+
+
+def array_literal(values: Iterable[Any]) -> str:
+    """PostgreSQL's text form of an array, each element quoted, for a statement that casts it.
+
+    psycopg adapts a Python list element by element, looking up each one's type (its list
+    dumpers): for the four small arrays of a registration's reads, 3–4 % of a SOAP process's work at
+    saturation (docs/BENCHMARKS.md, "Fifteenth pass"), where one string costs next to nothing."""
+    return "{" + ",".join('"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values) + "}"
 
 
 def identity_lock(key: PersonKey) -> int:

@@ -142,8 +142,9 @@ class SqlUnitOfWork(port.UnitOfWork):
             self.connection = self.within
             self._transaction = self.within.begin_nested()
         else:
-            options = read_only_options(self.engine) if self.readonly else {}
-            self.connection = self.engine.connect().execution_options(**options)
+            self.connection = self.engine.connect()
+            if self.readonly:
+                self.connection.execution_options(**read_only_options(self.engine))
             self._transaction = self.connection.begin()
         postgres = self.engine.dialect.name == "postgresql"
         self.applications = SqlApplications(self.connection, postgres)
@@ -381,7 +382,8 @@ class SqlApplications(port.Applications):
         management events (their comments and characteristics are about the household)."""
         key = str(number)
         row_id, _, _ = self._loaded[key]
-        self._unindex(row_id)
+        for table in INDEX_TABLES:  # all its rows, its documents' terms too: no foreign key cascades (orm)
+            self.connection.execute(delete(table).where(table.c.application_id == row_id))
         self.connection.execute(delete(orm.applications).where(_APPLICATIONS.id == row_id))
         self.connection.execute(delete(orm.outbox).where(orm.outbox.c.number == key))
         changes = orm.dispatch_changes

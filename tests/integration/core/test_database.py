@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from core.adapters.database import DEFAULT_URL, database_url, make_engine, reading
+from core.adapters.registration import array_literal
 from core.adapters.repository import SqlUnitOfWork
 from core.domain.referential import Territory
 
@@ -106,3 +107,13 @@ def test_an_empty_or_unset_database_url_means_the_embedded_default(monkeypatch, 
     else:
         monkeypatch.setenv("SNE_HUB_DATABASE_URL", value)
     assert database_url() == DEFAULT_URL
+
+
+@pytest.mark.parametrize("values", [["MARTIN", "DUPONT"], ['O"NEIL', "A\\B", "X,Y", "{Z}", " SPACED ", "NULL", "É"], []])
+def test_an_array_sent_as_text_comes_back_as_the_same_values(postgres, values):
+    """The registration's reads send their arrays as text literals (registration.array_literal):
+    PostgreSQL must read every value back as it was, whatever it holds."""
+    with postgres.connect() as connection:
+        cursor = connection.connection.dbapi_connection.cursor()
+        back = cursor.execute("SELECT CAST(%s AS text[])", (array_literal(values),)).fetchone()[0]
+    assert back == values

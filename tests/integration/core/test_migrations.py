@@ -186,3 +186,29 @@ def test_postgresql_compresses_the_large_values_with_lz4(engine):
     assert set(methods().values()) == {""}
     schema.upgrade(engine)
     assert set(methods().values()) == {"l"}
+
+
+def test_0015_leaves_the_index_tables_without_a_foreign_key_and_the_outbox_snapshot_in_its_row(engine):
+    """0015: nothing checks an index row against its application as it is inserted (the purge erases
+    them itself), and on PostgreSQL the outbox's payload is compressed in its row, not moved out of
+    it; downgraded, both as before, on either database."""
+    side_tables = ("application_people", "application_communes", "application_terms")
+
+    def referred():
+        return {table: [key["referred_table"] for key in inspect(engine).get_foreign_keys(table)]
+                for table in side_tables}
+
+    def payload_storage():
+        if engine.dialect.name != "postgresql":
+            return None
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT attstorage FROM pg_attribute WHERE attrelid = 'outbox'::regclass "
+                                           "AND attname = 'payload'")).scalar_one()
+
+    assert referred() == {table: [] for table in side_tables}
+    assert payload_storage() in (None, "m")
+    schema.downgrade(engine, "0014")
+    assert referred() == {table: ["applications"] for table in side_tables}
+    assert payload_storage() in (None, "x")
+    schema.upgrade(engine)
+    assert referred() == {table: [] for table in side_tables}

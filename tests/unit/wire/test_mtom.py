@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import email.policy
+import random
 from email.parser import BytesParser
 
 import pytest
@@ -74,3 +75,53 @@ def test_content_types_are_read_alike_and_cannot_be_changed():
     long = 'multipart/related; type="application/xop+xml"; start="' + "r" * 600 + '"; boundary="b"'
     assert mtom.ContentType.parse(long).params == {"type": "application/xop+xml", "start": "r" * 600, "boundary": "b"}
     assert mtom.ContentType.parse(None) == mtom.ContentType("text/plain", {})
+
+
+CLIENT_CONTENT_TYPES = [  # as the stacks send them (CXF, zeep, PHP SoapClient, node-soap, .NET), and odd ones
+    'multipart/related; type="application/xop+xml"; boundary="uuid:0f8c2a9e-4b1d-4e8e-9d36-1c2b3a4d5e6f"; '
+    'start="<root.message@cxf.apache.org>"; start-info="application/soap+xml"',
+    'multipart/related; boundary="===============5197541418094880389=="; type="application/xop+xml"; '
+    'start="<soap-env:Envelope>"; start-info="application/soap+xml; charset=utf-8"',
+    "multipart/related;type=application/xop+xml;boundary=MIMEBoundary_1;start=<0.root@example.org>",
+    'Multipart/Related ; Boundary = "b 1" ; TYPE="application/xop+xml"',
+    'application/soap+xml; charset=utf-8; action="urn:getNumUnique"',
+    'application/xop+xml; charset=UTF-8; type="application/soap+xml; action=\\"urn:a\\""',
+    "multipart/related; boundary*=utf-8''b%20c; type=application/xop+xml",
+    "multipart/related; boundary=b; (comment) type=x",
+    "multipart/related; boundary=b;", "multipart/related;; boundary=b", "multipart/related; boundary",
+    "multipart/related; boundary=b; boundary=c", 'text/plain; a=""', "text", "text/", "/plain", "", " text/xml ",
+    "text/xml; charset=utf-8\r\n; boundary=b", "text/xml; é=1", 'text/xml; a="é"', 'text/xml; a="x\r\n y"',
+    'text/xml; a="x\ty"',
+]
+
+
+@pytest.mark.parametrize("header", CLIENT_CONTENT_TYPES)
+def test_a_content_type_reads_as_the_email_package_reads_it(header):
+    """Plain headers are read with a pattern of their own (mtom._plain_content_type): whatever the
+    header, the result is the email package's."""
+    assert mtom.ContentType.parse(header) == mtom._content_type(header)
+
+
+def test_random_content_types_read_as_the_email_package_reads_them():
+    """Headers of plain parameters with, now and then, something that changes the reading (a quote,
+    an escape, a bracket, a star, a comma, a stray semicolon, a folded line, a letter outside ASCII)."""
+    chooser = random.Random(9)
+
+    def pick(usual: list[str], odd: list[str]) -> str:
+        return chooser.choice(odd if chooser.random() < 0.08 else usual)
+
+    plain = 0
+    for _ in range(5000):
+        header = pick(["multipart/related", "Text/XML", "application/xop+xml"], ["text", " a/b ", "a/b/c", "é/x"])
+        for _ in range(chooser.randint(0, 4)):
+            value = pick(["b-1", "<r@x>", "application/xop+xml", "==1==", "uuid:4b1d-4e8e"],
+                         ["<>", "<", "x;y", "é", "", "a\\b", '"', "a b", "(c)"])
+            if chooser.random() < 0.5:
+                value = f'"{value}"'
+            header += (pick(["", " "], ["\t", "  ", "\r\n "]) + pick([";"], [",", ";;"]) + pick(["", " "], ["\t"])
+                       + pick(["boundary", "type", "start", "start-info", "Action"], ["b*", "*", "é", "", "a b"])
+                       + pick(["="], [" = ", ""]) + value)
+        header += pick([""], [";", " ", "(x)"])
+        plain += mtom._plain_content_type(header) is not None and bool(mtom._plain_content_type(header).params)
+        assert mtom.ContentType.parse(header) == mtom._content_type(header), header
+    assert plain > 500  # the pattern's path was taken with parameters, not only the email package's
