@@ -94,7 +94,10 @@ def _postgres_engine(url) -> Engine:
     the middle of a burst fails the requests in flight, as it would anyway, and the first statement
     to meet a dead connection makes SQLAlchemy replace the whole pool (``invalidate_pool_on_disconnect``).
     """
+    from .pipeline import forget_statements_on_rollback  # psycopg's: not loaded for SQLite
+
     engine = create_engine(url, pool_size=10, max_overflow=10, json_serializer=json_text)
+    forget_statements_on_rollback(engine)
 
     @event.listens_for(engine, "checkin")
     def _idle_from(_dbapi_connection, record) -> None:

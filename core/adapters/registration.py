@@ -1,17 +1,19 @@
-"""A registration's statements on the DBAPI connection: the register's hot path.
+"""A registration's statements below SQLAlchemy: the register's hot path.
 
 ``services.register`` runs the same few statements hundreds of times a second. Through SQLAlchemy,
 each execution costs more client CPU than the statement itself on SQLite (cache look-up, parameter
 and result objects), and on PostgreSQL each one is also a round trip. Here their SQL is written once
-per dialect and run on the DBAPI cursor of the unit of work's connection, inside its transaction.
-SQLite's values go through the schema's own types (``orm``: UTC instants, ISO dates, JSON text),
-so the rows are stored exactly as SQLAlchemy stores them; PostgreSQL takes them as psycopg adapts them
-(dates, aware instants) and JSON as text cast to ``jsonb``, as the side tables' statements already did.
+per dialect and run inside the unit of work's transaction: on SQLite on the DBAPI cursor of its
+connection, on PostgreSQL on that connection's libpq connection (:mod:`.pipeline`). SQLite's values
+go through the schema's own types (``orm``: UTC instants, ISO dates, JSON text), so the rows are
+stored exactly as SQLAlchemy stores them; PostgreSQL reads each parameter's text with the type its
+statement gives it (dates, aware instants, and JSON cast to ``jsonb``).
 
-On PostgreSQL the application, its index rows, its journal and outbox rows are one statement, and
-so are the counter's read and the identity locks: with BEGIN, the duplicates, the number's draw and
-the COMMIT, a registration makes six round trips instead of nine (see :class:`PostgresRegistrations`
-for why not fewer in psycopg's pipeline mode).
+On PostgreSQL a registration makes three round trips: BEGIN with the counter's read and the
+identity locks; the duplicates' search, which draws the number when it finds no one; the
+application, its index rows, its journal and outbox rows in one statement, with the COMMIT
+(:class:`.postgres_registrations.PostgresRegistrations`, which runs this module's SQL). Through
+psycopg's cursor it made six.
 
 Errors come as the driver's, not wrapped by SQLAlchemy; the unit of work rolls back either way.
 """
@@ -24,14 +26,14 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from core.domain.codes import ApplicationState, CounterType
-from core.domain.errors import DuplicateCandidate
+from core.domain.errors import DuplicateCandidate, UnknownTerritory
 from core.domain.identity import PersonKey
+from core.domain.numbers import TERRITORY_CODE
 from core.domain.referential import Counter, Territory
-from core.service_layer.unit_of_work import RegistrationReads
+from core.service_layer.unit_of_work import Candidates
 
 from . import orm
-from .rows import SEARCH_COLUMNS, json_rows
-from .serialization import json_text
+from .rows import SEARCH_COLUMNS
 
 ACTIVE = ApplicationState.ACTIVE.value
 APPLICATION_COLUMNS = tuple(column.name for column in orm.applications.columns if column.name != "id")
@@ -54,7 +56,7 @@ COUNTER_WITH_TERRITORY = """
 GENERIC_PLANS = "(SELECT set_config('plan_cache_mode', 'force_generic_plan', true)) AS plans"
 # The territory's next number (TableSequences, NativeSequences).
 NEXT_SQLITE_NUMBER = "UPDATE number_sequences SET last_value = last_value + 1 WHERE territory_code = ? RETURNING last_value"
-NEXT_POSTGRES_NUMBER = "SELECT nextval(%s)"
+NEXT_POSTGRES_NUMBER = "SELECT nextval(CAST(%(sequence)s AS regclass))"
 # PostgreSQL: transaction-scoped locks on these ids, taken in one statement in a fixed order.
 ADVISORY_LOCKS = "SELECT pg_advisory_xact_lock(id) FROM unnest(CAST({ids} AS bigint[])) AS id ORDER BY id"
 # PostgreSQL, as the registration's first statement reads the counter: the identity locks, once (one row).
@@ -70,6 +72,16 @@ IDENTITIES = """
     WHERE birth_date {birth_dates} AND first_name_key {first_names} AND surname_key {surnames}
       AND state = '""" + ACTIVE + """'
       AND territory_code = (SELECT territory_code FROM counters WHERE code = {code})"""
+# PostgreSQL: IDENTITIES, then a row with the territory's next number alone when asked to draw and
+# IDENTITIES found no row (PostgreSQL evaluates ``nextval`` only for a row its WHERE lets through).
+CANDIDATES_OR_NUMBER = """
+    WITH found AS MATERIALIZED (""" + IDENTITIES.format(
+    birth_dates="= ANY(CAST(%(birth_dates)s AS date[]))", first_names="= ANY(CAST(%(first_names)s AS text[]))",
+    surnames="= ANY(CAST(%(surnames)s AS text[]))", code="%(code)s") + """)
+    SELECT number, role, surname_key, first_name_key, birth_date, CAST(NULL AS bigint) FROM found
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, nextval(CAST(%(sequence)s AS regclass))
+    WHERE CAST(%(draw)s AS boolean) AND NOT EXISTS (SELECT FROM found)"""
 
 
 def counter_with_territory(rows: list[tuple]) -> tuple[Counter, Territory | None] | None:
@@ -122,25 +134,33 @@ class SqliteRegistrations:
         self.insert_journal = _insert("journal", JOURNAL_COLUMNS)
         self.insert_outbox = _insert("outbox", OUTBOX_COLUMNS)
 
-    def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
-        cursor = dbapi.cursor()
-        found = counter_with_territory(cursor.execute(COUNTER_WITH_TERRITORY.format(counters="counters c", code="?"),
-                                                      (counter_code,)).fetchall())
-        if found is None or found[1] is None or not keys:
-            return RegistrationReads(found, [])
+    def counter(self, dbapi: Any, _info: Any, counter_code: str,
+                _keys: list[PersonKey]) -> tuple[Counter, Territory | None] | None:
+        """The counter and its territory (the writers' turn serialises registrations: no locks)."""
+        return counter_with_territory(dbapi.cursor().execute(
+            COUNTER_WITH_TERRITORY.format(counters="counters c", code="?"), (counter_code,)).fetchall())
+
+    def candidates(self, dbapi: Any, _info: Any, counter_code: str, keys: list[PersonKey], _territory: str,
+                   _draw: bool) -> Candidates:
+        """The duplicates' search; the number is drawn apart (TableSequences), there being no round
+        trip to save."""
+        if not keys:
+            return Candidates([], None)
         birth_dates = sorted({key.birth_date.isoformat() for key in keys})
         first_names = sorted({key.first_name for key in keys})
         surnames = sorted({surname for key in keys for surname in key.surnames})
         sql = IDENTITIES.format(birth_dates=_in(birth_dates), first_names=_in(first_names),
                                 surnames=_in(surnames), code="?")
-        rows = cursor.execute(sql, (*birth_dates, *first_names, *surnames, counter_code)).fetchall()
-        return RegistrationReads(found, duplicates(rows, keys))
+        found = dbapi.cursor().execute(sql, (*birth_dates, *first_names, *surnames, counter_code)).fetchall()
+        return Candidates(duplicates(found, keys), None)
 
-    def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], form: Any = None) -> int:
+    def write(self, dbapi: Any, _info: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
+              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], form: Any = None, *,
+              commit: bool = False) -> int:
         """Insert the application, its index rows, journal and outbox rows; its row id. The unit of
-        work commits (its connection gives the writers' turn back then). ``columns["form"]`` is
-        already the JSON text (``StoredForm.text``); ``form``, its document, serves PostgreSQL only.
+        work commits, whatever ``commit`` says (its connection gives the writers' turn back then).
+        ``columns["form"]`` is already the JSON text (``StoredForm.text``); ``form``, its document,
+        serves PostgreSQL only.
 
         The search columns the side tables copy are converted once, with the application's."""
         cursor = dbapi.cursor()
@@ -168,67 +188,7 @@ class SqliteRegistrations:
         return row
 
 
-class PostgresRegistrations:
-    """PostgreSQL: the locks in one statement, every row in one statement, arrays sent as text
-    (:func:`array_literal`).
-
-    Not in psycopg's pipeline mode: on this machine's loopback it cost more client CPU than the
-    round trips it saved (reads and locks: 0.25–0.28 against 0.20 ms; a write with its COMMIT:
-    0.15–0.18 against 0.09–0.14 ms), for no less server CPU and no shorter wall time
-    (docs/BENCHMARKS.md, "Third pass"). A database across a network may tip the balance.
-
-    Generic plans, set for the transaction by the counter's read (``GENERIC_PLANS``). PostgreSQL
-    plans a prepared statement anew at each execution for as long as it estimates such a "custom"
-    plan cheaper than the generic one, which it does forever for the duplicates' search (its
-    arrays) and for the insert. Both plans are the same (the identity index; the insert has no
-    choice to make), and planning the search cost the server three times its execution (0.16
-    against 0.05 ms). With generic plans each connection plans them once, and again after an
-    ``ANALYZE`` of their tables; the setting ends with the transaction, so that other statements
-    (the searches, whose plans depend on their values) keep PostgreSQL's choice."""
-
-    def __init__(self, _dialect: Any = None):
-        locks = LOCKS_TAKEN.format(ids="%(ids)s")
-        self.read_counter = COUNTER_WITH_TERRITORY.format(counters=f"{GENERIC_PLANS}, {locks}, counters c",
-                                                          code="%(code)s")
-        self.read_identities = IDENTITIES.format(
-            birth_dates="= ANY(CAST(%(birth_dates)s AS date[]))",
-            first_names="= ANY(CAST(%(first_names)s AS text[]))",
-            surnames="= ANY(CAST(%(surnames)s AS text[]))", code="%(code)s")
-        self.insert = _POSTGRES_INSERT
-
-    def read(self, dbapi: Any, counter_code: str, keys: list[PersonKey]) -> RegistrationReads:
-        """The counter and the identity locks in one statement, then the duplicates search, which
-        the locks serialise with any registration of the same people: a statement of its own, so
-        that its snapshot is taken once they are held. (A refused counter's file has taken its
-        locks for nothing, until its rollback.)"""
-        cursor = dbapi.cursor()
-        found = counter_with_territory(cursor.execute(self.read_counter, {
-            "code": counter_code, "ids": array_literal(sorted({identity_lock(key) for key in keys}))}).fetchall())
-        if found is None or found[1] is None or not keys:
-            return RegistrationReads(found, [])
-        rows = cursor.execute(self.read_identities, {
-            "code": counter_code,
-            "birth_dates": array_literal(sorted({key.birth_date.isoformat() for key in keys})),
-            "first_names": array_literal(sorted({key.first_name for key in keys})),
-            "surnames": array_literal(sorted({surname for key in keys for surname in key.surnames}))}).fetchall()
-        return RegistrationReads(found, duplicates(rows, keys))
-
-    def write(self, dbapi: Any, columns: dict[str, Any], index: dict[str, list[dict[str, Any]]],
-              journal: list[dict[str, Any]], outbox: list[dict[str, Any]], form: Any = None) -> int:
-        """One statement for every row; its row id. The unit of work commits.
-
-        ``form`` is the document ``columns["form"]`` was encoded from. An outbox message carrying
-        that very document gets it from the application's new row, inside the statement, rather than
-        as a second copy in the JSON sent: Python would encode the form twice and PostgreSQL parse it
-        twice, for the same stored value."""
-        values = {**columns,
-                  "cancellation": json_text(columns["cancellation"]) if columns["cancellation"] else None,
-                  **{table: json_rows(rows) for table, rows in index.items()},
-                  "journal": json_rows(journal), "outbox": json_rows(_registered_form_left_out(outbox, form))}
-        return dbapi.cursor().execute(self.insert, values).fetchone()[0]
-
-
-def _registered_form_left_out(outbox: list[dict[str, Any]], form: Any) -> list[dict[str, Any]]:
+def registered_form_left_out(outbox: list[dict[str, Any]], form: Any) -> list[dict[str, Any]]:
     """The outbox rows to send: those whose change snapshots ``form`` go without it, marked
     ``registered_form`` (the insert puts the application's stored form in its place)."""
     rows = []
@@ -244,7 +204,7 @@ def _registered_form_left_out(outbox: list[dict[str, Any]], form: Any) -> list[d
 
 def _postgres_insert() -> str:
     """The application, then from its returned row the side tables' rows, the journal and the outbox
-    (whose snapshot of the registered form is the returned row's, see ``_registered_form_left_out``)."""
+    (whose snapshot of the registered form is the returned row's, see ``registered_form_left_out``)."""
     jsonb = {"form", "cancellation"}
     values = ", ".join(f"CAST(%({name})s AS jsonb)" if name in jsonb else f"%({name})s"
                        for name in APPLICATION_COLUMNS)
@@ -278,7 +238,7 @@ def _postgres_insert() -> str:
     SELECT id FROM application"""
 
 
-_POSTGRES_INSERT = _postgres_insert()
+POSTGRES_INSERT = _postgres_insert()
 
 
 def array_literal(values: Iterable[Any]) -> str:
@@ -293,6 +253,13 @@ def array_literal(values: Iterable[Any]) -> str:
 def identity_lock(key: PersonKey) -> int:
     """A stable 32-bit lock id for everyone sharing a birth date and a first name."""
     return zlib.crc32(f"{key.birth_date.isoformat()}|{key.first_name}".encode())
+
+
+def sequence_name(territory: str) -> str:
+    """The territory's native sequence (NativeSequences)."""
+    if not TERRITORY_CODE.fullmatch(territory):  # the name goes into DDL: accept only valid codes
+        raise UnknownTerritory(f"Territoire inconnu : {territory}")
+    return f"number_sequence_{territory.lower()}"
 
 
 def _bind_processors(table: Any, dialect: Any) -> dict[str, Callable[[Any], Any]]:

@@ -19,7 +19,7 @@ from core.domain.events import Event
 from core.domain.form import ApplicationForm
 from core.domain.identity import PersonKey
 from core.domain.indicators import PrefectDelay
-from core.domain.numbers import SEQUENCE_MAX, TERRITORY_CODE, RegistrationNumber
+from core.domain.numbers import SEQUENCE_MAX, RegistrationNumber
 from core.domain.referential import Counter, CounterCertificate, Epci, Territory
 from core.domain.search import DOCUMENT, SearchCriteria, SortKey, document_terms
 from core.service_layer import unit_of_work as port
@@ -28,7 +28,7 @@ from . import orm, registration
 from .database import ends_by_commit, read_only_options
 from .documents import SqlDocuments
 from .notices import SqlNotices
-from .registration import PostgresRegistrations, SqliteRegistrations, identity_lock
+from .registration import SqliteRegistrations, identity_lock
 from .rows import (
     DOCUMENT_COLUMNS,
     SEARCH_COLUMNS,
@@ -186,8 +186,12 @@ class SqlUnitOfWork(port.UnitOfWork):
     def prepare_form(self, form: ApplicationForm) -> StoredForm:
         return stored_form(form)
 
-    def registration_reads(self, counter_code: str, keys: set[PersonKey]) -> port.RegistrationReads:
-        return self._registrations().read(self._dbapi(), counter_code, list(keys))
+    def registration_counter(self, counter_code: str, keys: set[PersonKey]) -> tuple[Counter, Territory | None] | None:
+        return self._registrations().counter(self._dbapi(), self._info(), counter_code, list(keys))
+
+    def registration_candidates(self, counter_code: str, keys: set[PersonKey], territory: str, *,
+                                draw: bool) -> port.Candidates:
+        return self._registrations().candidates(self._dbapi(), self._info(), counter_code, list(keys), territory, draw)
 
     def commit_registration(self, application: Application, prepared: StoredForm | None = None) -> None:
         """The application, its index rows, its journal and outbox rows (on PostgreSQL one
@@ -199,23 +203,38 @@ class SqlUnitOfWork(port.UnitOfWork):
         number = str(application.number)
         self.applications.keep_loaded(number, None, prepared.document, search_columns(columns))
         journal, outbox = self.events.rows(application.events)
-        row_id = self._registrations().write(self._dbapi(), {**columns, "form": prepared.text}, prepared.index,
-                                             journal, outbox, prepared.document)
+        row_id = self._registrations().write(self._dbapi(), self._info(), {**columns, "form": prepared.text},
+                                             prepared.index, journal, outbox, prepared.document,
+                                             commit=self.within is None)
         self.applications.keep_loaded(number, row_id, prepared.document, search_columns(columns))
         self.commit()
 
     def _dbapi(self) -> Any:
         return self.connection.connection.dbapi_connection
 
-    def _registrations(self) -> SqliteRegistrations | PostgresRegistrations:
-        dialect = self.engine.dialect
-        if dialect.name not in _REGISTRATIONS:
-            kind = PostgresRegistrations if dialect.name == "postgresql" else SqliteRegistrations
-            _REGISTRATIONS[dialect.name] = kind(dialect)
-        return _REGISTRATIONS[dialect.name]
+    def _info(self) -> dict[str, Any]:
+        """The pool's record of the connection, which outlives this unit of work."""
+        return self.connection.connection.info
+
+    def _registrations(self) -> Any:
+        """SqliteRegistrations or PostgresRegistrations, built at first use (the latter's module
+        loads psycopg, which a hub on SQLite never needs)."""
+        return _registrations(self.engine.dialect)
 
 
-_REGISTRATIONS: dict[str, SqliteRegistrations | PostgresRegistrations] = {}  # by dialect, built at first use
+def _registrations(dialect: Any) -> Any:
+    found = _REGISTRATIONS.get(dialect.name)
+    if found is None:
+        if dialect.name == "postgresql":
+            from .postgres_registrations import PostgresRegistrations
+            found = PostgresRegistrations()
+        else:
+            found = SqliteRegistrations(dialect)  # its types' conversions come from the dialect
+        _REGISTRATIONS[dialect.name] = found
+    return found
+
+
+_REGISTRATIONS: dict[str, Any] = {}  # by dialect name
 
 
 class SqlApplications(port.Applications):
@@ -645,36 +664,23 @@ class NativeSequences(TableSequences):
 
     def create(self, territory: str, last_issued: int = 0) -> None:
         super().create(territory, last_issued)
-        name = _sequence_name(territory)
+        name = registration.sequence_name(territory)
         self.connection.execute(text(f"CREATE SEQUENCE {name} MINVALUE 1 MAXVALUE {SEQUENCE_MAX} NO CYCLE"))
         if last_issued:
             self.connection.execute(text("SELECT setval(:name, :value, true)"),
                                     {"name": name, "value": min(last_issued, SEQUENCE_MAX)})
 
     def next(self, territory: str) -> int:
-        """On the DBAPI cursor: a registration's statement (core.adapters.registration)."""
-        dbapi = self.connection.connection.dbapi_connection
-        try:
-            return dbapi.execute(registration.NEXT_POSTGRES_NUMBER, (_sequence_name(territory),)).fetchone()[0]
-        except dbapi.DatabaseError as error:  # the transaction is lost either way: the unit of work rolls back
-            if "reached maximum value" in str(error):
-                raise SequenceExhausted(f"Les {SEQUENCE_MAX} numéros du territoire {territory} sont épuisés") from None
-            if "does not exist" in str(error):
-                raise UnknownTerritory(f"Territoire inconnu : {territory}") from None
-            raise
+        """A registration's statement (core.adapters.registration), on the libpq connection."""
+        return _registrations(self.connection.dialect).next_number(self.connection.connection.dbapi_connection,
+                                                                   self.connection.connection.info, territory)
 
     def last(self, territory: str) -> int:
-        name = _sequence_name(territory)
+        name = registration.sequence_name(territory)
         return self.connection.execute(
             text("SELECT coalesce(last_value, 0) FROM pg_sequences WHERE sequencename = :name"),
             {"name": name},
         ).scalar_one()
-
-
-def _sequence_name(territory: str) -> str:
-    if not TERRITORY_CODE.fullmatch(territory):  # the name goes into DDL: accept only valid codes
-        raise UnknownTerritory(f"Territoire inconnu : {territory}")
-    return f"number_sequence_{territory.lower()}"
 
 
 def _within_bounds(value: int, territory: str) -> int:

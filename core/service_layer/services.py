@@ -147,17 +147,18 @@ def register(
 
     What needs no database is done before the transaction opens (SQLite's write lock is held from
     its start): the identity keys, the form's validation but for its territory, and the stored
-    form's document and index rows. In the transaction, the reads (counter and territory, the
-    people's identities locked, their duplicates) come before any decision, and the number is drawn
-    only once every check passed (a refusal leaves no gap)."""
+    form's document and index rows. In the transaction: the counter and territory, read with the
+    people's identities locked; the checks they allow; the people's duplicates, and the number,
+    drawn only once every check passed (a refusal leaves no gap). The adapter may draw it with the
+    duplicates' read when that read finds no one, which saves PostgreSQL a round trip."""
     form = normalized(form)
     keys = _person_keys(form)
     today = now.date()
     checked = territory_free_anomalies(form, today)
     prepared = uow.prepare_form(form)
     with uow:
-        reads = uow.registration_reads(counter_code, keys)
-        counter, territory = _acting_counter_and_territory(reads.counter, counter_code)
+        found = uow.registration_counter(counter_code, keys)
+        counter, territory = _acting_counter_and_territory(found, counter_code)
         original = None
         if associated_number is not None:
             authorize(counter, Operation.REGISTER_AFTER_SEPARATION, territory.code)
@@ -166,8 +167,9 @@ def register(
             authorize(counter, Operation.REGISTER, territory.code)
             check_filing_date(filing_date, today)
         validate_form(form, territory, today, checked)
-        forced = _unless_forced(reads.candidates, force_duplicate, exclude=original.number if original else None)
-        sequence = uow.sequences.next(territory.code)
+        read = uow.registration_candidates(counter_code, keys, territory.code, draw=original is None)
+        forced = _unless_forced(read.candidates, force_duplicate, exclude=original.number if original else None)
+        sequence = read.sequence if read.sequence is not None else uow.sequences.next(territory.code)
         number = RegistrationNumber.issue(territory.code, today, sequence, counter.code)
         application = Application.register(number, territory.code, form, filing_date, counter, now,
                                            forced_duplicates=forced, after_separation_from=original)

@@ -567,12 +567,12 @@ class DocumentStore(abc.ABC):
 
 
 @dataclass(frozen=True)
-class RegistrationReads:
-    """What a registration reads before deciding: the acting counter with its territory (None: no
-    such counter), and the active applications of that territory held by one of its people."""
+class Candidates:
+    """The active applications of a territory held by one of a registration's people, and the
+    territory's next sequence number when it was drawn with them (None: draw it)."""
 
-    counter: tuple[Counter, Territory | None] | None
     candidates: list[DuplicateCandidate]
+    sequence: int | None
 
 
 class UnitOfWork(abc.ABC):
@@ -607,15 +607,21 @@ class UnitOfWork(abc.ABC):
         the adapter has nothing to build ahead. Called outside ``with``."""
         return None
 
-    def registration_reads(self, counter_code: str, keys: set[PersonKey]) -> RegistrationReads:
-        """The acting counter and its territory, then the people ``keys`` identify locked (two
-        registrations of the same people cannot both pass the duplicate check), then the active
-        applications of that territory they hold."""
+    def registration_counter(self, counter_code: str, keys: set[PersonKey]) -> tuple[Counter, Territory | None] | None:
+        """The acting counter and its territory (None: no such counter), with the people ``keys``
+        identify locked until the transaction ends: two registrations of the same people cannot
+        both pass the duplicate check."""
         found = self.counters.get_with_territory(counter_code)
-        if found is None or found[1] is None:
-            return RegistrationReads(found, [])
-        self.applications.lock_identities(keys)
-        return RegistrationReads(found, self.applications.find_duplicates(keys, found[1].code))
+        if found is not None and found[1] is not None:
+            self.applications.lock_identities(keys)
+        return found
+
+    def registration_candidates(self, counter_code: str, keys: set[PersonKey], territory: str, *,
+                                draw: bool) -> Candidates:
+        """The active applications of ``territory`` held by these people; with ``draw``, the
+        territory's next sequence number too when the adapter can tell with the same read that
+        there are none (None: the caller draws it, once its checks passed)."""
+        return Candidates(self.applications.find_duplicates(keys, territory), None)
 
     def commit_registration(self, application: Application, prepared: Any = None) -> None:
         """Store a new application (with ``prepare_form``'s work when given) and its events, and commit."""

@@ -8,6 +8,8 @@ connection parse and plan their statements again (docs/BENCHMARKS.md, "Seventh p
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -117,3 +119,27 @@ def test_an_array_sent_as_text_comes_back_as_the_same_values(postgres, values):
         cursor = connection.connection.dbapi_connection.cursor()
         back = cursor.execute("SELECT CAST(%s AS text[])", (array_literal(values),)).fetchone()[0]
     assert back == values
+
+
+def test_a_hub_on_sqlite_never_loads_psycopg(tmp_path):
+    """Only PostgreSQL's registrations need psycopg (core.adapters.postgres_registrations): its
+    libraries would cost every process of `make run` some 6 MiB."""
+    script = f"""
+import sys
+from datetime import datetime, timezone
+import hub.app, async_mail, dispatching
+from core import demo
+from core.adapters.database import make_engine
+from core.adapters.repository import SqlUnitOfWork
+from core.adapters.schema import upgrade
+from core.service_layer import services
+engine = make_engine("sqlite:///{tmp_path / 'register.db'}")
+upgrade(engine)
+now = datetime(2026, 12, 5, 10, tzinfo=timezone.utc)
+demo.seed(lambda: SqlUnitOfWork(engine), now)
+services.register(SqlUnitOfWork(engine), demo.household_form("Seul", "Jean"), now.date(), "DEMOC", now)
+print(sorted(name for name in sys.modules if name.split(".")[0] == "psycopg"))
+"""
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

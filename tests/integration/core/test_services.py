@@ -2,11 +2,14 @@
 
 from datetime import date, datetime, timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import OperationalError
 
 from core import demo
 from core.adapters import orm
+from core.adapters.repository import SqlUnitOfWork
 from core.adapters.rows import application_from_snapshot
 from core.domain.application import Allocation, AllocationAddress, Cancellation
 from core.domain.calendar import PARIS
@@ -235,6 +238,100 @@ def test_find_duplicates_without_registering(register_of):
     assert services.find_duplicates(register_of(readonly=True), demo.household_form(), "NANCY") == []
 
 
+def test_a_namesake_is_no_duplicate_and_no_refusal_leaves_a_gap(register_of):
+    """The number may be drawn with the duplicates' read when it finds no one. A namesake found by
+    that read but set aside (his first name goes with another birth date) draws it apart; a refused
+    duplicate draws none."""
+    register(register_of, demo.household_form("Martin", "Minh", date(1985, 4, 12)))
+    couple = register(register_of, demo.household_form("Martin", "Claire", date(1985, 4, 12),
+                                                       co_applicant=("Nguyen", "Minh", date(1977, 6, 30))))
+    with pytest.raises(DuplicateSuspected):
+        register(register_of, demo.household_form("Nguyen", "Minh", date(1977, 6, 30)), counter="DEMOB")
+    alone = register(register_of, demo.household_form("Seul", "Jean", date(1960, 2, 2)))
+    assert (couple.number.sequence, alone.number.sequence) == (2, 3)
+
+
+@pytest.mark.parametrize("commit", [True, False])
+def test_a_registration_within_a_channel_s_transaction_commits_with_it(register_of, engine, commit):
+    """The mail channel runs a file's use case inside its own transaction (``within``): the
+    registration neither begins nor commits it."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        application = services.register(SqlUnitOfWork(engine, within=connection), demo.household_form(), TODAY,
+                                        "DEMOC", NOW)
+        outer.commit() if commit else outer.rollback()
+    with register_of(readonly=True) as work:
+        assert (work.applications.get(application.number) is not None) is commit
+    assert len(rows(register_of, "outbox")) == commit
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_registration_failing_in_its_last_round_trip_commits_nothing(register_of, engine):
+    """The insert and the COMMIT travel together: when the insert fails, the COMMIT does not run,
+    nothing is stored, and the connection serves the next registration."""
+    register(register_of)
+    with engine.begin() as connection:  # the next draw gives the first number again: a unique violation
+        connection.execute(text("SELECT setval('number_sequence_057', 1, false)"))
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1)))
+    assert len(rows(register_of, "applications")) == len(rows(register_of, "outbox")) == 1
+    assert len(rows(register_of, "application_people")) == 1
+    assert register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1))).number.sequence == 2
+
+
+def _registration_statements(connection) -> list[str]:
+    return sorted(connection.scalars(text("SELECT name FROM pg_prepared_statements "
+                                          "WHERE name LIKE 'sne_hub_registration_%'")))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_registrations_prepare_their_statements_again_after_psycopg_deallocated_them(register_of, engine):
+    """psycopg deallocates every statement of the session when it rolls back a transaction after
+    preparing statements of its own; the registration's are then prepared again."""
+    register(register_of)
+    with engine.connect() as connection:  # the registration's connection: the pool's only one
+        assert len(_registration_statements(connection)) == 4
+        for _ in range(6):  # psycopg prepares this one at its sixth run
+            connection.execute(text("SELECT name FROM counters WHERE code = :code"), {"code": "DEMOC"})
+        connection.rollback()
+        assert _registration_statements(connection) == []
+    register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1)))
+    with engine.connect() as connection:
+        assert len(_registration_statements(connection)) == 4
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_registrations_keep_their_statements_through_a_rollback_that_kept_them(register_of, engine):
+    """A rollback forgets on the connection's record that it holds the statements (psycopg may have
+    deallocated them); when it did not, they are found in the session, not prepared twice."""
+    engine.dispose()  # a new connection, on which psycopg prepares nothing of its own
+    register(register_of)
+    with pytest.raises(DuplicateSuspected):
+        register(register_of, counter="DEMOB")
+    with engine.connect() as connection:
+        assert len(_registration_statements(connection)) == 4
+    register(register_of, demo.household_form("Autre", "Personne", date(1990, 1, 1)))
+    with engine.connect() as connection:
+        assert len(_registration_statements(connection)) == 4
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_the_server_dropped_fails_one_registration_and_is_replaced(register_of, engine, database_url):
+    """A connection back in use within the second is not pinged (core.adapters.database): when the
+    server dropped it, the registration that meets it fails, stores nothing, and the pool replaces it."""
+    register(register_of)
+    with engine.connect() as connection:  # the registration's connection: the pool's only one
+        pid = connection.scalar(text("SELECT pg_backend_pid()"))
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    other = demo.household_form("Autre", "Personne", date(1990, 1, 1))
+    with pytest.raises((psycopg.OperationalError, OperationalError)):  # raw, or from the rollback
+        register(register_of, other)
+    assert register(register_of, other).number.sequence == 2
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT pg_backend_pid()")) != pid
+
+
 NAMESAKES = 300  # Claire Martin, born on as many days: more than a few index pages of one first name
 
 
@@ -255,9 +352,10 @@ def test_the_identity_check_reads_the_identity_index_among_namesakes(register_of
     with engine.connect() as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("ANALYZE application_people"))
-            plan = connection.exec_driver_sql(
-                "EXPLAIN " + registration.PostgresRegistrations(engine.dialect).read_identities,
-                {"birth_dates": birth_dates, "first_names": first_names, "surnames": surnames, "code": "DEMOB"})
+            plan = connection.exec_driver_sql("EXPLAIN " + registration.CANDIDATES_OR_NUMBER, {
+                "birth_dates": registration.array_literal(birth_dates), "code": "DEMOB",
+                "first_names": registration.array_literal(first_names),
+                "surnames": registration.array_literal(surnames), "sequence": "number_sequence_057", "draw": True})
         else:
             sql = registration.IDENTITIES.format(birth_dates=registration._in(birth_dates),
                                                  first_names=registration._in(first_names),
@@ -279,16 +377,15 @@ def test_a_registration_plans_its_statements_once_per_connection(register_of, en
     """PostgreSQL plans a prepared statement anew at each run while it deems that cheaper, which it
     does forever for the duplicates' search and the insert: a registration asks for generic plans,
     for its own transaction only (the searches keep plans made for their values)."""
-    runs = 9  # psycopg prepares a statement at its sixth run: four runs of the prepared ones
+    runs = 9
     for day in range(runs):
         register(register_of, demo.household_form(birth_date=date(1950, 1, 1) + timedelta(days=day)))
     with engine.begin() as connection:  # registrations one after the other: the pool's one connection
-        plans = {statement.split()[0] + (" people" if "application_people" in statement else ""): (generic, custom)
-                 for statement, generic, custom in connection.execute(text(
-                     "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements "
-                     "WHERE statement LIKE '%application_people%'"))}
+        plans = {name: (generic, custom) for name, generic, custom in connection.execute(text(
+            "SELECT name, generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE name IN ('sne_hub_registration_candidates', 'sne_hub_registration_insert')"))}
         mode = connection.scalar(text("SHOW plan_cache_mode"))
-    assert plans == {"SELECT people": (runs - 5, 0), "WITH people": (runs - 5, 0)}, plans
+    assert plans == {"sne_hub_registration_candidates": (runs, 0), "sne_hub_registration_insert": (runs, 0)}, plans
     assert mode == "auto"
 
 
