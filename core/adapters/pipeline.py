@@ -87,8 +87,10 @@ class Statements:
         names = list(self.names.values())
         (found,) = _exchange(pgconn, [(pgconn.send_query_params, HELD, [b"{" + b",".join(names) + b"}"])])
         present = {name.encode() for (name,) in text_rows(found)}
-        _exchange(pgconn, [(pgconn.send_prepare, name, self.sql[key]) for key, name in self.names.items()
-                           if name not in present])
+        missing = [(pgconn.send_prepare, name, self.sql[key]) for key, name in self.names.items()
+                   if name not in present]
+        if missing:
+            _exchange(pgconn, missing)
         held.add(self.prefix)
 
 

@@ -51,7 +51,7 @@ class PostgresRegistrations:
     ``ANALYZE`` of their tables; the setting ends with the transaction, so that other statements
     (the searches, whose plans depend on their values) keep PostgreSQL's choice."""
 
-    def __init__(self, _dialect: Any = None):
+    def __init__(self) -> None:
         self.statements = Statements("sne_hub_registration", {
             "counter": COUNTER_WITH_TERRITORY.format(
                 counters=f"{GENERIC_PLANS}, {LOCKS_TAKEN.format(ids='%(ids)s')}, counters c", code="%(code)s"),
