@@ -41,8 +41,8 @@ _PREPARED = "sne_hub_prepared"  # the key in the pool's record of a connection: 
 
 
 class Statements:
-    """Named statements (SQL with psycopg's ``%(name)s`` placeholders), prepared on a connection the
-    first time it runs one of them, all together in one round trip."""
+    """Named statements (SQL with psycopg's ``%(name)s`` placeholders), prepared together on a
+    connection the first time it runs one of them (after asking the session which it already holds)."""
 
     def __init__(self, prefix: str, statements: Mapping[str, str]):
         self.prefix = prefix
