@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import Enum
-from typing import Any, Iterator, TypeVar
+from functools import cache
+from typing import Any, Callable, Iterator, TypeVar
 
 from .codes import RequestMotive
 from .errors import (
@@ -28,7 +29,7 @@ from .errors import (
 from .form import Address, ApplicationForm
 from .identity import name_problem
 from .referential import Territory
-from .vocabulary import is_model, lists_over, text_carriers, unknown_codes, wire_path
+from .vocabulary import compiled_walk, is_model, lists_over, text_carriers, unknown_codes, wire_path
 
 T = TypeVar("T")
 
@@ -49,18 +50,32 @@ def normalized(instance: T) -> T:
     """``instance`` with every text in Unicode NFC: ``é`` sent as ``e`` and a combining accent is
     stored, compared and searched as the one character it is. Already normalised parts (nearly
     every form) are returned as they are, not copied."""
-    changes = {}
-    for wire_field in text_carriers(type(instance)):  # numbers, booleans and dates hold no text
-        value = getattr(instance, wire_field.attribute)
-        if isinstance(value, list):
-            items = [_normalized_value(item) for item in value]
-            if any(new is not old for new, old in zip(items, value)):
-                changes[wire_field.attribute] = items
-        elif value is not None:
-            new = _normalized_value(value)
-            if new is not value:
-                changes[wire_field.attribute] = new
-    return replace(instance, **changes) if changes else instance
+    return _text_walk(type(instance))(instance)
+
+
+@cache
+def _text_walk(model: type) -> Callable[[Any], Any]:
+    """``walk(instance)`` for one ``model``: :func:`normalized`, written for that class (as
+    core.domain.vocabulary writes the walks over codes and lists). Only the fields that hold text,
+    or a model holding some, are visited (numbers, booleans and dates hold none)."""
+    lines = ["def walk(instance):", "    changes = {}"]
+    for wire_field in text_carriers(model):
+        attribute = wire_field.attribute
+        lines.append(f"    value = instance.{attribute}")
+        if wire_field.is_list:
+            lines += ["    if value:", "        items = [normalized_value(item) for item in value]",
+                      "        if any(new is not old for new, old in zip(items, value)):",
+                      f"            changes[{attribute!r}] = items"]
+        elif wire_field.element_type is str:
+            lines += ["    if isinstance(value, str) and not is_normalized('NFC', value):",
+                      f"        changes[{attribute!r}] = normalize('NFC', value)"]
+        else:
+            lines += ["    if value is not None:", "        new = walk_of(type(value))(value)",
+                      "        if new is not value:", f"            changes[{attribute!r}] = new"]
+    lines.append("    return replace(instance, **changes) if changes else instance")
+    return compiled_walk(lines, {"normalized_value": _normalized_value, "replace": replace, "walk_of": _text_walk,
+                                 "is_normalized": unicodedata.is_normalized, "normalize": unicodedata.normalize},
+                         f"text walk {model.__name__}")
 
 
 def _normalized_value(value: Any) -> Any:

@@ -146,34 +146,48 @@ def unknown_codes(instance: Any) -> list[CodedValue]:
     code's path is spelled out only once it is found unknown; until then the walk keeps the steps
     that lead to it."""
     found: list[CodedValue] = []
-    _gather_unknown(instance, [], found)
+    _code_walk(type(instance))(instance, [], found)
     return found
 
 
 Step = tuple[str, int | None]  # an attribute, and the index in its list when it is one
 
 
-def _gather_unknown(instance: Any, steps: list[Step], found: list[CodedValue]) -> None:
-    for wire_field in code_carriers(type(instance)):
-        value = getattr(instance, wire_field.attribute)
-        if wire_field.is_list:
-            for index, item in enumerate(value):
-                _visit(wire_field, item, steps, (wire_field.attribute, index), found)
+@cache
+def _code_walk(model: type) -> Any:
+    """``walk(instance, steps, found)`` for one ``model``, written for that class as the codec's
+    readers are (core.wire.codec): the walk over a form runs for every file, and a generic one,
+    asking each field what it holds, cost three times as much."""
+    lines = ["def walk(instance, steps, found):", "    pass"]
+    names: dict[str, Any] = {"CodedValue": CodedValue, "spelled": _spelled, "walk_of": _code_walk}
+    for index, wire_field in enumerate(code_carriers(model)):
+        codes = wire_field.wire.codes
+        names[f"codes{index}"] = codes
+        if codes is not None:
+            names[f"has{index}"] = codes.has
+            visit = [f"if item is not None and item != '' and not has{index}(item):",  # an empty element: no code
+                     f"    found.append(CodedValue(spelled([*steps, step]), item, codes{index}))"]
         else:
-            _visit(wire_field, value, steps, (wire_field.attribute, None), found)
+            visit = ["if item is not None:", "    steps.append(step)", "    walk_of(type(item))(item, steps, found)",
+                     "    steps.pop()"]
+        lines += _each_value(wire_field, visit)
+    return compiled_walk(lines, names, f"code walk {model.__name__}")
 
 
-def _visit(wire_field: WireField, item: Any, steps: list[Step], step: Step, found: list[CodedValue]) -> None:
-    if item is None or item == "":  # an empty code element gives no code
-        return
-    codes = wire_field.wire.codes
-    if codes is not None:
-        if not codes.has(item):
-            found.append(CodedValue(_spelled([*steps, step]), item, codes))
-    elif is_model(type(item)):
-        steps.append(step)
-        _gather_unknown(item, steps, found)
-        steps.pop()
+def _each_value(wire_field: WireField, visit: list[str]) -> list[str]:
+    """Lines running ``visit`` on each value of ``wire_field`` as ``item``, with its ``step``."""
+    attribute = wire_field.attribute
+    if wire_field.is_list:
+        return [f"    for position, item in enumerate(instance.{attribute}):",
+                f"        step = ({attribute!r}, position)", *(" " * 8 + line for line in visit)]
+    return [f"    item, step = instance.{attribute}, ({attribute!r}, None)", *(" " * 4 + line for line in visit)]
+
+
+def compiled_walk(lines: list[str], names: dict[str, Any], label: str) -> Any:
+    """The function ``walk`` that ``lines`` define, with ``names`` as its globals; ``label`` names
+    its source in tracebacks and profiles."""
+    exec(compile("\n".join(lines), f"<{label}>", "exec"), names)
+    return names["walk"]
 
 
 def _spelled(steps: list[Step]) -> str:
@@ -201,36 +215,39 @@ def lists_over(bound: int, instance: Any) -> list[str]:
     As with :func:`unknown_codes`, a path is spelled out only for a list found too long (nearly
     never: the codec reads no list beyond its bound); until then the walk keeps its steps."""
     found: list[str] = []
-    _gather_over(bound, instance, [], found)
+    _list_walk(type(instance))(bound, instance, [], found)
     return found
 
 
-def _gather_over(bound: int, instance: Any, steps: list[Step], found: list[str]) -> None:
-    for wire_field in lists_and_models(type(instance)):
-        value = getattr(instance, wire_field.attribute)
-        if value is None:
-            continue
-        nested = is_model(wire_field.element_type)
-        if not wire_field.is_list:
-            if nested:
-                steps.append((wire_field.attribute, None))
-                _gather_over(bound, value, steps, found)
-                steps.pop()
-            continue
-        if len(value) > bound:
-            found.append(_spelled([*steps, (wire_field.attribute, None)]))
-        if nested:
-            for index, item in enumerate(value):
-                if item is not None:
-                    steps.append((wire_field.attribute, index))
-                    _gather_over(bound, item, steps, found)
-                    steps.pop()
+@cache
+def _list_walk(model: type) -> Any:
+    """``walk(bound, instance, steps, found)`` for one ``model``, written for it (:func:`_code_walk`)."""
+    lines = ["def walk(bound, instance, steps, found):", "    pass"]
+    names: dict[str, Any] = {"spelled": _spelled, "walk_of": _list_walk}
+    for wire_field in list_carriers(model):
+        attribute = wire_field.attribute
+        if wire_field.is_list:
+            lines += [f"    if instance.{attribute} is not None and len(instance.{attribute}) > bound:",
+                      f"        found.append(spelled([*steps, ({attribute!r}, None)]))"]
+            if not is_model(wire_field.element_type):
+                continue
+            lines += [f"    for position, item in enumerate(instance.{attribute} or ()):",
+                      f"        step = ({attribute!r}, position)"]
+            indent = " " * 8
+        else:
+            lines.append(f"    item, step = instance.{attribute}, ({attribute!r}, None)")
+            indent = " " * 4
+        lines += [indent + "if item is not None:", indent + "    steps.append(step)",
+                  indent + "    walk_of(type(item))(bound, item, steps, found)", indent + "    steps.pop()"]
+    return compiled_walk(lines, names, f"list walk {model.__name__}")
 
 
 @cache
-def lists_and_models(model: type) -> tuple[WireField, ...]:
-    """The fields of ``model`` that are lists or models, in XSD order: those a check of list bounds visits."""
-    return tuple(f for f in wire_fields(model) if f.is_list or is_model(f.element_type))
+def list_carriers(model: type) -> tuple[WireField, ...]:
+    """The fields of ``model`` that are lists or models holding one, in XSD order: those a check of
+    list bounds visits."""
+    return tuple(f for f in wire_fields(model)
+                 if f.is_list or (is_model(f.element_type) and list_carriers(f.element_type)))
 
 
 def vocabulary(model: type, python_prefix: str = "", wire_prefix: str = "") -> Iterator[tuple[str, str, str]]:

@@ -1,5 +1,6 @@
 """Content rules the XSD cannot express, each reported with its wire property."""
 
+import unicodedata
 from datetime import date
 
 import pytest
@@ -144,3 +145,26 @@ def test_normalized_puts_every_text_in_nfc_and_leaves_normal_forms_alone():
     changed = normalized(form)
     assert (changed.household.applicant.surname, changed.details) == ("L\u00e9vy", "Pr\u00e9cision")
     assert changed.household.co_applicants is form.household.co_applicants  # untouched parts are shared
+
+
+def test_normalized_reaches_the_texts_of_list_items():
+    form = household_form()
+    form.household.dependants[1].first_name = "Ine\u0300s"
+    form.housing_sought.housing_types.append("T\u0301")  # a code is text too
+    changed = normalized(form)
+    assert changed.household.dependants[1].first_name == "In\u00e8s"
+    assert changed.household.dependants[0] is form.household.dependants[0]
+    assert changed.housing_sought.housing_types[-1] == unicodedata.normalize("NFC", "T\u0301")
+    assert form.household.dependants[1].first_name == "Ine\u0300s"  # the form read is left as it was
+    assert changed.household.applicant is form.household.applicant
+
+
+def test_codes_are_checked_at_every_depth_and_list_position():
+    form = household_form(co_applicant=("Nguyen", "Minh", date(1977, 6, 30)))
+    form.household.dependants[1].kinship = "ZZ"
+    form.household.co_applicants[0].resources_received[0].kind = "XYZ"
+    form.household.co_applicants[0].professional_situation.contract = "99"
+    assert list(anomalies_of(form)) == [  # in the XSD's order
+        "personnePhysique.listePersonneACharge.personneACharge[1].lienParente",
+        "personnePhysique.listeCotitulaire.cotitulaire[0].situationProfessionnelle.typeContratTravail",
+        "personnePhysique.listeCotitulaire.cotitulaire[0].listeRessourceRecue.detailRessource[0].ressource"]
