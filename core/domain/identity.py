@@ -63,8 +63,8 @@ def name_problem(name: str) -> str | None:
     zero-width space, right-to-left override, byte-order mark…) hide what is registered, and a name
     holds at least one letter, first of all."""
     if not name.isprintable():  # Python's printable: no "Other" (C*) and no separator (Z*) but the space
-        char = next(char for char in name if not char.isprintable())
-        return f"Caractère invisible ou de contrôle (U+{ord(char):04X}) dans un nom"
+        hidden = next(char for char in name if not char.isprintable())
+        return f"Caractère invisible ou de contrôle (U+{ord(hidden):04X}) dans un nom"
     visible = name.strip(" ")
     if not visible or not unicodedata.category(visible[0]).startswith("L"):
         return "Un nom commence par une lettre"

@@ -157,14 +157,14 @@ Step = tuple[str, int | None]  # an attribute, and the index in its list when it
 def _code_walk(model: type) -> Any:
     """``walk(instance, steps, found)`` for one ``model``, written for that class as the codec's
     readers are (core.wire.codec): the walk over a form runs for every file, and a generic one,
-    asking each field what it holds, cost three times as much."""
+    asking each field what it holds, cost two to three times as much (docs/BENCHMARKS.md,
+    "Seventeenth pass")."""
     lines = ["def walk(instance, steps, found):", "    pass"]
     names: dict[str, Any] = {"CodedValue": CodedValue, "spelled": _spelled, "walk_of": _code_walk}
     for index, wire_field in enumerate(code_carriers(model)):
         codes = wire_field.wire.codes
-        names[f"codes{index}"] = codes
         if codes is not None:
-            names[f"has{index}"] = codes.has
+            names[f"codes{index}"], names[f"has{index}"] = codes, codes.has
             visit = [f"if item is not None and item != '' and not has{index}(item):",  # an empty element: no code
                      f"    found.append(CodedValue(spelled([*steps, step]), item, codes{index}))"]
         else:
