@@ -13,7 +13,7 @@ from typing import Any, Callable, TypeVar
 
 import orjson
 
-from core.domain.vocabulary import is_model, wire_fields
+from core.domain.vocabulary import compiled, is_model, wire_fields
 
 T = TypeVar("T")
 
@@ -71,8 +71,7 @@ def _dumper(model: type) -> Callable[[Any], dict[str, Any]]:
             lines.append("    if value is not None:")
             lines.append(f"        document[{attribute!r}] = " + (f"{one}(value)" if one else "value"))
     lines.append("    return document")
-    exec(compile("\n".join(lines), f"<document of {model.__name__}>", "exec"), names)
-    return names["dump"]
+    return compiled(lines, names, f"document of {model.__name__}")
 
 
 def _iso_date(value: Any) -> Any:

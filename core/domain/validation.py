@@ -29,7 +29,7 @@ from .errors import (
 from .form import Address, ApplicationForm
 from .identity import name_problem
 from .referential import Territory
-from .vocabulary import compiled_walk, is_model, lists_over, text_carriers, unknown_codes, wire_path
+from .vocabulary import compiled, is_model, lists_over, text_carriers, unknown_codes, wire_path
 
 T = TypeVar("T")
 
@@ -73,9 +73,9 @@ def _text_walk(model: type) -> Callable[[Any], Any]:
             lines += ["    if value is not None:", "        new = walk_of(type(value))(value)",
                       "        if new is not value:", f"            changes[{attribute!r}] = new"]
     lines.append("    return replace(instance, **changes) if changes else instance")
-    return compiled_walk(lines, {"normalized_value": _normalized_value, "replace": replace, "walk_of": _text_walk,
+    return compiled(lines, {"normalized_value": _normalized_value, "replace": replace, "walk_of": _text_walk,
                                  "is_normalized": unicodedata.is_normalized, "normalize": unicodedata.normalize},
-                         f"text walk {model.__name__}")
+                    f"text walk {model.__name__}")
 
 
 def _normalized_value(value: Any) -> Any:

@@ -171,7 +171,7 @@ def _code_walk(model: type) -> Any:
             visit = ["if item is not None:", "    steps.append(step)", "    walk_of(type(item))(item, steps, found)",
                      "    steps.pop()"]
         lines += _each_value(wire_field, visit)
-    return compiled_walk(lines, names, f"code walk {model.__name__}")
+    return compiled(lines, names, f"code walk {model.__name__}")
 
 
 def _each_value(wire_field: WireField, visit: list[str]) -> list[str]:
@@ -183,11 +183,13 @@ def _each_value(wire_field: WireField, visit: list[str]) -> list[str]:
     return [f"    item, step = instance.{attribute}, ({attribute!r}, None)", *(" " * 4 + line for line in visit)]
 
 
-def compiled_walk(lines: list[str], names: dict[str, Any], label: str) -> Any:
-    """The function ``walk`` that ``lines`` define, with ``names`` as its globals; ``label`` names
-    its source in tracebacks and profiles."""
+def compiled(lines: list[str], names: dict[str, Any], label: str) -> Any:
+    """The function that ``lines`` define (the first is its ``def``), with ``names`` as its globals;
+    ``label`` names its source in tracebacks and profiles. For the functions written per model class
+    (the codec's readers and writers, the stored form's writer, the walks here), which read each
+    field straight from its attribute instead of asking every field of every instance what it holds."""
     exec(compile("\n".join(lines), f"<{label}>", "exec"), names)
-    return names["walk"]
+    return names[lines[0][len("def "):lines[0].index("(")]]
 
 
 def _spelled(steps: list[Step]) -> str:
@@ -239,7 +241,7 @@ def _list_walk(model: type) -> Any:
             indent = " " * 4
         lines += [indent + "if item is not None:", indent + "    steps.append(step)",
                   indent + "    walk_of(type(item))(bound, item, steps, found)", indent + "    steps.pop()"]
-    return compiled_walk(lines, names, f"list walk {model.__name__}")
+    return compiled(lines, names, f"list walk {model.__name__}")
 
 
 @cache

@@ -25,7 +25,7 @@ from core.domain.application import Application, Cancellation
 from core.domain.errors import TOO_MANY_VALUES, Anomaly, reported
 from core.domain.form import ApplicationForm, DaloInformation
 from core.domain.validation import MAX_REPEATED
-from core.domain.vocabulary import RegistryNames, is_model, wire_fields
+from core.domain.vocabulary import RegistryNames, compiled, is_model, wire_fields
 
 NS = "http://nuu.application.i2/"
 PREFIX = "ns2"
@@ -249,12 +249,7 @@ def _reader(model: type) -> Callable:
             names[f"value{index}"] = _VALUE_READERS.get(plan.kind, _string)
             lines.append(target + f"value{index}(found)")
     lines.append("    return model(**values)")
-    return _compiled("\n".join(lines), names, "read", model)
-
-
-def _compiled(source: str, names: dict[str, Any], function: str, model: type) -> Callable:
-    exec(compile(source, f"<codec {function} {model.__name__}>", "exec"), names)
-    return names[function]
+    return compiled(lines, names, f"codec read {model.__name__}")
 
 
 def _children(element: etree._Element) -> dict[str, list]:
@@ -487,7 +482,7 @@ def _writer(model: type, attributes: tuple[str, ...] | None = None) -> Callable:
         if plan.only_in_0201:
             body = ["if version != '02.00':", *("    " + line for line in body)]
         lines += ["    " + line for line in body]
-    return _compiled("\n".join(lines), names, "write", model)
+    return compiled(lines, names, f"codec write {model.__name__}")
 
 
 def _value_lines(plan: _Field, value: str, name: str, changes: str, indent: str) -> list[str]:
