@@ -73,9 +73,9 @@ def _text_walk(model: type) -> Callable[[Any], Any]:
             lines += ["    if value is not None:", "        new = walk_of(type(value))(value)",
                       "        if new is not value:", f"            changes[{attribute!r}] = new"]
     lines.append("    return replace(instance, **changes) if changes else instance")
-    return compiled(lines, {"normalized_value": _normalized_value, "replace": replace, "walk_of": _text_walk,
-                                 "is_normalized": unicodedata.is_normalized, "normalize": unicodedata.normalize},
-                    f"text walk {model.__name__}")
+    names = {"normalized_value": _normalized_value, "replace": replace, "walk_of": _text_walk,
+             "is_normalized": unicodedata.is_normalized, "normalize": unicodedata.normalize}
+    return compiled(lines, names, f"text walk {model.__name__}")
 
 
 def _normalized_value(value: Any) -> Any:
