@@ -743,8 +743,8 @@ def serve(context: Context, requested: tuple[str, ...], soap_processes: int) -> 
     A stop lets what is in flight finish (requests answered, mails and deliveries committed or
     rolled back whole) before the process exits. In production, run the services as separate
     processes (docs/DEPLOYMENT.md) or let one process supervise the SOAP ones (--soap-processes)."""
-    context.require_schema()
     _follow_supervisor()
+    context.require_schema()
     names, factories = _roles(requested)
     supervised = soap_processes if SOAP in names and soap_processes > 1 else 0
     services_to_run: dict[str, Service] = {}
@@ -789,9 +789,9 @@ class SoapProcesses:
     SIGTERM (each lets its requests in flight finish) when this process stops.
 
     None of them outlives this process: one that has not exited a second after its own STOP_SECONDS
-    (frozen, or it never got the signal) is killed, and each asks the kernel for a SIGTERM should this
-    process die without stopping them (:func:`_follow_supervisor`). A process left behind would
-    keep taking connections on the shared port, unsupervised, beside the next supervisor's."""
+    (frozen, or it never got the signal) is killed, and each stops by itself, within the same bound,
+    should this process die without stopping them (:func:`_follow_supervisor`). A process left behind
+    would keep taking connections on the shared port, unsupervised, beside the next supervisor's."""
 
     RESTART_DELAY = 1.0
 
@@ -832,19 +832,33 @@ class SoapProcesses:
 
 
 def _follow_supervisor() -> None:
-    """In a process SoapProcesses started: be sent SIGTERM when the supervisor dies, however it dies
-    (killed, crashed), and stop at once if it already has. Linux only (prctl); elsewhere the
-    supervisor's own stop is all there is."""
+    """In a process SoapProcesses started: stop when the supervisor dies, however it dies (killed,
+    crashed), and at once if it already has, for a process left behind would keep serving the shared
+    port unsupervised. The kernel sends SIGTERM the moment the supervisor dies (Linux's
+    PR_SET_PDEATHSIG); a watch thread (:func:`_watch_supervisor`) covers the rest: the other systems,
+    a supervisor that died before the prctl, and a stop that does not end."""
     supervisor = os.environ.pop(SUPERVISOR_PID, None)  # for this process, not for what it may start
-    if not supervisor or not sys.platform.startswith("linux"):
+    if not supervisor:
         return
-    import ctypes
+    if sys.platform.startswith("linux"):
+        import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        log.warning("cannot follow the supervisor (prctl: errno %d)", ctypes.get_errno())
-    elif os.getppid() != int(supervisor):  # it died before the prctl: nobody would signal us
-        os.kill(os.getpid(), signal.SIGTERM)
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            log.warning("cannot follow the supervisor (prctl: errno %d)", ctypes.get_errno())
+    threading.Thread(target=_watch_supervisor, args=(int(supervisor),), name="supervisor-watch", daemon=True).start()
+
+
+def _watch_supervisor(supervisor: int, every: float = 1.0, bound: float = STOP_SECONDS + 1) -> None:
+    """Once this process has another parent (the supervisor is gone), send it the SIGTERM a supervisor's
+    stop would have sent, and end it ``bound`` seconds later (a second after its STOP_SECONDS), as the
+    supervisor would have killed it. Nothing is logged on the way: a process that cannot stop may be
+    one whose log output is blocked."""
+    while os.getppid() == supervisor:
+        time.sleep(every)
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(bound)
+    os._exit(1)
 
 
 def _plugins():

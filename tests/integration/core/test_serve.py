@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -76,10 +77,10 @@ def client(register: dict) -> Client:
                   str(pki / "DEMOB" / "key.pem"), keep_alive=False)
 
 
-def wait_until(condition, what: str) -> None:
+def wait_until(condition, what: str, details=lambda: "") -> None:
     deadline = time.monotonic() + STARTUP_BOUND
     while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
+        assert time.monotonic() < deadline, f"still waiting for {what}{details()}"
         time.sleep(0.2)
 
 
@@ -168,6 +169,22 @@ def gone(pid: int) -> bool:
         return True
 
 
+def described(pids) -> str:
+    """What a process still there is doing, for a failure's message: its state, parent, where it
+    sleeps in the kernel, and its signals (pending, blocked, ignored, caught)."""
+    lines = []
+    for pid in sorted(pids):
+        try:
+            status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+        except FileNotFoundError:
+            continue
+        lines.append(f"{pid}: " + " ".join(f"{key}={status.get(key, '?').strip()}" for key in
+                                           ("State", "PPid", "Threads", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt"))
+                     + f" wchan={wchan}")
+    return "".join(f"\n  {line}" for line in lines)
+
+
 def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(register):
     process = start(register, "--only", "soap", "--soap-processes", "2")
     frozen = None
@@ -191,16 +208,50 @@ def test_a_supervisor_kills_a_soap_process_that_does_not_stop_and_says_so(regist
 
 def test_soap_processes_stop_when_their_supervisor_is_killed(register):
     process = start(register, "--only", "soap", "--soap-processes", "2")
+    running = set()
     try:
         wait_until(lambda: len(children(process.pid)) == 2 and answers(register), "two SOAP processes")
         running = children(process.pid)
         process.kill()  # no chance to stop them: the kernel tells them (PR_SET_PDEATHSIG)
         process.wait()
-        wait_until(lambda: all(gone(pid) for pid in running), "the orphaned SOAP processes to stop")
+        wait_until(lambda: all(gone(pid) for pid in running), "the orphaned SOAP processes to stop",
+                   lambda: described(pid for pid in running if not gone(pid)))
         assert not answers(register)
     finally:
         if process.poll() is None:
             process.kill()
+        for pid in running:
+            if not gone(pid):  # the test failed: leave no orphan behind on a port of this machine
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_a_soap_process_whose_supervisor_died_ends_even_if_it_cannot_stop():
+    """The watch behind PR_SET_PDEATHSIG (core.cli._watch_supervisor): a process deaf to SIGTERM, whose
+    supervisor died, still ends once the bound a supervisor would have given it is over."""
+    deaf = ("import os, signal, threading, time; from core.cli import _watch_supervisor; "
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "threading.Thread(target=_watch_supervisor, args=(os.getppid(), 0.1, 2), daemon=True).start(); "
+            f"time.sleep({STARTUP_BOUND * 2})")
+    supervisor = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", {deaf!r}])
+        print(child.pid, flush=True)
+        time.sleep({STARTUP_BOUND})
+        """)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[3])
+    orphan = int(supervisor.stdout.readline())
+    try:
+        time.sleep(1)  # the orphan is past its imports, watching
+        supervisor.kill()
+        supervisor.wait()
+        killed = time.monotonic()
+        time.sleep(1)
+        assert not gone(orphan), "the SIGTERM it ignores ended it"
+        wait_until(lambda: gone(orphan), "the orphan to end", lambda: described([orphan]))
+        assert time.monotonic() - killed >= 2  # its bound, not sooner
+    finally:
+        supervisor.kill()
+        if not gone(orphan):
+            os.kill(orphan, signal.SIGKILL)
 
 
 class Outcomes:
