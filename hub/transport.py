@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 TIMEOUT = "HUB-DELAI"
 ENCODING = "HUB-ENCODAGE"
 
+# What writing to a connection its client has closed raises: the TLS layer's EOF or close, a reset, a broken pipe.
+CLIENT_GONE = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)
+
 LENGTH = re.compile(rb"[0-9]{1,18}")  # longer ones cannot be a length we would read
 CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,15}")
 CHUNK_LINE_BYTES = 1024  # a chunk size and its extensions
@@ -411,6 +414,17 @@ class HubServer(wsgi.Server):
         self.max_body_bytes = max_body_bytes
         self.max_request_body_size = 0  # bounds are ours (_Request), answered as SOAP faults
         self.clients = ClientLimit(connections_per_client)
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        """cheroot's own messages, through the standard library's logging like every other line (cheroot
+        writes them on stderr, tracebacks included). A client that closed its connection before its
+        answer was written is one line saying so: the client's doing, not the hub's error."""
+        error = sys.exc_info()[1]
+        if isinstance(error, CLIENT_GONE):
+            if not isinstance(error.__context__, CLIENT_GONE):  # else cheroot's error answer met it again: said
+                log.info("answer not sent: the client closed the connection (%s)", type(error).__name__)
+        else:
+            log.log(level, "%s", msg, exc_info=traceback)
 
     def drain(self, seconds: float) -> None:
         """Stop the way a stop should not be noticed: stop listening, serve what was already accepted, stop.
