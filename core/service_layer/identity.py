@@ -49,12 +49,16 @@ class CertificateOwners:
         return counter.code
 
     def _forget_if_revoked(self, unit_of_work: Callable[..., UnitOfWork]) -> None:
+        """Ask for the mark when the poll is due: one thread asks, the threads arriving meanwhile go on
+        with what is known (a query's time later than the poll at most), so a process asks no more
+        often than the poll whatever its threads do."""
         now = time.monotonic()
-        if self.ttl <= 0 or now - self._marked_at < self.poll:
-            return
+        with self._lock:
+            if self.ttl <= 0 or now - self._marked_at < self.poll:
+                return
+            self._marked_at = now
         mark = services.revocation_mark(unit_of_work(readonly=True))
         with self._lock:
             if mark != self._mark:
                 self._known.clear()
                 self._mark = mark
-            self._marked_at = now

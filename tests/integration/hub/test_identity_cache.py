@@ -1,7 +1,9 @@
 """Which counter a certificate authenticates, remembered for a while per hub process."""
 
 import http.client
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -77,3 +79,25 @@ def test_expiry_takes_effect_at_once(hub, demob_print):
     owners.owner(hub.unit_of_work, demob_print, now_in_paris())
     with pytest.raises(UnknownCertificate):
         owners.owner(hub.unit_of_work, demob_print, now_in_paris() + timedelta(days=3650))
+
+
+def test_threads_arriving_together_ask_for_the_revocation_mark_once(hub, demob_print, monkeypatch):
+    """A process asks at most once per poll, however many of its threads authenticate at that moment."""
+    asked = []
+    real_mark = services.revocation_mark
+
+    def slow_mark(unit_of_work):  # the real query, made slow enough for all the threads to arrive meanwhile
+        asked.append(threading.get_ident())
+        time.sleep(0.2)
+        return real_mark(unit_of_work)
+
+    monkeypatch.setattr(services, "revocation_mark", slow_mark)
+    owners, arrived = CertificateOwners(ttl=3600, poll=3600), threading.Barrier(8)
+
+    def authenticate(_) -> str:
+        arrived.wait()
+        return owners.owner(hub.unit_of_work, demob_print, now_in_paris())
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(authenticate, range(8))) == ["DEMOB"] * 8
+    assert len(asked) == 1
