@@ -261,11 +261,19 @@ class FileStore:
             return True
 
 
+class ReceiverServer(wsgi.Server):
+    """cheroot's WSGI server, its own messages (a client gone, a failed handshake) through the
+    standard library's logging like the receiver's other lines, not on stderr as cheroot writes them."""
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(level, "%s", msg, exc_info=traceback)
+
+
 def serve(application: Callable, host: str, port: int, certificate: Path, key: Path, client_authority: Path,
           threads: int = 4) -> wsgi.Server:
     """A cheroot server for a receiver over TLS, requiring a client certificate from ``client_authority``
     (the hub's). Call ``prepare()`` then ``serve()`` (or ``safe_start()``), ``stop()`` to end."""
-    server = wsgi.Server((host, port), application, numthreads=threads, server_name="sne-hub-receiver")
+    server = ReceiverServer((host, port), application, numthreads=threads, server_name="sne-hub-receiver")
     adapter = BuiltinSSLAdapter(str(certificate), str(key))
     adapter.context.minimum_version = ssl.TLSVersion.TLSv1_2
     adapter.context.load_verify_locations(cafile=str(client_authority))

@@ -6,6 +6,9 @@ dispatcher deliver them (one step at a time) to the reference receiver over TLS.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import socket
 import threading
 import time
 from dataclasses import replace
@@ -219,3 +222,18 @@ def test_the_authority_we_configure_is_the_one_checked_whatever_the_environment_
     subscribe(register, "DEMOB", receiver.endpoint)
     register_household(register)
     assert deliver_all(dispatcher) == ["delivered"]
+
+
+def test_the_receivers_server_logs_through_logging_not_on_stderr(pki, caplog, capfd):
+    """cheroot writes its own messages on stderr; the reference receiver's server logs them."""
+    caplog.set_level(logging.INFO, logger="dispatching.receiver")
+    server = answering_server(pki, "200 OK", ACK_FOR_ANOTHER_DELIVERY)
+    try:
+        with socket.create_connection(server.bind_addr, timeout=10) as plain:  # plain HTTP on the TLS port
+            plain.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            with contextlib.suppress(ConnectionResetError):  # cheroot answers 400, logged first, and resets
+                plain.recv(65536)
+    finally:
+        server.stop()
+    assert any("plain HTTP" in record.getMessage() for record in caplog.records if record.name == "dispatching.receiver")
+    assert "plain HTTP" not in capfd.readouterr().err
